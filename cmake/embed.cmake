@@ -1,0 +1,21 @@
+# chatsync_embed_files(OUT_CPP NAMESPACE ns FUNCTION fn FILES f1 f2 ...)
+# Generates a .cpp defining
+#   std::vector<std::pair<std::string_view, std::string_view>> ns::fn()
+# that returns (file name, file content) for every file, in the given order, so that SQL
+# migrations and built-in connector specs ship inside the binary.
+function(chatsync_embed_files out_cpp)
+    cmake_parse_arguments(ARG "" "NAMESPACE;FUNCTION" "FILES" ${ARGN})
+    set(body "")
+    foreach(f IN LISTS ARG_FILES)
+        file(READ ${f} content)
+        get_filename_component(name ${f} NAME)
+        string(APPEND body "        {\"${name}\", R\"chatsync_embed(${content})chatsync_embed\"},\n")
+    endforeach()
+    set(text "// Generated from ${ARG_FUNCTION}'s source files by cmake/embed.cmake; do not edit.\n")
+    string(APPEND text "#include <string_view>\n#include <utility>\n#include <vector>\n\n")
+    string(APPEND text "namespace ${ARG_NAMESPACE} {\n\n")
+    string(APPEND text "std::vector<std::pair<std::string_view, std::string_view>> ${ARG_FUNCTION}() {\n")
+    string(APPEND text "    return {\n${body}    };\n}\n\n}  // namespace ${ARG_NAMESPACE}\n")
+    file(CONFIGURE OUTPUT ${out_cpp} CONTENT "${text}" @ONLY)
+    set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${ARG_FILES})
+endfunction()

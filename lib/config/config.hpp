@@ -1,0 +1,169 @@
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "connectors/spec.hpp"
+#include "core/duration.hpp"
+
+/// @file
+/// The daemon's configuration as plain structs, and the loader that fills them from YAML.
+/// yaml-cpp stays inside loader.cpp.
+
+namespace chatsync::config {
+
+/// A configuration error located in a file: "file:line:col: key.path: message".
+class ConfigError final : public std::runtime_error {
+public:
+    ConfigError(std::string file, int line, int column, std::string key_path, std::string message);
+
+    const std::string& file() const noexcept { return file_; }
+    int line() const noexcept { return line_; }
+    int column() const noexcept { return column_; }
+    const std::string& key_path() const noexcept { return key_path_; }
+    const std::string& message() const noexcept { return message_; }
+
+private:
+    std::string file_;
+    int line_;
+    int column_;
+    std::string key_path_;
+    std::string message_;
+};
+
+/// Several errors found in one pass; what() lists them one per line.
+class ConfigErrors final : public std::runtime_error {
+public:
+    explicit ConfigErrors(std::vector<ConfigError> errors);
+    const std::vector<ConfigError>& errors() const noexcept { return errors_; }
+
+private:
+    std::vector<ConfigError> errors_;
+};
+
+struct EmbeddedDatabaseConfig {
+    std::filesystem::path bin_dir = "/usr/lib/postgresql/15/bin";
+    std::uint16_t port = 0;
+    std::string run_as_user = "postgres";
+};
+
+struct DatabaseConfig {
+    /// Empty: start the embedded cluster under `<data_dir>/postgres`. A secret.
+    std::string dsn;
+    std::size_t pool_size = 2;
+    Millis statement_timeout = std::chrono::seconds(60);
+    Millis connect_timeout = std::chrono::seconds(10);
+    EmbeddedDatabaseConfig embedded;
+};
+
+struct AdminConfig {
+    /// "host:port"; empty disables the admin listener.
+    std::string listen = "127.0.0.1:9187";
+    /// /readyz reports a resource stale after this many of its intervals without success.
+    double stale_after_intervals = 3.0;
+};
+
+struct LogConfig {
+    /// trace, debug, info, warn, error.
+    std::string level = "info";
+    /// "text" (key=value lines) or "json" (one JSON object per line).
+    std::string format = "text";
+};
+
+struct LimitsConfig {
+    /// Resource runs in progress at once, across all sources.
+    std::uint32_t max_concurrent_runs = 4;
+    /// On SIGTERM, how long to wait for in-flight pages to commit before exiting anyway.
+    Millis shutdown_grace = std::chrono::seconds(20);
+    /// Largest response body accepted.
+    std::uint64_t max_response_bytes = std::uint64_t{64} << 20U;
+    /// Rows per database transaction at most (large pages are split; the checkpoint goes with
+    /// the last part).
+    std::uint32_t max_batch_rows = 5000;
+};
+
+struct HttpConfig {
+    Millis connect_timeout = std::chrono::seconds(10);
+    Millis idle_timeout = std::chrono::seconds(30);
+    Millis total_timeout = std::chrono::seconds(120);
+    bool verify_tls = true;
+    std::string ca_file;
+    /// Bind outgoing sockets to this local address (egress pinning).
+    std::string local_address;
+};
+
+struct RetryConfig {
+    std::uint32_t max_attempts = 5;
+    Millis initial_backoff = std::chrono::seconds(1);
+    Millis max_backoff = std::chrono::seconds(60);
+    /// A Retry-After longer than this fails the run instead of waiting (it is retried at the
+    /// next scheduled run, which waits out the rest).
+    Millis max_retry_after = std::chrono::minutes(15);
+};
+
+struct ResourceOverride {
+    std::optional<bool> enabled;
+    std::optional<Millis> interval;
+    std::optional<Millis> jitter;
+};
+
+struct SourceConfig {
+    /// Also the PostgreSQL schema name (lower-case letters, digits, underscore).
+    std::string name;
+    bool enabled = true;
+    /// The resolved spec: built-in by name, inline, or from `connector_file`, with the
+    /// source's overrides (schedule, rate limit, resources) applied.
+    connectors::ConnectorSpec connector;
+    /// Where the spec came from, for messages: "builtin:tiledesk", "inline", or a path.
+    std::string connector_origin;
+    /// Values for `{{ config.<key> }}`. `<key>_file` entries are read into `<key>`.
+    std::map<std::string, std::string> values;
+    /// Keys of `values` that are secrets (declared secret by the spec, read from a file, or
+    /// named like password/token/secret/key).
+    std::vector<std::string> secret_keys;
+    HttpConfig http;
+    RetryConfig retry;
+    std::map<std::string, ResourceOverride> resources;
+};
+
+struct Config {
+    /// The file it came from.
+    std::filesystem::path path;
+    /// State directory: embedded database, runtime files.
+    std::filesystem::path data_dir = "/var/lib/chatsync";
+    DatabaseConfig database;
+    AdminConfig admin;
+    LogConfig log;
+    LimitsConfig limits;
+    std::vector<SourceConfig> sources;
+
+    const SourceConfig* FindSource(const std::string& name) const {
+        for (const auto& s : sources) {
+            if (s.name == name) {
+                return &s;
+            }
+        }
+        return nullptr;
+    }
+};
+
+/// Reads, interpolates (`${NAME}`, `${NAME:-default}`), validates and resolves a config file.
+/// Throws ConfigErrors listing every problem found (unknown keys, bad types, bad durations,
+/// missing required values and secrets, unreadable `*_file` files, unknown connectors).
+Config LoadFile(const std::filesystem::path& path);
+
+/// The same, from text (tests); `name` stands in for the file name in messages.
+Config LoadString(const std::string& yaml, const std::string& name);
+
+/// Parses a connector spec from YAML text (a spec file or a built-in). Throws ConfigErrors.
+connectors::ConnectorSpec ParseConnectorSpec(const std::string& yaml, const std::string& name);
+
+/// Names of the built-in connector specs ("generic_demo", "tiledesk", ...).
+std::vector<std::string> BuiltinConnectorNames();
+
+}  // namespace chatsync::config

@@ -1,0 +1,284 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <boost/json/value.hpp>
+
+#include "core/duration.hpp"
+
+/// @file
+/// The connector spec model: how to talk to one API, as plain data. The config loader fills it
+/// from YAML (a built-in spec by name, an inline spec, or a spec file); the runner reads it.
+///
+/// Strings marked "template" may contain `{{ name }}` placeholders, resolved at request time
+/// from this context:
+/// | name | value |
+/// | --- | --- |
+/// | config.<key> | the source's `config:` values (secrets included; they never reach logs) |
+/// | parent.<path> | a field of the parent record (child resources) |
+/// | cursor.start | the start of the incremental window, in the spec's cursor format |
+/// | cursor.end | the run's start time, in the spec's cursor format |
+/// | page.number, page.offset, page.limit, page.token | the pagination position |
+/// | auth.token | the token obtained by a login request |
+/// | env.<NAME> | never: environment values enter only through `${NAME}` in the config |
+
+namespace chatsync::connectors {
+
+/// One name/value pair whose value is a template.
+using TemplatePair = std::pair<std::string, std::string>;
+
+/// How one request is built.
+struct RequestSpec {
+    std::string method = "GET";
+    /// Template. Relative to the connector's base_url; an absolute URL replaces it.
+    std::string path;
+    /// Query parameters; a parameter whose template renders to "" is left out.
+    std::vector<TemplatePair> query;
+    std::vector<TemplatePair> headers;
+    /// JSON body (POST and friends); every string inside is a template. A string that is
+    /// exactly one placeholder keeps the value's JSON type (a number stays a number).
+    std::optional<boost::json::value> body;
+};
+
+enum class AuthKind {
+    kNone,
+    /// `Authorization: Bearer <token>`.
+    kBearer,
+    /// `Authorization: Basic base64(username:password)`.
+    kBasic,
+    /// A key placed in a header, the query, the JSON body or the URL path.
+    kApiKey,
+    /// A login request whose response yields a token, sent in a header; re-run on 401.
+    kLogin,
+};
+
+enum class ApiKeyPlacement {
+    kHeader,
+    kQuery,
+    /// A top-level field of the JSON body.
+    kBody,
+    /// Substituted into the path through `{{ auth.key }}`; nothing is added elsewhere.
+    kPath,
+};
+
+struct AuthSpec {
+    AuthKind kind = AuthKind::kNone;
+    /// kBearer: template for the token.
+    std::string token;
+    /// kBasic: templates.
+    std::string username;
+    std::string password;
+    /// kApiKey: header, parameter or body field name, and the value template.
+    ApiKeyPlacement placement = ApiKeyPlacement::kHeader;
+    std::string key_name;
+    std::string key_value;
+    /// kLogin: the request that signs in, where the token is in its JSON response (a dotted
+    /// path), and how it is sent: header name and value template using `{{ auth.token }}`.
+    RequestSpec login;
+    std::string token_path;
+    std::string header_name = "Authorization";
+    std::string header_value = "Bearer {{ auth.token }}";
+    /// Sign in again after this long even without a 401 (0: only on 401).
+    Millis token_ttl{0};
+};
+
+enum class PaginationKind {
+    /// One request, one page.
+    kNone,
+    /// `page=N`, from `start_page`.
+    kPageNumber,
+    /// `offset=N&limit=M`.
+    kOffset,
+    /// The next page's URL is in the body at `next_url_path`.
+    kNextUrl,
+    /// An opaque token from the body (`token_path`) or a header (`token_header`), sent back as
+    /// the `token_param` query parameter.
+    kCursor,
+    /// RFC 8288 `Link: <url>; rel="next"`.
+    kLinkHeader,
+};
+
+/// Where the runner puts pagination parameters (page, offset, limit, token).
+enum class Injection {
+    /// As query parameters (default).
+    kQuery,
+    /// As top-level fields of the JSON body.
+    kBody,
+    /// Nowhere: the request templates place them through `{{ page.* }}`.
+    kNone,
+};
+
+struct PaginationSpec {
+    PaginationKind kind = PaginationKind::kNone;
+    Injection inject = Injection::kQuery;
+    std::string page_param = "page";
+    std::int64_t start_page = 1;
+    std::string offset_param = "offset";
+    std::string limit_param = "limit";
+    /// Page size sent as `limit_param` (offset) or, when set, alongside page numbers too.
+    std::int64_t page_size = 100;
+    /// Whether the page size is sent with page-number pagination.
+    bool send_page_size = false;
+    std::string next_url_path;
+    std::string token_path;
+    std::string token_header;
+    std::string token_param = "cursor";
+    /// Stop conditions besides an empty page (always) and a missing next link/token:
+    /// a total record count in the body; a total page count; a has-more flag; a page limit.
+    std::string total_path;
+    std::string total_pages_path;
+    std::string has_more_path;
+    std::int64_t max_pages = 0;
+    /// Stop when a page has fewer records than page_size. Off by default: some APIs silently
+    /// cap the page size, and a short page would then end the listing early.
+    bool stop_on_short_page = false;
+};
+
+/// How cursor values are written in requests and read from records.
+enum class CursorFormat {
+    /// ISO-8601 / RFC 3339 date-time, UTC, with milliseconds: 2024-01-31T12:00:00.000Z.
+    kIso8601,
+    /// Seconds since the epoch.
+    kUnixSeconds,
+    /// Milliseconds since the epoch.
+    kUnixMillis,
+    /// A plain number that only grows (ids, sequence numbers).
+    kNumber,
+    /// A strftime pattern (`format_pattern`), always in UTC, e.g. "%Y-%m-%d".
+    kCustom,
+};
+
+struct IncrementalSpec {
+    /// Dotted path of the cursor field in each record.
+    std::string cursor_field;
+    /// Query parameter that receives `cursor.start` (optional; templates can place it anywhere).
+    std::string start_param;
+    /// Query parameter that receives `cursor.end` (optional).
+    std::string end_param;
+    CursorFormat format = CursorFormat::kIso8601;
+    std::string format_pattern;
+    /// How the record's cursor field is written; defaults to `format`, but APIs often take a
+    /// day ("%Y-%m-%d") and return full timestamps.
+    std::optional<CursorFormat> record_format;
+    std::string record_format_pattern;
+    /// The start of the first run's window, in `format` ("" : from the beginning, no filter).
+    std::string initial_value;
+    /// Each run re-reads this far behind the committed cursor, for late-arriving updates.
+    /// Unchanged rows are not rewritten, so a wide window costs requests, not writes.
+    Millis lookback{0};
+};
+
+/// A resource fetched once per record of its parent resource.
+struct ParentSpec {
+    /// The parent resource's name.
+    std::string resource;
+    /// Child column name -> dotted path in the parent record; these columns are added to every
+    /// child row (and usually form part of its key).
+    std::vector<std::pair<std::string, std::string>> fields;
+    /// Only for parent rows that the page inserted or changed (default), or for all of them.
+    bool only_changed = true;
+};
+
+enum class ErrorAction {
+    /// Treat as a normal response.
+    kSuccess,
+    /// An empty page: stop paginating, no error.
+    kIgnore,
+    /// Retry with backoff (counts toward max_attempts).
+    kRetry,
+    /// Wait (Retry-After if present, else backoff) and retry; pauses the whole source.
+    kRateLimited,
+    /// Credentials rejected: re-login once if the auth is a login, else fail the run.
+    kAuthFailed,
+    /// Fail the run; the checkpoint is kept.
+    kFatal,
+    /// Fail the run and latch the source: no request until an operator clears it.
+    kLatch,
+};
+
+/// Maps a response to an action. All given conditions must hold; rules are tried in order,
+/// the source's rules before the built-in defaults.
+struct ErrorRule {
+    /// Status codes; empty means any. "5xx"-style classes are expanded by the loader.
+    std::vector<unsigned> status;
+    /// The body contains this text.
+    std::string body_contains;
+    /// The JSON body's value at this dotted path equals `body_equals` (compared as JSON).
+    std::string body_path;
+    std::optional<boost::json::value> body_equals;
+    ErrorAction action = ErrorAction::kFatal;
+    /// Template for the log line and the run log; may use `{{ body.<path> }}` and
+    /// `{{ status }}`.
+    std::string message;
+};
+
+struct ScheduleSpec {
+    Millis interval = std::chrono::minutes(5);
+    /// Each wait is interval + uniform(-jitter, +jitter).
+    Millis jitter = std::chrono::seconds(0);
+};
+
+struct ResourceSpec {
+    std::string name;
+    RequestSpec request;
+    PaginationSpec pagination;
+    /// Dotted path to the records in the body ("" : the body itself). An object there is a
+    /// one-record page; null is an empty page.
+    std::string records_path;
+    /// Whether a body without `records_path` is an empty page (true) or a malformed one.
+    bool records_optional = false;
+    /// Dotted paths of the fields that form the primary key (composite allowed).
+    std::vector<std::string> primary_key;
+    std::optional<IncrementalSpec> incremental;
+    std::optional<ParentSpec> parent;
+    /// Listed in full on every run: rows no longer returned get `_chatsync_deleted_at`.
+    bool soft_delete = false;
+    ScheduleSpec schedule;
+    std::vector<ErrorRule> error_rules;
+    /// Objects nested deeper than this are stored whole as jsonb instead of flattened.
+    std::uint32_t max_nesting = 3;
+    bool enabled = true;
+};
+
+/// A declared config value of the connector (documented, validated by the loader).
+struct ParamSpec {
+    bool required = false;
+    bool secret = false;
+    std::optional<std::string> default_value;
+    std::string description;
+};
+
+struct RateLimitSpec {
+    /// 0: unlimited.
+    std::uint32_t requests_per_minute = 0;
+    std::uint32_t concurrency = 4;
+};
+
+struct ConnectorSpec {
+    std::string name;
+    /// Template (usually from config, e.g. "{{ config.base_url }}").
+    std::string base_url;
+    AuthSpec auth;
+    std::vector<TemplatePair> headers;
+    std::map<std::string, ParamSpec> params;
+    std::vector<ErrorRule> error_rules;
+    RateLimitSpec rate_limit;
+    ScheduleSpec schedule;
+    std::vector<ResourceSpec> resources;
+
+    const ResourceSpec* FindResource(const std::string& name) const {
+        for (const auto& r : resources) {
+            if (r.name == name) {
+                return &r;
+            }
+        }
+        return nullptr;
+    }
+};
+
+}  // namespace chatsync::connectors

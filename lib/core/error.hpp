@@ -1,0 +1,74 @@
+#pragma once
+
+#include <string>
+#include <system_error>
+#include <type_traits>
+
+#include <boost/system/error_code.hpp>
+
+/// @file
+/// chatsync's own error codes, and the conditions that callers test instead of codes.
+
+namespace chatsync {
+
+/// Error codes for expected runtime failures. Each one is a value that travels in a Result.
+enum class Errc {
+    /// The upstream answered with an HTTP status or body that the error rules call a failure.
+    kUpstreamStatus = 1,
+    /// The upstream asked us to slow down (429, 503 with Retry-After, or an error rule).
+    kUpstreamRateLimited,
+    /// The upstream rejected our credentials (401, or an error rule), even after a fresh login.
+    kUpstreamAuth,
+    /// The upstream's body was not the JSON the connector spec describes.
+    kUpstreamBadPayload,
+    /// An error rule asked to stop this source until an operator clears a latch.
+    kUpstreamLatched,
+    /// The response body exceeded the configured size limit.
+    kResponseTooLarge,
+    /// An HTTP operation did not finish within its timeout.
+    kTimeout,
+    /// A URL could not be parsed or resolved.
+    kBadUrl,
+    /// TLS handshake or certificate verification failed.
+    kTls,
+    /// Retries were exhausted; the last underlying failure was logged and counted.
+    kRetriesExhausted,
+    /// A database failure that may pass: a broken connection, a serialization failure.
+    kSinkTransient,
+    /// A database failure that retrying will not fix: bad SQL, a constraint, a type error.
+    kSinkPermanent,
+    /// The operation was cancelled because the daemon is shutting down.
+    kCancelled,
+    /// The source is refused by a safety guard (for example a missing pinned egress address).
+    kGuardRefused,
+};
+
+/// Conditions match codes across categories, so callers test meaning, not origin.
+enum class Condition {
+    /// Worth trying again after a wait: timeouts, resets, 5xx, transient database errors.
+    kRetryable = 1,
+    /// Retrying will not help until something changes: auth, bad payload, permanent SQL.
+    kPermanent,
+};
+
+const boost::system::error_category& ErrorCategory() noexcept;
+const boost::system::error_category& ConditionCategory() noexcept;
+
+boost::system::error_code make_error_code(Errc e) noexcept;  // NOLINT(readability-identifier-naming)
+boost::system::error_condition make_error_condition(  // NOLINT(readability-identifier-naming)
+    Condition c
+) noexcept;
+
+/// A short, stable, lower-case name for an error code, fit for a metric label
+/// ("timeout", "upstream_status", "connection_refused"...).
+std::string ErrorKind(const boost::system::error_code& ec);
+
+}  // namespace chatsync
+
+namespace boost::system {
+template <>
+struct is_error_code_enum<chatsync::Errc> : std::true_type {};
+
+template <>
+struct is_error_condition_enum<chatsync::Condition> : std::true_type {};
+}  // namespace boost::system

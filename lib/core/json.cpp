@@ -1,0 +1,46 @@
+#include "core/json.hpp"
+
+#include <charconv>
+
+#include <boost/json/serialize.hpp>
+
+namespace chatsync {
+
+const boost::json::value* FindPath(const boost::json::value& root, std::string_view path) {
+    const boost::json::value* cur = &root;
+    while (!path.empty()) {
+        const auto dot = path.find('.');
+        const auto part = path.substr(0, dot);
+        path = dot == std::string_view::npos ? std::string_view{} : path.substr(dot + 1);
+        if (const auto* obj = cur->if_object()) {
+            const auto it = obj->find(part);
+            if (it == obj->end()) {
+                return nullptr;
+            }
+            cur = &it->value();
+        } else if (const auto* arr = cur->if_array()) {
+            std::size_t index = 0;
+            const auto [ptr, ec] = std::from_chars(part.data(), part.data() + part.size(), index);
+            if (ec != std::errc{} || ptr != part.data() + part.size() || index >= arr->size()) {
+                return nullptr;
+            }
+            cur = &(*arr)[index];
+        } else {
+            return nullptr;
+        }
+    }
+    return cur;
+}
+
+std::string ScalarText(const boost::json::value& v) {
+    switch (v.kind()) {
+        case boost::json::kind::string:
+            return std::string(v.get_string());
+        case boost::json::kind::null:
+            return {};
+        default:
+            return boost::json::serialize(v);
+    }
+}
+
+}  // namespace chatsync

@@ -1,0 +1,95 @@
+#include "core/table.hpp"
+
+namespace chatsync {
+
+ColumnType Widen(ColumnType a, ColumnType b) noexcept {
+    if (a == b) {
+        return a;
+    }
+    if (a == ColumnType::kJsonb || b == ColumnType::kJsonb) {
+        return ColumnType::kJsonb;
+    }
+    const bool a_num = a == ColumnType::kBigint || a == ColumnType::kDouble;
+    const bool b_num = b == ColumnType::kBigint || b == ColumnType::kDouble;
+    if (a_num && b_num) {
+        return ColumnType::kDouble;
+    }
+    return ColumnType::kText;
+}
+
+std::string_view SqlTypeName(ColumnType t) noexcept {
+    switch (t) {
+        case ColumnType::kBoolean:
+            return "boolean";
+        case ColumnType::kBigint:
+            return "bigint";
+        case ColumnType::kDouble:
+            return "double precision";
+        case ColumnType::kTimestamptz:
+            return "timestamptz";
+        case ColumnType::kText:
+            return "text";
+        case ColumnType::kJsonb:
+            return "jsonb";
+    }
+    return "text";
+}
+
+std::optional<ColumnType> ColumnTypeFromSql(std::string_view sql_name) noexcept {
+    if (sql_name == "boolean") {
+        return ColumnType::kBoolean;
+    }
+    if (sql_name == "bigint") {
+        return ColumnType::kBigint;
+    }
+    if (sql_name == "double precision") {
+        return ColumnType::kDouble;
+    }
+    if (sql_name == "timestamp with time zone" || sql_name == "timestamptz") {
+        return ColumnType::kTimestamptz;
+    }
+    if (sql_name == "text") {
+        return ColumnType::kText;
+    }
+    if (sql_name == "jsonb") {
+        return ColumnType::kJsonb;
+    }
+    return std::nullopt;
+}
+
+std::size_t RowBatch::Column(std::string_view path, std::string_view name, ColumnType type) {
+    if (const auto it = by_path_.find(std::string(path)); it != by_path_.end()) {
+        auto& col = columns_[it->second];
+        col.type = Widen(col.type, type);
+        return it->second;
+    }
+    columns_.push_back(ColumnDef{std::string(path), std::string(name), type});
+    by_path_.emplace(std::string(path), columns_.size() - 1);
+    return columns_.size() - 1;
+}
+
+std::optional<std::size_t> RowBatch::FindColumn(std::string_view path) const {
+    if (const auto it = by_path_.find(std::string(path)); it != by_path_.end()) {
+        return it->second;
+    }
+    return std::nullopt;
+}
+
+RowBatch::Row& RowBatch::AddRow() {
+    auto& row = rows_.emplace_back();
+    row.reserve(columns_.size());
+    return row;
+}
+
+void RowBatch::Set(std::size_t column, Cell value) {
+    auto& row = rows_.back();
+    if (row.size() <= column) {
+        row.resize(column + 1);
+    }
+    if (value) {
+        bytes_ += value->size();
+    }
+    row[column] = std::move(value);
+}
+
+}  // namespace chatsync

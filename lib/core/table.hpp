@@ -1,0 +1,88 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+/// @file
+/// The tabular form that records take between the normaliser and the sink.
+
+namespace chatsync {
+
+/// PostgreSQL column types that chatsync infers, ordered so that Widen() can join them.
+enum class ColumnType : std::uint8_t {
+    kBoolean,
+    kBigint,
+    kDouble,
+    kTimestamptz,
+    kText,
+    kJsonb,
+};
+
+/// The narrowest type that holds values of both `a` and `b` without losing any:
+/// bigint + double = double; jsonb absorbs everything (scalars become JSON scalars); any
+/// other mix is text.
+ColumnType Widen(ColumnType a, ColumnType b) noexcept;
+
+/// The SQL spelling: "boolean", "bigint", "double precision", "timestamptz", "text", "jsonb".
+std::string_view SqlTypeName(ColumnType t) noexcept;
+
+/// Parses an SQL type name as PostgreSQL's catalog prints it (format_type) back to a
+/// ColumnType; nullopt for types chatsync does not create.
+std::optional<ColumnType> ColumnTypeFromSql(std::string_view sql_name) noexcept;
+
+/// One column of a batch.
+struct ColumnDef {
+    /// Where the value came from in the record, as dotted path components ("lead.fullname").
+    std::string path;
+    /// The proposed column name: snake_case, components joined by "__". It may exceed
+    /// PostgreSQL's 63-byte limit; the sink shortens it and resolves collisions.
+    std::string name;
+    /// The widest type seen for this column in the batch.
+    ColumnType type = ColumnType::kText;
+};
+
+/// Rows for one table. Each cell holds the value's text as PostgreSQL accepts it for the
+/// column's type (unescaped; the sink escapes for COPY), or nullopt for NULL. A row may be
+/// shorter than `columns`: missing trailing cells are NULL.
+class RowBatch final {
+public:
+    using Cell = std::optional<std::string>;
+    using Row = std::vector<Cell>;
+
+    /// Finds the column for `path`, or adds it; widens its type by `type`. Returns its index.
+    std::size_t Column(std::string_view path, std::string_view name, ColumnType type);
+
+    /// Index of an existing column by path, or nullopt.
+    std::optional<std::size_t> FindColumn(std::string_view path) const;
+
+    /// Starts a new row and returns it.
+    Row& AddRow();
+
+    /// Sets cell `column` of the last row, growing it as needed.
+    void Set(std::size_t column, Cell value);
+
+    const std::vector<ColumnDef>& columns() const noexcept { return columns_; }
+
+    const std::vector<Row>& rows() const noexcept { return rows_; }
+
+    std::vector<Row>& rows() noexcept { return rows_; }
+
+    std::size_t size() const noexcept { return rows_.size(); }
+
+    bool empty() const noexcept { return rows_.empty(); }
+
+    /// Approximate memory held by cell text, for batch sizing and in-flight limits.
+    std::size_t bytes() const noexcept { return bytes_; }
+
+private:
+    std::vector<ColumnDef> columns_;
+    std::unordered_map<std::string, std::size_t> by_path_;
+    std::vector<Row> rows_;
+    std::size_t bytes_ = 0;
+};
+
+}  // namespace chatsync

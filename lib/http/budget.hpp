@@ -1,0 +1,85 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <string>
+
+#include "core/asio.hpp"
+#include "core/result.hpp"
+
+namespace chatsync::http {
+
+/// A per-source request budget: at most `requests_per_minute` request starts in any sliding
+/// 60-second window, at most `concurrency` requests in flight, and a pause gate that holds
+/// every request until a given instant (set from Retry-After, so that no request of the
+/// source leaves before the time the platform named).
+///
+/// @par Thread Safety
+/// Use from one executor.
+///
+/// @par Stopping
+/// Cancelling the awaiting coroutine (terminal cancellation) makes Acquire() return
+/// Errc::kCancelled.
+class RateBudget final {
+public:
+    using Clock = std::chrono::steady_clock;
+
+    struct Options {
+        /// 0 means unlimited.
+        std::uint32_t requests_per_minute = 0;
+        /// 0 means unlimited.
+        std::uint32_t concurrency = 4;
+    };
+
+    /// What Acquire() reports about the wait it imposed.
+    struct Wait {
+        /// Time spent waiting for the pause gate (Retry-After).
+        Clock::duration paused{};
+        /// Time spent waiting for the per-minute budget.
+        Clock::duration throttled{};
+        /// Time spent waiting for a concurrency slot.
+        Clock::duration queued{};
+    };
+
+    /// Releases the concurrency slot when destroyed.
+    class Permit final {
+    public:
+        Permit() = default;
+        explicit Permit(RateBudget* owner) : owner_(owner) {}
+        Permit(Permit&& other) noexcept : owner_(std::exchange(other.owner_, nullptr)) {}
+        Permit& operator=(Permit&& other) noexcept;
+        Permit(const Permit&) = delete;
+        Permit& operator=(const Permit&) = delete;
+        ~Permit();
+
+    private:
+        RateBudget* owner_ = nullptr;
+    };
+
+    RateBudget(Executor executor, Options options);
+
+    /// Waits until a request may start; fills `wait` with how long and why.
+    Task<Result<Permit>> Acquire(Wait& wait);
+
+    /// Holds every request until `until` (later calls can only extend the pause).
+    void PauseUntil(Clock::time_point until);
+
+    Clock::time_point paused_until() const noexcept { return paused_until_; }
+
+    std::size_t in_flight() const noexcept { return in_flight_; }
+
+private:
+    void Release();
+
+    Executor executor_;
+    Options options_;
+    Clock::time_point paused_until_{};
+    std::deque<Clock::time_point> starts_;
+    std::size_t in_flight_ = 0;
+    /// Bumped on every release and pause change so that waiters re-check.
+    std::uint64_t generation_ = 0;
+};
+
+}  // namespace chatsync::http

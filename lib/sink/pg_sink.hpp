@@ -1,0 +1,73 @@
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include "core/duration.hpp"
+#include "core/redactor.hpp"
+#include "sink/sink.hpp"
+
+namespace chatsync::sink {
+
+/// The PostgreSQL implementation of Sink.
+///
+/// Tables: one schema per source, one table per resource; columns from the rows' paths, made
+/// safe identifiers (63 bytes, collisions resolved deterministically, the source path kept as
+/// the column comment); types evolve by Widen(). Pages go through COPY into a temporary
+/// staging table and one `INSERT .. ON CONFLICT DO UPDATE .. WHERE .. IS DISTINCT FROM ..`,
+/// so unchanged rows are not rewritten. The daemon's own tables live in the `chatsync` schema
+/// and come from the migrations under deploy/sql/ (compiled in).
+///
+/// @par Thread Safety
+/// Await its coroutines from the I/O executor; blocking libpqxx work runs on an internal pool
+/// of `pool_size` threads, one connection each.
+///
+/// Options:
+/// | option | default | meaning |
+/// | --- | --- | --- |
+/// | dsn | (required) | libpq connection string or URI; it is a secret |
+/// | pool_size | 2 | threads and connections |
+/// | statement_timeout | 60s | `SET statement_timeout` on every connection |
+/// | connect_timeout | 10s | libpq connect_timeout |
+class PgSink final : public Sink {
+public:
+    struct Options {
+        std::string dsn;
+        std::size_t pool_size = 2;
+        Millis statement_timeout = std::chrono::seconds(60);
+        Millis connect_timeout = std::chrono::seconds(10);
+    };
+
+    /// Connects lazily; errors surface from the first call. `redactor` must outlive the sink.
+    PgSink(Options options, const Redactor& redactor);
+    ~PgSink() override;
+
+    PgSink(const PgSink&) = delete;
+    PgSink& operator=(const PgSink&) = delete;
+
+    /// Applies the compiled-in migrations that the database lacks, under an advisory lock so
+    /// that several daemons may start at once. Returns the schema version now in place.
+    /// Fails with kSinkPermanent when the database is newer than this binary.
+    Task<Result<int>> Migrate();
+
+    /// Stops the pool after in-flight calls finish. Called by the owner before destruction.
+    void Stop();
+
+    Task<Result<ResourceState>> LoadState(std::string source, std::string resource) override;
+    Task<Result<std::vector<ResourceState>>> ListStates() override;
+    Task<Result<std::string>> BeginRun(std::string source, std::string resource) override;
+    Task<Result<WriteResult>> CommitPage(PageCommit page) override;
+    Task<Result<FinishResult>> FinishRun(RunEnd end) override;
+    Task<Result<std::int64_t>> ResetState(std::string source, std::string resource) override;
+    Task<Result<std::optional<Latch>>> GetLatch(std::string source) override;
+    Task<Result<void>> SetLatch(Latch latch) override;
+    Task<Result<bool>> ClearLatch(std::string source) override;
+    Task<Result<void>> Ping() override;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace chatsync::sink

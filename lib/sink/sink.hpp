@@ -1,0 +1,167 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/asio.hpp"
+#include "core/result.hpp"
+#include "core/table.hpp"
+
+/// @file
+/// The interface through which the connectors write. It never names PostgreSQL; PgSink
+/// (pg_sink.hpp) is the implementation, and tests may use fakes.
+
+namespace chatsync::sink {
+
+using TimePoint = std::chrono::system_clock::time_point;
+
+/// What the daemon remembers about one resource between runs.
+struct ResourceState {
+    std::string source;
+    std::string resource;
+    /// The committed high-water mark of the incremental cursor, in canonical form
+    /// (ISO-8601 UTC for times, decimal for numbers). Advanced only when a run completes.
+    std::optional<std::string> cursor;
+    /// JSON written by the runner with every page: where an unfinished run stands (page
+    /// position, cursor window, pending children). Null when no run is in progress.
+    std::optional<std::string> checkpoint;
+    /// The run that wrote `checkpoint`.
+    std::optional<std::string> run_id;
+    std::optional<TimePoint> last_run_at;
+    std::optional<TimePoint> last_success_at;
+    std::optional<TimePoint> next_run_at;
+    /// "success", "failed", "interrupted", "cancelled", or empty before the first run.
+    std::string last_outcome;
+    /// The last failure's message, already redacted.
+    std::string last_error;
+    std::int64_t last_rows_written = 0;
+    std::int64_t last_rows_unchanged = 0;
+};
+
+/// Rows for one table, written within a PageCommit.
+struct TableWrite {
+    /// The table's name before it is made a safe identifier (the resource's name).
+    std::string table;
+    /// Column paths (ColumnDef::path) that form the primary key, in order.
+    std::vector<std::string> key_paths;
+    RowBatch rows;
+    /// For resources listed in full: the table has `_chatsync_deleted_at`, and the keys written
+    /// are remembered under this pass id so that FinishRun can soft-delete what a complete pass
+    /// no longer saw.
+    std::optional<std::string> seen_pass;
+    /// Whether to report which rows were inserted or changed (WriteResult::changed_rows).
+    bool want_changed_rows = false;
+};
+
+/// One atomic unit: rows for one or more tables plus the resource's checkpoint. Either all of
+/// it commits or none of it does.
+struct PageCommit {
+    /// The PostgreSQL schema, named after the source.
+    std::string schema;
+    std::string source;
+    std::string resource;
+    std::string run_id;
+    std::vector<TableWrite> tables;
+    /// Stored as ResourceState::checkpoint in the same transaction.
+    std::string checkpoint;
+};
+
+struct TableResult {
+    std::int64_t inserted = 0;
+    std::int64_t updated = 0;
+    std::int64_t unchanged = 0;
+    /// Indices into TableWrite::rows of the rows that were inserted or updated (only when
+    /// want_changed_rows). Duplicate keys in a batch count once, for their last occurrence.
+    std::vector<std::size_t> changed_rows;
+};
+
+struct WriteResult {
+    /// One entry per TableWrite, in the same order.
+    std::vector<TableResult> tables;
+};
+
+/// A soft-delete sweep to run when a complete pass over a listed-in-full resource ends.
+struct Sweep {
+    std::string table;
+    std::string seen_pass;
+};
+
+/// How a run ended, written to the run log and the state row together.
+struct RunEnd {
+    std::string source;
+    std::string resource;
+    std::string run_id;
+    /// "success", "failed" or "cancelled".
+    std::string outcome;
+    std::int64_t pages = 0;
+    std::int64_t rows_written = 0;
+    std::int64_t rows_unchanged = 0;
+    /// Redacted failure message; empty on success.
+    std::string error;
+    /// On success: the new committed cursor (nullopt keeps the old one). The checkpoint is
+    /// cleared on success and kept on failure, so the next run resumes where this one stopped.
+    std::optional<std::string> cursor;
+    std::optional<TimePoint> next_run_at;
+    /// Soft-delete sweeps, run only on success.
+    std::string schema;
+    std::vector<Sweep> sweeps;
+};
+
+struct FinishResult {
+    /// Rows newly marked deleted by the sweeps.
+    std::int64_t rows_deleted = 0;
+};
+
+/// A latch stops all traffic of a source until an operator clears it (Mesibo TOKENBREACH).
+struct Latch {
+    std::string source;
+    std::string reason;
+    TimePoint set_at;
+    std::string set_by;
+};
+
+/// Storage of synced rows, resource state, the run log and latches.
+///
+/// @par Thread Safety
+/// Methods are coroutines to be awaited from the daemon's I/O executor; implementations run
+/// blocking work elsewhere and resume the caller on its own executor. Several calls may be
+/// in flight at once.
+class Sink {
+public:
+    virtual ~Sink() = default;
+
+    /// Reads a resource's state; a resource never run has a default state.
+    virtual Task<Result<ResourceState>> LoadState(std::string source, std::string resource) = 0;
+
+    /// All known resource states, for `chatsyncd status`.
+    virtual Task<Result<std::vector<ResourceState>>> ListStates() = 0;
+
+    /// Starts a run in the run log and returns its id. Runs of the same resource still marked
+    /// running (their process died) are marked "interrupted".
+    virtual Task<Result<std::string>> BeginRun(std::string source, std::string resource) = 0;
+
+    /// Writes the page's rows (creating and evolving tables) and the checkpoint atomically.
+    virtual Task<Result<WriteResult>> CommitPage(PageCommit page) = 0;
+
+    /// Ends a run: run log, state (cursor, checkpoint, outcome, next run) and sweeps, atomically.
+    virtual Task<Result<FinishResult>> FinishRun(RunEnd end) = 0;
+
+    /// Forgets cursor and checkpoint, so the next run is a full re-sync. An empty `resource`
+    /// resets every resource of the source. Returns how many resources were reset.
+    virtual Task<Result<std::int64_t>> ResetState(std::string source, std::string resource) = 0;
+
+    virtual Task<Result<std::optional<Latch>>> GetLatch(std::string source) = 0;
+
+    virtual Task<Result<void>> SetLatch(Latch latch) = 0;
+
+    /// Returns whether a latch was cleared.
+    virtual Task<Result<bool>> ClearLatch(std::string source) = 0;
+
+    /// Checks that the database answers (for /readyz).
+    virtual Task<Result<void>> Ping() = 0;
+};
+
+}  // namespace chatsync::sink

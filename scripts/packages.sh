@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# The single list of Debian 12 packages chatsync needs, by purpose.
+#
+#   scripts/packages.sh build     compilers and -dev libraries to build chatsyncd
+#   scripts/packages.sh runtime   shared libraries chatsyncd needs at run time (container image)
+#   scripts/packages.sh test      what the test suite needs on top of build (PostgreSQL, promtool)
+#   scripts/packages.sh install GROUP...   apt-get install those groups (run as root)
+#
+# README.md, .ci/run and the Dockerfile all read this file; change packages only here.
+set -euo pipefail
+
+build_packages=(
+  build-essential cmake pkg-config ccache git ca-certificates
+  libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
+  libpqxx-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
+  prometheus-cpp-dev libssl-dev
+)
+runtime_packages=(
+  libboost-json1.81.0 libboost-url1.81.0 libpqxx-6.4 libyaml-cpp0.7
+  libspdlog1.10 libfmt9 libprometheus-cpp-core1.0 libssl3 ca-certificates
+)
+test_packages=(
+  libgtest-dev libgmock-dev googletest
+  postgresql-15 postgresql-client-15
+  prometheus procps curl
+)
+
+list() {
+  case "$1" in
+    build) printf '%s\n' "${build_packages[@]}" ;;
+    runtime) printf '%s\n' "${runtime_packages[@]}" ;;
+    test) printf '%s\n' "${test_packages[@]}" ;;
+    *) echo "unknown package group: $1 (build, runtime, test)" >&2; return 2 ;;
+  esac
+}
+
+case "${1:-}" in
+  build|runtime|test) list "$1" ;;
+  install)
+    shift
+    [ $# -gt 0 ] || { echo "usage: $0 install GROUP..." >&2; exit 2; }
+    pkgs=()
+    for g in "$@"; do mapfile -t -O "${#pkgs[@]}" pkgs < <(list "$g"); done
+    missing=()
+    for p in "${pkgs[@]}"; do
+      dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+    done
+    if [ ${#missing[@]} -eq 0 ]; then
+      echo "packages: all ${#pkgs[@]} already installed"
+      exit 0
+    fi
+    SUDO=""
+    [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    echo "packages: installing ${#missing[@]}: ${missing[*]}"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    ;;
+  *) sed -n '2,9p' "$0"; exit 2 ;;
+esac
