@@ -60,10 +60,11 @@ std::optional<ColumnType> ColumnTypeFromSql(std::string_view sql_name) noexcept 
 std::size_t RowBatch::Column(std::string_view path, std::string_view name, ColumnType type) {
     if (const auto it = by_path_.find(std::string(path)); it != by_path_.end()) {
         auto& col = columns_[it->second];
-        col.type = Widen(col.type, type);
+        col.type = has_value_[it->second] ? Widen(col.type, type) : type;
         return it->second;
     }
     columns_.push_back(ColumnDef{std::string(path), std::string(name), type});
+    has_value_.push_back(false);
     by_path_.emplace(std::string(path), columns_.size() - 1);
     return columns_.size() - 1;
 }
@@ -81,15 +82,64 @@ RowBatch::Row& RowBatch::AddRow() {
     return row;
 }
 
-void RowBatch::Set(std::size_t column, Cell value) {
+std::size_t RowBatch::Column(std::string_view path, std::string_view name) {
+    if (const auto it = by_path_.find(std::string(path)); it != by_path_.end()) {
+        return it->second;
+    }
+    return Column(path, name, ColumnType::kBoolean);
+}
+
+void RowBatch::Set(std::size_t column, Value value) {
     auto& row = rows_.back();
     if (row.size() <= column) {
         row.resize(column + 1);
     }
-    if (value) {
-        bytes_ += value->size();
-    }
+    auto& col = columns_[column];
+    col.type = has_value_[column] ? Widen(col.type, value.type) : value.type;
+    has_value_[column] = true;
+    bytes_ += value.text.size();
     row[column] = std::move(value);
+}
+
+std::string CellText(const Value& v, ColumnType target) {
+    if (target != ColumnType::kJsonb ||
+        (v.type != ColumnType::kText && v.type != ColumnType::kTimestamptz)) {
+        return v.text;
+    }
+    std::string out;
+    out.reserve(v.text.size() + 2);
+    out.push_back('"');
+    for (const char ch : v.text) {
+        const auto c = static_cast<unsigned char>(ch);
+        switch (ch) {
+            case '"':
+                out += "\\\"";
+                break;
+            case '\\':
+                out += "\\\\";
+                break;
+            case '\n':
+                out += "\\n";
+                break;
+            case '\r':
+                out += "\\r";
+                break;
+            case '\t':
+                out += "\\t";
+                break;
+            default:
+                if (c < 0x20) {
+                    static constexpr char kHex[] = "0123456789abcdef";
+                    out += "\\u00";
+                    out.push_back(kHex[c >> 4U]);
+                    out.push_back(kHex[c & 0x0FU]);
+                } else {
+                    out.push_back(ch);
+                }
+        }
+    }
+    out.push_back('"');
+    return out;
 }
 
 }  // namespace chatsync

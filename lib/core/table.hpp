@@ -45,16 +45,30 @@ struct ColumnDef {
     ColumnType type = ColumnType::kText;
 };
 
-/// Rows for one table. Each cell holds the value's text as PostgreSQL accepts it for the
-/// column's type (unescaped; the sink escapes for COPY), or nullopt for NULL. A row may be
-/// shorter than `columns`: missing trailing cells are NULL.
+/// One non-null value: its text as PostgreSQL accepts it for `type` (unescaped; the sink
+/// escapes for COPY) and the type inferred for this value alone. A column's type is the
+/// Widen() of its values' types; CellText() converts a value to the column's final type.
+struct Value {
+    std::string text;
+    ColumnType type = ColumnType::kText;
+};
+
+/// The text of `v` for a column of type `target` (Widen(v.type, target) == target): as is,
+/// except that a text or timestamptz value in a jsonb column becomes a JSON string.
+std::string CellText(const Value& v, ColumnType target);
+
+/// Rows for one table. A cell is nullopt for NULL. A row may be shorter than `columns`:
+/// missing trailing cells are NULL.
 class RowBatch final {
 public:
-    using Cell = std::optional<std::string>;
+    using Cell = std::optional<Value>;
     using Row = std::vector<Cell>;
 
     /// Finds the column for `path`, or adds it; widens its type by `type`. Returns its index.
     std::size_t Column(std::string_view path, std::string_view name, ColumnType type);
+
+    /// Adds the column if missing, without widening: for columns the caller fills itself.
+    std::size_t Column(std::string_view path, std::string_view name);
 
     /// Index of an existing column by path, or nullopt.
     std::optional<std::size_t> FindColumn(std::string_view path) const;
@@ -62,8 +76,9 @@ public:
     /// Starts a new row and returns it.
     Row& AddRow();
 
-    /// Sets cell `column` of the last row, growing it as needed.
-    void Set(std::size_t column, Cell value);
+    /// Sets cell `column` of the last row, growing it as needed, and widens the column by
+    /// the value's type.
+    void Set(std::size_t column, Value value);
 
     const std::vector<ColumnDef>& columns() const noexcept { return columns_; }
 
@@ -80,6 +95,8 @@ public:
 
 private:
     std::vector<ColumnDef> columns_;
+    /// Whether a column has received a value yet: until then its type is only a default.
+    std::vector<bool> has_value_;
     std::unordered_map<std::string, std::size_t> by_path_;
     std::vector<Row> rows_;
     std::size_t bytes_ = 0;

@@ -90,14 +90,21 @@ TEST(Table, WidensTypesWithoutLosingValues) {
 TEST(Table, RowBatchTracksColumnsAndWidens) {
     RowBatch batch;
     batch.AddRow();
-    batch.Set(batch.Column("id", "id", ColumnType::kBigint), "1");
+    batch.Set(batch.Column("id", "id"), Value{"1", ColumnType::kBigint});
     batch.AddRow();
-    batch.Set(batch.Column("id", "id", ColumnType::kDouble), "1.5");
-    batch.Set(batch.Column("name", "name", ColumnType::kText), "x");
+    batch.Set(batch.Column("id", "id"), Value{"1.5", ColumnType::kDouble});
+    batch.Set(batch.Column("name", "name"), Value{"x", ColumnType::kText});
     ASSERT_EQ(batch.columns().size(), 2U);
     EXPECT_EQ(batch.columns()[0].type, ColumnType::kDouble);
+    EXPECT_EQ(batch.columns()[1].type, ColumnType::kText);
     EXPECT_EQ(batch.rows()[0].size(), 1U);
-    EXPECT_EQ(batch.rows()[1][1], "x");
+    EXPECT_EQ(batch.rows()[1][1]->text, "x");
+}
+
+TEST(Table, CellTextQuotesStringsForJsonbColumns) {
+    EXPECT_EQ(CellText(Value{"a\"b\n", ColumnType::kText}, ColumnType::kJsonb), "\"a\\\"b\\n\"");
+    EXPECT_EQ(CellText(Value{"5", ColumnType::kBigint}, ColumnType::kJsonb), "5");
+    EXPECT_EQ(CellText(Value{"[1]", ColumnType::kJsonb}, ColumnType::kText), "[1]");
 }
 
 TEST(Redactor, MasksSecretsAndTheirUrlEncodedForm) {
