@@ -60,11 +60,11 @@ std::optional<ColumnType> ColumnTypeFromSql(std::string_view sql_name) noexcept 
 std::size_t RowBatch::Column(std::string_view path, std::string_view name, ColumnType type) {
     if (const auto it = by_path_.find(std::string(path)); it != by_path_.end()) {
         auto& col = columns_[it->second];
-        col.type = has_value_[it->second] ? Widen(col.type, type) : type;
+        col.type = col.typed ? Widen(col.type, type) : type;
+        col.typed = true;
         return it->second;
     }
-    columns_.push_back(ColumnDef{std::string(path), std::string(name), type});
-    has_value_.push_back(false);
+    columns_.push_back(ColumnDef{std::string(path), std::string(name), type, true});
     by_path_.emplace(std::string(path), columns_.size() - 1);
     return columns_.size() - 1;
 }
@@ -86,7 +86,9 @@ std::size_t RowBatch::Column(std::string_view path, std::string_view name) {
     if (const auto it = by_path_.find(std::string(path)); it != by_path_.end()) {
         return it->second;
     }
-    return Column(path, name, ColumnType::kBoolean);
+    columns_.push_back(ColumnDef{std::string(path), std::string(name), ColumnType::kText, false});
+    by_path_.emplace(std::string(path), columns_.size() - 1);
+    return columns_.size() - 1;
 }
 
 void RowBatch::Set(std::size_t column, Value value) {
@@ -95,8 +97,8 @@ void RowBatch::Set(std::size_t column, Value value) {
         row.resize(column + 1);
     }
     auto& col = columns_[column];
-    col.type = has_value_[column] ? Widen(col.type, value.type) : value.type;
-    has_value_[column] = true;
+    col.type = col.typed ? Widen(col.type, value.type) : value.type;
+    col.typed = true;
     bytes_ += value.text.size();
     row[column] = std::move(value);
 }

@@ -43,6 +43,10 @@ struct ColumnDef {
     std::string name;
     /// The widest type seen for this column in the batch.
     ColumnType type = ColumnType::kText;
+    /// False while the batch has only NULLs for this column: its type is then unknown, and
+    /// the sink creates no column for it (but writes NULL where the column already exists,
+    /// so a field that became null is cleared).
+    bool typed = false;
 };
 
 /// One non-null value: its text as PostgreSQL accepts it for `type` (unescaped; the sink
@@ -67,7 +71,8 @@ public:
     /// Finds the column for `path`, or adds it; widens its type by `type`. Returns its index.
     std::size_t Column(std::string_view path, std::string_view name, ColumnType type);
 
-    /// Adds the column if missing, without widening: for columns the caller fills itself.
+    /// Finds or adds the column without giving it a type (for NULLs and for columns the
+    /// caller fills itself through Set()).
     std::size_t Column(std::string_view path, std::string_view name);
 
     /// Index of an existing column by path, or nullopt.
@@ -95,8 +100,6 @@ public:
 
 private:
     std::vector<ColumnDef> columns_;
-    /// Whether a column has received a value yet: until then its type is only a default.
-    std::vector<bool> has_value_;
     std::unordered_map<std::string, std::size_t> by_path_;
     std::vector<Row> rows_;
     std::size_t bytes_ = 0;

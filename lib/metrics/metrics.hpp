@@ -1,0 +1,74 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+/// @file
+/// Every Prometheus family chatsync exports, defined once. Services receive a reference to
+/// Metrics and call its methods; prometheus-cpp stays inside metrics.cpp.
+
+namespace chatsync::metrics {
+
+/// The metric families and their label sets. Labels are bounded: source and resource names
+/// come from the config, codes and reasons from fixed vocabularies; never URLs or ids.
+///
+/// @par Thread Safety
+/// All methods may be called from any thread.
+class Metrics final {
+public:
+    Metrics();
+    ~Metrics();
+
+    Metrics(const Metrics&) = delete;
+    Metrics& operator=(const Metrics&) = delete;
+
+    /// chatsync_http_requests_total{source,resource,code} and
+    /// chatsync_http_request_duration_seconds{source}. `code` is the status ("200") or an
+    /// error kind ("timeout", "connection_reset").
+    void HttpRequest(std::string_view source, std::string_view resource, std::string_view code, double seconds);
+
+    /// chatsync_http_retries_total{source,reason}.
+    void Retry(std::string_view source, std::string_view reason);
+
+    /// chatsync_wait_seconds_total{source,reason} and chatsync_waits_total{source,reason}:
+    /// reason is retry_after, backoff, budget, concurrency.
+    void Wait(std::string_view source, std::string_view reason, double seconds);
+
+    /// chatsync_rows_written_total, chatsync_rows_unchanged_total, chatsync_rows_deleted_total,
+    /// chatsync_pages_total {source,resource}.
+    void Page(std::string_view source, std::string_view resource, std::int64_t written, std::int64_t unchanged);
+    void RowsDeleted(std::string_view source, std::string_view resource, std::int64_t n);
+
+    /// chatsync_runs_total{source,resource,outcome}, chatsync_run_duration_seconds{source,resource}
+    /// and, on success, chatsync_last_success_timestamp_seconds{source,resource}.
+    void Run(std::string_view source, std::string_view resource, std::string_view outcome, double seconds, double now_unix);
+
+    /// chatsync_errors_total{source,resource,kind}: every handled failure.
+    void Error(std::string_view source, std::string_view resource, std::string_view kind);
+
+    /// chatsync_cursor_lag_seconds{source,resource}: now minus the committed cursor time.
+    void CursorLag(std::string_view source, std::string_view resource, double seconds);
+
+    /// chatsync_resource_running{source,resource}: 1 while a run is in progress.
+    void Running(std::string_view source, std::string_view resource, bool running);
+
+    /// chatsync_source_latched{source}: 1 while a latch stops the source.
+    void Latched(std::string_view source, bool latched);
+
+    /// chatsync_task_failures_total{task}: a root coroutine ended with an exception.
+    void TaskFailure(std::string_view task);
+
+    /// chatsync_database_up: 1 when the last database check succeeded.
+    void DatabaseUp(bool up);
+
+    /// The registry in Prometheus text exposition format 0.0.4.
+    std::string Render() const;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace chatsync::metrics

@@ -1,0 +1,38 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include <boost/json/fwd.hpp>
+
+#include "core/table.hpp"
+
+/// @file
+/// JSON records to typed, flattened rows.
+
+namespace chatsync::normalize {
+
+struct FlattenOptions {
+    /// Objects nested deeper than this many levels are stored whole as jsonb.
+    std::uint32_t max_nesting = 3;
+};
+
+/// Appends `record` as a new row of `batch`:
+/// - nested objects are flattened, their paths joined with '.' and their column names with
+///   "__" (`{"lead":{"name":..}}` -> path "lead.name", column "lead__name");
+/// - arrays, and objects deeper than max_nesting, become one jsonb value;
+/// - null becomes NULL; true/false boolean; integers bigint (unsigned beyond int64 text, so no
+///   digit is lost); other numbers double precision; strings that are ISO-8601 date-times
+///   timestamptz (in canonical UTC form); other strings text;
+/// - an empty object contributes nothing.
+void AppendRecord(RowBatch& batch, const boost::json::object& record, const FlattenOptions& options);
+
+/// The value of one JSON scalar or container, typed as AppendRecord would type it.
+Value ToValue(const boost::json::value& v);
+
+/// snake_case for one path component: "updatedAt" -> "updated_at", "HTTPCode" -> "http_code",
+/// "first name" -> "first_name"; anything but [a-z0-9_] becomes '_'; "" becomes "_".
+std::string SnakeCase(std::string_view component);
+
+}  // namespace chatsync::normalize
