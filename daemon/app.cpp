@@ -1,0 +1,603 @@
+#include "daemon/app.hpp"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/json/value.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "connectors/runner.hpp"
+#include "core/error.hpp"
+#include "core/redactor.hpp"
+#include "core/time.hpp"
+#include "daemon/logging.hpp"
+#include "metrics/metrics.hpp"
+#include "sched/scheduler.hpp"
+#include "server/admin.hpp"
+#include "sink/embedded.hpp"
+#include "sink/pg_sink.hpp"
+
+namespace chatsync::daemon {
+namespace {
+
+using SysClock = std::chrono::system_clock;
+
+/// Registers every secret of the config with the redactor before anything is logged.
+void RegisterSecrets(const config::Config& config, Redactor& redactor) {
+    redactor.Add(config.database.dsn);
+    // A DSN's password also travels alone in libpq's messages.
+    const auto& dsn = config.database.dsn;
+    if (const auto at = dsn.find('@'), scheme = dsn.find("://"); at != std::string::npos && scheme != std::string::npos) {
+        const auto userinfo = dsn.substr(scheme + 3, at - scheme - 3);
+        if (const auto colon = userinfo.find(':'); colon != std::string::npos) {
+            redactor.Add(userinfo.substr(colon + 1));
+        }
+    }
+    if (const auto pw = dsn.find("password="); pw != std::string::npos) {
+        const auto end = dsn.find(' ', pw);
+        redactor.Add(dsn.substr(pw + 9, end == std::string::npos ? std::string::npos : end - pw - 9));
+    }
+    for (const auto& source : config.sources) {
+        for (const auto& key : source.secret_keys) {
+            if (const auto it = source.values.find(key); it != source.values.end()) {
+                redactor.Add(it->second);
+            }
+        }
+    }
+}
+
+connectors::SourceSettings SettingsFor(const config::SourceConfig& source, const config::Config& config) {
+    connectors::SourceSettings s;
+    s.name = source.name;
+    s.spec = source.connector;
+    for (const auto& [key, value] : source.values) {
+        s.values[key] = value;
+    }
+    s.http.connect_timeout = source.http.connect_timeout;
+    s.http.idle_timeout = source.http.idle_timeout;
+    s.http.total_timeout = source.http.total_timeout;
+    s.http.verify_tls = source.http.verify_tls;
+    s.http.ca_file = source.http.ca_file;
+    s.http.local_address = source.http.local_address;
+    s.http.max_response_bytes = config.limits.max_response_bytes;
+    s.budget.requests_per_minute = source.connector.rate_limit.requests_per_minute;
+    s.budget.concurrency = source.connector.rate_limit.concurrency;
+    s.backoff.initial = source.retry.initial_backoff;
+    s.backoff.max = source.retry.max_backoff;
+    s.backoff.max_attempts = source.retry.max_attempts;
+    s.max_retry_after = source.retry.max_retry_after;
+    return s;
+}
+
+bool IsTopLevel(const connectors::ResourceSpec& r) {
+    return r.enabled && !r.parent;
+}
+
+std::string FormatAge(std::optional<sink::TimePoint> t) {
+    if (!t) {
+        return "-";
+    }
+    return FormatTime(std::chrono::time_point_cast<std::chrono::microseconds>(*t), "%Y-%m-%d %H:%M:%S");
+}
+
+/// Everything a command needs: the config, logging, the database and the metrics.
+class App final {
+public:
+    explicit App(config::Config config)
+        : config_(std::move(config)) {
+        RegisterSecrets(config_, redactor_);
+        SetUpLogging(config_.log.level, config_.log.format, redactor_);
+    }
+
+    ~App() {
+        if (sink_) {
+            sink_->Stop();
+        }
+        if (embedded_) {
+            embedded_->Stop();
+        }
+        spdlog::default_logger()->flush();
+    }
+
+    App(const App&) = delete;
+    App& operator=(const App&) = delete;
+
+    /// Connects to (or starts) the database and applies migrations.
+    int OpenDatabase() {
+        std::string dsn = config_.database.dsn;
+        if (dsn.empty()) {
+            sink::EmbeddedPostgres::Options opts;
+            opts.dir = config_.data_dir / "postgres";
+            opts.bin_dir = config_.database.embedded.bin_dir;
+            opts.port = config_.database.embedded.port;
+            opts.run_as_user = config_.database.embedded.run_as_user;
+            embedded_ = std::make_unique<sink::EmbeddedPostgres>(opts);
+            spdlog::info("starting embedded postgresql dir={}", opts.dir.string());
+            auto started = embedded_->Start();
+            if (!started) {
+                spdlog::error("embedded postgresql failed: {}", embedded_->last_error());
+                return kExitUnavailable;
+            }
+            dsn = *started;
+        }
+        sink_ = std::make_unique<sink::PgSink>(
+            sink::PgSink::Options{
+                .dsn = dsn,
+                .pool_size = config_.database.pool_size,
+                .statement_timeout = config_.database.statement_timeout,
+                .connect_timeout = config_.database.connect_timeout,
+            },
+            redactor_
+        );
+        Result<int> migrated = Errc::kCancelled;
+        Run(Migrate(&migrated));
+        if (!migrated) {
+            spdlog::error("database unavailable: {} ({})", sink_->LastError(), migrated.error().message());
+            return kExitUnavailable;
+        }
+        metrics_.DatabaseUp(true);
+        spdlog::debug("database ready schema_version={}", *migrated);
+        return kExitOk;
+    }
+
+    int Once(const Arguments& args) {
+        if (const int rc = OpenDatabase(); rc != kExitOk) {
+            return rc;
+        }
+        if (args.source && config_.FindSource(*args.source) == nullptr) {
+            std::fprintf(stderr, "chatsyncd: no source named '%s' in %s\n", args.source->c_str(), config_.path.c_str());
+            return kExitUsage;
+        }
+        MakeRunners(args.source);
+        struct Item {
+            connectors::SourceRunner* runner;
+            std::string resource;
+        };
+        std::vector<Item> items;
+        for (auto& runner : runners_) {
+            for (const auto& r : runner->settings().spec.resources) {
+                if (!IsTopLevel(r) || (args.resource && r.name != *args.resource)) {
+                    continue;
+                }
+                items.push_back({runner.get(), r.name});
+            }
+        }
+        if (args.resource && items.empty()) {
+            std::fprintf(
+                stderr, "chatsyncd: source '%s' has no top-level resource '%s'\n", args.source->c_str(), args.resource->c_str()
+            );
+            return kExitUsage;
+        }
+        progress_ = isatty(STDERR_FILENO) == 1;
+        sched::Scheduler scheduler(ioc_.get_executor(), {.max_concurrent = config_.limits.max_concurrent_runs, .once = true});
+        for (const auto& item : items) {
+            auto* runner = item.runner;
+            auto resource = item.resource;
+            scheduler.Add({
+                .name = runner->settings().name + "/" + resource,
+                .group = runner->settings().name,
+                .group_limit = runner->settings().spec.rate_limit.concurrency,
+                .run = [this, runner, resource]() { return RunOnce(runner, resource); },
+            });
+        }
+        InstallSignals(&scheduler);
+        Run(scheduler.Wait());
+        PrintSummary(reports_);
+        const bool all_ok = std::all_of(reports_.begin(), reports_.end(), [](const auto& r) {
+            return r.outcome == "success";
+        });
+        return all_ok && !interrupted_ ? kExitOk : kExitFailure;
+    }
+
+    int Daemon() {
+        if (const int rc = OpenDatabase(); rc != kExitOk) {
+            return rc;
+        }
+        MakeRunners(std::nullopt);
+        std::map<std::pair<std::string, std::string>, sink::ResourceState> states;
+        Result<std::vector<sink::ResourceState>> listed = Errc::kCancelled;
+        Run(ListStates(&listed));
+        if (listed) {
+            for (auto& s : *listed) {
+                states[{s.source, s.resource}] = std::move(s);
+            }
+        }
+        for (const auto& runner : runners_) {
+            for (const auto& r : runner->settings().spec.resources) {
+                if (IsTopLevel(r)) {
+                    ResourceHealth h;
+                    h.interval = r.schedule.interval;
+                    if (const auto it = states.find({runner->settings().name, r.name}); it != states.end()) {
+                        h.last_success = it->second.last_success_at;
+                    }
+                    health_[{runner->settings().name, r.name}] = h;
+                }
+            }
+        }
+        std::optional<server::AdminServer> admin;
+        if (!config_.admin.listen.empty()) {
+            admin.emplace(
+                ioc_.get_executor(),
+                server::AdminServer::Options{.listen = config_.admin.listen},
+                metrics_,
+                [this]() { return CheckReady(); }
+            );
+            if (auto started = admin->Start(); !started) {
+                spdlog::error("admin listener failed listen={} error=\"{}\"", config_.admin.listen, started.error().message());
+                return kExitUnavailable;
+            }
+            spdlog::info("admin listener ready listen={} port={}", config_.admin.listen, admin->port());
+        }
+        sched::Scheduler scheduler(ioc_.get_executor(), {.max_concurrent = config_.limits.max_concurrent_runs});
+        const auto now = SysClock::now();
+        std::size_t jobs = 0;
+        for (auto& runner : runners_) {
+            for (const auto& r : runner->settings().spec.resources) {
+                if (!IsTopLevel(r)) {
+                    continue;
+                }
+                Millis initial{0};
+                if (const auto it = states.find({runner->settings().name, r.name}); it != states.end()) {
+                    const auto& st = it->second;
+                    if (st.last_outcome == "success" && st.next_run_at && *st.next_run_at > now) {
+                        initial = std::min(
+                            std::chrono::duration_cast<Millis>(*st.next_run_at - now), r.schedule.interval
+                        );
+                    }
+                }
+                auto* run = runner.get();
+                const auto source = runner->settings().name;
+                const auto resource = r.name;
+                scheduler.Add({
+                    .name = source + "/" + resource,
+                    .group = source,
+                    .group_limit = runner->settings().spec.rate_limit.concurrency,
+                    .interval = r.schedule.interval,
+                    .jitter = r.schedule.jitter,
+                    .initial_delay = initial,
+                    .run = [this, run, resource]() { return RunScheduled(run, resource); },
+                });
+                ++jobs;
+            }
+        }
+        started_at_ = SysClock::now();
+        spdlog::info("chatsyncd started version={} sources={} resources={}", CHATSYNC_VERSION, runners_.size(), jobs);
+        InstallSignals(&scheduler, admin ? &*admin : nullptr);
+        Run(scheduler.Wait());
+        if (admin) {
+            admin->Stop();
+        }
+        spdlog::info("chatsyncd stopped");
+        return kExitOk;
+    }
+
+    int Status() {
+        if (const int rc = OpenDatabase(); rc != kExitOk) {
+            return rc;
+        }
+        Result<std::vector<sink::ResourceState>> listed = Errc::kCancelled;
+        Run(ListStates(&listed));
+        if (!listed) {
+            std::fprintf(stderr, "chatsyncd: cannot read state: %s\n", sink_->LastError().c_str());
+            return kExitUnavailable;
+        }
+        std::printf(
+            "%-14s %-18s %-19s %-11s %9s %9s  %-24s %-19s\n",
+            "SOURCE", "RESOURCE", "LAST RUN", "OUTCOME", "WRITTEN", "UNCHANGED", "CURSOR", "NEXT RUN"
+        );
+        auto print = [](const sink::ResourceState& s) {
+            std::printf(
+                "%-14s %-18s %-19s %-11s %9lld %9lld  %-24s %-19s\n",
+                s.source.c_str(),
+                s.resource.c_str(),
+                FormatAge(s.last_run_at).c_str(),
+                s.last_outcome.empty() ? "never run" : s.last_outcome.c_str(),
+                static_cast<long long>(s.last_rows_written),
+                static_cast<long long>(s.last_rows_unchanged),
+                s.cursor.value_or("-").c_str(),
+                FormatAge(s.next_run_at).c_str()
+            );
+            if (!s.last_error.empty()) {
+                std::printf("    error: %s\n", s.last_error.c_str());
+            }
+            if (s.checkpoint) {
+                std::printf("    unfinished run %s: resumes from its checkpoint\n", s.run_id.value_or("?").c_str());
+            }
+        };
+        for (const auto& source : config_.sources) {
+            for (const auto& r : source.connector.resources) {
+                if (!IsTopLevel(r)) {
+                    continue;
+                }
+                const auto it = std::find_if(listed->begin(), listed->end(), [&](const auto& s) {
+                    return s.source == source.name && s.resource == r.name;
+                });
+                if (it != listed->end()) {
+                    print(*it);
+                } else {
+                    sink::ResourceState never;
+                    never.source = source.name;
+                    never.resource = r.name;
+                    print(never);
+                }
+            }
+        }
+        return kExitOk;
+    }
+
+    int Reset(const Arguments& args) {
+        const auto* source = config_.FindSource(*args.source);
+        if (source == nullptr) {
+            std::fprintf(stderr, "chatsyncd: no source named '%s'\n", args.source->c_str());
+            return kExitUsage;
+        }
+        if (args.resource && source->connector.FindResource(*args.resource) == nullptr) {
+            std::fprintf(stderr, "chatsyncd: source '%s' has no resource '%s'\n", args.source->c_str(), args.resource->c_str());
+            return kExitUsage;
+        }
+        if (const int rc = OpenDatabase(); rc != kExitOk) {
+            return rc;
+        }
+        Result<std::int64_t> reset = Errc::kCancelled;
+        Run(ResetState(*args.source, args.resource.value_or(""), &reset));
+        if (!reset) {
+            std::fprintf(stderr, "chatsyncd: reset failed: %s\n", sink_->LastError().c_str());
+            return kExitUnavailable;
+        }
+        std::printf(
+            "reset %lld resource(s) of source %s: the next run re-syncs in full\n",
+            static_cast<long long>(*reset),
+            args.source->c_str()
+        );
+        return kExitOk;
+    }
+
+private:
+    struct ResourceHealth {
+        Millis interval{0};
+        std::optional<sink::TimePoint> last_success;
+    };
+
+    // Coroutines that report through an out-parameter owned by the caller, which waits for
+    // them in Run() and so outlives them.
+    Task<void> Migrate(Result<int>* out) { *out = co_await sink_->Migrate(); }
+
+    Task<void> ListStates(Result<std::vector<sink::ResourceState>>* out) {
+        *out = co_await sink_->ListStates();
+    }
+
+    Task<void> ResetState(std::string source, std::string resource, Result<std::int64_t>* out) {
+        *out = co_await sink_->ResetState(std::move(source), std::move(resource));
+    }
+
+    Task<bool> RunOnce(connectors::SourceRunner* runner, std::string resource) {
+        if (progress_) {
+            std::fprintf(stderr, "syncing %s/%s ...\n", runner->settings().name.c_str(), resource.c_str());
+        }
+        auto report = co_await runner->Run(resource);
+        LogReport(report);
+        if (progress_) {
+            std::fprintf(
+                stderr,
+                "%s/%s: %s, %lld pages, %lld rows written, %lld unchanged\n",
+                report.source.c_str(),
+                report.resource.c_str(),
+                report.outcome.c_str(),
+                static_cast<long long>(report.pages),
+                static_cast<long long>(report.rows_written),
+                static_cast<long long>(report.rows_unchanged)
+            );
+        }
+        const bool ok = report.outcome == "success";
+        reports_.push_back(std::move(report));
+        co_return ok;
+    }
+
+    Task<bool> RunScheduled(connectors::SourceRunner* runner, std::string resource) {
+        auto report = co_await runner->Run(resource);
+        LogReport(report);
+        if (report.outcome == "success") {
+            health_[{report.source, report.resource}].last_success = SysClock::now();
+        }
+        co_return report.outcome == "success";
+    }
+
+    static void LogReport(const connectors::RunReport& r) {
+        if (r.outcome == "success") {
+            spdlog::info(
+                "sync finished source={} resource={} outcome=success pages={} requests={} rows_written={} "
+                "rows_unchanged={} rows_deleted={} cursor={} resumed={} duration_ms={}",
+                r.source, r.resource, r.pages, r.requests, r.rows_written, r.rows_unchanged, r.rows_deleted,
+                r.cursor.empty() ? "-" : r.cursor, r.resumed, static_cast<long long>(r.seconds * 1000)
+            );
+        } else {
+            spdlog::error(
+                "sync failed source={} resource={} outcome={} kind={} pages={} rows_written={} error=\"{}\"",
+                r.source, r.resource, r.outcome, r.error_kind, r.pages, r.rows_written, r.error
+            );
+        }
+    }
+
+    static void PrintSummary(const std::vector<connectors::RunReport>& reports) {
+        std::printf(
+            "\n%-14s %-18s %-10s %7s %9s %9s %9s %9s\n",
+            "SOURCE", "RESOURCE", "OUTCOME", "PAGES", "WRITTEN", "UNCHANGED", "DELETED", "SECONDS"
+        );
+        for (const auto& r : reports) {
+            std::printf(
+                "%-14s %-18s %-10s %7lld %9lld %9lld %9lld %9.1f\n",
+                r.source.c_str(),
+                r.resource.c_str(),
+                r.outcome.c_str(),
+                static_cast<long long>(r.pages),
+                static_cast<long long>(r.rows_written),
+                static_cast<long long>(r.rows_unchanged),
+                static_cast<long long>(r.rows_deleted),
+                r.seconds
+            );
+            if (!r.error.empty()) {
+                std::printf("    error: %s\n", r.error.c_str());
+            }
+        }
+        std::fflush(stdout);
+    }
+
+    void MakeRunners(const std::optional<std::string>& only) {
+        for (const auto& source : config_.sources) {
+            if (!source.enabled || (only && source.name != *only)) {
+                continue;
+            }
+            runners_.push_back(std::make_unique<connectors::SourceRunner>(
+                ioc_.get_executor(), SettingsFor(source, config_), *sink_, metrics_, redactor_
+            ));
+        }
+    }
+
+    Task<server::Readiness> CheckReady() {
+        server::Readiness r{.ready = true, .detail = ""};
+        std::vector<std::string> problems;
+        auto ping = co_await sink_->Ping();
+        metrics_.DatabaseUp(static_cast<bool>(ping));
+        if (!ping) {
+            problems.push_back("database unreachable: " + sink_->LastError());
+        }
+        const auto now = SysClock::now();
+        for (const auto& [key, h] : health_) {
+            const auto allowed = std::chrono::duration_cast<SysClock::duration>(
+                h.interval * config_.admin.stale_after_intervals
+            );
+            const auto since = h.last_success.value_or(started_at_);
+            if (now - std::max(since, started_at_) > allowed && (!h.last_success || now - *h.last_success > allowed)) {
+                problems.push_back("resource " + key.first + "/" + key.second + " has not synced successfully for over " +
+                                   FormatDuration(std::chrono::duration_cast<Millis>(allowed)));
+            }
+        }
+        for (const auto& runner : runners_) {
+            auto latch = co_await sink_->GetLatch(runner->settings().name);
+            if (latch && *latch) {
+                problems.push_back("source " + runner->settings().name + " latched: " + (*latch)->reason);
+            }
+        }
+        if (!problems.empty()) {
+            r.ready = false;
+            for (const auto& p : problems) {
+                r.detail += r.detail.empty() ? p : "\n" + p;
+            }
+        } else {
+            r.detail = "ok";
+        }
+        co_return r;
+    }
+
+    void InstallSignals(sched::Scheduler* scheduler, server::AdminServer* admin = nullptr) {
+        signals_.emplace(ioc_, SIGINT, SIGTERM);
+        signals_->async_wait([this, scheduler, admin](const boost::system::error_code& ec, int signo) {
+            if (ec) {
+                return;
+            }
+            OnSignal(signo, scheduler, admin);
+        });
+    }
+
+    void OnSignal(int signo, sched::Scheduler* scheduler, server::AdminServer* admin) {
+        spdlog::info(
+            "signal received, stopping signal={} grace_ms={}", signo, config_.limits.shutdown_grace.count()
+        );
+        interrupted_ = true;
+        if (admin != nullptr) {
+            admin->SetDraining(true);
+        }
+        scheduler->Stop();
+        for (auto& runner : runners_) {
+            runner->RequestStop();
+        }
+        grace_.emplace(ioc_, config_.limits.shutdown_grace);
+        // The grace timer is the only place that stops the loop with work still pending.
+        grace_->async_wait([this](const boost::system::error_code& ec) {
+            if (!ec) {
+                spdlog::warn("shutdown grace period over; exiting with work in flight");
+                ioc_.stop();
+            }
+        });
+        // A second signal ends the process at once.
+        signals_->async_wait([this](const boost::system::error_code& ec, int) {
+            if (!ec) {
+                ioc_.stop();
+            }
+        });
+    }
+
+    /// Runs a coroutine to completion on the I/O context, then cancels the signal wait and
+    /// the grace timer so that run() can return.
+    void Run(Task<void> task) {
+        net::co_spawn(ioc_, std::move(task), [this](std::exception_ptr e) {
+            if (e) {
+                try {
+                    std::rethrow_exception(e);
+                } catch (const std::exception& ex) {
+                    metrics_.TaskFailure("main");
+                    spdlog::error("unexpected failure error=\"{}\"", ex.what());
+                }
+            }
+            if (signals_) {
+                signals_->cancel();
+            }
+            if (grace_) {
+                grace_->cancel();
+            }
+        });
+        ioc_.restart();
+        ioc_.run();
+    }
+
+    config::Config config_;
+    Redactor redactor_;
+    metrics::Metrics metrics_;
+    net::io_context ioc_{1};
+    std::unique_ptr<sink::EmbeddedPostgres> embedded_;
+    std::unique_ptr<sink::PgSink> sink_;
+    std::vector<std::unique_ptr<connectors::SourceRunner>> runners_;
+    std::map<std::pair<std::string, std::string>, ResourceHealth> health_;
+    SysClock::time_point started_at_ = SysClock::now();
+    bool interrupted_ = false;
+    bool progress_ = false;
+    std::vector<connectors::RunReport> reports_;
+    /// Last: their handlers refer to the members above.
+    std::optional<net::signal_set> signals_;
+    std::optional<net::steady_timer> grace_;
+};
+
+}  // namespace
+
+int Execute(const Arguments& args, config::Config config) {
+    if (args.command == Command::kCheckConfig) {
+        std::fputs(config::Summarize(config).c_str(), stdout);
+        return kExitOk;
+    }
+    App app(std::move(config));
+    switch (args.command) {
+        case Command::kRun:
+            return app.Daemon();
+        case Command::kOnce:
+            return app.Once(args);
+        case Command::kStatus:
+            return app.Status();
+        case Command::kReset:
+            return app.Reset(args);
+        default:
+            return kExitUsage;
+    }
+}
+
+}  // namespace chatsync::daemon

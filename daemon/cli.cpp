@@ -1,0 +1,88 @@
+#include "daemon/cli.hpp"
+
+#include <cstdlib>
+#include <stdexcept>
+
+namespace chatsync::daemon {
+
+std::string Usage() {
+    return R"(usage: chatsyncd [-c FILE] COMMAND [OPTIONS]
+
+Keeps PostgreSQL in step with chat and support platforms.
+
+commands:
+  run                               run the daemon: sync every resource on its schedule
+  once [--source S] [--resource R]  sync what is configured once, to completion, and exit
+  check-config                      validate the config file and print what it configures
+  status                            per resource: last run, outcome, rows, cursor, next run
+  reset --source S [--resource R]   forget checkpoints: the next run is a full re-sync
+  --version                         print the version
+
+options:
+  -c, --config FILE   config file (default: $CHATSYNC_CONFIG, else /etc/chatsync/chatsync.yaml)
+  -h, --help          this text
+
+exit codes: 0 ok, 1 sync failed, 64 usage, 69 database unavailable, 78 bad config
+)";
+}
+
+Arguments ParseArguments(const std::vector<std::string>& args) {
+    Arguments out;
+    if (const char* env = std::getenv("CHATSYNC_CONFIG"); env != nullptr && *env != '\0') {
+        out.config_path = env;
+    } else {
+        out.config_path = "/etc/chatsync/chatsync.yaml";
+    }
+    std::optional<Command> command;
+    auto value_of = [&](std::size_t& i, const std::string& flag) {
+        if (i + 1 >= args.size()) {
+            throw std::invalid_argument(flag + " needs a value");
+        }
+        return args[++i];
+    };
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        const auto& a = args[i];
+        if (a == "-c" || a == "--config") {
+            out.config_path = value_of(i, a);
+        } else if (a.starts_with("--config=")) {
+            out.config_path = a.substr(9);
+        } else if (a == "--source") {
+            out.source = value_of(i, a);
+        } else if (a == "--resource") {
+            out.resource = value_of(i, a);
+        } else if (a == "--version" || a == "version") {
+            command = Command::kVersion;
+        } else if (a == "-h" || a == "--help" || a == "help") {
+            command = Command::kHelp;
+        } else if (!command && a == "run") {
+            command = Command::kRun;
+        } else if (!command && a == "once") {
+            command = Command::kOnce;
+        } else if (!command && a == "check-config") {
+            command = Command::kCheckConfig;
+        } else if (!command && a == "status") {
+            command = Command::kStatus;
+        } else if (!command && a == "reset") {
+            command = Command::kReset;
+        } else {
+            throw std::invalid_argument("unexpected argument '" + a + "'");
+        }
+    }
+    if (!command) {
+        throw std::invalid_argument("no command given");
+    }
+    out.command = *command;
+    const bool takes_filter = out.command == Command::kOnce || out.command == Command::kReset;
+    if (!takes_filter && (out.source || out.resource)) {
+        throw std::invalid_argument("--source and --resource go with 'once' and 'reset'");
+    }
+    if (out.command == Command::kReset && !out.source) {
+        throw std::invalid_argument("reset needs --source");
+    }
+    if (out.resource && !out.source) {
+        throw std::invalid_argument("--resource needs --source");
+    }
+    return out;
+}
+
+}  // namespace chatsync::daemon

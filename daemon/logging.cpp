@@ -1,0 +1,144 @@
+#include "daemon/logging.hpp"
+
+#include <cctype>
+#include <cstdio>
+#include <mutex>
+#include <stdexcept>
+#include <string_view>
+
+#include <spdlog/sinks/base_sink.h>
+#include <spdlog/spdlog.h>
+
+#include "core/redactor.hpp"
+#include "core/time.hpp"
+
+namespace chatsync::daemon {
+namespace {
+
+void AppendJsonString(std::string& out, std::string_view s) {
+    out.push_back('"');
+    for (const char ch : s) {
+        const auto c = static_cast<unsigned char>(ch);
+        if (ch == '"' || ch == '\\') {
+            out.push_back('\\');
+            out.push_back(ch);
+        } else if (ch == '\n') {
+            out += "\\n";
+        } else if (c < 0x20) {
+            static constexpr std::string_view kHex = "0123456789abcdef";
+            out += "\\u00";
+            out.push_back(kHex[c >> 4U]);
+            out.push_back(kHex[c & 0x0FU]);
+        } else {
+            out.push_back(ch);
+        }
+    }
+    out.push_back('"');
+}
+
+/// Splits "message words key=value key2=\"quoted value\"" into the message and its fields:
+/// the fields start at the first word shaped like `key=`.
+void AppendJsonFields(std::string& out, std::string_view text) {
+    std::size_t msg_end = text.size();
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        if (i == 0 || text[i - 1] == ' ') {
+            std::size_t j = i;
+            while (j < text.size() && (std::isalnum(static_cast<unsigned char>(text[j])) != 0 || text[j] == '_')) {
+                ++j;
+            }
+            if (j > i && j < text.size() && text[j] == '=') {
+                msg_end = i == 0 ? 0 : i - 1;
+                break;
+            }
+        }
+    }
+    out += ",\"msg\":";
+    AppendJsonString(out, text.substr(0, msg_end));
+    std::size_t pos = msg_end;
+    while (pos < text.size()) {
+        while (pos < text.size() && text[pos] == ' ') {
+            ++pos;
+        }
+        const auto eq = text.find('=', pos);
+        if (eq == std::string_view::npos) {
+            break;
+        }
+        const auto key = text.substr(pos, eq - pos);
+        std::string value;
+        pos = eq + 1;
+        if (pos < text.size() && text[pos] == '"') {
+            ++pos;
+            while (pos < text.size() && text[pos] != '"') {
+                if (text[pos] == '\\' && pos + 1 < text.size()) {
+                    ++pos;
+                }
+                value.push_back(text[pos++]);
+            }
+            ++pos;
+        } else {
+            const auto end = text.find(' ', pos);
+            value = std::string(text.substr(pos, end - pos));
+            pos = end == std::string_view::npos ? text.size() : end;
+        }
+        out.push_back(',');
+        AppendJsonString(out, key);
+        out.push_back(':');
+        AppendJsonString(out, value);
+    }
+}
+
+class RedactingSink final : public spdlog::sinks::base_sink<std::mutex> {
+public:
+    RedactingSink(const Redactor& redactor, bool json)
+        : redactor_(redactor)
+        , json_(json) {}
+
+protected:
+    void sink_it_(const spdlog::details::log_msg& msg) override {
+        const auto text = redactor_.Redact(std::string_view(msg.payload.data(), msg.payload.size()));
+        const auto when = std::chrono::time_point_cast<std::chrono::microseconds>(msg.time);
+        const auto level = spdlog::level::to_string_view(msg.level);
+        std::string line;
+        if (json_) {
+            line = "{\"ts\":";
+            AppendJsonString(line, FormatIso8601(SysTime{when.time_since_epoch()}));
+            line += ",\"level\":";
+            AppendJsonString(line, std::string_view(level.data(), level.size()));
+            AppendJsonFields(line, text);
+            line += "}\n";
+        } else {
+            line = FormatIso8601(SysTime{when.time_since_epoch()});
+            line.push_back(' ');
+            line.append(level.data(), level.size());
+            line.push_back(' ');
+            line += text;
+            line.push_back('\n');
+        }
+        std::fwrite(line.data(), 1, line.size(), stdout);
+    }
+
+    void flush_() override { std::fflush(stdout); }
+
+private:
+    const Redactor& redactor_;
+    bool json_;
+};
+
+}  // namespace
+
+void SetUpLogging(const std::string& level, const std::string& format, const Redactor& redactor) {
+    const auto lvl = spdlog::level::from_str(level);
+    if (lvl == spdlog::level::off && level != "off") {
+        throw std::invalid_argument("unknown log level '" + level + "'");
+    }
+    if (format != "text" && format != "json") {
+        throw std::invalid_argument("unknown log format '" + format + "' (text or json)");
+    }
+    auto sink = std::make_shared<RedactingSink>(redactor, format == "json");
+    auto logger = std::make_shared<spdlog::logger>("chatsync", std::move(sink));
+    logger->set_level(lvl);
+    logger->flush_on(spdlog::level::trace);
+    spdlog::set_default_logger(std::move(logger));
+}
+
+}  // namespace chatsync::daemon

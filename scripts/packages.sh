@@ -3,6 +3,7 @@
 #
 #   scripts/packages.sh build     compilers and -dev libraries to build chatsyncd
 #   scripts/packages.sh runtime   shared libraries chatsyncd needs at run time (container image)
+#   scripts/packages.sh server    the PostgreSQL server for the embedded cluster (no DSN configured)
 #   scripts/packages.sh test      what the test suite needs on top of build (PostgreSQL, promtool)
 #   scripts/packages.sh install GROUP...   apt-get install those groups (run as root)
 #
@@ -19,6 +20,9 @@ runtime_packages=(
   libboost-json1.81.0 libboost-url1.81.0 libpqxx-6.4 libyaml-cpp0.7
   libspdlog1.10 libfmt9 libprometheus-cpp-core1.0 libssl3 ca-certificates
 )
+server_packages=(
+  postgresql-15 postgresql-client-15
+)
 test_packages=(
   libgtest-dev libgmock-dev googletest
   postgresql-15 postgresql-client-15
@@ -29,13 +33,14 @@ list() {
   case "$1" in
     build) printf '%s\n' "${build_packages[@]}" ;;
     runtime) printf '%s\n' "${runtime_packages[@]}" ;;
+    server) printf '%s\n' "${server_packages[@]}" ;;
     test) printf '%s\n' "${test_packages[@]}" ;;
-    *) echo "unknown package group: $1 (build, runtime, test)" >&2; return 2 ;;
+    *) echo "unknown package group: $1 (build, runtime, server, test)" >&2; return 2 ;;
   esac
 }
 
 case "${1:-}" in
-  build|runtime|test) list "$1" ;;
+  build|runtime|server|test) list "$1" ;;
   install)
     shift
     [ $# -gt 0 ] || { echo "usage: $0 install GROUP..." >&2; exit 2; }

@@ -17,7 +17,8 @@
 
 namespace chatsync::config {
 
-/// A configuration error located in a file: "file:line:col: key.path: message".
+/// A configuration error located in a file: "file:line:col: key.path: message". Line and column
+/// are 1-based; when unknown (0) they are left out of what(), as is an empty key path.
 class ConfigError final : public std::runtime_error {
 public:
     ConfigError(std::string file, int line, int column, std::string key_path, std::string message);
@@ -142,9 +143,9 @@ struct Config {
     LimitsConfig limits;
     std::vector<SourceConfig> sources;
 
-    const SourceConfig* FindSource(const std::string& name) const {
+    const SourceConfig* FindSource(const std::string& source_name) const {
         for (const auto& s : sources) {
-            if (s.name == name) {
+            if (s.name == source_name) {
                 return &s;
             }
         }
@@ -155,15 +156,27 @@ struct Config {
 /// Reads, interpolates (`${NAME}`, `${NAME:-default}`), validates and resolves a config file.
 /// Throws ConfigErrors listing every problem found (unknown keys, bad types, bad durations,
 /// missing required values and secrets, unreadable `*_file` files, unknown connectors).
+/// Relative paths in it (data_dir, dsn_file, embedded.bin_dir, connector_file, `*_file`,
+/// ca_file) are relative to the file's directory. `${...}` applies to the config file and to
+/// connector_file specs, never to built-in specs.
 Config LoadFile(const std::filesystem::path& path);
 
-/// The same, from text (tests); `name` stands in for the file name in messages.
+/// The same, from text (tests); `name` stands in for the file name in messages, and its
+/// directory anchors relative paths.
 Config LoadString(const std::string& yaml, const std::string& name);
 
-/// Parses a connector spec from YAML text (a spec file or a built-in). Throws ConfigErrors.
+/// Parses a connector spec from YAML text (a spec file or a built-in). Scalars are taken as
+/// written (no `${...}`); `name` names the text in messages, and its stem names the spec when
+/// it has no `name` key. Throws ConfigErrors.
 connectors::ConnectorSpec ParseConnectorSpec(const std::string& yaml, const std::string& name);
 
-/// Names of the built-in connector specs ("generic_demo", "tiledesk", ...).
+/// Names of the built-in connector specs ("generic_demo", "tiledesk", ...), sorted.
 std::vector<std::string> BuiltinConnectorNames();
+
+/// A human-readable summary for `chatsyncd check-config`: database, admin, log and limits, and
+/// per source its connector and where it came from, config values (secrets and the DSN shown
+/// as `***`), rate limit, and each resource with its schedule, pagination and incremental
+/// cursor field. Several lines, each ending in '\n'.
+std::string Summarize(const Config& config);
 
 }  // namespace chatsync::config

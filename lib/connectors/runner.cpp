@@ -1,0 +1,783 @@
+#include "connectors/runner.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <random>
+
+#include <boost/asio/redirect_error.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <spdlog/spdlog.h>
+
+#include "connectors/cursor.hpp"
+#include "connectors/error_rules.hpp"
+#include "connectors/pagination.hpp"
+#include "connectors/request_builder.hpp"
+#include "connectors/template.hpp"
+#include "core/error.hpp"
+#include "core/json.hpp"
+#include "http/url.hpp"
+#include "metrics/metrics.hpp"
+#include "normalize/flatten.hpp"
+#include "sink/sink.hpp"
+
+namespace chatsync::connectors {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+namespace json = boost::json;
+
+double SecondsSince(Clock::time_point start) {
+    return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+double Seconds(Clock::duration d) {
+    return std::chrono::duration<double>(d).count();
+}
+
+/// Appends the records of a page to a batch, with the parent's fields; checks the key.
+Result<void> AppendRecords(
+    RowBatch& batch,
+    const json::array& records,
+    const ResourceSpec& resource,
+    const json::object* parent,
+    std::string& error
+) {
+    const normalize::FlattenOptions options{.max_nesting = resource.max_nesting};
+    std::size_t index = 0;
+    for (const auto& item : records) {
+        const auto* record = item.if_object();
+        if (record == nullptr) {
+            error = "record " + std::to_string(index) + " is not a JSON object";
+            return Errc::kUpstreamBadPayload;
+        }
+        normalize::AppendRecord(batch, *record, options);
+        if (parent != nullptr && resource.parent) {
+            for (const auto& [column, path] : resource.parent->fields) {
+                const auto* v = FindPath(json::value(*parent), path);
+                if (v != nullptr && !v->is_null()) {
+                    batch.Set(batch.Column(column, column), normalize::ToValue(*v));
+                }
+            }
+        }
+        for (const auto& key : resource.primary_key) {
+            const auto col = batch.FindColumn(key);
+            const auto& row = batch.rows().back();
+            if (!col || *col >= row.size() || !row[*col]) {
+                error = "record " + std::to_string(index) + " has no value for primary key field '" +
+                        key + "'";
+                return Errc::kUpstreamBadPayload;
+            }
+        }
+        ++index;
+    }
+    return {};
+}
+
+/// Selects the records of a page: an array at the path, or one object as a one-record page.
+Result<json::array> SelectRecords(const json::value& body, const ResourceSpec& resource, std::string& error) {
+    const auto* v = FindPath(body, resource.records_path);
+    if (v == nullptr) {
+        if (resource.records_optional) {
+            return json::array{};
+        }
+        error = "records path '" + resource.records_path + "' not found in the response";
+        return Errc::kUpstreamBadPayload;
+    }
+    if (const auto* arr = v->if_array()) {
+        return *arr;
+    }
+    if (v->is_object()) {
+        return json::array{*v};
+    }
+    if (v->is_null()) {
+        return json::array{};
+    }
+    error = "records path '" + resource.records_path + "' holds neither an array nor an object";
+    return Errc::kUpstreamBadPayload;
+}
+
+std::vector<const ResourceSpec*> ChildrenOf(const ConnectorSpec& spec, const std::string& parent) {
+    std::vector<const ResourceSpec*> out;
+    for (const auto& r : spec.resources) {
+        if (r.enabled && r.parent && r.parent->resource == parent) {
+            out.push_back(&r);
+        }
+    }
+    return out;
+}
+
+std::optional<std::string> StringAt(const json::object& o, std::string_view key) {
+    if (const auto* v = o.if_contains(key); v != nullptr && v->is_string()) {
+        return std::string(v->get_string());
+    }
+    return std::nullopt;
+}
+
+}  // namespace
+
+struct SourceRunner::RunContext {
+    const ResourceSpec* resource = nullptr;
+    std::string run_id;
+    std::string error;
+    RunReport report;
+};
+
+struct SourceRunner::Fetched {
+    http::Response response;
+    json::value body;
+    std::string url;
+    bool ignored = false;
+};
+
+SourceRunner::SourceRunner(
+    Executor executor,
+    SourceSettings settings,
+    sink::Sink& sink,
+    metrics::Metrics& metrics,
+    const Redactor& redactor
+)
+    : executor_(executor)
+    , settings_(std::move(settings))
+    , sink_(sink)
+    , metrics_(metrics)
+    , redactor_(redactor)
+    , client_(executor, settings_.http)
+    , budget_(executor, settings_.budget)
+    , rng_(std::random_device{}()) {}
+
+SourceRunner::~SourceRunner() = default;
+
+void SourceRunner::RequestStop() {
+    stopping_ = true;
+    for (auto* timer : sleeping_) {
+        timer->cancel();
+    }
+    client_.Stop();
+}
+
+Task<bool> SourceRunner::Sleep(Millis duration) {
+    if (stopping_) {
+        co_return false;
+    }
+    net::steady_timer timer(executor_, duration);
+    sleeping_.push_back(&timer);
+    const auto it = std::prev(sleeping_.end());
+    auto [ec] = co_await timer.async_wait(kAsTuple);
+    sleeping_.erase(it);
+    co_return !ec && !stopping_;
+}
+
+Task<Result<void>> SourceRunner::EnsureLogin(RunContext& run, bool force) {
+    const auto& auth = settings_.spec.auth;
+    if (auth.kind != AuthKind::kLogin) {
+        co_return Result<void>{};
+    }
+    const bool expired = auth.token_ttl.count() > 0 && Clock::now() - login_at_ > auth.token_ttl;
+    if (!force && !login_token_.empty() && !expired) {
+        co_return Result<void>{};
+    }
+    json::object ctx;
+    ctx["config"] = settings_.values;
+    // The login request carries no auth of its own.
+    ConnectorSpec bare = settings_.spec;
+    bare.auth = AuthSpec{};
+    bare.resources.clear();
+    auto request = BuildRequest(bare, auth.login, PaginationSpec{}, PagePosition{}, ctx);
+    http::RateBudget::Wait wait;
+    auto permit = co_await budget_.Acquire(wait);
+    if (!permit) {
+        co_return permit.error();
+    }
+    const auto started = Clock::now();
+    auto response = co_await client_.Send(std::move(request));
+    ++run.report.requests;
+    if (!response) {
+        metrics_.HttpRequest(settings_.name, "_login", ErrorKind(response.error()), SecondsSince(started));
+        run.error = "login request failed: " + response.error().message();
+        co_return response.error();
+    }
+    metrics_.HttpRequest(settings_.name, "_login", std::to_string(response->status), SecondsSince(started));
+    if (response->status == 401 || response->status == 403) {
+        run.error = "login rejected the credentials (HTTP " + std::to_string(response->status) + ")";
+        co_return Errc::kUpstreamAuth;
+    }
+    if (response->status < 200 || response->status >= 300) {
+        run.error = "login failed with HTTP " + std::to_string(response->status);
+        co_return Errc::kUpstreamStatus;
+    }
+    boost::system::error_code ec;
+    const auto body = json::parse(response->body, ec);
+    const auto* token = ec ? nullptr : FindPath(body, auth.token_path);
+    if (token == nullptr || !token->is_string() || token->get_string().empty()) {
+        run.error = "login response has no token at '" + auth.token_path + "'";
+        co_return Errc::kUpstreamBadPayload;
+    }
+    login_token_ = std::string(token->get_string());
+    login_at_ = Clock::now();
+    co_return Result<void>{};
+}
+
+Task<Result<SourceRunner::Fetched>> SourceRunner::Fetch(
+    RunContext& run,
+    const ResourceSpec& resource,
+    json::object context,
+    std::string page_url
+) {
+    std::vector<const ErrorRule*> rules;
+    for (const auto& r : resource.error_rules) {
+        rules.push_back(&r);
+    }
+    for (const auto& r : settings_.spec.error_rules) {
+        rules.push_back(&r);
+    }
+    const auto& source = settings_.name;
+    std::uint32_t failures = 0;
+    std::uint32_t rate_limited = 0;
+    bool relogged = false;
+    while (true) {
+        if (stopping_) {
+            co_return Errc::kCancelled;
+        }
+        if (auto login = co_await EnsureLogin(run, false); !login) {
+            co_return login.error();
+        }
+        auto& auth_ctx = context["auth"].emplace_object();
+        if (!login_token_.empty()) {
+            auth_ctx["token"] = login_token_;
+        }
+        if (settings_.spec.auth.kind == AuthKind::kApiKey) {
+            auth_ctx["key"] = Render(settings_.spec.auth.key_value, context);
+        }
+        PagePosition position;
+        if (const auto* page = context.if_contains("page"); page != nullptr && page->is_object()) {
+            const auto& p = page->get_object();
+            if (const auto* n = p.if_contains("number"); n != nullptr && n->is_int64()) {
+                position.number = n->get_int64();
+            }
+            if (const auto* n = p.if_contains("offset"); n != nullptr && n->is_int64()) {
+                position.offset = n->get_int64();
+            }
+            if (auto t = StringAt(p, "token")) {
+                position.token = *t;
+            }
+        }
+        position.url = page_url;
+        auto request = BuildRequest(settings_.spec, resource.request, resource.pagination, position, context);
+        const auto url = request.url;
+
+        http::RateBudget::Wait wait;
+        auto permit = co_await budget_.Acquire(wait);
+        if (!permit) {
+            co_return permit.error();
+        }
+        if (wait.paused.count() > 0) {
+            metrics_.Wait(source, "retry_after", Seconds(wait.paused));
+        }
+        if (wait.throttled.count() > 0) {
+            metrics_.Wait(source, "budget", Seconds(wait.throttled));
+        }
+        if (wait.queued.count() > 0) {
+            metrics_.Wait(source, "concurrency", Seconds(wait.queued));
+        }
+        const auto started = Clock::now();
+        auto response = co_await client_.Send(std::move(request));
+        permit = http::RateBudget::Permit{};
+        ++run.report.requests;
+        if (!response) {
+            const auto ec = response.error();
+            metrics_.HttpRequest(source, resource.name, ErrorKind(ec), SecondsSince(started));
+            if (ec == Condition::kRetryable && ++failures < settings_.backoff.max_attempts) {
+                const auto delay = http::BackoffDelay(settings_.backoff, failures - 1, rng_);
+                metrics_.Retry(source, ErrorKind(ec));
+                metrics_.Wait(source, "backoff", Seconds(delay));
+                spdlog::warn(
+                    "request failed, retrying source={} resource={} url={} error=\"{}\" attempt={} wait_ms={}",
+                    source, resource.name, http::RedactUrl(url), ec.message(), failures, delay.count()
+                );
+                if (!co_await Sleep(delay)) {
+                    co_return Errc::kCancelled;
+                }
+                continue;
+            }
+            run.error = "request to " + http::RedactUrl(url) + " failed: " + ec.message();
+            co_return ec == Condition::kRetryable ? Errc::kRetriesExhausted : ec;
+        }
+        metrics_.HttpRequest(source, resource.name, std::to_string(response->status), SecondsSince(started));
+
+        Fetched fetched;
+        fetched.url = url;
+        boost::system::error_code parse_ec;
+        fetched.body = json::parse(response->body, parse_ec);
+        const json::value* body = parse_ec ? nullptr : &fetched.body;
+        const auto verdict = Classify(rules, *response, body);
+        switch (verdict.action) {
+            case ErrorAction::kSuccess:
+                if (body == nullptr) {
+                    run.error = "response from " + http::RedactUrl(url) + " is not valid JSON (" +
+                                parse_ec.message() + ", " + std::to_string(response->body.size()) +
+                                " bytes)";
+                    co_return Errc::kUpstreamBadPayload;
+                }
+                fetched.response = std::move(*response);
+                co_return fetched;
+            case ErrorAction::kIgnore:
+                fetched.ignored = true;
+                fetched.response = std::move(*response);
+                co_return fetched;
+            case ErrorAction::kRetry:
+                if (++failures < settings_.backoff.max_attempts) {
+                    const auto delay = http::BackoffDelay(settings_.backoff, failures - 1, rng_);
+                    metrics_.Retry(source, "status_" + std::to_string(response->status));
+                    metrics_.Wait(source, "backoff", Seconds(delay));
+                    spdlog::warn(
+                        "upstream error, retrying source={} resource={} status={} attempt={} wait_ms={}",
+                        source, resource.name, response->status, failures, delay.count()
+                    );
+                    if (!co_await Sleep(delay)) {
+                        co_return Errc::kCancelled;
+                    }
+                    continue;
+                }
+                run.error = "giving up after " + std::to_string(failures) + " attempts: " + verdict.message;
+                co_return Errc::kRetriesExhausted;
+            case ErrorAction::kRateLimited: {
+                if (++rate_limited > settings_.max_rate_limited_waits) {
+                    run.error = "still rate limited after " + std::to_string(rate_limited - 1) + " waits";
+                    co_return Errc::kUpstreamRateLimited;
+                }
+                std::optional<Millis> delay;
+                if (const auto h = response->Header("Retry-After")) {
+                    delay = http::ParseRetryAfter(*h, std::chrono::system_clock::now());
+                }
+                const char* reason = delay ? "retry_after" : "backoff";
+                if (!delay) {
+                    delay = http::BackoffDelay(settings_.backoff, rate_limited - 1, rng_);
+                }
+                if (*delay > settings_.max_retry_after) {
+                    run.error = "upstream asked to wait " + FormatDuration(*delay) +
+                                ", longer than max_retry_after " + FormatDuration(settings_.max_retry_after);
+                    co_return Errc::kUpstreamRateLimited;
+                }
+                // Every request of the source waits, not only this one: the platform's
+                // Retry-After speaks of the client, not of one URL.
+                budget_.PauseUntil(Clock::now() + *delay);
+                metrics_.Retry(source, "rate_limited");
+                spdlog::warn(
+                    "rate limited, waiting source={} resource={} status={} wait_ms={} reason={}",
+                    source, resource.name, response->status, delay->count(), reason
+                );
+                continue;
+            }
+            case ErrorAction::kAuthFailed:
+                if (settings_.spec.auth.kind == AuthKind::kLogin && !relogged) {
+                    relogged = true;
+                    metrics_.Retry(source, "auth_refresh");
+                    if (auto login = co_await EnsureLogin(run, true); !login) {
+                        co_return login.error();
+                    }
+                    continue;
+                }
+                run.error = "credentials rejected: " + verdict.message;
+                co_return Errc::kUpstreamAuth;
+            case ErrorAction::kLatch: {
+                run.error = "latched: " + verdict.message;
+                sink::Latch latch{source, redactor_.Redact(verdict.message), std::chrono::system_clock::now(), "chatsyncd"};
+                auto set = co_await sink_.SetLatch(latch);
+                if (!set) {
+                    spdlog::error("could not store latch source={} error=\"{}\"", source, set.error().message());
+                }
+                metrics_.Latched(source, true);
+                co_return Errc::kUpstreamLatched;
+            }
+            case ErrorAction::kFatal:
+                run.error = verdict.message;
+                co_return Errc::kUpstreamStatus;
+        }
+    }
+}
+
+Task<Result<void>> SourceRunner::RunChildren(RunContext& run, const json::array& parents, json::object checkpoint) {
+    const auto children = ChildrenOf(settings_.spec, run.resource->name);
+    json::array pending = parents;
+    while (!pending.empty()) {
+        const auto parent = pending.front().as_object();
+        pending.erase(pending.begin());
+        for (const auto* child : children) {
+            auto position = FirstPosition(child->pagination);
+            while (true) {
+                if (stopping_) {
+                    co_return Errc::kCancelled;
+                }
+                json::object ctx;
+                ctx["config"] = settings_.values;
+                ctx["parent"] = parent;
+                ctx["page"] = PageContext(child->pagination, position);
+                auto fetched = co_await Fetch(run, *child, ctx, position.url);
+                if (!fetched) {
+                    co_return fetched.error();
+                }
+                json::array records;
+                if (!fetched->ignored) {
+                    auto selected = SelectRecords(fetched->body, *child, run.error);
+                    if (!selected) {
+                        co_return selected.error();
+                    }
+                    records = std::move(*selected);
+                }
+                auto next = NextPosition(
+                    child->pagination, position, &fetched->body, fetched->response, records.size(), fetched->url
+                );
+                sink::PageCommit commit;
+                commit.schema = settings_.name;
+                commit.source = settings_.name;
+                commit.resource = run.resource->name;
+                commit.run_id = run.run_id;
+                sink::TableWrite write;
+                write.table = child->name;
+                write.key_paths = child->primary_key;
+                if (auto r = AppendRecords(write.rows, records, *child, &parent, run.error); !r) {
+                    co_return r.error();
+                }
+                // The parent stays pending until its last child page commits, so a restart
+                // fetches its children again (upserts make that harmless).
+                json::array still = pending;
+                if (next || child != children.back()) {
+                    still.insert(still.begin(), parent);
+                }
+                checkpoint["pending"] = still;
+                commit.checkpoint = json::serialize(checkpoint);
+                if (!write.rows.empty()) {
+                    commit.tables.push_back(std::move(write));
+                }
+                auto written = co_await sink_.CommitPage(std::move(commit));
+                if (!written) {
+                    run.error = "database: " + sink_.LastError();
+                    co_return written.error();
+                }
+                for (const auto& t : written->tables) {
+                    run.report.rows_written += t.inserted + t.updated;
+                    run.report.rows_unchanged += t.unchanged;
+                    metrics_.Page(settings_.name, child->name, t.inserted + t.updated, t.unchanged);
+                }
+                if (!next) {
+                    break;
+                }
+                position = *next;
+            }
+        }
+    }
+    co_return Result<void>{};
+}
+
+Task<RunReport> SourceRunner::Run(std::string resource_name) {
+    const auto started = Clock::now();
+    RunContext run;
+    run.report.source = settings_.name;
+    run.report.resource = resource_name;
+    run.resource = settings_.spec.FindResource(resource_name);
+    const auto& source = settings_.name;
+
+    auto fail = [&](boost::system::error_code ec, std::string outcome) {
+        run.report.outcome = std::move(outcome);
+        run.report.error_kind = ErrorKind(ec);
+        if (run.error.empty()) {
+            run.error = ec.message();
+        }
+        run.report.error = redactor_.Redact(run.error);
+    };
+
+    if (run.resource == nullptr) {
+        run.error = "unknown resource";
+        fail(Errc::kUpstreamBadPayload, "failed");
+        co_return run.report;
+    }
+    const auto& resource = *run.resource;
+
+    auto latch = co_await sink_.GetLatch(source);
+    if (!latch) {
+        run.error = "database: " + sink_.LastError();
+        fail(latch.error(), "failed");
+        co_return run.report;
+    }
+    if (*latch) {
+        run.error = "source is latched since a previous error: " + (*latch)->reason;
+        metrics_.Latched(source, true);
+        fail(Errc::kUpstreamLatched, "latched");
+        co_return run.report;
+    }
+
+    auto state = co_await sink_.LoadState(source, resource_name);
+    if (!state) {
+        run.error = "database: " + sink_.LastError();
+        fail(state.error(), "failed");
+        co_return run.report;
+    }
+    auto run_id = co_await sink_.BeginRun(source, resource_name);
+    if (!run_id) {
+        run.error = "database: " + sink_.LastError();
+        fail(run_id.error(), "failed");
+        co_return run.report;
+    }
+    run.run_id = *run_id;
+    metrics_.Running(source, resource_name, true);
+
+    // Resume an unfinished run from its checkpoint, or start a new listing.
+    json::object checkpoint;
+    std::optional<PagePosition> position = FirstPosition(resource.pagination);
+    std::optional<CursorValue> window_start;
+    std::optional<CursorValue> run_cursor;
+    std::string pass_id = run.run_id;
+    json::array pending;
+    const auto& inc = resource.incremental;
+    if (state->checkpoint) {
+        boost::system::error_code ec;
+        auto parsed = json::parse(*state->checkpoint, ec);
+        if (!ec && parsed.is_object()) {
+            checkpoint = std::move(parsed.get_object());
+            run.report.resumed = true;
+            if (const auto* p = checkpoint.if_contains("position")) {
+                position = p->is_null() ? std::nullopt : std::optional(PagePosition::FromJson(*p));
+            }
+            if (inc) {
+                if (auto w = StringAt(checkpoint, "window_start")) {
+                    window_start = ParseCursorText(*w, inc->format, inc->format_pattern);
+                }
+                if (auto c = StringAt(checkpoint, "run_cursor")) {
+                    run_cursor = ParseCursorText(*c, inc->format, inc->format_pattern);
+                }
+            }
+            if (auto p = StringAt(checkpoint, "pass")) {
+                pass_id = *p;
+            }
+            if (const auto* p = checkpoint.if_contains("pending"); p != nullptr && p->is_array()) {
+                pending = p->get_array();
+            }
+            spdlog::info(
+                "resuming run source={} resource={} run_id={} from_page={}",
+                source, resource_name, run.run_id, position ? position->pages : -1
+            );
+        }
+    }
+    if (!run.report.resumed && inc) {
+        window_start = WindowStart(*inc, state->cursor);
+    }
+    const auto run_started_at = std::chrono::system_clock::now();
+    json::object cursor_ctx;
+    if (inc) {
+        if (window_start) {
+            cursor_ctx["start"] = FormatCursor(*window_start, inc->format, inc->format_pattern);
+        }
+        cursor_ctx["end"] = FormatCursor(
+            CursorValue{true, std::chrono::time_point_cast<std::chrono::microseconds>(run_started_at), 0},
+            inc->format,
+            inc->format_pattern
+        );
+    }
+    checkpoint["pass"] = pass_id;
+    if (window_start) {
+        checkpoint["window_start"] = window_start->Canonical();
+    }
+    const auto children = ChildrenOf(settings_.spec, resource_name);
+
+    auto finish = [&](std::string outcome) -> Task<RunReport> {
+        sink::RunEnd end;
+        end.source = source;
+        end.resource = resource_name;
+        end.run_id = run.run_id;
+        end.outcome = outcome;
+        end.pages = run.report.pages;
+        end.rows_written = run.report.rows_written;
+        end.rows_unchanged = run.report.rows_unchanged;
+        end.error = run.report.error;
+        end.schema = source;
+        if (outcome == "success") {
+            std::optional<CursorValue> committed;
+            if (inc && state->cursor) {
+                committed = ParseCursorText(*state->cursor, inc->format, inc->format_pattern);
+            }
+            if (run_cursor && (!committed || *committed < *run_cursor)) {
+                committed = run_cursor;
+            }
+            if (committed) {
+                end.cursor = committed->Canonical();
+                run.report.cursor = *end.cursor;
+                if (committed->is_time) {
+                    metrics_.CursorLag(
+                        source,
+                        resource_name,
+                        std::chrono::duration<double>(std::chrono::system_clock::now() - committed->time).count()
+                    );
+                }
+            }
+            if (resource.soft_delete) {
+                end.sweeps.push_back({resource.name, pass_id});
+            }
+        }
+        auto finished = co_await sink_.FinishRun(end);
+        if (!finished) {
+            run.error = "database: could not finish the run: " + sink_.LastError();
+            fail(finished.error(), "failed");
+        } else {
+            run.report.rows_deleted = finished->rows_deleted;
+            if (finished->rows_deleted > 0) {
+                metrics_.RowsDeleted(source, resource_name, finished->rows_deleted);
+            }
+        }
+        run.report.seconds = SecondsSince(started);
+        metrics_.Running(source, resource_name, false);
+        metrics_.Run(
+            source,
+            resource_name,
+            run.report.outcome,
+            run.report.seconds,
+            std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count()
+        );
+        if (run.report.outcome != "success") {
+            metrics_.Error(source, resource_name, run.report.error_kind);
+        }
+        co_return run.report;
+    };
+
+    // Children left pending by an interrupted run come first.
+    if (!pending.empty()) {
+        auto r = co_await RunChildren(run, pending, checkpoint);
+        if (!r) {
+            fail(r.error(), r.error() == Errc::kCancelled ? "cancelled" : "failed");
+            co_return co_await finish(run.report.outcome);
+        }
+        checkpoint["pending"] = json::array{};
+    }
+
+    while (position) {
+        if (stopping_) {
+            fail(Errc::kCancelled, "cancelled");
+            co_return co_await finish("cancelled");
+        }
+        json::object ctx;
+        ctx["config"] = settings_.values;
+        ctx["cursor"] = cursor_ctx;
+        ctx["page"] = PageContext(resource.pagination, *position);
+        auto fetched = co_await Fetch(run, resource, ctx, position->url);
+        if (!fetched) {
+            const auto ec = fetched.error();
+            fail(ec, ec == Errc::kCancelled ? "cancelled" : (ec == Errc::kUpstreamLatched ? "latched" : "failed"));
+            co_return co_await finish(run.report.outcome);
+        }
+        json::array records;
+        if (!fetched->ignored) {
+            auto selected = SelectRecords(fetched->body, resource, run.error);
+            if (!selected) {
+                run.error = "page " + std::to_string(position->pages + 1) + " from " +
+                            http::RedactUrl(fetched->url) + ": " + run.error;
+                fail(selected.error(), "failed");
+                co_return co_await finish("failed");
+            }
+            records = std::move(*selected);
+        }
+        auto next = NextPosition(
+            resource.pagination, *position, &fetched->body, fetched->response, records.size(), fetched->url
+        );
+
+        sink::TableWrite write;
+        write.table = resource.name;
+        write.key_paths = resource.primary_key;
+        if (resource.soft_delete) {
+            write.seen_pass = pass_id;
+        }
+        write.want_changed_rows = !children.empty();
+        if (auto r = AppendRecords(write.rows, records, resource, nullptr, run.error); !r) {
+            run.error = "page " + std::to_string(position->pages + 1) + ": " + run.error;
+            fail(r.error(), "failed");
+            co_return co_await finish("failed");
+        }
+        if (inc) {
+            for (const auto& item : records) {
+                const auto* v = FindPath(item, inc->cursor_field);
+                if (v == nullptr || v->is_null()) {
+                    continue;
+                }
+                const auto fmt = inc->record_format.value_or(inc->format);
+                const auto& pattern = inc->record_format ? inc->record_format_pattern : inc->format_pattern;
+                if (auto c = ReadCursor(*v, fmt, pattern); c && (!run_cursor || *run_cursor < *c)) {
+                    run_cursor = c;
+                }
+            }
+            if (run_cursor) {
+                checkpoint["run_cursor"] = run_cursor->Canonical();
+            }
+        }
+        checkpoint["position"] = next ? next->ToJson() : json::value(nullptr);
+        checkpoint["pages"] = run.report.pages + 1;
+
+        // Which parent rows need their children: those the page inserted or changed, or all.
+        json::array parents;
+        sink::PageCommit commit;
+        commit.schema = source;
+        commit.source = source;
+        commit.resource = resource_name;
+        commit.run_id = run.run_id;
+        const bool have_rows = !write.rows.empty();
+        if (have_rows) {
+            commit.tables.push_back(std::move(write));
+        }
+        const bool all_children = std::any_of(children.begin(), children.end(), [](const auto* c) {
+            return !c->parent->only_changed;
+        });
+        if (all_children) {
+            parents = records;
+            checkpoint["pending"] = parents;
+        }
+        commit.checkpoint = json::serialize(checkpoint);
+        auto written = co_await sink_.CommitPage(std::move(commit));
+        if (!written) {
+            run.error = "database: " + sink_.LastError();
+            fail(written.error(), "failed");
+            co_return co_await finish("failed");
+        }
+        ++run.report.pages;
+        if (have_rows && !written->tables.empty()) {
+            const auto& t = written->tables.front();
+            run.report.rows_written += t.inserted + t.updated;
+            run.report.rows_unchanged += t.unchanged;
+            metrics_.Page(source, resource_name, t.inserted + t.updated, t.unchanged);
+            if (!children.empty() && !all_children) {
+                for (const auto index : t.changed_rows) {
+                    parents.push_back(records[index]);
+                }
+                if (!parents.empty()) {
+                    // Record the pending parents before fetching their children, so a crash
+                    // in between does not lose them.
+                    checkpoint["pending"] = parents;
+                    sink::PageCommit mark;
+                    mark.schema = source;
+                    mark.source = source;
+                    mark.resource = resource_name;
+                    mark.run_id = run.run_id;
+                    mark.checkpoint = json::serialize(checkpoint);
+                    auto marked = co_await sink_.CommitPage(std::move(mark));
+                    if (!marked) {
+                        run.error = "database: " + sink_.LastError();
+                        fail(marked.error(), "failed");
+                        co_return co_await finish("failed");
+                    }
+                }
+            }
+        } else {
+            metrics_.Page(source, resource_name, 0, 0);
+        }
+        if (!parents.empty()) {
+            auto r = co_await RunChildren(run, parents, checkpoint);
+            if (!r) {
+                fail(r.error(), r.error() == Errc::kCancelled ? "cancelled" : "failed");
+                co_return co_await finish(run.report.outcome);
+            }
+            checkpoint["pending"] = json::array{};
+        }
+        position = next;
+    }
+    run.report.outcome = "success";
+    co_return co_await finish("success");
+}
+
+}  // namespace chatsync::connectors

@@ -271,9 +271,9 @@ struct ConnectorSpec {
     ScheduleSpec schedule;
     std::vector<ResourceSpec> resources;
 
-    const ResourceSpec* FindResource(const std::string& name) const {
+    const ResourceSpec* FindResource(const std::string& resource_name) const {
         for (const auto& r : resources) {
-            if (r.name == name) {
+            if (r.name == resource_name) {
                 return &r;
             }
         }

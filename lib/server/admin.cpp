@@ -1,0 +1,71 @@
+#include "server/admin.hpp"
+
+#include "http/server.hpp"
+#include "metrics/metrics.hpp"
+
+namespace chatsync::server {
+
+struct AdminServer::Impl {
+    Impl(Executor executor, Options options, metrics::Metrics& m, ReadyCheck r)
+        : metrics(m)
+        , ready(std::move(r))
+        , server(
+              executor,
+              http::Server::Options{.listen = options.listen, .max_body_bytes = 64 * 1024},
+              [this](http::ServerRequest request) { return Handle(std::move(request)); }
+          ) {}
+
+    Task<http::ServerResponse> Handle(http::ServerRequest request) {
+        http::ServerResponse response;
+        if (request.method != "GET" && request.method != "HEAD") {
+            response.status = 405;
+            response.body = "method not allowed\n";
+            response.headers.emplace_back("Allow", "GET, HEAD");
+            co_return response;
+        }
+        if (request.path == "/metrics") {
+            response.content_type = "text/plain; version=0.0.4; charset=utf-8";
+            response.body = metrics.Render();
+        } else if (request.path == "/healthz") {
+            response.status = draining ? 503 : 200;
+            response.body = draining ? "draining\n" : "ok\n";
+        } else if (request.path == "/readyz") {
+            const auto r = co_await ready();
+            response.status = r.ready ? 200 : 503;
+            response.body = r.detail + "\n";
+        } else {
+            response.status = 404;
+            response.body = "not found; try /metrics, /healthz or /readyz\n";
+        }
+        co_return response;
+    }
+
+    metrics::Metrics& metrics;
+    ReadyCheck ready;
+    bool draining = false;
+    /// Last: its handler refers to the members above.
+    http::Server server;
+};
+
+AdminServer::AdminServer(Executor executor, Options options, metrics::Metrics& metrics, ReadyCheck ready)
+    : impl_(std::make_unique<Impl>(executor, std::move(options), metrics, std::move(ready))) {}
+
+AdminServer::~AdminServer() = default;
+
+Result<void> AdminServer::Start() {
+    return impl_->server.Start();
+}
+
+std::uint16_t AdminServer::port() const noexcept {
+    return impl_->server.port();
+}
+
+void AdminServer::SetDraining(bool draining) {
+    impl_->draining = draining;
+}
+
+void AdminServer::Stop() {
+    impl_->server.Stop();
+}
+
+}  // namespace chatsync::server

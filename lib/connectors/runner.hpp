@@ -1,0 +1,122 @@
+#pragma once
+
+#include <cstdint>
+#include <list>
+#include <memory>
+#include <random>
+#include <string>
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/json/object.hpp>
+
+#include "connectors/spec.hpp"
+#include "core/asio.hpp"
+#include "core/redactor.hpp"
+#include "http/budget.hpp"
+#include "http/client.hpp"
+#include "http/retry.hpp"
+
+namespace chatsync::sink {
+class Sink;
+}  // namespace chatsync::sink
+
+namespace chatsync::metrics {
+class Metrics;
+}  // namespace chatsync::metrics
+
+namespace chatsync::connectors {
+
+/// Everything a SourceRunner needs to know about its source, resolved from the config.
+struct SourceSettings {
+    std::string name;
+    ConnectorSpec spec;
+    /// `{{ config.* }}` values.
+    boost::json::object values;
+    http::Client::Options http;
+    http::RateBudget::Options budget;
+    http::BackoffPolicy backoff;
+    /// A Retry-After longer than this fails the run instead of waiting.
+    Millis max_retry_after = std::chrono::minutes(15);
+    /// Consecutive rate-limited answers tolerated for one request before the run fails.
+    std::uint32_t max_rate_limited_waits = 20;
+};
+
+/// What one run of a resource did.
+struct RunReport {
+    std::string source;
+    std::string resource;
+    /// "success", "failed", "cancelled", "latched".
+    std::string outcome;
+    std::string error;
+    /// ErrorKind() of the failure, for metrics ("bad_payload", "auth_failed"...).
+    std::string error_kind;
+    std::int64_t pages = 0;
+    std::int64_t requests = 0;
+    std::int64_t rows_written = 0;
+    std::int64_t rows_unchanged = 0;
+    std::int64_t rows_deleted = 0;
+    /// The committed cursor after the run (canonical form), if the resource has one.
+    std::string cursor;
+    bool resumed = false;
+    double seconds = 0;
+};
+
+/// Walks the resources of one source: builds each request from the spec, sends it through
+/// the source's rate budget with retries and error rules, selects and flattens the records,
+/// and commits every page with its checkpoint through the sink. Child resources run inside
+/// their parent's run, for the parent rows each page inserted or changed.
+///
+/// @par Thread Safety
+/// Use from one executor. Different resources of a source may run concurrently; the same
+/// resource must not (the scheduler guarantees it).
+///
+/// @par Stopping
+/// RequestStop() makes runs end after the page in progress commits, and wakes their waits.
+class SourceRunner final {
+public:
+    SourceRunner(
+        Executor executor,
+        SourceSettings settings,
+        sink::Sink& sink,
+        metrics::Metrics& metrics,
+        const Redactor& redactor
+    );
+    ~SourceRunner();
+
+    SourceRunner(const SourceRunner&) = delete;
+    SourceRunner& operator=(const SourceRunner&) = delete;
+
+    /// Runs a top-level resource to completion (or failure). Never throws for expected
+    /// failures; they are in the report.
+    Task<RunReport> Run(std::string resource);
+
+    void RequestStop();
+
+    const SourceSettings& settings() const noexcept { return settings_; }
+
+private:
+    struct RunContext;
+    struct Fetched;
+
+    Task<Result<Fetched>> Fetch(RunContext& run, const ResourceSpec& resource, boost::json::object context, std::string page_url);
+    Task<Result<void>> EnsureLogin(RunContext& run, bool force);
+    Task<Result<void>> RunChildren(RunContext& run, const boost::json::array& parents, boost::json::object checkpoint);
+    Task<bool> Sleep(Millis duration);
+
+    Executor executor_;
+    SourceSettings settings_;
+    sink::Sink& sink_;
+    metrics::Metrics& metrics_;
+    const Redactor& redactor_;
+    http::Client client_;
+    http::RateBudget budget_;
+    std::mt19937_64 rng_;
+    std::string login_token_;
+    std::chrono::steady_clock::time_point login_at_{};
+    bool stopping_ = false;
+    /// Timers of waits in progress, so that RequestStop() can wake them. Declared last: the
+    /// waits that register here must not outlive the members above.
+    std::list<net::steady_timer*> sleeping_;
+};
+
+}  // namespace chatsync::connectors

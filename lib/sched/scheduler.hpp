@@ -1,0 +1,96 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <list>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <boost/asio/steady_timer.hpp>
+
+#include "core/asio.hpp"
+#include "core/duration.hpp"
+
+namespace chatsync::sched {
+
+/// Runs jobs on their own schedules: each job runs, then waits its interval plus jitter
+/// (after a failure, a shorter backoff that doubles up to the interval), and never overlaps
+/// itself. At most `max_concurrent` jobs run at once across all jobs, and at most
+/// `Job::group_limit` within one group (a source).
+///
+/// @par Thread Safety
+/// Use from one executor.
+///
+/// @par Stopping
+/// Stop() starts no new run and wakes every waiting job; Wait() completes when the runs in
+/// progress have returned.
+class Scheduler final {
+public:
+    struct Options {
+        std::uint32_t max_concurrent = 4;
+        /// The first retry after a failure; doubles per consecutive failure, up to the interval.
+        Millis failure_backoff = std::chrono::seconds(30);
+        /// Run every job exactly once, then end (for `chatsyncd once`).
+        bool once = false;
+    };
+
+    struct Job {
+        std::string name;
+        /// Jobs of one group share `group_limit` concurrent runs.
+        std::string group;
+        std::uint32_t group_limit = 0;
+        Millis interval = std::chrono::minutes(5);
+        Millis jitter{0};
+        /// Wait this long before the first run (e.g. what is left of the interval since the
+        /// last run recorded in the database).
+        Millis initial_delay{0};
+        /// Returns whether the run succeeded.
+        std::function<Task<bool>()> run;
+    };
+
+    Scheduler(Executor executor, Options options);
+    ~Scheduler();
+
+    Scheduler(const Scheduler&) = delete;
+    Scheduler& operator=(const Scheduler&) = delete;
+
+    /// Adds a job and starts its loop.
+    void Add(Job job);
+
+    void Stop();
+
+    /// Completes when every job loop has ended (after Stop(), or after one run each in
+    /// `once` mode).
+    Task<void> Wait();
+
+    /// Runs in progress now.
+    std::uint32_t running() const noexcept { return running_; }
+
+    /// The delay after a run: interval +- jitter on success; after the n-th consecutive
+    /// failure, min(interval, failure_backoff * 2^(n-1)) +- jitter. Never negative.
+    static Millis NextDelay(const Options& options, const Job& job, std::uint32_t failures, std::mt19937_64& rng);
+
+private:
+    struct Slots;
+
+    Task<void> Loop(std::shared_ptr<Job> job);
+    Task<bool> Sleep(Millis d);
+    Task<void> AcquireSlot(const std::string& group, std::uint32_t group_limit);
+    void ReleaseSlot(const std::string& group);
+    void Wake();
+
+    Executor executor_;
+    Options options_;
+    std::mt19937_64 rng_;
+    bool stopping_ = false;
+    std::uint32_t running_ = 0;
+    std::uint32_t loops_ = 0;
+    std::unique_ptr<Slots> slots_;
+    /// Waiting timers (sleeps and slot waits), woken by Stop() and by released slots.
+    /// Declared last: they reference the state above.
+    std::list<net::steady_timer*> waiting_;
+};
+
+}  // namespace chatsync::sched

@@ -1,0 +1,119 @@
+// End-to-end: the admin listener, against a private PostgreSQL that the test stops and starts.
+
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <fstream>
+#include <regex>
+
+#include "e2e/e2e_util.hpp"
+
+namespace chatsync::test {
+namespace {
+
+/// A PostgreSQL cluster of the test's own (scripts/pg-cluster.sh), so that stopping it does
+/// not disturb other tests.
+class PrivateCluster final {
+public:
+    explicit PrivateCluster(int port)
+        : port_(std::to_string(port)) {
+        auto started = RunProcess({"/bin/bash", SourceDir() + "/scripts/pg-cluster.sh", "start", dir_.path() + "/pg", port_});
+        if (started.exit_code != 0) {
+            throw std::runtime_error("pg-cluster.sh start failed: " + started.output);
+        }
+        const auto nl = started.output.find_last_not_of("\n");
+        const auto begin = started.output.rfind('\n', nl);
+        dsn_ = started.output.substr(begin == std::string::npos ? 0 : begin + 1, nl - (begin == std::string::npos ? 0 : begin + 1) + 1);
+    }
+
+    ~PrivateCluster() { Stop(); }
+
+    void Stop() { RunProcess({"/bin/bash", SourceDir() + "/scripts/pg-cluster.sh", "stop", dir_.path() + "/pg"}); }
+
+    void Start() {
+        auto r = RunProcess({"/bin/bash", SourceDir() + "/scripts/pg-cluster.sh", "start", dir_.path() + "/pg", port_});
+        if (r.exit_code != 0) {
+            throw std::runtime_error("pg-cluster.sh restart failed: " + r.output);
+        }
+    }
+
+    const std::string& dsn() const noexcept { return dsn_; }
+
+private:
+    TempDir dir_;
+    std::string port_;
+    std::string dsn_;
+};
+
+std::uint16_t AdminPort(Process& daemon) {
+    std::uint16_t port = 0;
+    WaitFor(
+        [&] {
+            static const std::regex kReady("admin listener ready listen=\\S+ port=(\\d+)");
+            std::smatch m;
+            const auto out = daemon.Output();
+            if (std::regex_search(out, m, kReady)) {
+                port = static_cast<std::uint16_t>(std::stoi(m[1]));
+                return true;
+            }
+            return false;
+        },
+        std::chrono::seconds(30)
+    );
+    return port;
+}
+
+TEST(Admin, MetricsPassPromtoolAndReadinessFollowsTheDatabase) {
+    CHATSYNC_REQUIRE_DSN(shared_dsn);
+    PrivateCluster pg(56000 + static_cast<int>(getpid() % 1000));
+    Emulator emu({"--records", "150", "--auth", "bearer", "--token", kToken});
+    TempDir dir;
+    const auto source = UniqueName("adm");
+    const auto config = dir.Write(
+        "c.yaml",
+        E2eConfig(pg.dsn(), source, emu.url(), dir.path(), "", "127.0.0.1:0")
+    );
+    auto daemon = StartChatsyncd({"-c", config, "run"}, dir.path() + "/daemon.log");
+    const auto port = AdminPort(*daemon);
+    ASSERT_NE(port, 0) << daemon->Output();
+    const auto base = "http://127.0.0.1:" + std::to_string(port);
+
+    ASSERT_TRUE(WaitFor(
+        [&] { return HttpCall("GET", base + "/readyz").status == 200; }, std::chrono::seconds(30)
+    )) << HttpCall("GET", base + "/readyz").body;
+    EXPECT_EQ(HttpCall("GET", base + "/healthz").status, 200U);
+
+    // Let the first runs finish so that every family has samples.
+    ASSERT_TRUE(WaitFor(
+        [&] { return HttpCall("GET", base + "/metrics").body.find("chatsync_runs_total{") != std::string::npos; },
+        std::chrono::seconds(30)
+    ));
+    const auto metrics = HttpCall("GET", base + "/metrics");
+    EXPECT_NE(metrics.Header("Content-Type")->find("text/plain; version=0.0.4"), std::string::npos);
+    for (const char* name : {"chatsync_build_info", "chatsync_http_requests_total", "chatsync_http_request_duration_seconds_bucket",
+                             "chatsync_rows_written_total", "chatsync_rows_unchanged_total", "chatsync_run_duration_seconds",
+                             "chatsync_last_success_timestamp_seconds", "chatsync_cursor_lag_seconds"}) {
+        EXPECT_NE(metrics.body.find(name), std::string::npos) << name;
+    }
+    EXPECT_EQ(metrics.body.find(kToken), std::string::npos);
+    const auto metrics_file = dir.Write("metrics.txt", metrics.body);
+    auto promtool = RunProcess({"/bin/sh", "-c", "promtool check metrics < " + metrics_file});
+    EXPECT_EQ(promtool.exit_code, 0) << promtool.output;
+
+    pg.Stop();
+    EXPECT_TRUE(WaitFor([&] { return HttpCall("GET", base + "/readyz").status == 503; }, std::chrono::seconds(30)));
+    const auto down = HttpCall("GET", base + "/readyz");
+    EXPECT_NE(down.body.find("database unreachable"), std::string::npos) << down.body;
+    EXPECT_EQ(HttpCall("GET", base + "/healthz").status, 200U);
+
+    pg.Start();
+    EXPECT_TRUE(WaitFor([&] { return HttpCall("GET", base + "/readyz").status == 200; }, std::chrono::seconds(30)))
+        << HttpCall("GET", base + "/readyz").body;
+    EXPECT_TRUE(daemon->Running());
+
+    daemon->Signal(SIGTERM);
+    EXPECT_EQ(daemon->Wait(std::chrono::seconds(15)), 0) << daemon->Output();
+}
+
+}  // namespace
+}  // namespace chatsync::test

@@ -1,0 +1,188 @@
+// End-to-end: crashes, rate limits, malformed pages and bad configs.
+
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <boost/json/parse.hpp>
+
+#include "e2e/e2e_util.hpp"
+
+namespace chatsync::test {
+namespace {
+
+std::string TableDigest(const std::string& dsn, const std::string& table) {
+    return Scalar(
+        dsn,
+        "SELECT md5(string_agg(concat_ws('|', id, name, email, updated_at, score, active, tags::text, "
+        "profile__city, profile__address__zip, note), E'\\n' ORDER BY id)) FROM " + table
+    );
+}
+
+TEST(Crash, KillNineMidSyncResumesFromTheLastCommittedPage) {
+    CHATSYNC_REQUIRE_DSN(dsn);
+    Emulator emu({"--records", "3000", "--auth", "bearer", "--token", kToken});
+    TempDir dir;
+    // Slow pages so that the kill lands in the middle of the listing.
+    emu.Admin("POST", "/_admin/faults", R"({"kind":"delay","ms":60,"count":-1,"path":"/generic/page"})");
+    const auto source = UniqueName("kill");
+    const auto config = dir.Write("c.yaml", E2eConfig(dsn, source, emu.url(), dir.path()));
+    const std::vector<std::string> once{"-c", config, "once", "--source", source, "--resource", "page"};
+
+    auto daemon = StartChatsyncd(once, dir.path() + "/first.log");
+    const bool midway = WaitFor(
+        [&] {
+            try {
+                return std::stoi(Scalar(
+                           dsn,
+                           "SELECT coalesce((checkpoint->>'pages')::int, 0) FROM chatsync.resource_state "
+                           "WHERE source = '" + source + "' AND resource = 'page'"
+                       )) >= 8;
+            } catch (const std::exception&) {
+                return false;
+            }
+        },
+        std::chrono::seconds(60)
+    );
+    ASSERT_TRUE(midway) << daemon->Output();
+    daemon->Signal(SIGKILL);
+    ASSERT_EQ(daemon->Wait(std::chrono::seconds(10)), 128 + SIGKILL);
+
+    const auto committed_pages =
+        std::stoi(Scalar(dsn, "SELECT (checkpoint->>'pages')::int FROM chatsync.resource_state WHERE source = '" + source + "'"));
+    const auto next_page = std::stoi(Scalar(
+        dsn, "SELECT (checkpoint->'position'->>'number')::int FROM chatsync.resource_state WHERE source = '" + source + "'"
+    ));
+    EXPECT_EQ(next_page, committed_pages + 1);
+    EXPECT_EQ(Scalar(dsn, "SELECT count(*) FROM " + source + ".page"), std::to_string(committed_pages * 100));
+
+    emu.Admin("POST", "/_admin/requests/clear");
+    auto second = RunChatsyncd(once);
+    ASSERT_EQ(second.exit_code, 0) << second.output;
+    // The restarted run asked for the page after the last committed one first.
+    const auto requests = emu.Requests();
+    ASSERT_FALSE(requests.empty());
+    const auto first_query = std::string(requests.front().as_object().at("query").as_string());
+    EXPECT_NE(first_query.find("page=" + std::to_string(next_page)), std::string::npos) << first_query;
+    EXPECT_EQ(requests.size(), static_cast<std::size_t>(30 - committed_pages));
+    EXPECT_EQ(Scalar(dsn, "SELECT count(*) FROM chatsync.runs WHERE source = '" + source + "' AND outcome = 'interrupted'"), "1");
+
+    // The same table as an uninterrupted sync of the same data.
+    const auto reference = UniqueName("ref");
+    const auto ref_config = dir.Write("ref.yaml", E2eConfig(dsn, reference, emu.url(), dir.path()));
+    auto ref = RunChatsyncd({"-c", ref_config, "once", "--source", reference, "--resource", "page"});
+    ASSERT_EQ(ref.exit_code, 0) << ref.output;
+    EXPECT_EQ(Scalar(dsn, "SELECT count(*) FROM " + source + ".page"), "3000");
+    EXPECT_EQ(TableDigest(dsn, source + ".page"), TableDigest(dsn, reference + ".page"));
+}
+
+void ExpectRetryAfterHonoured(Emulator& emu, double retry_after) {
+    const auto requests = emu.Requests();
+    int limited = 0;
+    for (std::size_t i = 0; i < requests.size(); ++i) {
+        const auto& r = requests[i].as_object();
+        if (r.at("status").to_number<int>() != 429) {
+            continue;
+        }
+        ++limited;
+        ASSERT_LT(i + 1, requests.size()) << "no request after a 429";
+        const double t429 = r.at("t").to_number<double>();
+        // No request of the source, on any connection, before the instant Retry-After named.
+        for (std::size_t j = i + 1; j < requests.size(); ++j) {
+            const double t = requests[j].as_object().at("t").to_number<double>();
+            EXPECT_GE(t - t429, retry_after) << "request " << j << " came too early after the 429 at " << i;
+        }
+    }
+    EXPECT_EQ(limited, 3);
+}
+
+TEST(RateLimit, RetryAfterSecondsIsHonouredAndTheSyncCompletes) {
+    CHATSYNC_REQUIRE_DSN(dsn);
+    Emulator emu({"--records", "300", "--auth", "bearer", "--token", kToken});
+    emu.Admin("POST", "/_admin/faults", R"({"kind":"429","count":3,"retry_after":2,"after":1})");
+    TempDir dir;
+    const auto source = UniqueName("ra");
+    const auto config = dir.Write("c.yaml", E2eConfig(dsn, source, emu.url(), dir.path()));
+    auto run = RunChatsyncd({"-c", config, "once", "--source", source, "--resource", "offset"});
+    ASSERT_EQ(run.exit_code, 0) << run.output;
+    EXPECT_EQ(Scalar(dsn, "SELECT count(*) FROM " + source + ".offset"), "300");
+    ExpectRetryAfterHonoured(emu, 2.0);
+}
+
+TEST(RateLimit, RetryAfterHttpDateIsHonoured) {
+    CHATSYNC_REQUIRE_DSN(dsn);
+    Emulator emu({"--records", "300", "--auth", "bearer", "--token", kToken});
+    emu.Admin("POST", "/_admin/faults", R"({"kind":"429","count":3,"retry_after":2,"retry_after_date":true})");
+    TempDir dir;
+    const auto source = UniqueName("rad");
+    const auto config = dir.Write("c.yaml", E2eConfig(dsn, source, emu.url(), dir.path()));
+    auto run = RunChatsyncd({"-c", config, "once", "--source", source, "--resource", "page"});
+    ASSERT_EQ(run.exit_code, 0) << run.output;
+    EXPECT_EQ(Scalar(dsn, "SELECT count(*) FROM " + source + ".page"), "300");
+    // An HTTP-date has whole seconds and the emulator rounds up: at least the full 2 s pass.
+    ExpectRetryAfterHonoured(emu, 2.0);
+}
+
+TEST(BadInput, MalformedPageFailsOnlyThatResourceAndKeepsItsCheckpoint) {
+    CHATSYNC_REQUIRE_DSN(dsn);
+    Emulator emu({"--records", "500", "--auth", "bearer", "--token", kToken});
+    emu.Admin("POST", "/_admin/faults", R"({"kind":"malformed","count":-1,"path":"/generic/page","page":3})");
+    TempDir dir;
+    const auto source = UniqueName("bad");
+    const auto config = dir.Write("c.yaml", E2eConfig(dsn, source, emu.url(), dir.path(), "", "127.0.0.1:0"));
+    auto daemon = StartChatsyncd({"-c", config, "run"}, dir.path() + "/daemon.log");
+    const bool settled = WaitFor(
+        [&] {
+            try {
+                return Scalar(dsn, "SELECT count(*) FROM chatsync.runs WHERE source = '" + source + "' AND outcome = 'failed'") != "0" &&
+                       Scalar(dsn, "SELECT count(*) FROM chatsync.runs WHERE source = '" + source + "' AND resource = 'offset' AND outcome = 'success'") != "0";
+            } catch (const std::exception&) {
+                return false;
+            }
+        },
+        std::chrono::seconds(60)
+    );
+    ASSERT_TRUE(settled) << daemon->Output();
+    // The other resources of the same daemon synced in full.
+    EXPECT_EQ(Scalar(dsn, "SELECT count(*) FROM " + source + ".offset"), "500");
+    // The broken one kept pages 1-2 and a checkpoint pointing at page 3.
+    EXPECT_EQ(Scalar(dsn, "SELECT count(*) FROM " + source + ".page"), "200");
+    EXPECT_EQ(
+        Scalar(dsn, "SELECT checkpoint->'position'->>'number' FROM chatsync.resource_state WHERE source = '" + source + "' AND resource = 'page'"),
+        "3"
+    );
+    EXPECT_EQ(Scalar(dsn, "SELECT cursor IS NULL FROM chatsync.resource_state WHERE source = '" + source + "' AND resource = 'page'"), "t");
+    const auto log = daemon->Output();
+    EXPECT_NE(log.find("sync failed source=" + source + " resource=page outcome=failed kind=bad_payload"), std::string::npos) << log;
+    EXPECT_NE(log.find("not valid JSON"), std::string::npos);
+    EXPECT_EQ(log.find(kToken), std::string::npos) << "the token leaked into the log";
+    daemon->Signal(SIGTERM);
+    EXPECT_EQ(daemon->Wait(std::chrono::seconds(15)), 0) << daemon->Output();
+}
+
+TEST(Config, CheckConfigNamesFileLineColumnAndKeyAndExits78) {
+    TempDir dir;
+    const auto path = dir.Write(
+        "broken.yaml",
+        "data_dir: /tmp/x\n"
+        "limits:\n"
+        "  shutdown_grace: soon\n"
+        "sources:\n"
+        "  - name: demo\n"
+        "    connector_file: " + SourceDir() + "/tests/e2e/specs/generic.yaml\n"
+        "    config: {base_url: http://127.0.0.1:1, token: x}\n"
+        "    schedul: {interval: 5m}\n"
+    );
+    auto run = RunChatsyncd({"-c", path, "check-config"});
+    EXPECT_EQ(run.exit_code, 78) << run.output;
+    EXPECT_NE(run.output.find(path + ":3:19: limits.shutdown_grace:"), std::string::npos) << run.output;
+    EXPECT_NE(run.output.find(path + ":8:5: sources[0].schedul:"), std::string::npos) << run.output;
+}
+
+TEST(Config, ExampleAndQuickstartConfigsPass) {
+    auto quick = RunChatsyncd({"-c", SourceDir() + "/configs/quickstart.yaml", "check-config"});
+    EXPECT_EQ(quick.exit_code, 0) << quick.output;
+    EXPECT_EQ(quick.output.find("quickstart-token"), std::string::npos) << "a secret was printed";
+}
+
+}  // namespace
+}  // namespace chatsync::test

@@ -1,0 +1,156 @@
+// End-to-end: chatsyncd against chatsync-emulator and PostgreSQL.
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include <boost/json/serialize.hpp>
+
+#include "core/time.hpp"
+#include "e2e/e2e_util.hpp"
+
+namespace chatsync::test {
+namespace {
+
+std::string LatestRun(const std::string& dsn, const std::string& source, const std::string& resource, const std::string& column) {
+    return Scalar(
+        dsn,
+        "SELECT " + column + " FROM chatsync.runs WHERE source = '" + source + "' AND resource = '" + resource +
+            "' ORDER BY started_at DESC LIMIT 1"
+    );
+}
+
+/// id -> "name|updated_at in epoch ms" for every record of the emulator.
+std::map<std::int64_t, std::string> EmulatorRecords(Emulator& emu) {
+    std::map<std::int64_t, std::string> out;
+    for (const auto& v : emu.Admin("GET", "/_admin/dataset").as_array()) {
+        const auto& o = v.as_object();
+        const auto t = ParseIso8601(std::string(o.at("updated_at").as_string()));
+        out[o.at("id").to_number<std::int64_t>()] =
+            std::string(o.at("name").as_string()) + "|" +
+            std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(t->time_since_epoch()).count());
+    }
+    return out;
+}
+
+std::map<std::int64_t, std::string> TableRecords(const std::string& dsn, const std::string& table) {
+    std::map<std::int64_t, std::string> out;
+    for (const auto& row : Query(
+             dsn,
+             "SELECT id, name || '|' || (extract(epoch FROM updated_at) * 1000)::bigint FROM " + table
+         )) {
+        out[std::stoll(row[0])] = row[1];
+    }
+    return out;
+}
+
+TEST(Sync, FullThenIncrementalLandsEveryRecordExactlyOnce) {
+    CHATSYNC_REQUIRE_DSN(dsn);
+    Emulator emu({"--records", "10000", "--auth", "bearer", "--token", kToken});
+    TempDir dir;
+    const auto source = UniqueName("full");
+    const auto config = dir.Write("c.yaml", E2eConfig(dsn, source, emu.url(), dir.path()));
+    const std::vector<std::string> once{"-c", config, "once", "--source", source, "--resource", "page"};
+
+    auto first = RunChatsyncd(once);
+    ASSERT_EQ(first.exit_code, 0) << first.output;
+    const auto table = source + ".page";
+    EXPECT_EQ(Scalar(dsn, "SELECT count(*) FROM " + table), "10000");
+    EXPECT_EQ(Scalar(dsn, "SELECT count(DISTINCT id) FROM " + table), "10000");
+    EXPECT_EQ(TableRecords(dsn, table), EmulatorRecords(emu));
+    EXPECT_EQ(LatestRun(dsn, source, "page", "rows_written"), "10000");
+    const auto first_run = LatestRun(dsn, source, "page", "run_id");
+
+    // Nothing changed: nothing is written.
+    auto second = RunChatsyncd(once);
+    ASSERT_EQ(second.exit_code, 0) << second.output;
+    EXPECT_EQ(LatestRun(dsn, source, "page", "outcome"), "success");
+    EXPECT_EQ(LatestRun(dsn, source, "page", "rows_written"), "0");
+    EXPECT_EQ(Scalar(dsn, "SELECT count(*) FROM " + table + " WHERE _chatsync_run_id <> '" + first_run + "'"), "0");
+
+    // 10% change: exactly those rows change.
+    const auto changed = emu.Admin("POST", "/_admin/mutate", R"({"fraction":0.1})").as_object().at("changed").as_array();
+    ASSERT_EQ(changed.size(), 1000U);
+    auto third = RunChatsyncd(once);
+    ASSERT_EQ(third.exit_code, 0) << third.output;
+    EXPECT_EQ(LatestRun(dsn, source, "page", "rows_written"), "1000");
+    const auto third_run = LatestRun(dsn, source, "page", "run_id");
+    std::set<std::int64_t> changed_ids;
+    for (const auto& id : changed) {
+        changed_ids.insert(id.to_number<std::int64_t>());
+    }
+    std::set<std::int64_t> rewritten;
+    for (const auto& row : Query(dsn, "SELECT id FROM " + table + " WHERE _chatsync_run_id = '" + third_run + "'")) {
+        rewritten.insert(std::stoll(row[0]));
+    }
+    EXPECT_EQ(rewritten, changed_ids);
+    EXPECT_EQ(TableRecords(dsn, table), EmulatorRecords(emu));
+    EXPECT_EQ(Scalar(dsn, "SELECT count(*) FROM " + table), "10000");
+}
+
+class Pagination : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(Pagination, EveryStyleListsTheWholeDatasetOnce) {
+    CHATSYNC_REQUIRE_DSN(dsn);
+    Emulator emu({"--records", "250", "--auth", "bearer", "--token", kToken});
+    TempDir dir;
+    const auto source = UniqueName("pg_" + GetParam());
+    const auto config = dir.Write("c.yaml", E2eConfig(dsn, source, emu.url(), dir.path()));
+    auto run = RunChatsyncd({"-c", config, "once", "--source", source, "--resource", GetParam()});
+    ASSERT_EQ(run.exit_code, 0) << run.output;
+    const auto table = source + "." + GetParam();
+    EXPECT_EQ(Scalar(dsn, "SELECT count(*) FROM " + table), "250");
+    EXPECT_EQ(Scalar(dsn, "SELECT count(DISTINCT id) FROM " + table), "250");
+    EXPECT_EQ(Scalar(dsn, "SELECT min(id) || '-' || max(id) FROM " + table), "1-250");
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Styles,
+    Pagination,
+    ::testing::Values("page", "offset", "next", "cursor", "cursor_header", "link", "search")
+);
+
+TEST(Sync, SingleObjectIsAOneRecordPage) {
+    CHATSYNC_REQUIRE_DSN(dsn);
+    Emulator emu({"--records", "20", "--auth", "bearer", "--token", kToken});
+    TempDir dir;
+    const auto source = UniqueName("single");
+    const auto config = dir.Write("c.yaml", E2eConfig(dsn, source, emu.url(), dir.path()));
+    auto run = RunChatsyncd({"-c", config, "once", "--source", source, "--resource", "single"});
+    ASSERT_EQ(run.exit_code, 0) << run.output;
+    EXPECT_EQ(Scalar(dsn, "SELECT string_agg(id::text, ',') FROM " + source + ".single"), "7");
+}
+
+TEST(Sync, ChildResourcesFollowOnlyChangedParents) {
+    CHATSYNC_REQUIRE_DSN(dsn);
+    Emulator emu({"--records", "60", "--auth", "bearer", "--token", kToken});
+    TempDir dir;
+    const auto source = UniqueName("child");
+    const auto config = dir.Write(
+        "c.yaml", E2eConfig(dsn, source, emu.url(), dir.path(), "    resources:\n      comments: {enabled: true}\n")
+    );
+    const std::vector<std::string> once{"-c", config, "once", "--source", source, "--resource", "page"};
+    auto first = RunChatsyncd(once);
+    ASSERT_EQ(first.exit_code, 0) << first.output;
+    // Record i has 1 + i % 3 comments: 60 records -> 20 * (1 + 2 + 3) = 120.
+    EXPECT_EQ(Scalar(dsn, "SELECT count(*) FROM " + source + ".comments"), "120");
+    EXPECT_EQ(Scalar(dsn, "SELECT count(DISTINCT record_id) FROM " + source + ".comments"), "60");
+
+    emu.Admin("POST", "/_admin/requests/clear");
+    emu.Admin("POST", "/_admin/mutate", R"({"ids":[5,17]})");
+    auto second = RunChatsyncd(once);
+    ASSERT_EQ(second.exit_code, 0) << second.output;
+    std::set<std::string> comment_paths;
+    for (const auto& r : emu.Requests()) {
+        const auto path = std::string(r.as_object().at("path").as_string());
+        if (path.find("/comments") != std::string::npos) {
+            comment_paths.insert(path);
+        }
+    }
+    EXPECT_EQ(comment_paths, (std::set<std::string>{"/generic/records/5/comments", "/generic/records/17/comments"}));
+}
+
+}  // namespace
+}  // namespace chatsync::test

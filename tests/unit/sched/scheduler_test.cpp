@@ -1,0 +1,92 @@
+#include <gtest/gtest.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "sched/scheduler.hpp"
+#include "support/run_async.hpp"
+
+namespace chatsync::sched {
+namespace {
+
+using namespace std::chrono_literals;
+
+TEST(Scheduler, NextDelayUsesIntervalJitterAndFailureBackoff) {
+    std::mt19937_64 rng(1);
+    const Scheduler::Options options{.failure_backoff = 10s};
+    Scheduler::Job job;
+    job.interval = 5min;
+    EXPECT_EQ(Scheduler::NextDelay(options, job, 0, rng), 5min);
+    EXPECT_EQ(Scheduler::NextDelay(options, job, 1, rng), 10s);
+    EXPECT_EQ(Scheduler::NextDelay(options, job, 2, rng), 20s);
+    EXPECT_EQ(Scheduler::NextDelay(options, job, 30, rng), 5min);
+    job.jitter = 30s;
+    for (int i = 0; i < 100; ++i) {
+        const auto d = Scheduler::NextDelay(options, job, 0, rng);
+        EXPECT_GE(d, 4min + 30s);
+        EXPECT_LE(d, 5min + 30s);
+    }
+}
+
+struct Counter {
+    int runs = 0;
+    int active = 0;
+    int max_active = 0;
+};
+
+Task<bool> Work(Counter* c, Executor ex) {
+    ++c->runs;
+    ++c->active;
+    c->max_active = std::max(c->max_active, c->active);
+    net::steady_timer t(ex, 20ms);
+    co_await t.async_wait(kUseAwaitable);
+    --c->active;
+    co_return true;
+}
+
+TEST(Scheduler, OnceModeRunsEachJobOnceWithinTheConcurrencyLimit) {
+    net::io_context ioc;
+    Scheduler s(ioc.get_executor(), {.max_concurrent = 2, .once = true});
+    Counter c;
+    for (int i = 0; i < 6; ++i) {
+        s.Add({.name = "j" + std::to_string(i), .group = "g", .run = [&c, &ioc] { return Work(&c, ioc.get_executor()); }});
+    }
+    test::RunAsync(ioc, s.Wait(), 10s);
+    EXPECT_EQ(c.runs, 6);
+    EXPECT_EQ(c.max_active, 2);
+}
+
+TEST(Scheduler, GroupLimitCapsOneSource) {
+    net::io_context ioc;
+    Scheduler s(ioc.get_executor(), {.max_concurrent = 8, .once = true});
+    Counter c;
+    for (int i = 0; i < 4; ++i) {
+        s.Add({.name = "j", .group = "src", .group_limit = 1, .run = [&c, &ioc] { return Work(&c, ioc.get_executor()); }});
+    }
+    test::RunAsync(ioc, s.Wait(), 10s);
+    EXPECT_EQ(c.runs, 4);
+    EXPECT_EQ(c.max_active, 1);
+}
+
+Task<void> StopAfter(Scheduler* s, Executor ex, std::chrono::milliseconds d) {
+    net::steady_timer t(ex, d);
+    co_await t.async_wait(kUseAwaitable);
+    s->Stop();
+    co_await s->Wait();
+}
+
+TEST(Scheduler, RepeatsOnItsIntervalAndStopsPromptly) {
+    net::io_context ioc;
+    Scheduler s(ioc.get_executor(), {.max_concurrent = 2});
+    Counter c;
+    s.Add({.name = "j", .group = "g", .interval = 50ms, .run = [&c, &ioc] { return Work(&c, ioc.get_executor()); }});
+    const auto start = std::chrono::steady_clock::now();
+    test::RunAsync(ioc, StopAfter(&s, ioc.get_executor(), 400ms), 10s);
+    // About 400 / (20 + 50) runs; the bounds leave room for a loaded machine.
+    EXPECT_GE(c.runs, 2);
+    EXPECT_LE(c.runs, 8);
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
+}
+
+}  // namespace
+}  // namespace chatsync::sched
