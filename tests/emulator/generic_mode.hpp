@@ -1,0 +1,67 @@
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+
+#include "emulator/auth.hpp"
+#include "emulator/dataset.hpp"
+#include "emulator/mode.hpp"
+
+/// @file
+/// The generic paginated API: one dataset served through every common pagination style.
+
+namespace chatsync::emulator {
+
+/// Routes under /generic (and /key/<token>/generic with --auth path), POST /auth/login with
+/// --auth login, and the dataset admin routes (/_admin/dataset, mutate, add, delete,
+/// revoke-tokens).
+class GenericMode final : public Mode {
+public:
+    explicit GenericMode(const ModeContext& context);
+
+    std::string_view Name() const override { return "generic"; }
+
+    void AddRoutes(Router& router) override;
+    void AddStats(boost::json::object& stats) const override;
+
+    Dataset& DatasetForTest() { return dataset_; }
+
+private:
+    using Records = std::span<const Record* const>;
+
+    /// Wraps a data route with the auth check (401 `{"error":"unauthorized"}`).
+    Handler Guard(Handler handler);
+
+    Response Page(const Request& request, const PathParams& params);
+    Response Offset(const Request& request, const PathParams& params);
+    Response Next(const Request& request, const PathParams& params);
+    Response Cursor(const Request& request, const PathParams& params);
+    Response CursorHeader(const Request& request, const PathParams& params);
+    Response Link(const Request& request, const PathParams& params);
+    Response Single(const Request& request, const PathParams& params);
+    Response Comments(const Request& request, const PathParams& params);
+    Response Search(const Request& request, const PathParams& params);
+    Response Login(const Request& request, const PathParams& params);
+
+    Response AdminDataset(const Request& request, const PathParams& params);
+    Response AdminMutate(const Request& request, const PathParams& params);
+    Response AdminAdd(const Request& request, const PathParams& params);
+    Response AdminDelete(const Request& request, const PathParams& params);
+    Response AdminRevokeTokens(const Request& request, const PathParams& params);
+
+    /// The page-number body shared by GET /generic/page and POST /generic/search.
+    Response PageBody(Records records, std::int64_t page, std::int64_t per_page) const;
+    /// Records after the request's cursor (400 for a bad one), or all of `records`.
+    Records AfterCursor(const Request& request, Records records) const;
+    std::int64_t PageSize(const Request& request, std::string_view name) const;
+
+    const Options& options_;
+    Dataset dataset_;
+    GenericAuth auth_;
+};
+
+std::unique_ptr<Mode> CreateGenericMode(const ModeContext& context);
+
+}  // namespace chatsync::emulator

@@ -1,0 +1,62 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+/// @file
+/// Command-line options of chatsync-emulator.
+
+namespace chatsync::emulator {
+
+/// How the generic routes check credentials (--auth).
+enum class AuthMode {
+    kNone,    ///< Everything is accepted.
+    kBearer,  ///< `Authorization: Bearer <token>`.
+    kBasic,   ///< `Authorization: Basic base64(<username>:<password>)`.
+    kHeader,  ///< `X-API-Key: <token>`.
+    kQuery,   ///< `api_key=<token>` query parameter.
+    kBody,    ///< `"api_key": "<token>"` in a JSON body (POST routes only).
+    kPath,    ///< Routes served under `/key/<token>/generic/...`, and only there.
+    kLogin,   ///< `POST /auth/login` issues tokens; data routes need `Bearer <issued token>`.
+};
+
+/// "none", "bearer", ...; nullopt for an unknown name.
+std::optional<AuthMode> ParseAuthMode(std::string_view name);
+std::string_view AuthModeName(AuthMode mode);
+
+/// Everything the emulator is configured with. Defaults are what the binary uses without flags.
+struct Options {
+    std::string listen_host = "127.0.0.1";
+    std::uint16_t listen_port = 0;  ///< 0: the kernel picks one.
+    std::string port_file;          ///< Empty: not written.
+    std::int64_t records = 1000;
+    std::uint64_t seed = 1;
+    AuthMode auth = AuthMode::kNone;
+    std::string token = "emulator-token";
+    std::string username = "emulator";
+    std::string password = "emulator-password";
+    std::chrono::milliseconds token_ttl = std::chrono::hours(1);
+    std::int64_t max_page_size = 1000;
+    bool log_requests = false;
+    std::vector<std::string> faults;  ///< JSON texts given with --fault.
+    std::vector<std::string> modes;   ///< --mode names; empty means every built-in mode.
+};
+
+/// The outcome of reading argv: options, or a request for the usage text.
+struct CommandLine {
+    Options options;
+    bool help = false;
+};
+
+/// Reads the arguments after the program name. Throws std::invalid_argument naming the flag
+/// on an unknown flag, a missing value or a bad value.
+CommandLine ParseCommandLine(const std::vector<std::string>& args);
+
+/// The --help text.
+std::string Usage();
+
+}  // namespace chatsync::emulator
