@@ -24,9 +24,13 @@ public:
     ConfigError(std::string file, int line, int column, std::string key_path, std::string message);
 
     const std::string& file() const noexcept { return file_; }
+
     int line() const noexcept { return line_; }
+
     int column() const noexcept { return column_; }
+
     const std::string& key_path() const noexcept { return key_path_; }
+
     const std::string& message() const noexcept { return message_; }
 
 private:
@@ -41,6 +45,7 @@ private:
 class ConfigErrors final : public std::runtime_error {
 public:
     explicit ConfigErrors(std::vector<ConfigError> errors);
+
     const std::vector<ConfigError>& errors() const noexcept { return errors_; }
 
 private:

@@ -1,0 +1,858 @@
+#include <algorithm>
+#include <cerrno>
+#include <fstream>
+#include <limits>
+#include <map>
+#include <set>
+#include <sstream>
+#include <system_error>
+#include <utility>
+#include <variant>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include "config/config.hpp"
+#include "config/detail/interpolate.hpp"
+#include "config/detail/reader.hpp"
+#include "config/detail/spec_parser.hpp"
+#include "config/detail/yaml_tree.hpp"
+#include "connectors/builtin.hpp"
+#include "core/text.hpp"
+
+namespace chatsync::config {
+
+namespace {
+
+namespace cn = chatsync::connectors;
+namespace fs = std::filesystem;
+using detail::Context;
+using detail::JoinNames;
+using detail::JoinPath;
+using detail::MapReader;
+using detail::Mark;
+using detail::YamlNode;
+
+constexpr std::int64_t kMaxUint32 = std::numeric_limits<std::uint32_t>::max();
+constexpr std::size_t kMaxSchemaName = 63;
+constexpr std::string_view kFileSuffix = "_file";
+
+const std::vector<std::string> kLogLevels{"trace", "debug", "info", "warn", "error"};
+const std::vector<std::string> kLogFormats{"text", "json"};
+
+/// Reads a whole file; on failure returns nullopt and says why (never what it holds).
+std::optional<std::string> ReadTextFile(const fs::path& path, std::string& why) {
+    std::error_code ec;
+    const auto status = fs::status(path, ec);
+    if (ec) {
+        why = ec.message();
+        return std::nullopt;
+    }
+    if (fs::is_directory(status)) {
+        why = "is a directory";
+        return std::nullopt;
+    }
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        why = std::generic_category().message(errno);
+        return std::nullopt;
+    }
+    std::ostringstream out;
+    out << in.rdbuf();
+    if (in.bad()) {
+        why = "read error";
+        return std::nullopt;
+    }
+    return std::move(out).str();
+}
+
+/// Secret files usually end with a newline (echo, editors); it is never part of the secret.
+std::string TrimTrailingNewlines(std::string s) {
+    while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) {
+        s.pop_back();
+    }
+    return s;
+}
+
+bool LooksSecret(std::string_view key) {
+    const std::string k = ToLower(key);
+    for (const std::string_view word :
+         {"password", "passwd", "token", "secret", "key", "dsn", "credential"}) {
+        if (k.find(word) != std::string::npos) {
+            return true;
+        }
+    }
+    return false;
+}
+
+bool IsSourceName(std::string_view s) {
+    if (s.empty() || s.size() > kMaxSchemaName || s[0] < 'a' || s[0] > 'z') {
+        return false;
+    }
+    return std::all_of(s.begin(), s.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+    });
+}
+
+bool IsIpAddress(const std::string& s) {
+    in6_addr buf{};
+    return inet_pton(AF_INET, s.c_str(), &buf) == 1 || inet_pton(AF_INET6, s.c_str(), &buf) == 1;
+}
+
+/// "host:port" with a numeric port; IPv6 hosts in brackets.
+bool IsListenAddress(std::string_view s) {
+    const std::size_t colon = s.rfind(':');
+    if (colon == std::string_view::npos || colon == 0 || colon + 1 == s.size()) {
+        return false;
+    }
+    const std::string_view host = s.substr(0, colon);
+    const std::string_view port = s.substr(colon + 1);
+    if (port.size() > 5 ||
+        !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+        return false;
+    }
+    if (std::stoul(std::string(port)) > 65535) {
+        return false;
+    }
+    if (host.find(':') != std::string_view::npos) {
+        return host.front() == '[' && host.back() == ']';
+    }
+    return true;
+}
+
+/// A resolved connector spec and whether it was free of errors (only then are the source's
+/// references to it, such as resource overrides, checked against it).
+struct ResolvedSpec {
+    cn::ConnectorSpec spec;
+    bool ok = false;
+};
+
+/// Source-level overrides as written, applied once the spec is known.
+struct SourceOverrides {
+    std::optional<Millis> interval;
+    std::optional<Millis> jitter;
+    std::optional<std::uint32_t> requests_per_minute;
+    std::optional<std::uint32_t> concurrency;
+    /// Resource name -> where it was written.
+    std::vector<std::pair<std::string, Mark>> resource_marks;
+};
+
+class Loader {
+public:
+    explicit Loader(detail::EnvLookup env)
+        : env_(std::move(env)) {}
+
+    Config Load(const std::string& text, const std::string& file, const fs::path& base_dir) {
+        Config config;
+        config.path = file;
+        auto parsed = detail::ParseYaml(text, file);
+        if (auto* e = std::get_if<ConfigError>(&parsed)) {
+            errors_.push_back(std::move(*e));
+            Throw();
+        }
+        const YamlNode& root = std::get<YamlNode>(parsed);
+        Context ctx(file, errors_, &env_, base_dir);
+        ReadRoot(ctx, root, config);
+        if (!errors_.empty()) {
+            Throw();
+        }
+        return config;
+    }
+
+    [[noreturn]] void Throw() {
+        detail::SortByPosition(errors_);
+        throw ConfigErrors(std::move(errors_));
+    }
+
+private:
+    void ReadRoot(Context& ctx, const YamlNode& root, Config& config) {
+        MapReader m(ctx, root, "");
+        if (const YamlNode* d = m.Get("data_dir")) {
+            if (auto v = detail::ReadString(ctx, *d, "data_dir")) {
+                if (v->empty()) {
+                    ctx.Error(d->mark, "data_dir", "must not be empty");
+                } else {
+                    config.data_dir = ctx.Resolve(*v);
+                }
+            }
+        }
+        if (const YamlNode* d = m.Get("database")) {
+            ReadDatabase(ctx, *d, "database", config.database);
+        }
+        if (const YamlNode* a = m.Get("admin")) {
+            MapReader am(ctx, *a, "admin");
+            if (const YamlNode* l = am.Get("listen")) {
+                if (const auto s = detail::ReadScalar(ctx, *l, "admin.listen")) {
+                    if (!s->text.empty() && !IsListenAddress(s->text)) {
+                        ctx.Error(
+                            s->mark,
+                            "admin.listen",
+                            "expected host:port such as 127.0.0.1:9187" + s->Got()
+                        );
+                    } else {
+                        config.admin.listen = s->text;
+                    }
+                }
+            }
+            if (const YamlNode* n = am.Get("stale_after_intervals")) {
+                if (const auto v =
+                        detail::ReadPositiveNumber(ctx, *n, am.PathOf("stale_after_intervals"))) {
+                    config.admin.stale_after_intervals = *v;
+                }
+            }
+            am.Finish();
+        }
+        if (const YamlNode* l = m.Get("log")) {
+            MapReader lm(ctx, *l, "log");
+            if (const auto i = lm.Choice("level", kLogLevels)) {
+                config.log.level = kLogLevels[*i];
+            }
+            if (const auto i = lm.Choice("format", kLogFormats)) {
+                config.log.format = kLogFormats[*i];
+            }
+            lm.Finish();
+        }
+        if (const YamlNode* l = m.Get("limits")) {
+            MapReader lm(ctx, *l, "limits");
+            if (const auto v = lm.Integer("max_concurrent_runs", 1, kMaxUint32)) {
+                config.limits.max_concurrent_runs = static_cast<std::uint32_t>(*v);
+            }
+            if (const auto v = lm.Duration("shutdown_grace")) {
+                config.limits.shutdown_grace = *v;
+            }
+            if (const auto v = lm.ByteSize("max_response_bytes")) {
+                if (*v == 0) {
+                    ctx.Error(
+                        lm.Get("max_response_bytes")->mark,
+                        lm.PathOf("max_response_bytes"),
+                        "must be greater than 0"
+                    );
+                } else {
+                    config.limits.max_response_bytes = *v;
+                }
+            }
+            if (const auto v = lm.Integer("max_batch_rows", 1, kMaxUint32)) {
+                config.limits.max_batch_rows = static_cast<std::uint32_t>(*v);
+            }
+            lm.Finish();
+        }
+        if (const YamlNode* s = m.Get("sources")) {
+            if (const auto* items = detail::ReadList(ctx, *s, "sources")) {
+                std::map<std::string, int> first_line;
+                for (std::size_t i = 0; i < items->size(); ++i) {
+                    ReadSource(
+                        ctx, (*items)[i], detail::IndexPath("sources", i), config, first_line
+                    );
+                }
+            }
+        }
+        m.Finish();
+    }
+
+    void
+    ReadDatabase(Context& ctx, const YamlNode& node, const std::string& path, DatabaseConfig& db) {
+        MapReader m(ctx, node, path);
+        const YamlNode* dsn = m.Get("dsn");
+        const YamlNode* dsn_file = m.Get("dsn_file");
+        if (dsn != nullptr && dsn_file != nullptr && !dsn->IsNull() && !dsn_file->IsNull()) {
+            ctx.Error(
+                m.KeyNode("dsn_file")->mark, m.PathOf("dsn_file"), "set dsn or dsn_file, not both"
+            );
+        } else if (dsn_file != nullptr) {
+            if (auto content = ReadSecretFile(ctx, *dsn_file, m.PathOf("dsn_file"))) {
+                db.dsn = std::move(*content);
+            }
+        } else if (dsn != nullptr) {
+            db.dsn = detail::ReadString(ctx, *dsn, m.PathOf("dsn")).value_or("");
+        }
+        if (const auto v = m.Integer("pool_size", 1, 1000)) {
+            db.pool_size = static_cast<std::size_t>(*v);
+        }
+        if (const auto v = m.Duration("statement_timeout")) {
+            db.statement_timeout = *v;
+        }
+        if (const auto v = m.Duration("connect_timeout", true)) {
+            db.connect_timeout = *v;
+        }
+        if (const YamlNode* e = m.Get("embedded")) {
+            MapReader em(ctx, *e, m.PathOf("embedded"));
+            if (auto v = em.String("bin_dir"); v && !v->empty()) {
+                db.embedded.bin_dir = ctx.Resolve(*v);
+            }
+            if (const auto v = em.Integer("port", 0, 65535)) {
+                db.embedded.port = static_cast<std::uint16_t>(*v);
+            }
+            if (auto v = em.String("run_as_user")) {
+                db.embedded.run_as_user = std::move(*v);
+            }
+            em.Finish();
+        }
+        m.Finish();
+    }
+
+    /// Reads the file named at `node` (relative to the config's directory), trimmed.
+    std::optional<std::string>
+    ReadSecretFile(Context& ctx, const YamlNode& node, const std::string& path) {
+        const auto s = detail::ReadScalar(ctx, node, path, "a file path");
+        if (!s) {
+            if (node.IsNull()) {
+                ctx.Error(node.mark, path, "needs a file path");
+            }
+            return std::nullopt;
+        }
+        if (s->text.empty()) {
+            ctx.Error(s->mark, path, "needs a file path");
+            return std::nullopt;
+        }
+        const fs::path file = ctx.Resolve(s->text);
+        std::string why;
+        auto content = ReadTextFile(file, why);
+        if (!content) {
+            ctx.Error(s->mark, path, "cannot read file '" + file.string() + "': " + why);
+            return std::nullopt;
+        }
+        return TrimTrailingNewlines(std::move(*content));
+    }
+
+    void ReadSource(
+        Context& ctx,
+        const YamlNode& node,
+        const std::string& path,
+        Config& config,
+        std::map<std::string, int>& first_line
+    ) {
+        SourceConfig src;
+        MapReader m(ctx, node, path);
+        if (!m.valid()) {
+            return;
+        }
+        if (const YamlNode* n = m.Required("name")) {
+            if (const auto s = detail::ReadScalar(ctx, *n, m.PathOf("name"))) {
+                src.name = s->text;
+                CheckSourceName(ctx, *s, m.PathOf("name"), first_line);
+            }
+        }
+        if (const auto v = m.Bool("enabled")) {
+            src.enabled = *v;
+        }
+
+        ResolvedSpec resolved;
+        bool have_spec = false;
+        const YamlNode* connector = m.Get("connector");
+        const YamlNode* connector_file = m.Get("connector_file");
+        if (connector != nullptr && connector_file != nullptr) {
+            ctx.Error(
+                m.KeyNode("connector_file")->mark,
+                m.PathOf("connector_file"),
+                "set connector or connector_file, not both"
+            );
+        } else if (connector_file != nullptr) {
+            have_spec = ResolveFileSpec(
+                ctx, *connector_file, m.PathOf("connector_file"), resolved, src.connector_origin
+            );
+        } else if (connector != nullptr) {
+            have_spec = ResolveConnector(
+                ctx, *connector, m.PathOf("connector"), src.name, resolved, src.connector_origin
+            );
+        } else {
+            ctx.Error(
+                m.mark(), m.PathOf("connector"), "required key is missing (or set connector_file)"
+            );
+        }
+        const bool spec_ok = have_spec && resolved.ok;
+
+        // Keys the source set, even when reading the value failed: a key whose file cannot be
+        // read is reported as unreadable, not also as missing.
+        std::set<std::string> given;
+        if (const YamlNode* c = m.Get("config")) {
+            ReadValues(ctx, *c, m.PathOf("config"), spec_ok ? &resolved.spec : nullptr, src, given);
+        }
+        if (spec_ok) {
+            FillDefaultsAndRequired(ctx, m, resolved.spec, given, src);
+        }
+
+        SourceOverrides ovr;
+        if (const YamlNode* s = m.Get("schedule")) {
+            MapReader sm(ctx, *s, m.PathOf("schedule"));
+            ovr.interval = sm.Duration("interval", true);
+            ovr.jitter = sm.Duration("jitter");
+            sm.Finish();
+        }
+        if (const YamlNode* r = m.Get("rate_limit")) {
+            MapReader rm(ctx, *r, m.PathOf("rate_limit"));
+            if (const auto v = rm.Integer("requests_per_minute", 0, kMaxUint32)) {
+                ovr.requests_per_minute = static_cast<std::uint32_t>(*v);
+            }
+            if (const auto v = rm.Integer("concurrency", 1, kMaxUint32)) {
+                ovr.concurrency = static_cast<std::uint32_t>(*v);
+            }
+            rm.Finish();
+        }
+        if (const YamlNode* r = m.Get("retry")) {
+            ReadRetry(ctx, *r, m.PathOf("retry"), src.retry);
+        }
+        if (const YamlNode* h = m.Get("http")) {
+            ReadHttp(ctx, *h, m.PathOf("http"), src.http);
+        }
+        if (const YamlNode* r = m.Get("resources")) {
+            const std::string rp = m.PathOf("resources");
+            for (const auto& e : detail::ReadEntries(ctx, *r, rp)) {
+                ResourceOverride o;
+                MapReader om(ctx, *e.value, JoinPath(rp, e.key));
+                o.enabled = om.Bool("enabled");
+                o.interval = om.Duration("interval", true);
+                o.jitter = om.Duration("jitter");
+                om.Finish();
+                src.resources.emplace(e.key, o);
+                ovr.resource_marks.emplace_back(e.key, e.key_node->mark);
+            }
+        }
+        m.Finish();
+
+        if (have_spec) {
+            src.connector = std::move(resolved.spec);
+            ApplyOverrides(ctx, JoinPath(path, "resources"), ovr, spec_ok, src);
+        }
+        std::sort(src.secret_keys.begin(), src.secret_keys.end());
+        src.secret_keys.erase(
+            std::unique(src.secret_keys.begin(), src.secret_keys.end()), src.secret_keys.end()
+        );
+        config.sources.push_back(std::move(src));
+    }
+
+    void CheckSourceName(
+        Context& ctx,
+        const detail::Scalar& s,
+        const std::string& path,
+        std::map<std::string, int>& first_line
+    ) {
+        if (!IsSourceName(s.text)) {
+            ctx.Error(
+                s.mark,
+                path,
+                "must match [a-z][a-z0-9_]{0,62} (it names a PostgreSQL schema)" + s.Got()
+            );
+            return;
+        }
+        if (s.text == "chatsync" || s.text == "information_schema" || s.text.starts_with("pg_")) {
+            ctx.Error(
+                s.mark,
+                path,
+                "'" + s.text + "' is reserved (chatsync's own schema, or PostgreSQL's)"
+            );
+            return;
+        }
+        const auto [it, inserted] = first_line.emplace(s.text, s.mark.line);
+        if (!inserted) {
+            ctx.Error(
+                s.mark,
+                path,
+                "duplicate source name '" + s.text + "' (first at line " +
+                    std::to_string(it->second) + ")"
+            );
+        }
+    }
+
+    bool ResolveConnector(
+        Context& ctx,
+        const YamlNode& node,
+        const std::string& path,
+        const std::string& source_name,
+        ResolvedSpec& out,
+        std::string& origin
+    ) {
+        if (node.IsMapping()) {
+            const std::size_t before = ctx.error_count();
+            out.spec = detail::ParseSpec(ctx, node, path, source_name);
+            out.ok = ctx.error_count() == before;
+            origin = "inline";
+            return true;
+        }
+        const auto s =
+            detail::ReadScalar(ctx, node, path, "a built-in connector name or an inline spec");
+        if (!s) {
+            if (node.IsNull()) {
+                ctx.Error(node.mark, path, "needs a built-in connector name or an inline spec");
+            }
+            return false;
+        }
+        const std::string& name = s->text;
+        const std::string key = "builtin:" + name;
+        if (const auto it = cache_.find(key); it != cache_.end()) {
+            out = it->second;
+            origin = key;
+            return true;
+        }
+        const auto text = cn::BuiltinSpec(name);
+        if (!text) {
+            ctx.Error(s->mark, path, UnknownConnectorMessage(name));
+            return false;
+        }
+        Context spec_ctx(key, errors_, nullptr, {});
+        ResolvedSpec r = ParseText(spec_ctx, std::string(*text), name);
+        cache_.emplace(key, r);
+        out = std::move(r);
+        origin = key;
+        return true;
+    }
+
+    static std::string UnknownConnectorMessage(const std::string& name) {
+        std::vector<std::string> names = BuiltinConnectorNames();
+        std::string msg = "unknown connector '" + name + "'";
+        if (name.find('/') != std::string::npos || name.ends_with(".yaml") ||
+            name.ends_with(".yml")) {
+            return msg + " (to load a spec file, use connector_file)";
+        }
+        if (names.empty()) {
+            return msg +
+                   " (no built-in connectors are available; give an inline spec or connector_file)";
+        }
+        const std::string close = detail::ClosestMatch(name, names);
+        if (!close.empty()) {
+            return msg + " (did you mean '" + close + "'? available: " + JoinNames(names) + ")";
+        }
+        return msg + " (available: " + JoinNames(names) + ")";
+    }
+
+    bool ResolveFileSpec(
+        Context& ctx,
+        const YamlNode& node,
+        const std::string& path,
+        ResolvedSpec& out,
+        std::string& origin
+    ) {
+        const auto s = detail::ReadScalar(ctx, node, path, "a file path");
+        if (!s || s->text.empty()) {
+            if (node.IsNull() || s) {
+                ctx.Error(node.mark, path, "needs a file path");
+            }
+            return false;
+        }
+        const fs::path file = ctx.Resolve(s->text);
+        const std::string key = "file:" + file.lexically_normal().string();
+        origin = file.string();
+        if (const auto it = cache_.find(key); it != cache_.end()) {
+            out = it->second;
+            return true;
+        }
+        std::string why;
+        const auto text = ReadTextFile(file, why);
+        if (!text) {
+            ctx.Error(s->mark, path, "cannot read connector file '" + file.string() + "': " + why);
+            return false;
+        }
+        Context spec_ctx(file.string(), errors_, &env_, file.parent_path());
+        ResolvedSpec r = ParseText(spec_ctx, *text, file.stem().string());
+        cache_.emplace(key, r);
+        out = std::move(r);
+        return true;
+    }
+
+    ResolvedSpec ParseText(Context& ctx, const std::string& text, const std::string& default_name) {
+        ResolvedSpec r;
+        auto parsed = detail::ParseYaml(text, ctx.file());
+        if (auto* e = std::get_if<ConfigError>(&parsed)) {
+            errors_.push_back(std::move(*e));
+            return r;
+        }
+        const std::size_t before = ctx.error_count();
+        r.spec = detail::ParseSpec(ctx, std::get<YamlNode>(parsed), "", default_name);
+        r.ok = ctx.error_count() == before;
+        return r;
+    }
+
+    /// The source's `config:` values. `spec` (null when it could not be resolved) declares
+    /// which keys exist.
+    void ReadValues(
+        Context& ctx,
+        const YamlNode& node,
+        const std::string& path,
+        const cn::ConnectorSpec* spec,
+        SourceConfig& src,
+        std::set<std::string>& given
+    ) {
+        std::vector<std::string> known;
+        if (spec != nullptr) {
+            for (const auto& [k, p] : spec->params) {
+                known.push_back(k);
+            }
+            for (const auto& k : detail::ConfigReferences(*spec)) {
+                if (std::find(known.begin(), known.end(), k) == known.end()) {
+                    known.push_back(k);
+                }
+            }
+        }
+        const auto entries = detail::ReadEntries(ctx, node, path);
+        std::set<std::string> present;
+        for (const auto& e : entries) {
+            present.insert(e.key);
+        }
+        for (const auto& e : entries) {
+            const std::string key_path = JoinPath(path, e.key);
+            const bool declared = spec != nullptr && spec->params.count(e.key) > 0;
+            std::string key = e.key;
+            const bool is_file =
+                !declared && key.size() > kFileSuffix.size() && key.ends_with(kFileSuffix);
+            if (is_file) {
+                key.resize(key.size() - kFileSuffix.size());
+            }
+            if (spec != nullptr && std::find(known.begin(), known.end(), key) == known.end()) {
+                ReportUnknownValue(ctx, *e.key_node, key_path, key, is_file, known, spec->name);
+                continue;
+            }
+            // "key:" with no value leaves the key unset, so a required key is still reported.
+            if (is_file || !e.value->IsNull()) {
+                given.insert(key);
+            }
+            if (is_file) {
+                if (present.count(key) > 0) {
+                    ctx.Error(
+                        e.key_node->mark, key_path, "set " + key + " or " + e.key + ", not both"
+                    );
+                    continue;
+                }
+                if (auto content = ReadSecretFile(ctx, *e.value, key_path)) {
+                    src.values[key] = std::move(*content);
+                    src.secret_keys.push_back(key);
+                }
+                continue;
+            }
+            const auto s = detail::ReadScalar(ctx, *e.value, key_path);
+            if (!s) {
+                continue;
+            }
+            src.values[key] = s->text;
+            if (LooksSecret(key)) {
+                src.secret_keys.push_back(key);
+            }
+        }
+    }
+
+    static void ReportUnknownValue(
+        Context& ctx,
+        const YamlNode& key_node,
+        const std::string& key_path,
+        const std::string& key,
+        bool is_file,
+        const std::vector<std::string>& known,
+        const std::string& connector
+    ) {
+        std::string msg = "unknown key '" + key_node.scalar + "' for connector '" + connector + "'";
+        if (known.empty()) {
+            ctx.Error(key_node.mark, key_path, msg + " (it takes no config values)");
+            return;
+        }
+        std::string close = detail::ClosestMatch(key, known);
+        if (!close.empty()) {
+            if (is_file) {
+                close += std::string(kFileSuffix);
+            }
+            ctx.Error(key_node.mark, key_path, msg + " (did you mean '" + close + "'?)");
+            return;
+        }
+        ctx.Error(key_node.mark, key_path, msg + " (it takes " + JoinNames(known) + ")");
+    }
+
+    static void FillDefaultsAndRequired(
+        Context& ctx,
+        MapReader& m,
+        const cn::ConnectorSpec& spec,
+        const std::set<std::string>& given,
+        SourceConfig& src
+    ) {
+        const YamlNode* config_node = m.Get("config");
+        const Mark mark = config_node != nullptr ? config_node->mark : m.mark();
+        for (const auto& [key, param] : spec.params) {
+            if (src.values.count(key) == 0 && given.count(key) == 0) {
+                if (param.default_value) {
+                    src.values[key] = *param.default_value;
+                } else if (param.required) {
+                    ctx.Error(
+                        mark,
+                        JoinPath(m.PathOf("config"), key),
+                        "required by connector '" + spec.name + "'; set " + key + " or " + key +
+                            std::string(kFileSuffix)
+                    );
+                    continue;
+                }
+            }
+            if (param.secret && src.values.count(key) > 0) {
+                src.secret_keys.push_back(key);
+            }
+        }
+    }
+
+    static void
+    ReadRetry(Context& ctx, const YamlNode& node, const std::string& path, RetryConfig& r) {
+        MapReader m(ctx, node, path);
+        if (const auto v = m.Integer("max_attempts", 1, 1000)) {
+            r.max_attempts = static_cast<std::uint32_t>(*v);
+        }
+        if (const auto v = m.Duration("initial_backoff", true)) {
+            r.initial_backoff = *v;
+        }
+        if (const auto v = m.Duration("max_backoff", true)) {
+            r.max_backoff = *v;
+        }
+        if (const auto v = m.Duration("max_retry_after")) {
+            r.max_retry_after = *v;
+        }
+        if (r.max_backoff < r.initial_backoff) {
+            const YamlNode* at =
+                m.Has("max_backoff") ? m.Get("max_backoff") : m.Get("initial_backoff");
+            ctx.Error(
+                at != nullptr ? at->mark : m.mark(),
+                m.PathOf("max_backoff"),
+                "must not be shorter than initial_backoff (" + FormatDuration(r.initial_backoff) +
+                    ")"
+            );
+        }
+        m.Finish();
+    }
+
+    static void
+    ReadHttp(Context& ctx, const YamlNode& node, const std::string& path, HttpConfig& h) {
+        MapReader m(ctx, node, path);
+        if (const auto v = m.Duration("connect_timeout", true)) {
+            h.connect_timeout = *v;
+        }
+        if (const auto v = m.Duration("idle_timeout", true)) {
+            h.idle_timeout = *v;
+        }
+        if (const auto v = m.Duration("total_timeout", true)) {
+            h.total_timeout = *v;
+        }
+        if (const auto v = m.Bool("verify_tls")) {
+            h.verify_tls = *v;
+        }
+        if (const YamlNode* c = m.Get("ca_file")) {
+            if (const auto s = detail::ReadScalar(ctx, *c, m.PathOf("ca_file"));
+                s && !s->text.empty()) {
+                const fs::path file = ctx.Resolve(s->text);
+                std::string why;
+                if (!ReadTextFile(file, why)) {
+                    ctx.Error(
+                        s->mark,
+                        m.PathOf("ca_file"),
+                        "cannot read file '" + file.string() + "': " + why
+                    );
+                } else {
+                    h.ca_file = file.string();
+                }
+            }
+        }
+        if (const YamlNode* l = m.Get("local_address")) {
+            if (const auto s = detail::ReadScalar(ctx, *l, m.PathOf("local_address"))) {
+                if (!s->text.empty() && !IsIpAddress(s->text)) {
+                    ctx.Error(
+                        s->mark,
+                        m.PathOf("local_address"),
+                        "expected an IP address such as 192.0.2.10" + s->Got()
+                    );
+                } else {
+                    h.local_address = s->text;
+                }
+            }
+        }
+        m.Finish();
+    }
+
+    /// The source's schedule, rate limit and per-resource settings win over the spec's, so
+    /// that consumers read the effective values from `connector` alone.
+    static void ApplyOverrides(
+        Context& ctx,
+        const std::string& resources_path,
+        const SourceOverrides& ovr,
+        bool check_names,
+        SourceConfig& src
+    ) {
+        cn::ConnectorSpec& spec = src.connector;
+        if (ovr.interval) {
+            spec.schedule.interval = *ovr.interval;
+        }
+        if (ovr.jitter) {
+            spec.schedule.jitter = *ovr.jitter;
+        }
+        for (auto& r : spec.resources) {
+            if (ovr.interval) {
+                r.schedule.interval = *ovr.interval;
+            }
+            if (ovr.jitter) {
+                r.schedule.jitter = *ovr.jitter;
+            }
+        }
+        if (ovr.requests_per_minute) {
+            spec.rate_limit.requests_per_minute = *ovr.requests_per_minute;
+        }
+        if (ovr.concurrency) {
+            spec.rate_limit.concurrency = *ovr.concurrency;
+        }
+        std::vector<std::string> names;
+        for (const auto& r : spec.resources) {
+            names.push_back(r.name);
+        }
+        for (const auto& [name, mark] : ovr.resource_marks) {
+            const ResourceOverride& o = src.resources.at(name);
+            auto it = std::find_if(
+                spec.resources.begin(),
+                spec.resources.end(),
+                [&](const cn::ResourceSpec& r) { return r.name == name; }
+            );
+            if (it == spec.resources.end()) {
+                if (check_names) {
+                    const std::string close = detail::ClosestMatch(name, names);
+                    ctx.Error(
+                        mark,
+                        JoinPath(resources_path, name),
+                        "unknown resource '" + name + "' of connector '" + spec.name + "'" +
+                            (close.empty() ? " (resources: " + JoinNames(names) + ")"
+                                           : " (did you mean '" + close + "'?)")
+                    );
+                }
+                continue;
+            }
+            if (o.enabled) {
+                it->enabled = *o.enabled;
+            }
+            if (o.interval) {
+                it->schedule.interval = *o.interval;
+            }
+            if (o.jitter) {
+                it->schedule.jitter = *o.jitter;
+            }
+        }
+    }
+
+    detail::EnvLookup env_;
+    std::vector<ConfigError> errors_;
+    /// Specs already parsed ("builtin:<name>" or "file:<path>"), so that a spec shared by
+    /// several sources is parsed, and its errors reported, once.
+    std::map<std::string, ResolvedSpec> cache_;
+};
+
+}  // namespace
+
+Config LoadFile(const std::filesystem::path& path) {
+    std::string why;
+    const auto text = ReadTextFile(path, why);
+    if (!text) {
+        throw ConfigErrors({ConfigError(path.string(), 0, 0, "", "cannot read config file: " + why)}
+        );
+    }
+    return Loader(detail::ProcessEnvironment()).Load(*text, path.string(), path.parent_path());
+}
+
+Config LoadString(const std::string& yaml, const std::string& name) {
+    return Loader(detail::ProcessEnvironment()).Load(yaml, name, fs::path(name).parent_path());
+}
+
+std::vector<std::string> BuiltinConnectorNames() {
+    std::vector<std::string> names;
+    for (const auto n : cn::BuiltinSpecNames()) {
+        names.emplace_back(n);
+    }
+    std::sort(names.begin(), names.end());
+    return names;
+}
+
+}  // namespace chatsync::config

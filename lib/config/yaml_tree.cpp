@@ -1,0 +1,120 @@
+#include "config/detail/yaml_tree.hpp"
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include <yaml-cpp/yaml.h>
+
+namespace chatsync::config::detail {
+
+namespace {
+
+// Aliases are expanded by copying, so a small document of nested aliases ("billion laughs")
+// could grow without bound; these caps turn that into an error instead of an exhausted heap.
+constexpr std::size_t kMaxNodes = 1'000'000;
+constexpr int kMaxDepth = 128;
+
+class TooLarge {};
+
+Mark ToMark(const YAML::Mark& m) {
+    if (m.line < 0 || m.column < 0) {
+        return {};
+    }
+    return {m.line + 1, m.column + 1};
+}
+
+class Converter {
+public:
+    YamlNode Convert(const YAML::Node& in, int depth) {
+        if (++count_ > kMaxNodes || depth > kMaxDepth) {
+            throw TooLarge{};
+        }
+        YamlNode out;
+        out.mark = ToMark(in.Mark());
+        const std::string& tag = in.Tag();
+        if (tag != "?" && tag != "!") {
+            out.tag = tag;
+        }
+        switch (in.Type()) {
+            case YAML::NodeType::Scalar:
+                out.kind = YamlNode::Kind::kScalar;
+                out.scalar = in.Scalar();
+                out.plain = tag == "?";
+                break;
+            case YAML::NodeType::Sequence:
+                out.kind = YamlNode::Kind::kSequence;
+                for (const auto& item : in) {
+                    out.items.push_back(Convert(item, depth + 1));
+                }
+                break;
+            case YAML::NodeType::Map:
+                out.kind = YamlNode::Kind::kMapping;
+                for (const auto& kv : in) {
+                    MapEntry e{Convert(kv.first, depth + 1), Convert(kv.second, depth + 1)};
+                    // yaml-cpp marks an empty value ("key:") at the next token, often on a
+                    // later line; the key is where the reader should look.
+                    if (e.value.IsNull() || e.value.mark.line == 0) {
+                        e.value.mark = e.key.mark;
+                    }
+                    out.entries.push_back(std::move(e));
+                }
+                break;
+            case YAML::NodeType::Null:
+            case YAML::NodeType::Undefined:
+                out.kind = YamlNode::Kind::kNull;
+                break;
+        }
+        return out;
+    }
+
+private:
+    std::size_t count_ = 0;
+};
+
+}  // namespace
+
+std::string_view KindName(const YamlNode& node) {
+    switch (node.kind) {
+        case YamlNode::Kind::kNull:
+            return "nothing";
+        case YamlNode::Kind::kScalar:
+            return "a single value";
+        case YamlNode::Kind::kSequence:
+            return "a list";
+        case YamlNode::Kind::kMapping:
+            return "a mapping";
+    }
+    return "a node";
+}
+
+std::variant<YamlNode, ConfigError> ParseYaml(const std::string& text, const std::string& file) {
+    try {
+        const std::vector<YAML::Node> docs = YAML::LoadAll(text);
+        if (docs.size() > 1) {
+            // A second document would be silently ignored; say so instead.
+            const Mark m = ToMark(docs[1].Mark());
+            return ConfigError(
+                file,
+                m.line,
+                m.column,
+                "",
+                "expected one YAML document, found " + std::to_string(docs.size())
+            );
+        }
+        YamlNode out = docs.empty() ? YamlNode{} : Converter{}.Convert(docs[0], 0);
+        if (out.IsNull()) {
+            out.mark = {1, 1};
+        }
+        return out;
+    } catch (const YAML::Exception& e) {
+        const Mark m = ToMark(e.mark);
+        return ConfigError(file, m.line, m.column, "", e.msg);
+    } catch (const TooLarge&) {
+        return ConfigError(
+            file, 1, 1, "", "document too large or too deeply nested (after expanding aliases)"
+        );
+    }
+}
+
+}  // namespace chatsync::config::detail
