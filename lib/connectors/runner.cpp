@@ -119,8 +119,24 @@ std::optional<std::string> StringAt(const json::object& o, std::string_view key)
 struct SourceRunner::RunContext {
     const ResourceSpec* resource = nullptr;
     std::string run_id;
+    /// The failure's explanation, for the log and the run log (redacted when reported).
     std::string error;
     RunReport report;
+    Clock::time_point started = Clock::now();
+    /// The cursor committed before this run.
+    std::optional<std::string> committed_cursor;
+    /// The largest cursor value seen by this run (and the runs it resumed).
+    std::optional<CursorValue> run_cursor;
+    /// Identifies one complete listing for soft deletes; kept across resumed runs.
+    std::string pass_id;
+
+    void Fail(boost::system::error_code ec, std::string outcome) {
+        report.outcome = std::move(outcome);
+        report.error_kind = ErrorKind(ec);
+        if (error.empty()) {
+            error = ec.message();
+        }
+    }
 };
 
 struct SourceRunner::Fetched {
@@ -470,54 +486,125 @@ Task<Result<void>> SourceRunner::RunChildren(RunContext& run, const json::array&
     co_return Result<void>{};
 }
 
+Task<RunReport> SourceRunner::Finish(RunContext& run, std::string outcome) {
+    const auto& source = settings_.name;
+    const auto& resource = *run.resource;
+    const auto& inc = resource.incremental;
+    run.report.outcome = outcome;
+    run.report.error = redactor_.Redact(run.error);
+    sink::RunEnd end;
+    end.source = source;
+    end.resource = resource.name;
+    end.run_id = run.run_id;
+    end.outcome = outcome;
+    end.pages = run.report.pages;
+    end.rows_written = run.report.rows_written;
+    end.rows_unchanged = run.report.rows_unchanged;
+    end.error = run.report.error;
+    end.schema = source;
+    end.next_run_at = std::chrono::system_clock::now() +
+                      std::chrono::duration_cast<std::chrono::system_clock::duration>(resource.schedule.interval);
+    if (outcome == "success") {
+        std::optional<CursorValue> committed;
+        if (inc && run.committed_cursor) {
+            committed = ParseCursorText(*run.committed_cursor, inc->format, inc->format_pattern);
+        }
+        if (run.run_cursor && (!committed || *committed < *run.run_cursor)) {
+            committed = run.run_cursor;
+        }
+        if (committed) {
+            end.cursor = committed->Canonical();
+            run.report.cursor = *end.cursor;
+            if (committed->is_time) {
+                metrics_.CursorLag(
+                    source,
+                    resource.name,
+                    std::chrono::duration<double>(std::chrono::system_clock::now() - committed->time).count()
+                );
+            }
+        }
+        if (resource.soft_delete) {
+            end.sweeps.push_back({resource.name, run.pass_id});
+        }
+    }
+    auto finished = co_await sink_.FinishRun(end);
+    if (!finished) {
+        run.error = "database: could not finish the run: " + sink_.LastError();
+        run.Fail(finished.error(), "failed");
+        run.report.error = redactor_.Redact(run.error);
+    } else {
+        run.report.rows_deleted = finished->rows_deleted;
+        if (finished->rows_deleted > 0) {
+            metrics_.RowsDeleted(source, resource.name, finished->rows_deleted);
+        }
+    }
+    run.report.seconds = SecondsSince(run.started);
+    metrics_.Running(source, resource.name, false);
+    metrics_.Run(
+        source,
+        resource.name,
+        run.report.outcome,
+        run.report.seconds,
+        std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count()
+    );
+    if (run.report.outcome != "success") {
+        metrics_.Error(source, resource.name, run.report.error_kind);
+    }
+    co_return run.report;
+}
+
+RunReport SourceRunner::Abort(RunContext& run) {
+    run.report.error = redactor_.Redact(run.error);
+    run.report.seconds = SecondsSince(run.started);
+    metrics_.Run(
+        settings_.name,
+        run.report.resource,
+        run.report.outcome,
+        run.report.seconds,
+        std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count()
+    );
+    metrics_.Error(settings_.name, run.report.resource, run.report.error_kind);
+    return run.report;
+}
+
 Task<RunReport> SourceRunner::Run(std::string resource_name) {
-    const auto started = Clock::now();
     RunContext run;
     run.report.source = settings_.name;
     run.report.resource = resource_name;
     run.resource = settings_.spec.FindResource(resource_name);
     const auto& source = settings_.name;
 
-    auto fail = [&](boost::system::error_code ec, std::string outcome) {
-        run.report.outcome = std::move(outcome);
-        run.report.error_kind = ErrorKind(ec);
-        if (run.error.empty()) {
-            run.error = ec.message();
-        }
-        run.report.error = redactor_.Redact(run.error);
-    };
-
     if (run.resource == nullptr) {
         run.error = "unknown resource";
-        fail(Errc::kUpstreamBadPayload, "failed");
-        co_return run.report;
+        run.Fail(Errc::kUpstreamBadPayload, "failed");
+        co_return Abort(run);
     }
     const auto& resource = *run.resource;
 
     auto latch = co_await sink_.GetLatch(source);
     if (!latch) {
         run.error = "database: " + sink_.LastError();
-        fail(latch.error(), "failed");
-        co_return run.report;
+        run.Fail(latch.error(), "failed");
+        co_return Abort(run);
     }
     if (*latch) {
         run.error = "source is latched since a previous error: " + (*latch)->reason;
         metrics_.Latched(source, true);
-        fail(Errc::kUpstreamLatched, "latched");
-        co_return run.report;
+        run.Fail(Errc::kUpstreamLatched, "latched");
+        co_return Abort(run);
     }
 
     auto state = co_await sink_.LoadState(source, resource_name);
     if (!state) {
         run.error = "database: " + sink_.LastError();
-        fail(state.error(), "failed");
-        co_return run.report;
+        run.Fail(state.error(), "failed");
+        co_return Abort(run);
     }
     auto run_id = co_await sink_.BeginRun(source, resource_name);
     if (!run_id) {
         run.error = "database: " + sink_.LastError();
-        fail(run_id.error(), "failed");
-        co_return run.report;
+        run.Fail(run_id.error(), "failed");
+        co_return Abort(run);
     }
     run.run_id = *run_id;
     metrics_.Running(source, resource_name, true);
@@ -526,8 +613,10 @@ Task<RunReport> SourceRunner::Run(std::string resource_name) {
     json::object checkpoint;
     std::optional<PagePosition> position = FirstPosition(resource.pagination);
     std::optional<CursorValue> window_start;
-    std::optional<CursorValue> run_cursor;
-    std::string pass_id = run.run_id;
+    auto& run_cursor = run.run_cursor;
+    run.committed_cursor = state->cursor;
+    run.pass_id = run.run_id;
+    auto& pass_id = run.pass_id;
     json::array pending;
     const auto& inc = resource.incremental;
     if (state->checkpoint) {
@@ -580,79 +669,20 @@ Task<RunReport> SourceRunner::Run(std::string resource_name) {
     }
     const auto children = ChildrenOf(settings_.spec, resource_name);
 
-    auto finish = [&](std::string outcome) -> Task<RunReport> {
-        sink::RunEnd end;
-        end.source = source;
-        end.resource = resource_name;
-        end.run_id = run.run_id;
-        end.outcome = outcome;
-        end.pages = run.report.pages;
-        end.rows_written = run.report.rows_written;
-        end.rows_unchanged = run.report.rows_unchanged;
-        end.error = run.report.error;
-        end.schema = source;
-        if (outcome == "success") {
-            std::optional<CursorValue> committed;
-            if (inc && state->cursor) {
-                committed = ParseCursorText(*state->cursor, inc->format, inc->format_pattern);
-            }
-            if (run_cursor && (!committed || *committed < *run_cursor)) {
-                committed = run_cursor;
-            }
-            if (committed) {
-                end.cursor = committed->Canonical();
-                run.report.cursor = *end.cursor;
-                if (committed->is_time) {
-                    metrics_.CursorLag(
-                        source,
-                        resource_name,
-                        std::chrono::duration<double>(std::chrono::system_clock::now() - committed->time).count()
-                    );
-                }
-            }
-            if (resource.soft_delete) {
-                end.sweeps.push_back({resource.name, pass_id});
-            }
-        }
-        auto finished = co_await sink_.FinishRun(end);
-        if (!finished) {
-            run.error = "database: could not finish the run: " + sink_.LastError();
-            fail(finished.error(), "failed");
-        } else {
-            run.report.rows_deleted = finished->rows_deleted;
-            if (finished->rows_deleted > 0) {
-                metrics_.RowsDeleted(source, resource_name, finished->rows_deleted);
-            }
-        }
-        run.report.seconds = SecondsSince(started);
-        metrics_.Running(source, resource_name, false);
-        metrics_.Run(
-            source,
-            resource_name,
-            run.report.outcome,
-            run.report.seconds,
-            std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count()
-        );
-        if (run.report.outcome != "success") {
-            metrics_.Error(source, resource_name, run.report.error_kind);
-        }
-        co_return run.report;
-    };
-
     // Children left pending by an interrupted run come first.
     if (!pending.empty()) {
         auto r = co_await RunChildren(run, pending, checkpoint);
         if (!r) {
-            fail(r.error(), r.error() == Errc::kCancelled ? "cancelled" : "failed");
-            co_return co_await finish(run.report.outcome);
+            run.Fail(r.error(), r.error() == Errc::kCancelled ? "cancelled" : "failed");
+            co_return co_await Finish(run, run.report.outcome);
         }
         checkpoint["pending"] = json::array{};
     }
 
     while (position) {
         if (stopping_) {
-            fail(Errc::kCancelled, "cancelled");
-            co_return co_await finish("cancelled");
+            run.Fail(Errc::kCancelled, "cancelled");
+            co_return co_await Finish(run, "cancelled");
         }
         json::object ctx;
         ctx["config"] = settings_.values;
@@ -661,8 +691,8 @@ Task<RunReport> SourceRunner::Run(std::string resource_name) {
         auto fetched = co_await Fetch(run, resource, ctx, position->url);
         if (!fetched) {
             const auto ec = fetched.error();
-            fail(ec, ec == Errc::kCancelled ? "cancelled" : (ec == Errc::kUpstreamLatched ? "latched" : "failed"));
-            co_return co_await finish(run.report.outcome);
+            run.Fail(ec, ec == Errc::kCancelled ? "cancelled" : (ec == Errc::kUpstreamLatched ? "latched" : "failed"));
+            co_return co_await Finish(run, run.report.outcome);
         }
         json::array records;
         if (!fetched->ignored) {
@@ -670,8 +700,8 @@ Task<RunReport> SourceRunner::Run(std::string resource_name) {
             if (!selected) {
                 run.error = "page " + std::to_string(position->pages + 1) + " from " +
                             http::RedactUrl(fetched->url) + ": " + run.error;
-                fail(selected.error(), "failed");
-                co_return co_await finish("failed");
+                run.Fail(selected.error(), "failed");
+                co_return co_await Finish(run, "failed");
             }
             records = std::move(*selected);
         }
@@ -688,8 +718,8 @@ Task<RunReport> SourceRunner::Run(std::string resource_name) {
         write.want_changed_rows = !children.empty();
         if (auto r = AppendRecords(write.rows, records, resource, nullptr, run.error); !r) {
             run.error = "page " + std::to_string(position->pages + 1) + ": " + run.error;
-            fail(r.error(), "failed");
-            co_return co_await finish("failed");
+            run.Fail(r.error(), "failed");
+            co_return co_await Finish(run, "failed");
         }
         if (inc) {
             for (const auto& item : records) {
@@ -732,8 +762,8 @@ Task<RunReport> SourceRunner::Run(std::string resource_name) {
         auto written = co_await sink_.CommitPage(std::move(commit));
         if (!written) {
             run.error = "database: " + sink_.LastError();
-            fail(written.error(), "failed");
-            co_return co_await finish("failed");
+            run.Fail(written.error(), "failed");
+            co_return co_await Finish(run, "failed");
         }
         ++run.report.pages;
         if (have_rows && !written->tables.empty()) {
@@ -758,8 +788,8 @@ Task<RunReport> SourceRunner::Run(std::string resource_name) {
                     auto marked = co_await sink_.CommitPage(std::move(mark));
                     if (!marked) {
                         run.error = "database: " + sink_.LastError();
-                        fail(marked.error(), "failed");
-                        co_return co_await finish("failed");
+                        run.Fail(marked.error(), "failed");
+                        co_return co_await Finish(run, "failed");
                     }
                 }
             }
@@ -769,15 +799,15 @@ Task<RunReport> SourceRunner::Run(std::string resource_name) {
         if (!parents.empty()) {
             auto r = co_await RunChildren(run, parents, checkpoint);
             if (!r) {
-                fail(r.error(), r.error() == Errc::kCancelled ? "cancelled" : "failed");
-                co_return co_await finish(run.report.outcome);
+                run.Fail(r.error(), r.error() == Errc::kCancelled ? "cancelled" : "failed");
+                co_return co_await Finish(run, run.report.outcome);
             }
             checkpoint["pending"] = json::array{};
         }
         position = next;
     }
     run.report.outcome = "success";
-    co_return co_await finish("success");
+    co_return co_await Finish(run, "success");
 }
 
 }  // namespace chatsync::connectors

@@ -102,6 +102,10 @@ private:
     Task<Result<void>> EnsureLogin(RunContext& run, bool force);
     Task<Result<void>> RunChildren(RunContext& run, const boost::json::array& parents, boost::json::object checkpoint);
     Task<bool> Sleep(Millis duration);
+    /// Ends a run: the run log, the state (cursor promoted on success) and the metrics.
+    Task<RunReport> Finish(RunContext& run, std::string outcome);
+    /// Ends a run that never started in the run log (database or latch refused it).
+    RunReport Abort(RunContext& run);
 
     Executor executor_;
     SourceSettings settings_;

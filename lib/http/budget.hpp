@@ -5,11 +5,17 @@
 #include <cstdint>
 #include <deque>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "core/asio.hpp"
 #include "core/result.hpp"
 
 namespace chatsync::http {
+
+namespace detail {
+struct BudgetWaiter;
+}  // namespace detail
 
 /// A per-source request budget: at most `requests_per_minute` request starts in any sliding
 /// 60-second window, at most `concurrency` requests in flight, and a pause gate that holds
@@ -31,6 +37,8 @@ public:
         std::uint32_t requests_per_minute = 0;
         /// 0 means unlimited.
         std::uint32_t concurrency = 4;
+        /// The sliding window that requests_per_minute counts over. Only tests shorten it.
+        Clock::duration window = std::chrono::seconds(60);
     };
 
     /// What Acquire() reports about the wait it imposed.
@@ -47,8 +55,13 @@ public:
     class Permit final {
     public:
         Permit() = default;
-        explicit Permit(RateBudget* owner) : owner_(owner) {}
-        Permit(Permit&& other) noexcept : owner_(std::exchange(other.owner_, nullptr)) {}
+
+        explicit Permit(RateBudget* owner)
+            : owner_(owner) {}
+
+        Permit(Permit&& other) noexcept
+            : owner_(std::exchange(other.owner_, nullptr)) {}
+
         Permit& operator=(Permit&& other) noexcept;
         Permit(const Permit&) = delete;
         Permit& operator=(const Permit&) = delete;
@@ -60,7 +73,8 @@ public:
 
     RateBudget(Executor executor, Options options);
 
-    /// Waits until a request may start; fills `wait` with how long and why.
+    /// Waits until a request may start; fills `wait` with how long and why. Returns
+    /// Errc::kCancelled on terminal cancellation. The budget must outlive every Permit.
     Task<Result<Permit>> Acquire(Wait& wait);
 
     /// Holds every request until `until` (later calls can only extend the pause).
@@ -71,15 +85,18 @@ public:
     std::size_t in_flight() const noexcept { return in_flight_; }
 
 private:
-    void Release();
+    Task<Result<Permit>> WaitForPermit(Wait& wait);
+    void Release() noexcept;
+    void WakeWaiters() noexcept;
 
     Executor executor_;
     Options options_;
     Clock::time_point paused_until_{};
     std::deque<Clock::time_point> starts_;
     std::size_t in_flight_ = 0;
-    /// Bumped on every release and pause change so that waiters re-check.
-    std::uint64_t generation_ = 0;
+    /// Acquirers currently asleep; every release and pause change wakes them all, and each
+    /// re-checks every gate.
+    std::vector<detail::BudgetWaiter*> waiters_;
 };
 
 }  // namespace chatsync::http

@@ -45,8 +45,8 @@ public:
         std::size_t max_response_bytes = std::size_t{64} << 20U;
         std::string user_agent = std::string("chatsync/") + CHATSYNC_VERSION;
         bool verify_tls = true;
-        std::string ca_file;
-        std::string local_address;
+        std::string ca_file{};
+        std::string local_address{};
         std::size_t max_idle_per_host = 4;
     };
 
@@ -57,6 +57,8 @@ public:
 
     Client(const Client&) = delete;
     Client& operator=(const Client&) = delete;
+    Client(Client&&) = delete;
+    Client& operator=(Client&&) = delete;
 
     /// Sends one request and reads the whole response. Any HTTP status is a success here;
     /// failures are transport errors (asio codes), Errc::kTimeout, kResponseTooLarge, kTls,

@@ -19,15 +19,15 @@ std::optional<std::string_view> FindHeader(const Headers& headers, std::string_v
 struct Request {
     std::string method = "GET";
     /// Absolute URL: http:// or https://, with query string.
-    std::string url;
-    Headers headers;
-    std::string body;
+    std::string url{};
+    Headers headers{};
+    std::string body{};
 };
 
 struct Response {
     unsigned status = 0;
-    Headers headers;
-    std::string body;
+    Headers headers{};
+    std::string body{};
 
     std::optional<std::string_view> Header(std::string_view name) const {
         return FindHeader(headers, name);

@@ -16,7 +16,8 @@ namespace chatsync::http {
 /// Parses a Retry-After value, either delay-seconds or an HTTP-date (RFC 9110 section 10.2.3,
 /// IMF-fixdate and the two obsolete forms), relative to `now`. A date in the past gives zero.
 /// Returns nullopt for a value that is neither.
-std::optional<Millis> ParseRetryAfter(std::string_view value, std::chrono::system_clock::time_point now);
+std::optional<Millis>
+ParseRetryAfter(std::string_view value, std::chrono::system_clock::time_point now);
 
 /// Backoff bounds, with the defaults the config documents.
 struct BackoffPolicy {

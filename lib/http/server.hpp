@@ -15,20 +15,20 @@ namespace chatsync::http {
 
 /// A request as a handler sees it.
 struct ServerRequest {
-    std::string method;
+    std::string method{};
     /// The target's path, without the query string.
-    std::string path;
-    std::string query;
-    Headers headers;
-    std::string body;
-    std::string remote_address;
+    std::string path{};
+    std::string query{};
+    Headers headers{};
+    std::string body{};
+    std::string remote_address{};
 };
 
 struct ServerResponse {
     unsigned status = 200;
     std::string content_type = "text/plain; charset=utf-8";
-    std::string body;
-    Headers headers;
+    std::string body{};
+    Headers headers{};
 };
 
 /// A small HTTP/1.1 server: one coroutine per connection, keep-alive, a body size limit
@@ -55,6 +55,8 @@ public:
 
     Server(const Server&) = delete;
     Server& operator=(const Server&) = delete;
+    Server(Server&&) = delete;
+    Server& operator=(Server&&) = delete;
 
     /// Binds and starts accepting. Errors (address in use, bad address) come back as values.
     Result<void> Start();

@@ -17,6 +17,7 @@ namespace chatsync::http {
 struct UrlParts {
     /// "http" or "https".
     std::string scheme;
+    /// Host name or address; an IPv6 literal comes without its brackets ("::1").
     std::string host;
     std::uint16_t port = 0;
     /// Path and query ("/a/b?x=1"); "/" when empty.
@@ -36,7 +37,8 @@ Result<std::string> ResolveUrl(std::string_view base, std::string_view ref);
 std::string JoinPath(std::string_view base, std::string_view path);
 
 /// Appends parameters to a URL's query string, percent-encoding names and values.
-std::string AppendQuery(std::string_view url, const std::vector<std::pair<std::string, std::string>>& params);
+std::string
+AppendQuery(std::string_view url, const std::vector<std::pair<std::string, std::string>>& params);
 
 /// Returns the URL with the values of query parameters whose names look secret (token, key,
 /// password, secret, auth, signature) replaced by "***"; for log lines.

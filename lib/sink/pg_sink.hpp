@@ -16,8 +16,12 @@ namespace chatsync::sink {
 /// safe identifiers (63 bytes, collisions resolved deterministically, the source path kept as
 /// the column comment); types evolve by Widen(). Pages go through COPY into a temporary
 /// staging table and one `INSERT .. ON CONFLICT DO UPDATE .. WHERE .. IS DISTINCT FROM ..`,
-/// so unchanged rows are not rewritten. The daemon's own tables live in the `chatsync` schema
-/// and come from the migrations under deploy/sql/ (compiled in).
+/// so unchanged rows are neither rewritten nor locked. The daemon's own tables live in the
+/// state schema (`chatsync` by default) and come from the migrations under deploy/sql/
+/// (compiled in).
+///
+/// Writes to one table take a transaction-scoped advisory lock, so DDL on a table never races
+/// another connection's write to it; pages for different tables commit in parallel.
 ///
 /// @par Thread Safety
 /// Await its coroutines from the I/O executor; blocking libpqxx work runs on an internal pool
@@ -29,7 +33,16 @@ namespace chatsync::sink {
 /// | dsn | (required) | libpq connection string or URI; it is a secret |
 /// | pool_size | 2 | threads and connections |
 /// | statement_timeout | 60s | `SET statement_timeout` on every connection |
-/// | connect_timeout | 10s | libpq connect_timeout |
+/// | connect_timeout | 10s | libpq connect_timeout (unless the DSN sets it) |
+/// | state_schema | chatsync | schema of the daemon's own tables (migrations go there) |
+///
+/// Every connection also gets `application_name=chatsync` (unless the DSN sets one), TCP
+/// keepalives and `TimeZone=UTC`. A broken connection is replaced on the next call.
+///
+/// Errors: kSinkTransient for failures that may pass (connection lost or refused,
+/// serialization failure, deadlock, too many connections, statement timeout, commit in
+/// doubt); kSinkPermanent otherwise; kCancelled after Stop(). The explanation is in
+/// LastError(), redacted: the DSN and its password never appear in it.
 class PgSink final : public Sink {
 public:
     struct Options {
@@ -37,6 +50,8 @@ public:
         std::size_t pool_size = 2;
         Millis statement_timeout = std::chrono::seconds(60);
         Millis connect_timeout = std::chrono::seconds(10);
+        /// The schema for the daemon's own tables; created by Migrate() if missing.
+        std::string state_schema = "chatsync";
     };
 
     /// Connects lazily; errors surface from the first call. `redactor` must outlive the sink.
@@ -64,6 +79,9 @@ public:
     Task<Result<void>> SetLatch(Latch latch) override;
     Task<Result<bool>> ClearLatch(std::string source) override;
     Task<Result<void>> Ping() override;
+
+    /// The redacted explanation of the most recent failed call. Thread-safe.
+    std::string LastError() const override;
 
 private:
     struct Impl;

@@ -162,6 +162,12 @@ public:
 
     /// Checks that the database answers (for /readyz).
     virtual Task<Result<void>> Ping() = 0;
+
+    /// The explanation of the most recent failed call (already redacted), for the one log
+    /// line or run-log entry its caller writes: a Result carries only the error code. Empty
+    /// when nothing has failed yet. With several calls in flight it may belong to another
+    /// call that failed meanwhile.
+    virtual std::string LastError() const { return {}; }
 };
 
 }  // namespace chatsync::sink
