@@ -274,10 +274,7 @@ public:
         started_at_ = SysClock::now();
         spdlog::info("chatsyncd started version={} sources={} resources={}", CHATSYNC_VERSION, runners_.size(), jobs);
         InstallSignals(&scheduler, admin ? &*admin : nullptr);
-        Run(scheduler.Wait());
-        if (admin) {
-            admin->Stop();
-        }
+        Run(Serve(&scheduler, admin ? &*admin : nullptr));
         spdlog::info("chatsyncd stopped");
         return kExitOk;
     }
@@ -402,6 +399,15 @@ private:
         const bool ok = report.outcome == "success";
         reports_.push_back(std::move(report));
         co_return ok;
+    }
+
+    /// Waits for the scheduler to drain after a stop, then closes the admin listener, whose
+    /// accept loop would otherwise keep the I/O context running.
+    Task<void> Serve(sched::Scheduler* scheduler, server::AdminServer* admin) {
+        co_await scheduler->Wait();
+        if (admin != nullptr) {
+            admin->Stop();
+        }
     }
 
     Task<bool> RunScheduled(connectors::SourceRunner* runner, std::string resource) {

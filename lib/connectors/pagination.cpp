@@ -85,8 +85,13 @@ std::optional<std::string> LinkNext(std::string_view header) {
             return std::nullopt;
         }
         const auto url = header.substr(open + 1, close - open - 1);
-        auto end = header.find('<', close);
-        const auto params = header.substr(close + 1, end == std::string_view::npos ? std::string_view::npos : end - close - 1);
+        const auto end = header.find('<', close);
+        auto params = header.substr(close + 1, end == std::string_view::npos ? std::string_view::npos : end - close - 1);
+        // The comma that separates this link from the next one is not part of its params.
+        params = Trim(params);
+        if (params.ends_with(',')) {
+            params.remove_suffix(1);
+        }
         for (const auto& raw : Split(params, ';')) {
             const auto param = Trim(raw);
             const auto eq = param.find('=');

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <filesystem>
 #include <fstream>
 #include <regex>
 
@@ -17,6 +18,9 @@ class PrivateCluster final {
 public:
     explicit PrivateCluster(int port)
         : port_(std::to_string(port)) {
+        // When the tests run as root the server runs as `postgres`, which must reach the
+        // cluster directory inside this otherwise private temporary directory.
+        std::filesystem::permissions(dir_.path(), std::filesystem::perms(0755));
         auto started = RunProcess({"/bin/bash", SourceDir() + "/scripts/pg-cluster.sh", "start", dir_.path() + "/pg", port_});
         if (started.exit_code != 0) {
             throw std::runtime_error("pg-cluster.sh start failed: " + started.output);

@@ -25,7 +25,8 @@ std::string LatestRun(const std::string& dsn, const std::string& source, const s
 /// id -> "name|updated_at in epoch ms" for every record of the emulator.
 std::map<std::int64_t, std::string> EmulatorRecords(Emulator& emu) {
     std::map<std::int64_t, std::string> out;
-    for (const auto& v : emu.Admin("GET", "/_admin/dataset").as_array()) {
+    const auto dataset = emu.Admin("GET", "/_admin/dataset");
+    for (const auto& v : dataset.as_array()) {
         const auto& o = v.as_object();
         const auto t = ParseIso8601(std::string(o.at("updated_at").as_string()));
         out[o.at("id").to_number<std::int64_t>()] =
@@ -96,7 +97,7 @@ TEST_P(Pagination, EveryStyleListsTheWholeDatasetOnce) {
     CHATSYNC_REQUIRE_DSN(dsn);
     Emulator emu({"--records", "250", "--auth", "bearer", "--token", kToken});
     TempDir dir;
-    const auto source = UniqueName("pg_" + GetParam());
+    const auto source = UniqueName("pag_" + GetParam());
     const auto config = dir.Write("c.yaml", E2eConfig(dsn, source, emu.url(), dir.path()));
     auto run = RunChatsyncd({"-c", config, "once", "--source", source, "--resource", GetParam()});
     ASSERT_EQ(run.exit_code, 0) << run.output;

@@ -162,6 +162,8 @@ TEST(Pagination, CursorFromBodyOrHeaderAndHasMore) {
 TEST(Pagination, LinkHeaderFindsRelNextAmongOthers) {
     EXPECT_EQ(LinkNext(R"(<https://h/x?page=9>; rel="last", <https://h/x?page=2>; rel="next")"), "https://h/x?page=2");
     EXPECT_EQ(LinkNext(R"(<https://h/x?page=2>; rel="prev next")"), "https://h/x?page=2");
+    EXPECT_EQ(LinkNext(R"(<https://h/x?page=2>; rel="next", <https://h/x?page=3>; rel="last")"), "https://h/x?page=2");
+    EXPECT_EQ(LinkNext(R"(<https://h/x?page=2>; rel=next, <https://h/x?page=3>; rel=last)"), "https://h/x?page=2");
     EXPECT_FALSE(LinkNext(R"(<https://h/x?page=1>; rel="prev")"));
 }
 
@@ -227,13 +229,15 @@ TEST(RequestBuilder, BasicAndBearerHeaders) {
     connector.auth.kind = AuthKind::kBasic;
     connector.auth.username = "user";
     connector.auth.password = "{{ config.token }}";
-    const auto basic = BuildRequest(connector, RequestSpec{.path = "/x"}, {}, {}, Ctx());
+    RequestSpec spec;
+    spec.path = "/x";
+    const auto basic = BuildRequest(connector, spec, {}, {}, Ctx());
     EXPECT_EQ(*http::FindHeader(basic.headers, "Authorization"), "Basic dXNlcjp0aw==");
     connector.auth.kind = AuthKind::kLogin;
     connector.auth.header_value = "JWT {{ auth.token }}";
     auto ctx = Ctx();
     ctx["auth"] = json::object{{"token", "abc"}};
-    const auto login = BuildRequest(connector, RequestSpec{.path = "/x"}, {}, {}, ctx);
+    const auto login = BuildRequest(connector, spec, {}, {}, ctx);
     EXPECT_EQ(*http::FindHeader(login.headers, "Authorization"), "JWT abc");
 }
 
