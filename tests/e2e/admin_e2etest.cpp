@@ -5,7 +5,6 @@
 
 #include <filesystem>
 #include <fstream>
-#include <regex>
 
 #include "e2e/e2e_util.hpp"
 
@@ -48,24 +47,6 @@ private:
     std::string port_;
     std::string dsn_;
 };
-
-std::uint16_t AdminPort(Process& daemon) {
-    std::uint16_t port = 0;
-    WaitFor(
-        [&] {
-            static const std::regex kReady("admin listener ready listen=\\S+ port=(\\d+)");
-            std::smatch m;
-            const auto out = daemon.Output();
-            if (std::regex_search(out, m, kReady)) {
-                port = static_cast<std::uint16_t>(std::stoi(m[1]));
-                return true;
-            }
-            return false;
-        },
-        std::chrono::seconds(30)
-    );
-    return port;
-}
 
 TEST(Admin, MetricsPassPromtoolAndReadinessFollowsTheDatabase) {
     CHATSYNC_REQUIRE_DSN(shared_dsn);

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <regex>
 #include <string>
 
 #include "support/e2e.hpp"
@@ -32,6 +33,25 @@ inline std::string E2eConfig(
            "  - name: " + source + "\n" + connector +
            "    config:\n      base_url: " + base_url + "\n      token: " + kToken + "\n" +
            "    retry: {max_attempts: 4, initial_backoff: 50ms, max_backoff: 500ms}\n" + extra_source_yaml;
+}
+
+/// The admin listener's port, read from the daemon's start-up log line (0 if it never came).
+inline std::uint16_t AdminPort(Process& daemon) {
+    std::uint16_t port = 0;
+    WaitFor(
+        [&] {
+            static const std::regex kReady("admin listener ready listen=\\S+ port=(\\d+)");
+            std::smatch m;
+            const auto out = daemon.Output();
+            if (std::regex_search(out, m, kReady)) {
+                port = static_cast<std::uint16_t>(std::stoi(m[1]));
+                return true;
+            }
+            return false;
+        },
+        std::chrono::seconds(30)
+    );
+    return port;
 }
 
 }  // namespace chatsync::test

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <regex>
+
 #include <boost/json/parse.hpp>
 
 #include "e2e/e2e_util.hpp"
@@ -155,6 +157,14 @@ TEST(BadInput, MalformedPageFailsOnlyThatResourceAndKeepsItsCheckpoint) {
     EXPECT_NE(log.find("sync failed source=" + source + " resource=page outcome=failed kind=bad_payload"), std::string::npos) << log;
     EXPECT_NE(log.find("not valid JSON"), std::string::npos);
     EXPECT_EQ(log.find(kToken), std::string::npos) << "the token leaked into the log";
+    // The failure is counted.
+    const auto port = AdminPort(*daemon);
+    ASSERT_NE(port, 0);
+    const auto metrics = HttpCall("GET", "http://127.0.0.1:" + std::to_string(port) + "/metrics").body;
+    const std::regex counted(
+        "chatsync_errors_total\\{kind=\"bad_payload\",resource=\"page\",source=\"" + source + "\"\\} [1-9]"
+    );
+    EXPECT_TRUE(std::regex_search(metrics, counted)) << metrics;
     daemon->Signal(SIGTERM);
     EXPECT_EQ(daemon->Wait(std::chrono::seconds(15)), 0) << daemon->Output();
 }

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <map>
+#include <regex>
 #include <set>
 
 #include <boost/json/serialize.hpp>
@@ -151,6 +152,49 @@ TEST(Sync, ChildResourcesFollowOnlyChangedParents) {
         }
     }
     EXPECT_EQ(comment_paths, (std::set<std::string>{"/generic/records/5/comments", "/generic/records/17/comments"}));
+}
+
+TEST(Cli, StatusShowsTheLastRunAndResetForcesAFullResync) {
+    CHATSYNC_REQUIRE_DSN(dsn);
+    Emulator emu({"--records", "120", "--auth", "bearer", "--token", kToken});
+    TempDir dir;
+    const auto source = UniqueName("cli");
+    const auto config = dir.Write("c.yaml", E2eConfig(dsn, source, emu.url(), dir.path()));
+    const std::vector<std::string> once{"-c", config, "once", "--source", source, "--resource", "page"};
+    auto first = RunChatsyncd(once);
+    ASSERT_EQ(first.exit_code, 0) << first.output;
+    // The summary table names the resource and its rows.
+    EXPECT_TRUE(std::regex_search(first.output, std::regex(source + " +page +success +2 +120 +0 ")))
+        << first.output;
+
+    auto status = RunChatsyncd({"-c", config, "status"});
+    ASSERT_EQ(status.exit_code, 0) << status.output;
+    EXPECT_TRUE(std::regex_search(status.output, std::regex(source + " +page +[0-9-]+ [0-9:]+ +success +120 +0 +2024-01-01T00:02:00.000Z")))
+        << status.output;
+    EXPECT_TRUE(std::regex_search(status.output, std::regex(source + " +offset +- +never run"))) << status.output;
+
+    auto reset = RunChatsyncd({"-c", config, "reset", "--source", source, "--resource", "page"});
+    ASSERT_EQ(reset.exit_code, 0) << reset.output;
+    EXPECT_NE(reset.output.find("reset 1 resource(s)"), std::string::npos) << reset.output;
+    emu.Admin("POST", "/_admin/requests/clear");
+    auto again = RunChatsyncd(once);
+    ASSERT_EQ(again.exit_code, 0) << again.output;
+    // A full listing again (no updated_since), and nothing rewritten.
+    EXPECT_EQ(LatestRun(dsn, source, "page", "rows_unchanged"), "120");
+    EXPECT_EQ(LatestRun(dsn, source, "page", "rows_written"), "0");
+    EXPECT_EQ(emu.Requests().front().as_object().at("query").as_string().find("updated_since"), std::string::npos);
+}
+
+TEST(Cli, VersionUsageAndUnknownSources) {
+    auto version = RunChatsyncd({"--version"});
+    EXPECT_EQ(version.exit_code, 0);
+    EXPECT_EQ(version.output, "chatsyncd " CHATSYNC_VERSION "\n");
+    auto usage = RunChatsyncd({"frobnicate"});
+    EXPECT_EQ(usage.exit_code, 64);
+    EXPECT_NE(usage.output.find("unexpected argument 'frobnicate'"), std::string::npos);
+    auto reset = RunChatsyncd({"-c", SourceDir() + "/configs/quickstart.yaml", "reset"});
+    EXPECT_EQ(reset.exit_code, 64);
+    EXPECT_NE(reset.output.find("reset needs --source"), std::string::npos) << reset.output;
 }
 
 }  // namespace
