@@ -77,6 +77,7 @@ connectors::SourceSettings SettingsFor(const config::SourceConfig& source, const
     s.backoff.max = source.retry.max_backoff;
     s.backoff.max_attempts = source.retry.max_attempts;
     s.max_retry_after = source.retry.max_retry_after;
+    s.max_batch_rows = config.limits.max_batch_rows;
     return s;
 }
 

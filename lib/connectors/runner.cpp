@@ -160,7 +160,20 @@ SourceRunner::SourceRunner(
     , redactor_(redactor)
     , client_(executor, settings_.http)
     , budget_(executor, settings_.budget)
-    , rng_(std::random_device{}()) {}
+    , rng_(std::random_device{}()) {
+    // start_param and end_param are shorthands for query templates.
+    for (auto& resource : settings_.spec.resources) {
+        if (!resource.incremental) {
+            continue;
+        }
+        if (!resource.incremental->start_param.empty()) {
+            resource.request.query.emplace_back(resource.incremental->start_param, "{{ cursor.start }}");
+        }
+        if (!resource.incremental->end_param.empty()) {
+            resource.request.query.emplace_back(resource.incremental->end_param, "{{ cursor.end }}");
+        }
+    }
+}
 
 SourceRunner::~SourceRunner() = default;
 
@@ -444,37 +457,19 @@ Task<Result<void>> SourceRunner::RunChildren(RunContext& run, const json::array&
                 auto next = NextPosition(
                     child->pagination, position, &fetched->body, fetched->response, records.size(), fetched->url
                 );
-                sink::PageCommit commit;
-                commit.schema = settings_.name;
-                commit.source = settings_.name;
-                commit.resource = run.resource->name;
-                commit.run_id = run.run_id;
-                sink::TableWrite write;
-                write.table = child->name;
-                write.key_paths = child->primary_key;
-                if (auto r = AppendRecords(write.rows, records, *child, &parent, run.error); !r) {
-                    co_return r.error();
-                }
                 // The parent stays pending until its last child page commits, so a restart
                 // fetches its children again (upserts make that harmless).
                 json::array still = pending;
-                if (next || child != children.back()) {
-                    still.insert(still.begin(), parent);
-                }
+                still.insert(still.begin(), parent);
                 checkpoint["pending"] = still;
-                commit.checkpoint = json::serialize(checkpoint);
-                if (!write.rows.empty()) {
-                    commit.tables.push_back(std::move(write));
+                const auto resume = json::serialize(checkpoint);
+                if (!next && child == children.back()) {
+                    still.erase(still.begin());
+                    checkpoint["pending"] = still;
                 }
-                auto written = co_await sink_.CommitPage(std::move(commit));
+                auto written = co_await CommitRecords(run, *child, records, &parent, resume, json::serialize(checkpoint));
                 if (!written) {
-                    run.error = "database: " + sink_.LastError();
                     co_return written.error();
-                }
-                for (const auto& t : written->tables) {
-                    run.report.rows_written += t.inserted + t.updated;
-                    run.report.rows_unchanged += t.unchanged;
-                    metrics_.Page(settings_.name, child->name, t.inserted + t.updated, t.unchanged);
                 }
                 if (!next) {
                     break;
@@ -484,6 +479,61 @@ Task<Result<void>> SourceRunner::RunChildren(RunContext& run, const json::array&
         }
     }
     co_return Result<void>{};
+}
+
+Task<Result<std::vector<std::size_t>>> SourceRunner::CommitRecords(
+    RunContext& run,
+    const ResourceSpec& resource,
+    json::array records,
+    const json::object* parent,
+    std::string resume_checkpoint,
+    std::string checkpoint
+) {
+    const bool has_children = !ChildrenOf(settings_.spec, resource.name).empty();
+    const std::size_t batch = std::max<std::size_t>(1, settings_.max_batch_rows);
+    std::vector<std::size_t> changed;
+    std::size_t start = 0;
+    do {
+        const std::size_t end = std::min(records.size(), start + batch);
+        const bool last = end == records.size();
+        sink::PageCommit commit;
+        commit.schema = settings_.name;
+        commit.source = settings_.name;
+        commit.resource = run.resource->name;
+        commit.run_id = run.run_id;
+        // Parts before the last keep the checkpoint that repeats this page, so a crash
+        // between them resumes at the same page.
+        commit.checkpoint = last ? checkpoint : resume_checkpoint;
+        if (end > start) {
+            sink::TableWrite write;
+            write.table = resource.name;
+            write.key_paths = resource.primary_key;
+            if (resource.soft_delete) {
+                write.seen_pass = run.pass_id;
+            }
+            write.want_changed_rows = has_children;
+            json::array part(records.begin() + static_cast<std::ptrdiff_t>(start), records.begin() + static_cast<std::ptrdiff_t>(end));
+            if (auto r = AppendRecords(write.rows, part, resource, parent, run.error); !r) {
+                co_return r.error();
+            }
+            commit.tables.push_back(std::move(write));
+        }
+        auto written = co_await sink_.CommitPage(std::move(commit));
+        if (!written) {
+            run.error = "database: " + sink_.LastError();
+            co_return written.error();
+        }
+        for (const auto& t : written->tables) {
+            run.report.rows_written += t.inserted + t.updated;
+            run.report.rows_unchanged += t.unchanged;
+            metrics_.Page(settings_.name, resource.name, t.inserted + t.updated, t.unchanged);
+            for (const auto index : t.changed_rows) {
+                changed.push_back(start + index);
+            }
+        }
+        start = end;
+    } while (start < records.size());
+    co_return changed;
 }
 
 Task<RunReport> SourceRunner::Finish(RunContext& run, std::string outcome) {
@@ -709,18 +759,7 @@ Task<RunReport> SourceRunner::Run(std::string resource_name) {
             resource.pagination, *position, &fetched->body, fetched->response, records.size(), fetched->url
         );
 
-        sink::TableWrite write;
-        write.table = resource.name;
-        write.key_paths = resource.primary_key;
-        if (resource.soft_delete) {
-            write.seen_pass = pass_id;
-        }
-        write.want_changed_rows = !children.empty();
-        if (auto r = AppendRecords(write.rows, records, resource, nullptr, run.error); !r) {
-            run.error = "page " + std::to_string(position->pages + 1) + ": " + run.error;
-            run.Fail(r.error(), "failed");
-            co_return co_await Finish(run, "failed");
-        }
+        const auto resume = json::serialize(checkpoint);
         if (inc) {
             for (const auto& item : records) {
                 const auto* v = FindPath(item, inc->cursor_field);
@@ -739,64 +778,37 @@ Task<RunReport> SourceRunner::Run(std::string resource_name) {
         }
         checkpoint["position"] = next ? next->ToJson() : json::value(nullptr);
         checkpoint["pages"] = run.report.pages + 1;
-
-        // Which parent rows need their children: those the page inserted or changed, or all.
-        json::array parents;
-        sink::PageCommit commit;
-        commit.schema = source;
-        commit.source = source;
-        commit.resource = resource_name;
-        commit.run_id = run.run_id;
-        const bool have_rows = !write.rows.empty();
-        if (have_rows) {
-            commit.tables.push_back(std::move(write));
-        }
-        const bool all_children = std::any_of(children.begin(), children.end(), [](const auto* c) {
-            return !c->parent->only_changed;
-        });
-        if (all_children) {
-            parents = records;
-            checkpoint["pending"] = parents;
-        }
-        commit.checkpoint = json::serialize(checkpoint);
-        auto written = co_await sink_.CommitPage(std::move(commit));
-        if (!written) {
-            run.error = "database: " + sink_.LastError();
-            run.Fail(written.error(), "failed");
+        // Every parent of the page is pending in the page's own transaction: which rows
+        // changed is known only once it commits, and a crash right after must not lose
+        // their children. The list is narrowed to the changed rows just after.
+        checkpoint["pending"] = children.empty() ? json::array{} : records;
+        auto changed = co_await CommitRecords(run, resource, records, nullptr, resume, json::serialize(checkpoint));
+        if (!changed) {
+            if (changed.error() == Errc::kUpstreamBadPayload) {
+                run.error = "page " + std::to_string(position->pages + 1) + ": " + run.error;
+            }
+            run.Fail(changed.error(), "failed");
             co_return co_await Finish(run, "failed");
         }
         ++run.report.pages;
-        if (have_rows && !written->tables.empty()) {
-            const auto& t = written->tables.front();
-            run.report.rows_written += t.inserted + t.updated;
-            run.report.rows_unchanged += t.unchanged;
-            metrics_.Page(source, resource_name, t.inserted + t.updated, t.unchanged);
-            if (!children.empty() && !all_children) {
-                for (const auto index : t.changed_rows) {
+        if (!children.empty()) {
+            const bool all_children = std::any_of(children.begin(), children.end(), [](const auto* c) {
+                return !c->parent->only_changed;
+            });
+            json::array parents;
+            if (all_children) {
+                parents = records;
+            } else {
+                for (const auto index : *changed) {
                     parents.push_back(records[index]);
                 }
-                if (!parents.empty()) {
-                    // Record the pending parents before fetching their children, so a crash
-                    // in between does not lose them.
-                    checkpoint["pending"] = parents;
-                    sink::PageCommit mark;
-                    mark.schema = source;
-                    mark.source = source;
-                    mark.resource = resource_name;
-                    mark.run_id = run.run_id;
-                    mark.checkpoint = json::serialize(checkpoint);
-                    auto marked = co_await sink_.CommitPage(std::move(mark));
-                    if (!marked) {
-                        run.error = "database: " + sink_.LastError();
-                        run.Fail(marked.error(), "failed");
-                        co_return co_await Finish(run, "failed");
-                    }
+                checkpoint["pending"] = parents;
+                auto narrowed = co_await CommitRecords(run, resource, {}, nullptr, "", json::serialize(checkpoint));
+                if (!narrowed) {
+                    run.Fail(narrowed.error(), "failed");
+                    co_return co_await Finish(run, "failed");
                 }
             }
-        } else {
-            metrics_.Page(source, resource_name, 0, 0);
-        }
-        if (!parents.empty()) {
             auto r = co_await RunChildren(run, parents, checkpoint);
             if (!r) {
                 run.Fail(r.error(), r.error() == Errc::kCancelled ? "cancelled" : "failed");

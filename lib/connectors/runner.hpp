@@ -39,6 +39,8 @@ struct SourceSettings {
     Millis max_retry_after = std::chrono::minutes(15);
     /// Consecutive rate-limited answers tolerated for one request before the run fails.
     std::uint32_t max_rate_limited_waits = 20;
+    /// Rows per database transaction at most; larger pages are written in several.
+    std::uint32_t max_batch_rows = 5000;
 };
 
 /// What one run of a resource did.
@@ -100,6 +102,17 @@ private:
 
     Task<Result<Fetched>> Fetch(RunContext& run, const ResourceSpec& resource, boost::json::object context, std::string page_url);
     Task<Result<void>> EnsureLogin(RunContext& run, bool force);
+    /// Writes records to the resource's table with the checkpoint, in transactions of at most
+    /// max_batch_rows rows: the last stores `checkpoint`, earlier ones `resume_checkpoint`.
+    /// Returns the indices of the records that were inserted or changed.
+    Task<Result<std::vector<std::size_t>>> CommitRecords(
+        RunContext& run,
+        const ResourceSpec& resource,
+        boost::json::array records,
+        const boost::json::object* parent,
+        std::string resume_checkpoint,
+        std::string checkpoint
+    );
     Task<Result<void>> RunChildren(RunContext& run, const boost::json::array& parents, boost::json::object checkpoint);
     Task<bool> Sleep(Millis duration);
     /// Ends a run: the run log, the state (cursor promoted on success) and the metrics.

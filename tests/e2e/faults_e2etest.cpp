@@ -77,6 +77,40 @@ TEST(Crash, KillNineMidSyncResumesFromTheLastCommittedPage) {
     EXPECT_EQ(TableDigest(dsn, source + ".page"), TableDigest(dsn, reference + ".page"));
 }
 
+TEST(Crash, KillNineWhileFetchingChildrenLosesNoChild) {
+    CHATSYNC_REQUIRE_DSN(dsn);
+    Emulator emu({"--records", "90", "--auth", "bearer", "--token", kToken});
+    emu.Admin("POST", "/_admin/faults", R"({"kind":"delay","ms":40,"count":-1,"path_prefix":"/generic/records/"})");
+    TempDir dir;
+    const auto source = UniqueName("killchild");
+    const auto config = dir.Write(
+        "c.yaml", E2eConfig(dsn, source, emu.url(), dir.path(), "    resources:\n      comments: {enabled: true}\n")
+    );
+    const std::vector<std::string> once{"-c", config, "once", "--source", source, "--resource", "page"};
+    auto daemon = StartChatsyncd(once, dir.path() + "/first.log");
+    // Record i has 1 + i % 3 comments: 90 records -> 180 comments. Kill part-way.
+    const bool midway = WaitFor(
+        [&] {
+            try {
+                return std::stoi(Scalar(dsn, "SELECT count(*) FROM " + source + ".comments")) >= 40;
+            } catch (const std::exception&) {
+                return false;
+            }
+        },
+        std::chrono::seconds(60)
+    );
+    ASSERT_TRUE(midway) << daemon->Output();
+    daemon->Signal(SIGKILL);
+    ASSERT_EQ(daemon->Wait(std::chrono::seconds(10)), 128 + SIGKILL);
+    ASSERT_LT(std::stoi(Scalar(dsn, "SELECT count(*) FROM " + source + ".comments")), 180);
+
+    auto second = RunChatsyncd(once);
+    ASSERT_EQ(second.exit_code, 0) << second.output;
+    EXPECT_EQ(Scalar(dsn, "SELECT count(*) FROM " + source + ".comments"), "180");
+    EXPECT_EQ(Scalar(dsn, "SELECT count(DISTINCT record_id) FROM " + source + ".comments"), "90");
+    EXPECT_EQ(Scalar(dsn, "SELECT count(*) FROM " + source + ".page"), "90");
+}
+
 void ExpectRetryAfterHonoured(Emulator& emu, double retry_after) {
     const auto requests = emu.Requests();
     int limited = 0;

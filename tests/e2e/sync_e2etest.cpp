@@ -154,6 +154,39 @@ TEST(Sync, ChildResourcesFollowOnlyChangedParents) {
     EXPECT_EQ(comment_paths, (std::set<std::string>{"/generic/records/5/comments", "/generic/records/17/comments"}));
 }
 
+TEST(Sync, LargePagesAreWrittenInSeveralTransactions) {
+    CHATSYNC_REQUIRE_DSN(dsn);
+    Emulator emu({"--records", "250", "--auth", "bearer", "--token", kToken});
+    TempDir dir;
+    const auto source = UniqueName("batch");
+    auto yaml = E2eConfig(dsn, source, emu.url(), dir.path());
+    yaml.replace(yaml.find("limits:\n"), 8, "limits:\n  max_batch_rows: 30\n");
+    const auto config = dir.Write("c.yaml", yaml);
+    auto run = RunChatsyncd({"-c", config, "once", "--source", source, "--resource", "page"});
+    ASSERT_EQ(run.exit_code, 0) << run.output;
+    EXPECT_EQ(Scalar(dsn, "SELECT count(DISTINCT id) FROM " + source + ".page"), "250");
+    // Pages of 100, 100 and 50 rows in parts of at most 30: 4 + 4 + 2 transactions.
+    EXPECT_EQ(Scalar(dsn, "SELECT count(DISTINCT xmin::text) FROM " + source + ".page"), "10");
+}
+
+TEST(Sync, StartParamCarriesTheCursorWindow) {
+    CHATSYNC_REQUIRE_DSN(dsn);
+    Emulator emu({"--records", "150", "--auth", "bearer", "--token", kToken});
+    TempDir dir;
+    const auto source = UniqueName("window");
+    const auto config = dir.Write("c.yaml", E2eConfig(dsn, source, emu.url(), dir.path()));
+    const std::vector<std::string> once{"-c", config, "once", "--source", source, "--resource", "offset"};
+    ASSERT_EQ(RunChatsyncd(once).exit_code, 0);
+    emu.Admin("POST", "/_admin/requests/clear");
+    auto second = RunChatsyncd(once);
+    ASSERT_EQ(second.exit_code, 0) << second.output;
+    // The last record is at 00:02:30; the window starts 30 s (the lookback) before it.
+    const auto query = std::string(emu.Requests().front().as_object().at("query").as_string());
+    EXPECT_NE(query.find("updated_since=2024-01-01T00%3A02%3A00.000Z"), std::string::npos) << query;
+    EXPECT_EQ(LatestRun(dsn, source, "offset", "rows_unchanged"), "31");
+    EXPECT_EQ(LatestRun(dsn, source, "offset", "rows_written"), "0");
+}
+
 TEST(Cli, StatusShowsTheLastRunAndResetForcesAFullResync) {
     CHATSYNC_REQUIRE_DSN(dsn);
     Emulator emu({"--records", "120", "--auth", "bearer", "--token", kToken});
