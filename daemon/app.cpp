@@ -1,7 +1,5 @@
 #include "daemon/app.hpp"
 
-#include <unistd.h>
-
 #include <chrono>
 #include <cstdio>
 #include <map>
@@ -16,6 +14,7 @@
 #include <boost/json/value.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include "connectors/runner.hpp"
 #include "core/error.hpp"
@@ -38,7 +37,8 @@ void RegisterSecrets(const config::Config& config, Redactor& redactor) {
     redactor.Add(config.database.dsn);
     // A DSN's password also travels alone in libpq's messages.
     const auto& dsn = config.database.dsn;
-    if (const auto at = dsn.find('@'), scheme = dsn.find("://"); at != std::string::npos && scheme != std::string::npos) {
+    if (const auto at = dsn.find('@'), scheme = dsn.find("://");
+        at != std::string::npos && scheme != std::string::npos) {
         const auto userinfo = dsn.substr(scheme + 3, at - scheme - 3);
         if (const auto colon = userinfo.find(':'); colon != std::string::npos) {
             redactor.Add(userinfo.substr(colon + 1));
@@ -46,7 +46,8 @@ void RegisterSecrets(const config::Config& config, Redactor& redactor) {
     }
     if (const auto pw = dsn.find("password="); pw != std::string::npos) {
         const auto end = dsn.find(' ', pw);
-        redactor.Add(dsn.substr(pw + 9, end == std::string::npos ? std::string::npos : end - pw - 9));
+        redactor.Add(dsn.substr(pw + 9, end == std::string::npos ? std::string::npos : end - pw - 9)
+        );
     }
     for (const auto& source : config.sources) {
         for (const auto& key : source.secret_keys) {
@@ -57,7 +58,8 @@ void RegisterSecrets(const config::Config& config, Redactor& redactor) {
     }
 }
 
-connectors::SourceSettings SettingsFor(const config::SourceConfig& source, const config::Config& config) {
+connectors::SourceSettings
+SettingsFor(const config::SourceConfig& source, const config::Config& config) {
     connectors::SourceSettings s;
     s.name = source.name;
     s.spec = source.connector;
@@ -89,7 +91,9 @@ std::string FormatAge(std::optional<sink::TimePoint> t) {
     if (!t) {
         return "-";
     }
-    return FormatTime(std::chrono::time_point_cast<std::chrono::microseconds>(*t), "%Y-%m-%d %H:%M:%S");
+    return FormatTime(
+        std::chrono::time_point_cast<std::chrono::microseconds>(*t), "%Y-%m-%d %H:%M:%S"
+    );
 }
 
 /// Everything a command needs: the config, logging, the database and the metrics.
@@ -144,7 +148,9 @@ public:
         Result<int> migrated = Errc::kCancelled;
         Run(Migrate(&migrated));
         if (!migrated) {
-            spdlog::error("database unavailable: {} ({})", sink_->LastError(), migrated.error().message());
+            spdlog::error(
+                "database unavailable: {} ({})", sink_->LastError(), migrated.error().message()
+            );
             return kExitUnavailable;
         }
         metrics_.DatabaseUp(true);
@@ -157,14 +163,21 @@ public:
             return rc;
         }
         if (args.source && config_.FindSource(*args.source) == nullptr) {
-            std::fprintf(stderr, "chatsyncd: no source named '%s' in %s\n", args.source->c_str(), config_.path.c_str());
+            std::fprintf(
+                stderr,
+                "chatsyncd: no source named '%s' in %s\n",
+                args.source->c_str(),
+                config_.path.c_str()
+            );
             return kExitUsage;
         }
         MakeRunners(args.source);
+
         struct Item {
             connectors::SourceRunner* runner;
             std::string resource;
         };
+
         std::vector<Item> items;
         for (auto& runner : runners_) {
             for (const auto& r : runner->settings().spec.resources) {
@@ -176,12 +189,18 @@ public:
         }
         if (args.resource && items.empty()) {
             std::fprintf(
-                stderr, "chatsyncd: source '%s' has no top-level resource '%s'\n", args.source->c_str(), args.resource->c_str()
+                stderr,
+                "chatsyncd: source '%s' has no top-level resource '%s'\n",
+                args.source->c_str(),
+                args.resource->c_str()
             );
             return kExitUsage;
         }
         progress_ = isatty(STDERR_FILENO) == 1;
-        sched::Scheduler scheduler(ioc_.get_executor(), {.max_concurrent = config_.limits.max_concurrent_runs, .once = true});
+        sched::Scheduler scheduler(
+            ioc_.get_executor(),
+            {.max_concurrent = config_.limits.max_concurrent_runs, .once = true}
+        );
         for (const auto& item : items) {
             auto* runner = item.runner;
             auto resource = item.resource;
@@ -219,7 +238,8 @@ public:
                 if (IsTopLevel(r)) {
                     ResourceHealth h;
                     h.interval = r.schedule.interval;
-                    if (const auto it = states.find({runner->settings().name, r.name}); it != states.end()) {
+                    if (const auto it = states.find({runner->settings().name, r.name});
+                        it != states.end()) {
                         h.last_success = it->second.last_success_at;
                     }
                     health_[{runner->settings().name, r.name}] = h;
@@ -235,12 +255,20 @@ public:
                 [this]() { return CheckReady(); }
             );
             if (auto started = admin->Start(); !started) {
-                spdlog::error("admin listener failed listen={} error=\"{}\"", config_.admin.listen, started.error().message());
+                spdlog::error(
+                    "admin listener failed listen={} error=\"{}\"",
+                    config_.admin.listen,
+                    started.error().message()
+                );
                 return kExitUnavailable;
             }
-            spdlog::info("admin listener ready listen={} port={}", config_.admin.listen, admin->port());
+            spdlog::info(
+                "admin listener ready listen={} port={}", config_.admin.listen, admin->port()
+            );
         }
-        sched::Scheduler scheduler(ioc_.get_executor(), {.max_concurrent = config_.limits.max_concurrent_runs});
+        sched::Scheduler scheduler(
+            ioc_.get_executor(), {.max_concurrent = config_.limits.max_concurrent_runs}
+        );
         const auto now = SysClock::now();
         std::size_t jobs = 0;
         for (auto& runner : runners_) {
@@ -249,11 +277,13 @@ public:
                     continue;
                 }
                 Millis initial{0};
-                if (const auto it = states.find({runner->settings().name, r.name}); it != states.end()) {
+                if (const auto it = states.find({runner->settings().name, r.name});
+                    it != states.end()) {
                     const auto& st = it->second;
                     if (st.last_outcome == "success" && st.next_run_at && *st.next_run_at > now) {
                         initial = std::min(
-                            std::chrono::duration_cast<Millis>(*st.next_run_at - now), r.schedule.interval
+                            std::chrono::duration_cast<Millis>(*st.next_run_at - now),
+                            r.schedule.interval
                         );
                     }
                 }
@@ -273,7 +303,12 @@ public:
             }
         }
         started_at_ = SysClock::now();
-        spdlog::info("chatsyncd started version={} sources={} resources={}", CHATSYNC_VERSION, runners_.size(), jobs);
+        spdlog::info(
+            "chatsyncd started version={} sources={} resources={}",
+            CHATSYNC_VERSION,
+            runners_.size(),
+            jobs
+        );
         InstallSignals(&scheduler, admin ? &*admin : nullptr);
         Run(Serve(&scheduler, admin ? &*admin : nullptr));
         spdlog::info("chatsyncd stopped");
@@ -292,7 +327,14 @@ public:
         }
         std::printf(
             "%-14s %-18s %-19s %-11s %9s %9s  %-24s %-19s\n",
-            "SOURCE", "RESOURCE", "LAST RUN", "OUTCOME", "WRITTEN", "UNCHANGED", "CURSOR", "NEXT RUN"
+            "SOURCE",
+            "RESOURCE",
+            "LAST RUN",
+            "OUTCOME",
+            "WRITTEN",
+            "UNCHANGED",
+            "CURSOR",
+            "NEXT RUN"
         );
         auto print = [](const sink::ResourceState& s) {
             std::printf(
@@ -310,7 +352,10 @@ public:
                 std::printf("    error: %s\n", s.last_error.c_str());
             }
             if (s.checkpoint) {
-                std::printf("    unfinished run %s: resumes from its checkpoint\n", s.run_id.value_or("?").c_str());
+                std::printf(
+                    "    unfinished run %s: resumes from its checkpoint\n",
+                    s.run_id.value_or("?").c_str()
+                );
             }
         };
         for (const auto& source : config_.sources) {
@@ -341,7 +386,12 @@ public:
             return kExitUsage;
         }
         if (args.resource && source->connector.FindResource(*args.resource) == nullptr) {
-            std::fprintf(stderr, "chatsyncd: source '%s' has no resource '%s'\n", args.source->c_str(), args.resource->c_str());
+            std::fprintf(
+                stderr,
+                "chatsyncd: source '%s' has no resource '%s'\n",
+                args.source->c_str(),
+                args.resource->c_str()
+            );
             return kExitUsage;
         }
         if (const int rc = OpenDatabase(); rc != kExitOk) {
@@ -381,7 +431,9 @@ private:
 
     Task<bool> RunOnce(connectors::SourceRunner* runner, std::string resource) {
         if (progress_) {
-            std::fprintf(stderr, "syncing %s/%s ...\n", runner->settings().name.c_str(), resource.c_str());
+            std::fprintf(
+                stderr, "syncing %s/%s ...\n", runner->settings().name.c_str(), resource.c_str()
+            );
         }
         auto report = co_await runner->Run(resource);
         LogReport(report);
@@ -423,15 +475,31 @@ private:
     static void LogReport(const connectors::RunReport& r) {
         if (r.outcome == "success") {
             spdlog::info(
-                "sync finished source={} resource={} outcome=success pages={} requests={} rows_written={} "
+                "sync finished source={} resource={} outcome=success pages={} requests={} "
+                "rows_written={} "
                 "rows_unchanged={} rows_deleted={} cursor={} resumed={} duration_ms={}",
-                r.source, r.resource, r.pages, r.requests, r.rows_written, r.rows_unchanged, r.rows_deleted,
-                r.cursor.empty() ? "-" : r.cursor, r.resumed, static_cast<long long>(r.seconds * 1000)
+                r.source,
+                r.resource,
+                r.pages,
+                r.requests,
+                r.rows_written,
+                r.rows_unchanged,
+                r.rows_deleted,
+                r.cursor.empty() ? "-" : r.cursor,
+                r.resumed,
+                static_cast<long long>(r.seconds * 1000)
             );
         } else {
             spdlog::error(
-                "sync failed source={} resource={} outcome={} kind={} pages={} rows_written={} error=\"{}\"",
-                r.source, r.resource, r.outcome, r.error_kind, r.pages, r.rows_written, r.error
+                "sync failed source={} resource={} outcome={} kind={} pages={} rows_written={} "
+                "error=\"{}\"",
+                r.source,
+                r.resource,
+                r.outcome,
+                r.error_kind,
+                r.pages,
+                r.rows_written,
+                r.error
             );
         }
     }
@@ -439,7 +507,14 @@ private:
     static void PrintSummary(const std::vector<connectors::RunReport>& reports) {
         std::printf(
             "\n%-14s %-18s %-10s %7s %9s %9s %9s %9s\n",
-            "SOURCE", "RESOURCE", "OUTCOME", "PAGES", "WRITTEN", "UNCHANGED", "DELETED", "SECONDS"
+            "SOURCE",
+            "RESOURCE",
+            "OUTCOME",
+            "PAGES",
+            "WRITTEN",
+            "UNCHANGED",
+            "DELETED",
+            "SECONDS"
         );
         for (const auto& r : reports) {
             std::printf(
@@ -485,15 +560,21 @@ private:
                 h.interval * config_.admin.stale_after_intervals
             );
             const auto since = h.last_success.value_or(started_at_);
-            if (now - std::max(since, started_at_) > allowed && (!h.last_success || now - *h.last_success > allowed)) {
-                problems.push_back("resource " + key.first + "/" + key.second + " has not synced successfully for over " +
-                                   FormatDuration(std::chrono::duration_cast<Millis>(allowed)));
+            if (now - std::max(since, started_at_) > allowed &&
+                (!h.last_success || now - *h.last_success > allowed)) {
+                problems.push_back(
+                    "resource " + key.first + "/" + key.second +
+                    " has not synced successfully for over " +
+                    FormatDuration(std::chrono::duration_cast<Millis>(allowed))
+                );
             }
         }
         for (const auto& runner : runners_) {
             auto latch = co_await sink_->GetLatch(runner->settings().name);
             if (latch && *latch) {
-                problems.push_back("source " + runner->settings().name + " latched: " + (*latch)->reason);
+                problems.push_back(
+                    "source " + runner->settings().name + " latched: " + (*latch)->reason
+                );
             }
         }
         if (!problems.empty()) {
@@ -509,17 +590,21 @@ private:
 
     void InstallSignals(sched::Scheduler* scheduler, server::AdminServer* admin = nullptr) {
         signals_.emplace(ioc_, SIGINT, SIGTERM);
-        signals_->async_wait([this, scheduler, admin](const boost::system::error_code& ec, int signo) {
-            if (ec) {
-                return;
+        signals_->async_wait(
+            [this, scheduler, admin](const boost::system::error_code& ec, int signo) {
+                if (ec) {
+                    return;
+                }
+                OnSignal(signo, scheduler, admin);
             }
-            OnSignal(signo, scheduler, admin);
-        });
+        );
     }
 
     void OnSignal(int signo, sched::Scheduler* scheduler, server::AdminServer* admin) {
         spdlog::info(
-            "signal received, stopping signal={} grace_ms={}", signo, config_.limits.shutdown_grace.count()
+            "signal received, stopping signal={} grace_ms={}",
+            signo,
+            config_.limits.shutdown_grace.count()
         );
         interrupted_ = true;
         if (admin != nullptr) {

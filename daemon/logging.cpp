@@ -43,7 +43,8 @@ void AppendJsonFields(std::string& out, std::string_view text) {
     for (std::size_t i = 0; i < text.size(); ++i) {
         if (i == 0 || text[i - 1] == ' ') {
             std::size_t j = i;
-            while (j < text.size() && (std::isalnum(static_cast<unsigned char>(text[j])) != 0 || text[j] == '_')) {
+            while (j < text.size() &&
+                   (std::isalnum(static_cast<unsigned char>(text[j])) != 0 || text[j] == '_')) {
                 ++j;
             }
             if (j > i && j < text.size() && text[j] == '=') {
@@ -95,7 +96,8 @@ public:
 
 protected:
     void sink_it_(const spdlog::details::log_msg& msg) override {
-        const auto text = redactor_.Redact(std::string_view(msg.payload.data(), msg.payload.size()));
+        const auto text =
+            redactor_.Redact(std::string_view(msg.payload.data(), msg.payload.size()));
         const auto when = std::chrono::time_point_cast<std::chrono::microseconds>(msg.time);
         const auto level = spdlog::level::to_string_view(msg.level);
         std::string line;

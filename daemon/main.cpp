@@ -16,7 +16,9 @@ int main(int argc, char** argv) {
         try {
             parsed = chatsync::daemon::ParseArguments(args);
         } catch (const std::invalid_argument& e) {
-            std::fprintf(stderr, "chatsyncd: %s\n\n%s", e.what(), chatsync::daemon::Usage().c_str());
+            std::fprintf(
+                stderr, "chatsyncd: %s\n\n%s", e.what(), chatsync::daemon::Usage().c_str()
+            );
             return ExitCode::kExitUsage;
         }
         if (parsed.command == chatsync::daemon::Command::kHelp) {

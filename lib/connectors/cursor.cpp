@@ -23,7 +23,8 @@ CursorValue FromEpoch(double value, double per_second) {
     return {true, SysTime{std::chrono::microseconds{us}}, 0};
 }
 
-std::optional<CursorValue> FromText(std::string_view s, CursorFormat format, const std::string& pattern) {
+std::optional<CursorValue>
+FromText(std::string_view s, CursorFormat format, const std::string& pattern) {
     switch (format) {
         case CursorFormat::kIso8601:
             if (const auto t = ParseIso8601(s)) {
@@ -70,7 +71,8 @@ std::string CursorValue::Canonical() const {
     return {buf.data(), ptr};
 }
 
-std::optional<CursorValue> ReadCursor(const boost::json::value& v, CursorFormat format, const std::string& pattern) {
+std::optional<CursorValue>
+ReadCursor(const boost::json::value& v, CursorFormat format, const std::string& pattern) {
     if (const auto* s = v.if_string()) {
         return FromText(*s, format, pattern);
     }
@@ -90,7 +92,8 @@ std::optional<CursorValue> ReadCursor(const boost::json::value& v, CursorFormat 
     }
 }
 
-std::optional<CursorValue> ParseCursorText(const std::string& text, CursorFormat format, const std::string& pattern) {
+std::optional<CursorValue>
+ParseCursorText(const std::string& text, CursorFormat format, const std::string& pattern) {
     // Stored cursors are canonical: ISO-8601 for every time format.
     if (format != CursorFormat::kNumber) {
         if (const auto t = ParseIso8601(text)) {
@@ -120,7 +123,8 @@ std::string FormatCursor(const CursorValue& c, CursorFormat format, const std::s
     return c.Canonical();
 }
 
-std::optional<CursorValue> WindowStart(const IncrementalSpec& spec, const std::optional<std::string>& committed) {
+std::optional<CursorValue>
+WindowStart(const IncrementalSpec& spec, const std::optional<std::string>& committed) {
     if (committed) {
         if (auto c = ParseCursorText(*committed, spec.format, spec.format_pattern)) {
             if (c->is_time) {

@@ -31,19 +31,19 @@ struct CursorValue {
 /// Reads a record's cursor field written in `format` (with `pattern` for kCustom). Strings
 /// holding numbers are accepted for numeric formats, and ISO-8601 is accepted as a fallback
 /// for custom patterns. nullopt when the value cannot be read.
-std::optional<CursorValue> ReadCursor(const boost::json::value& v, CursorFormat format, const std::string& pattern);
+std::optional<CursorValue>
+ReadCursor(const boost::json::value& v, CursorFormat format, const std::string& pattern);
 
 /// Parses a stored (canonical) cursor or a configured initial value in `format`.
-std::optional<CursorValue> ParseCursorText(const std::string& text, CursorFormat format, const std::string& pattern);
+std::optional<CursorValue>
+ParseCursorText(const std::string& text, CursorFormat format, const std::string& pattern);
 
 /// Writes a cursor for a request in `format`.
 std::string FormatCursor(const CursorValue& c, CursorFormat format, const std::string& pattern);
 
 /// The incremental window's start: the committed cursor minus the lookback (times only), or
 /// the initial value when nothing is committed yet. nullopt: no lower bound.
-std::optional<CursorValue> WindowStart(
-    const IncrementalSpec& spec,
-    const std::optional<std::string>& committed
-);
+std::optional<CursorValue>
+WindowStart(const IncrementalSpec& spec, const std::optional<std::string>& committed);
 
 }  // namespace chatsync::connectors

@@ -11,12 +11,17 @@
 namespace chatsync::connectors {
 namespace {
 
-bool Matches(const ErrorRule& rule, const http::Response& response, const boost::json::value* body) {
+bool Matches(
+    const ErrorRule& rule,
+    const http::Response& response,
+    const boost::json::value* body
+) {
     if (!rule.status.empty() &&
         std::find(rule.status.begin(), rule.status.end(), response.status) == rule.status.end()) {
         return false;
     }
-    if (!rule.body_contains.empty() && response.body.find(rule.body_contains) == std::string::npos) {
+    if (!rule.body_contains.empty() &&
+        response.body.find(rule.body_contains) == std::string::npos) {
         return false;
     }
     if (!rule.body_path.empty()) {

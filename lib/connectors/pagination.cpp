@@ -86,7 +86,9 @@ std::optional<std::string> LinkNext(std::string_view header) {
         }
         const auto url = header.substr(open + 1, close - open - 1);
         const auto end = header.find('<', close);
-        auto params = header.substr(close + 1, end == std::string_view::npos ? std::string_view::npos : end - close - 1);
+        auto params = header.substr(
+            close + 1, end == std::string_view::npos ? std::string_view::npos : end - close - 1
+        );
         // The comma that separates this link from the next one is not part of its params.
         params = Trim(params);
         if (params.ends_with(',')) {
@@ -183,7 +185,8 @@ std::optional<PagePosition> NextPosition(
                     token = std::string(*h);
                 }
             } else if (body != nullptr) {
-                if (const auto* v = FindPath(*body, spec.token_path); v != nullptr && !v->is_null()) {
+                if (const auto* v = FindPath(*body, spec.token_path);
+                    v != nullptr && !v->is_null()) {
                     token = ScalarText(*v);
                 }
             }

@@ -11,7 +11,13 @@ namespace {
 
 using Params = std::vector<std::pair<std::string, std::string>>;
 
-void AddAuth(const AuthSpec& auth, const boost::json::object& ctx, http::Request& req, Params& query, boost::json::object* body) {
+void AddAuth(
+    const AuthSpec& auth,
+    const boost::json::object& ctx,
+    http::Request& req,
+    Params& query,
+    boost::json::object* body
+) {
     switch (auth.kind) {
         case AuthKind::kNone:
             return;
@@ -21,7 +27,8 @@ void AddAuth(const AuthSpec& auth, const boost::json::object& ctx, http::Request
         case AuthKind::kBasic:
             req.headers.emplace_back(
                 "Authorization",
-                "Basic " + Base64Encode(Render(auth.username, ctx) + ":" + Render(auth.password, ctx))
+                "Basic " +
+                    Base64Encode(Render(auth.username, ctx) + ":" + Render(auth.password, ctx))
             );
             return;
         case AuthKind::kApiKey: {
@@ -112,12 +119,16 @@ http::Request BuildRequest(
             case PaginationKind::kPageNumber:
                 page_params.emplace_back(pagination.page_param, std::to_string(position.number));
                 if (pagination.send_page_size) {
-                    page_params.emplace_back(pagination.limit_param, std::to_string(pagination.page_size));
+                    page_params.emplace_back(
+                        pagination.limit_param, std::to_string(pagination.page_size)
+                    );
                 }
                 break;
             case PaginationKind::kOffset:
                 page_params.emplace_back(pagination.offset_param, std::to_string(position.offset));
-                page_params.emplace_back(pagination.limit_param, std::to_string(pagination.page_size));
+                page_params.emplace_back(
+                    pagination.limit_param, std::to_string(pagination.page_size)
+                );
                 break;
             case PaginationKind::kCursor:
                 if (!position.token.empty()) {

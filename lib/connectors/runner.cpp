@@ -40,7 +40,7 @@ Result<void> AppendRecords(
     RowBatch& batch,
     const json::array& records,
     const ResourceSpec& resource,
-    const json::object* parent,
+    const json::value* parent,
     std::string& error
 ) {
     const normalize::FlattenOptions options{.max_nesting = resource.max_nesting};
@@ -54,7 +54,7 @@ Result<void> AppendRecords(
         normalize::AppendRecord(batch, *record, options);
         if (parent != nullptr && resource.parent) {
             for (const auto& [column, path] : resource.parent->fields) {
-                const auto* v = FindPath(json::value(*parent), path);
+                const auto* v = FindPath(*parent, path);
                 if (v != nullptr && !v->is_null()) {
                     batch.Set(batch.Column(column, column), normalize::ToValue(*v));
                 }
@@ -64,8 +64,8 @@ Result<void> AppendRecords(
             const auto col = batch.FindColumn(key);
             const auto& row = batch.rows().back();
             if (!col || *col >= row.size() || !row[*col]) {
-                error = "record " + std::to_string(index) + " has no value for primary key field '" +
-                        key + "'";
+                error = "record " + std::to_string(index) +
+                        " has no value for primary key field '" + key + "'";
                 return Errc::kUpstreamBadPayload;
             }
         }
@@ -75,7 +75,8 @@ Result<void> AppendRecords(
 }
 
 /// Selects the records of a page: an array at the path, or one object as a one-record page.
-Result<json::array> SelectRecords(const json::value& body, const ResourceSpec& resource, std::string& error) {
+Result<json::array>
+SelectRecords(const json::value& body, const ResourceSpec& resource, std::string& error) {
     const auto* v = FindPath(body, resource.records_path);
     if (v == nullptr) {
         if (resource.records_optional) {
@@ -167,10 +168,14 @@ SourceRunner::SourceRunner(
             continue;
         }
         if (!resource.incremental->start_param.empty()) {
-            resource.request.query.emplace_back(resource.incremental->start_param, "{{ cursor.start }}");
+            resource.request.query.emplace_back(
+                resource.incremental->start_param, "{{ cursor.start }}"
+            );
         }
         if (!resource.incremental->end_param.empty()) {
-            resource.request.query.emplace_back(resource.incremental->end_param, "{{ cursor.end }}");
+            resource.request.query.emplace_back(
+                resource.incremental->end_param, "{{ cursor.end }}"
+            );
         }
     }
 }
@@ -222,13 +227,18 @@ Task<Result<void>> SourceRunner::EnsureLogin(RunContext& run, bool force) {
     auto response = co_await client_.Send(std::move(request));
     ++run.report.requests;
     if (!response) {
-        metrics_.HttpRequest(settings_.name, "_login", ErrorKind(response.error()), SecondsSince(started));
+        metrics_.HttpRequest(
+            settings_.name, "_login", ErrorKind(response.error()), SecondsSince(started)
+        );
         run.error = "login request failed: " + response.error().message();
         co_return response.error();
     }
-    metrics_.HttpRequest(settings_.name, "_login", std::to_string(response->status), SecondsSince(started));
+    metrics_.HttpRequest(
+        settings_.name, "_login", std::to_string(response->status), SecondsSince(started)
+    );
     if (response->status == 401 || response->status == 403) {
-        run.error = "login rejected the credentials (HTTP " + std::to_string(response->status) + ")";
+        run.error =
+            "login rejected the credentials (HTTP " + std::to_string(response->status) + ")";
         co_return Errc::kUpstreamAuth;
     }
     if (response->status < 200 || response->status >= 300) {
@@ -251,7 +261,7 @@ Task<Result<SourceRunner::Fetched>> SourceRunner::Fetch(
     RunContext& run,
     const ResourceSpec& resource,
     json::object context,
-    std::string page_url
+    PagePosition position
 ) {
     std::vector<const ErrorRule*> rules;
     for (const auto& r : resource.error_rules) {
@@ -278,21 +288,8 @@ Task<Result<SourceRunner::Fetched>> SourceRunner::Fetch(
         if (settings_.spec.auth.kind == AuthKind::kApiKey) {
             auth_ctx["key"] = Render(settings_.spec.auth.key_value, context);
         }
-        PagePosition position;
-        if (const auto* page = context.if_contains("page"); page != nullptr && page->is_object()) {
-            const auto& p = page->get_object();
-            if (const auto* n = p.if_contains("number"); n != nullptr && n->is_int64()) {
-                position.number = n->get_int64();
-            }
-            if (const auto* n = p.if_contains("offset"); n != nullptr && n->is_int64()) {
-                position.offset = n->get_int64();
-            }
-            if (auto t = StringAt(p, "token")) {
-                position.token = *t;
-            }
-        }
-        position.url = page_url;
-        auto request = BuildRequest(settings_.spec, resource.request, resource.pagination, position, context);
+        auto request =
+            BuildRequest(settings_.spec, resource.request, resource.pagination, position, context);
         const auto url = request.url;
 
         http::RateBudget::Wait wait;
@@ -321,8 +318,14 @@ Task<Result<SourceRunner::Fetched>> SourceRunner::Fetch(
                 metrics_.Retry(source, ErrorKind(ec));
                 metrics_.Wait(source, "backoff", Seconds(delay));
                 spdlog::warn(
-                    "request failed, retrying source={} resource={} url={} error=\"{}\" attempt={} wait_ms={}",
-                    source, resource.name, http::RedactUrl(url), ec.message(), failures, delay.count()
+                    "request failed, retrying source={} resource={} url={} error=\"{}\" attempt={} "
+                    "wait_ms={}",
+                    source,
+                    resource.name,
+                    http::RedactUrl(url),
+                    ec.message(),
+                    failures,
+                    delay.count()
                 );
                 if (!co_await Sleep(delay)) {
                     co_return Errc::kCancelled;
@@ -332,7 +335,9 @@ Task<Result<SourceRunner::Fetched>> SourceRunner::Fetch(
             run.error = "request to " + http::RedactUrl(url) + " failed: " + ec.message();
             co_return ec == Condition::kRetryable ? Errc::kRetriesExhausted : ec;
         }
-        metrics_.HttpRequest(source, resource.name, std::to_string(response->status), SecondsSince(started));
+        metrics_.HttpRequest(
+            source, resource.name, std::to_string(response->status), SecondsSince(started)
+        );
 
         Fetched fetched;
         fetched.url = url;
@@ -360,19 +365,26 @@ Task<Result<SourceRunner::Fetched>> SourceRunner::Fetch(
                     metrics_.Retry(source, "status_" + std::to_string(response->status));
                     metrics_.Wait(source, "backoff", Seconds(delay));
                     spdlog::warn(
-                        "upstream error, retrying source={} resource={} status={} attempt={} wait_ms={}",
-                        source, resource.name, response->status, failures, delay.count()
+                        "upstream error, retrying source={} resource={} status={} attempt={} "
+                        "wait_ms={}",
+                        source,
+                        resource.name,
+                        response->status,
+                        failures,
+                        delay.count()
                     );
                     if (!co_await Sleep(delay)) {
                         co_return Errc::kCancelled;
                     }
                     continue;
                 }
-                run.error = "giving up after " + std::to_string(failures) + " attempts: " + verdict.message;
+                run.error =
+                    "giving up after " + std::to_string(failures) + " attempts: " + verdict.message;
                 co_return Errc::kRetriesExhausted;
             case ErrorAction::kRateLimited: {
                 if (++rate_limited > settings_.max_rate_limited_waits) {
-                    run.error = "still rate limited after " + std::to_string(rate_limited - 1) + " waits";
+                    run.error =
+                        "still rate limited after " + std::to_string(rate_limited - 1) + " waits";
                     co_return Errc::kUpstreamRateLimited;
                 }
                 std::optional<Millis> delay;
@@ -385,7 +397,8 @@ Task<Result<SourceRunner::Fetched>> SourceRunner::Fetch(
                 }
                 if (*delay > settings_.max_retry_after) {
                     run.error = "upstream asked to wait " + FormatDuration(*delay) +
-                                ", longer than max_retry_after " + FormatDuration(settings_.max_retry_after);
+                                ", longer than max_retry_after " +
+                                FormatDuration(settings_.max_retry_after);
                     co_return Errc::kUpstreamRateLimited;
                 }
                 // Every request of the source waits, not only this one: the platform's
@@ -394,7 +407,11 @@ Task<Result<SourceRunner::Fetched>> SourceRunner::Fetch(
                 metrics_.Retry(source, "rate_limited");
                 spdlog::warn(
                     "rate limited, waiting source={} resource={} status={} wait_ms={} reason={}",
-                    source, resource.name, response->status, delay->count(), reason
+                    source,
+                    resource.name,
+                    response->status,
+                    delay->count(),
+                    reason
                 );
                 continue;
             }
@@ -411,10 +428,18 @@ Task<Result<SourceRunner::Fetched>> SourceRunner::Fetch(
                 co_return Errc::kUpstreamAuth;
             case ErrorAction::kLatch: {
                 run.error = "latched: " + verdict.message;
-                sink::Latch latch{source, redactor_.Redact(verdict.message), std::chrono::system_clock::now(), "chatsyncd"};
+                sink::Latch latch{
+                    source,
+                    redactor_.Redact(verdict.message),
+                    std::chrono::system_clock::now(),
+                    "chatsyncd"};
                 auto set = co_await sink_.SetLatch(latch);
                 if (!set) {
-                    spdlog::error("could not store latch source={} error=\"{}\"", source, set.error().message());
+                    spdlog::error(
+                        "could not store latch source={} error=\"{}\"",
+                        source,
+                        set.error().message()
+                    );
                 }
                 metrics_.Latched(source, true);
                 co_return Errc::kUpstreamLatched;
@@ -426,11 +451,12 @@ Task<Result<SourceRunner::Fetched>> SourceRunner::Fetch(
     }
 }
 
-Task<Result<void>> SourceRunner::RunChildren(RunContext& run, const json::array& parents, json::object checkpoint) {
+Task<Result<void>>
+SourceRunner::RunChildren(RunContext& run, const json::array& parents, json::object checkpoint) {
     const auto children = ChildrenOf(settings_.spec, run.resource->name);
     json::array pending = parents;
     while (!pending.empty()) {
-        const auto parent = pending.front().as_object();
+        const auto parent = pending.front();
         pending.erase(pending.begin());
         for (const auto* child : children) {
             auto position = FirstPosition(child->pagination);
@@ -442,7 +468,7 @@ Task<Result<void>> SourceRunner::RunChildren(RunContext& run, const json::array&
                 ctx["config"] = settings_.values;
                 ctx["parent"] = parent;
                 ctx["page"] = PageContext(child->pagination, position);
-                auto fetched = co_await Fetch(run, *child, ctx, position.url);
+                auto fetched = co_await Fetch(run, *child, ctx, position);
                 if (!fetched) {
                     co_return fetched.error();
                 }
@@ -455,7 +481,12 @@ Task<Result<void>> SourceRunner::RunChildren(RunContext& run, const json::array&
                     records = std::move(*selected);
                 }
                 auto next = NextPosition(
-                    child->pagination, position, &fetched->body, fetched->response, records.size(), fetched->url
+                    child->pagination,
+                    position,
+                    &fetched->body,
+                    fetched->response,
+                    records.size(),
+                    fetched->url
                 );
                 // The parent stays pending until its last child page commits, so a restart
                 // fetches its children again (upserts make that harmless).
@@ -467,7 +498,9 @@ Task<Result<void>> SourceRunner::RunChildren(RunContext& run, const json::array&
                     still.erase(still.begin());
                     checkpoint["pending"] = still;
                 }
-                auto written = co_await CommitRecords(run, *child, records, &parent, resume, json::serialize(checkpoint));
+                auto written = co_await CommitRecords(
+                    run, *child, records, &parent, resume, json::serialize(checkpoint)
+                );
                 if (!written) {
                     co_return written.error();
                 }
@@ -485,7 +518,7 @@ Task<Result<std::vector<std::size_t>>> SourceRunner::CommitRecords(
     RunContext& run,
     const ResourceSpec& resource,
     json::array records,
-    const json::object* parent,
+    const json::value* parent,
     std::string resume_checkpoint,
     std::string checkpoint
 ) {
@@ -512,7 +545,10 @@ Task<Result<std::vector<std::size_t>>> SourceRunner::CommitRecords(
                 write.seen_pass = run.pass_id;
             }
             write.want_changed_rows = has_children;
-            json::array part(records.begin() + static_cast<std::ptrdiff_t>(start), records.begin() + static_cast<std::ptrdiff_t>(end));
+            json::array part(
+                records.begin() + static_cast<std::ptrdiff_t>(start),
+                records.begin() + static_cast<std::ptrdiff_t>(end)
+            );
             if (auto r = AppendRecords(write.rows, part, resource, parent, run.error); !r) {
                 co_return r.error();
             }
@@ -552,8 +588,9 @@ Task<RunReport> SourceRunner::Finish(RunContext& run, std::string outcome) {
     end.rows_unchanged = run.report.rows_unchanged;
     end.error = run.report.error;
     end.schema = source;
-    end.next_run_at = std::chrono::system_clock::now() +
-                      std::chrono::duration_cast<std::chrono::system_clock::duration>(resource.schedule.interval);
+    end.next_run_at =
+        std::chrono::system_clock::now() +
+        std::chrono::duration_cast<std::chrono::system_clock::duration>(resource.schedule.interval);
     if (outcome == "success") {
         std::optional<CursorValue> committed;
         if (inc && run.committed_cursor) {
@@ -569,7 +606,10 @@ Task<RunReport> SourceRunner::Finish(RunContext& run, std::string outcome) {
                 metrics_.CursorLag(
                     source,
                     resource.name,
-                    std::chrono::duration<double>(std::chrono::system_clock::now() - committed->time).count()
+                    std::chrono::duration<double>(
+                        std::chrono::system_clock::now() - committed->time
+                    )
+                        .count()
                 );
             }
         }
@@ -694,7 +734,10 @@ Task<RunReport> SourceRunner::Run(std::string resource_name) {
             }
             spdlog::info(
                 "resuming run source={} resource={} run_id={} from_page={}",
-                source, resource_name, run.run_id, position ? position->pages : -1
+                source,
+                resource_name,
+                run.run_id,
+                position ? position->pages : -1
             );
         }
     }
@@ -708,7 +751,8 @@ Task<RunReport> SourceRunner::Run(std::string resource_name) {
             cursor_ctx["start"] = FormatCursor(*window_start, inc->format, inc->format_pattern);
         }
         cursor_ctx["end"] = FormatCursor(
-            CursorValue{true, std::chrono::time_point_cast<std::chrono::microseconds>(run_started_at), 0},
+            CursorValue{
+                true, std::chrono::time_point_cast<std::chrono::microseconds>(run_started_at), 0},
             inc->format,
             inc->format_pattern
         );
@@ -738,10 +782,14 @@ Task<RunReport> SourceRunner::Run(std::string resource_name) {
         ctx["config"] = settings_.values;
         ctx["cursor"] = cursor_ctx;
         ctx["page"] = PageContext(resource.pagination, *position);
-        auto fetched = co_await Fetch(run, resource, ctx, position->url);
+        auto fetched = co_await Fetch(run, resource, ctx, *position);
         if (!fetched) {
             const auto ec = fetched.error();
-            run.Fail(ec, ec == Errc::kCancelled ? "cancelled" : (ec == Errc::kUpstreamLatched ? "latched" : "failed"));
+            run.Fail(
+                ec,
+                ec == Errc::kCancelled ? "cancelled"
+                                       : (ec == Errc::kUpstreamLatched ? "latched" : "failed")
+            );
             co_return co_await Finish(run, run.report.outcome);
         }
         json::array records;
@@ -756,7 +804,12 @@ Task<RunReport> SourceRunner::Run(std::string resource_name) {
             records = std::move(*selected);
         }
         auto next = NextPosition(
-            resource.pagination, *position, &fetched->body, fetched->response, records.size(), fetched->url
+            resource.pagination,
+            *position,
+            &fetched->body,
+            fetched->response,
+            records.size(),
+            fetched->url
         );
 
         const auto resume = json::serialize(checkpoint);
@@ -767,7 +820,8 @@ Task<RunReport> SourceRunner::Run(std::string resource_name) {
                     continue;
                 }
                 const auto fmt = inc->record_format.value_or(inc->format);
-                const auto& pattern = inc->record_format ? inc->record_format_pattern : inc->format_pattern;
+                const auto& pattern =
+                    inc->record_format ? inc->record_format_pattern : inc->format_pattern;
                 if (auto c = ReadCursor(*v, fmt, pattern); c && (!run_cursor || *run_cursor < *c)) {
                     run_cursor = c;
                 }
@@ -782,7 +836,9 @@ Task<RunReport> SourceRunner::Run(std::string resource_name) {
         // changed is known only once it commits, and a crash right after must not lose
         // their children. The list is narrowed to the changed rows just after.
         checkpoint["pending"] = children.empty() ? json::array{} : records;
-        auto changed = co_await CommitRecords(run, resource, records, nullptr, resume, json::serialize(checkpoint));
+        auto changed = co_await CommitRecords(
+            run, resource, records, nullptr, resume, json::serialize(checkpoint)
+        );
         if (!changed) {
             if (changed.error() == Errc::kUpstreamBadPayload) {
                 run.error = "page " + std::to_string(position->pages + 1) + ": " + run.error;
@@ -792,9 +848,10 @@ Task<RunReport> SourceRunner::Run(std::string resource_name) {
         }
         ++run.report.pages;
         if (!children.empty()) {
-            const bool all_children = std::any_of(children.begin(), children.end(), [](const auto* c) {
-                return !c->parent->only_changed;
-            });
+            const bool all_children =
+                std::any_of(children.begin(), children.end(), [](const auto* c) {
+                    return !c->parent->only_changed;
+                });
             json::array parents;
             if (all_children) {
                 parents = records;
@@ -803,7 +860,9 @@ Task<RunReport> SourceRunner::Run(std::string resource_name) {
                     parents.push_back(records[index]);
                 }
                 checkpoint["pending"] = parents;
-                auto narrowed = co_await CommitRecords(run, resource, {}, nullptr, "", json::serialize(checkpoint));
+                auto narrowed = co_await CommitRecords(
+                    run, resource, {}, nullptr, "", json::serialize(checkpoint)
+                );
                 if (!narrowed) {
                     run.Fail(narrowed.error(), "failed");
                     co_return co_await Finish(run, "failed");

@@ -9,6 +9,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/json/object.hpp>
 
+#include "connectors/pagination.hpp"
 #include "connectors/spec.hpp"
 #include "core/asio.hpp"
 #include "core/redactor.hpp"
@@ -100,7 +101,13 @@ private:
     struct RunContext;
     struct Fetched;
 
-    Task<Result<Fetched>> Fetch(RunContext& run, const ResourceSpec& resource, boost::json::object context, std::string page_url);
+    /// Sends one page's request with the budget, retries, re-login and error rules.
+    Task<Result<Fetched>> Fetch(
+        RunContext& run,
+        const ResourceSpec& resource,
+        boost::json::object context,
+        PagePosition position
+    );
     Task<Result<void>> EnsureLogin(RunContext& run, bool force);
     /// Writes records to the resource's table with the checkpoint, in transactions of at most
     /// max_batch_rows rows: the last stores `checkpoint`, earlier ones `resume_checkpoint`.
@@ -109,11 +116,12 @@ private:
         RunContext& run,
         const ResourceSpec& resource,
         boost::json::array records,
-        const boost::json::object* parent,
+        const boost::json::value* parent,
         std::string resume_checkpoint,
         std::string checkpoint
     );
-    Task<Result<void>> RunChildren(RunContext& run, const boost::json::array& parents, boost::json::object checkpoint);
+    Task<Result<void>>
+    RunChildren(RunContext& run, const boost::json::array& parents, boost::json::object checkpoint);
     Task<bool> Sleep(Millis duration);
     /// Ends a run: the run log, the state (cursor promoted on success) and the metrics.
     Task<RunReport> Finish(RunContext& run, std::string outcome);

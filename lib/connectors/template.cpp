@@ -54,7 +54,8 @@ bool References(std::string_view text, std::string_view path) {
             return false;
         }
         const auto ref = Trim(text.substr(pos + 2, close - pos - 2));
-        if (ref == path || (ref.starts_with(path) && ref.size() > path.size() && ref[path.size()] == '.')) {
+        if (ref == path ||
+            (ref.starts_with(path) && ref.size() > path.size() && ref[path.size()] == '.')) {
             return true;
         }
         pos = close + 2;

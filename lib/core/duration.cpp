@@ -33,8 +33,7 @@ std::optional<Millis> ParseDuration(std::string_view text) {
         std::int64_t scale = 0;
         for (const auto& [unit, ms] : kUnits) {
             // "ms" must win over "m": it is listed first and needs the whole prefix to match.
-            if (text.starts_with(unit) &&
-                (unit != "m" || !text.starts_with("ms"))) {
+            if (text.starts_with(unit) && (unit != "m" || !text.starts_with("ms"))) {
                 scale = ms;
                 text.remove_prefix(unit.size());
                 break;

@@ -54,7 +54,8 @@ enum class Condition {
 const boost::system::error_category& ErrorCategory() noexcept;
 const boost::system::error_category& ConditionCategory() noexcept;
 
-boost::system::error_code make_error_code(Errc e) noexcept;  // NOLINT(readability-identifier-naming)
+boost::system::error_code make_error_code(Errc e
+) noexcept;                                           // NOLINT(readability-identifier-naming)
 boost::system::error_condition make_error_condition(  // NOLINT(readability-identifier-naming)
     Condition c
 ) noexcept;

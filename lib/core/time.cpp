@@ -91,8 +91,8 @@ void Pad(std::string& out, std::int64_t v, int width) {
     out.append(buf.data(), ptr);
 }
 
-constexpr std::array<std::string_view, 12> kMonths{
-    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+constexpr std::array<std::string_view, 12>
+    kMonths{"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
 
 }  // namespace
 
@@ -103,8 +103,7 @@ std::optional<SysTime> ParseIso8601(std::string_view s, bool require_zone) {
     int h = 0;
     int mi = 0;
     int sec = 0;
-    if (!Digits(s, 4, y) || !Eat(s, '-') || !Digits(s, 2, mo) || !Eat(s, '-') ||
-        !Digits(s, 2, d)) {
+    if (!Digits(s, 4, y) || !Eat(s, '-') || !Digits(s, 2, mo) || !Eat(s, '-') || !Digits(s, 2, d)) {
         return std::nullopt;
     }
     if (!Eat(s, 'T') && !Eat(s, 't') && !Eat(s, ' ')) {
@@ -208,9 +207,7 @@ std::string FormatTime(SysTime t, std::string_view pattern) {
                 out += FormatTime(t, "%H:%M:%S");
                 break;
             case 's':
-                Pad(out,
-                    std::chrono::floor<seconds>(t).time_since_epoch().count(),
-                    1);
+                Pad(out, std::chrono::floor<seconds>(t).time_since_epoch().count(), 1);
                 break;
             case 'z':
                 out += "+0000";

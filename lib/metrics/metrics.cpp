@@ -1,5 +1,7 @@
 #include "metrics/metrics.hpp"
 
+#include <string>
+
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>
@@ -7,18 +9,16 @@
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 
-#include <string>
-
 namespace chatsync::metrics {
 namespace {
 
 /// HTTP latency buckets: from a fast local API to a slow page of a remote one.
-const prometheus::Histogram::BucketBoundaries kHttpBuckets{
-    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
+const prometheus::Histogram::BucketBoundaries
+    kHttpBuckets{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
 
 /// Run duration buckets: seconds to an hour.
-const prometheus::Histogram::BucketBoundaries kRunBuckets{
-    0.1, 0.5, 1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600};
+const prometheus::Histogram::BucketBoundaries
+    kRunBuckets{0.1, 0.5, 1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600};
 
 std::string S(std::string_view v) {
     return std::string(v);
@@ -28,82 +28,98 @@ std::string S(std::string_view v) {
 
 struct Metrics::Impl {
     std::shared_ptr<prometheus::Registry> registry = std::make_shared<prometheus::Registry>();
-    prometheus::Family<prometheus::Gauge>& build_info = prometheus::BuildGauge()
-        .Name("chatsync_build_info")
-        .Help("Always 1; the labels name the running build.")
-        .Register(*registry);
-    prometheus::Family<prometheus::Counter>& http_requests = prometheus::BuildCounter()
-        .Name("chatsync_http_requests_total")
-        .Help("Upstream HTTP requests by answer: a status code, or the transport error kind.")
-        .Register(*registry);
-    prometheus::Family<prometheus::Histogram>& http_duration = prometheus::BuildHistogram()
-        .Name("chatsync_http_request_duration_seconds")
-        .Help("Upstream HTTP request duration, from sending to the last body byte.")
-        .Register(*registry);
-    prometheus::Family<prometheus::Counter>& retries = prometheus::BuildCounter()
-        .Name("chatsync_http_retries_total")
-        .Help("Upstream requests retried, by reason.")
-        .Register(*registry);
-    prometheus::Family<prometheus::Counter>& wait_seconds = prometheus::BuildCounter()
-        .Name("chatsync_wait_seconds_total")
-        .Help("Time spent waiting before requests, by reason.")
-        .Register(*registry);
-    prometheus::Family<prometheus::Counter>& waits = prometheus::BuildCounter()
-        .Name("chatsync_waits_total")
-        .Help("Waits imposed before requests, by reason.")
-        .Register(*registry);
-    prometheus::Family<prometheus::Counter>& rows_written = prometheus::BuildCounter()
-        .Name("chatsync_rows_written_total")
-        .Help("Rows inserted or changed in PostgreSQL.")
-        .Register(*registry);
-    prometheus::Family<prometheus::Counter>& rows_unchanged = prometheus::BuildCounter()
-        .Name("chatsync_rows_unchanged_total")
-        .Help("Rows received that matched what PostgreSQL already had (not rewritten).")
-        .Register(*registry);
-    prometheus::Family<prometheus::Counter>& rows_deleted = prometheus::BuildCounter()
-        .Name("chatsync_rows_deleted_total")
-        .Help("Rows soft-deleted because a complete listing no longer returned them.")
-        .Register(*registry);
+    prometheus::Family<prometheus::Gauge>& build_info =
+        prometheus::BuildGauge()
+            .Name("chatsync_build_info")
+            .Help("Always 1; the labels name the running build.")
+            .Register(*registry);
+    prometheus::Family<prometheus::Counter>& http_requests =
+        prometheus::BuildCounter()
+            .Name("chatsync_http_requests_total")
+            .Help("Upstream HTTP requests by answer: a status code, or the transport error kind.")
+            .Register(*registry);
+    prometheus::Family<prometheus::Histogram>& http_duration =
+        prometheus::BuildHistogram()
+            .Name("chatsync_http_request_duration_seconds")
+            .Help("Upstream HTTP request duration, from sending to the last body byte.")
+            .Register(*registry);
+    prometheus::Family<prometheus::Counter>& retries =
+        prometheus::BuildCounter()
+            .Name("chatsync_http_retries_total")
+            .Help("Upstream requests retried, by reason.")
+            .Register(*registry);
+    prometheus::Family<prometheus::Counter>& wait_seconds =
+        prometheus::BuildCounter()
+            .Name("chatsync_wait_seconds_total")
+            .Help("Time spent waiting before requests, by reason.")
+            .Register(*registry);
+    prometheus::Family<prometheus::Counter>& waits =
+        prometheus::BuildCounter()
+            .Name("chatsync_waits_total")
+            .Help("Waits imposed before requests, by reason.")
+            .Register(*registry);
+    prometheus::Family<prometheus::Counter>& rows_written =
+        prometheus::BuildCounter()
+            .Name("chatsync_rows_written_total")
+            .Help("Rows inserted or changed in PostgreSQL.")
+            .Register(*registry);
+    prometheus::Family<prometheus::Counter>& rows_unchanged =
+        prometheus::BuildCounter()
+            .Name("chatsync_rows_unchanged_total")
+            .Help("Rows received that matched what PostgreSQL already had (not rewritten).")
+            .Register(*registry);
+    prometheus::Family<prometheus::Counter>& rows_deleted =
+        prometheus::BuildCounter()
+            .Name("chatsync_rows_deleted_total")
+            .Help("Rows soft-deleted because a complete listing no longer returned them.")
+            .Register(*registry);
     prometheus::Family<prometheus::Counter>& pages = prometheus::BuildCounter()
-        .Name("chatsync_pages_total")
-        .Help("Pages committed.")
-        .Register(*registry);
+                                                         .Name("chatsync_pages_total")
+                                                         .Help("Pages committed.")
+                                                         .Register(*registry);
     prometheus::Family<prometheus::Counter>& runs = prometheus::BuildCounter()
-        .Name("chatsync_runs_total")
-        .Help("Resource runs by outcome.")
-        .Register(*registry);
-    prometheus::Family<prometheus::Histogram>& run_duration = prometheus::BuildHistogram()
-        .Name("chatsync_run_duration_seconds")
-        .Help("Resource run duration.")
-        .Register(*registry);
-    prometheus::Family<prometheus::Gauge>& last_success = prometheus::BuildGauge()
-        .Name("chatsync_last_success_timestamp_seconds")
-        .Help("Unix time of the resource's last successful run.")
-        .Register(*registry);
+                                                        .Name("chatsync_runs_total")
+                                                        .Help("Resource runs by outcome.")
+                                                        .Register(*registry);
+    prometheus::Family<prometheus::Histogram>& run_duration =
+        prometheus::BuildHistogram()
+            .Name("chatsync_run_duration_seconds")
+            .Help("Resource run duration.")
+            .Register(*registry);
+    prometheus::Family<prometheus::Gauge>& last_success =
+        prometheus::BuildGauge()
+            .Name("chatsync_last_success_timestamp_seconds")
+            .Help("Unix time of the resource's last successful run.")
+            .Register(*registry);
     prometheus::Family<prometheus::Counter>& errors = prometheus::BuildCounter()
-        .Name("chatsync_errors_total")
-        .Help("Handled failures by kind.")
-        .Register(*registry);
-    prometheus::Family<prometheus::Gauge>& cursor_lag = prometheus::BuildGauge()
-        .Name("chatsync_cursor_lag_seconds")
-        .Help("Now minus the resource's committed incremental cursor time.")
-        .Register(*registry);
-    prometheus::Family<prometheus::Gauge>& running = prometheus::BuildGauge()
-        .Name("chatsync_resource_running")
-        .Help("1 while a run of the resource is in progress.")
-        .Register(*registry);
-    prometheus::Family<prometheus::Gauge>& latched = prometheus::BuildGauge()
-        .Name("chatsync_source_latched")
-        .Help("1 while a latch stops all requests of the source.")
-        .Register(*registry);
-    prometheus::Family<prometheus::Counter>& task_failures = prometheus::BuildCounter()
-        .Name("chatsync_task_failures_total")
-        .Help("Internal tasks that ended with an unexpected exception.")
-        .Register(*registry);
-    prometheus::Family<prometheus::Gauge>& database_up = prometheus::BuildGauge()
-        .Name("chatsync_database_up")
-        .Help("1 when the last database check succeeded.")
-        .Register(*registry);
+                                                          .Name("chatsync_errors_total")
+                                                          .Help("Handled failures by kind.")
+                                                          .Register(*registry);
+    prometheus::Family<prometheus::Gauge>& cursor_lag =
+        prometheus::BuildGauge()
+            .Name("chatsync_cursor_lag_seconds")
+            .Help("Now minus the resource's committed incremental cursor time.")
+            .Register(*registry);
+    prometheus::Family<prometheus::Gauge>& running =
+        prometheus::BuildGauge()
+            .Name("chatsync_resource_running")
+            .Help("1 while a run of the resource is in progress.")
+            .Register(*registry);
+    prometheus::Family<prometheus::Gauge>& latched =
+        prometheus::BuildGauge()
+            .Name("chatsync_source_latched")
+            .Help("1 while a latch stops all requests of the source.")
+            .Register(*registry);
+    prometheus::Family<prometheus::Counter>& task_failures =
+        prometheus::BuildCounter()
+            .Name("chatsync_task_failures_total")
+            .Help("Internal tasks that ended with an unexpected exception.")
+            .Register(*registry);
+    prometheus::Family<prometheus::Gauge>& database_up =
+        prometheus::BuildGauge()
+            .Name("chatsync_database_up")
+            .Help("1 when the last database check succeeded.")
+            .Register(*registry);
 };
 
 Metrics::Metrics()
@@ -120,8 +136,8 @@ void Metrics::HttpRequest(
     std::string_view code,
     double seconds
 ) {
-    impl_->http_requests.Add({{"source", S(source)}, {"resource", S(resource)}, {"code", S(code)}})
-        .Increment();
+    impl_->http_requests.Add({{"source", S(source)}, {"resource", S(resource)}, {"code", S(code)}}
+    ).Increment();
     impl_->http_duration.Add({{"source", S(source)}}, kHttpBuckets).Observe(seconds);
 }
 
@@ -147,8 +163,8 @@ void Metrics::Page(
 }
 
 void Metrics::RowsDeleted(std::string_view source, std::string_view resource, std::int64_t n) {
-    impl_->rows_deleted.Add({{"source", S(source)}, {"resource", S(resource)}})
-        .Increment(static_cast<double>(n));
+    impl_->rows_deleted.Add({{"source", S(source)}, {"resource", S(resource)}}
+    ).Increment(static_cast<double>(n));
 }
 
 void Metrics::Run(
@@ -169,8 +185,8 @@ void Metrics::Run(
 }
 
 void Metrics::Error(std::string_view source, std::string_view resource, std::string_view kind) {
-    impl_->errors.Add({{"source", S(source)}, {"resource", S(resource)}, {"kind", S(kind)}})
-        .Increment();
+    impl_->errors.Add({{"source", S(source)}, {"resource", S(resource)}, {"kind", S(kind)}}
+    ).Increment();
 }
 
 void Metrics::CursorLag(std::string_view source, std::string_view resource, double seconds) {

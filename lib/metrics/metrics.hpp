@@ -27,7 +27,12 @@ public:
     /// chatsync_http_requests_total{source,resource,code} and
     /// chatsync_http_request_duration_seconds{source}. `code` is the status ("200") or an
     /// error kind ("timeout", "connection_reset").
-    void HttpRequest(std::string_view source, std::string_view resource, std::string_view code, double seconds);
+    void HttpRequest(
+        std::string_view source,
+        std::string_view resource,
+        std::string_view code,
+        double seconds
+    );
 
     /// chatsync_http_retries_total{source,reason}.
     void Retry(std::string_view source, std::string_view reason);
@@ -38,12 +43,23 @@ public:
 
     /// chatsync_rows_written_total, chatsync_rows_unchanged_total, chatsync_rows_deleted_total,
     /// chatsync_pages_total {source,resource}.
-    void Page(std::string_view source, std::string_view resource, std::int64_t written, std::int64_t unchanged);
+    void Page(
+        std::string_view source,
+        std::string_view resource,
+        std::int64_t written,
+        std::int64_t unchanged
+    );
     void RowsDeleted(std::string_view source, std::string_view resource, std::int64_t n);
 
     /// chatsync_runs_total{source,resource,outcome}, chatsync_run_duration_seconds{source,resource}
     /// and, on success, chatsync_last_success_timestamp_seconds{source,resource}.
-    void Run(std::string_view source, std::string_view resource, std::string_view outcome, double seconds, double now_unix);
+    void Run(
+        std::string_view source,
+        std::string_view resource,
+        std::string_view outcome,
+        double seconds,
+        double now_unix
+    );
 
     /// chatsync_errors_total{source,resource,kind}: every handled failure.
     void Error(std::string_view source, std::string_view resource, std::string_view kind);

@@ -1,8 +1,8 @@
 #include "normalize/flatten.hpp"
 
+#include <array>
 #include <cctype>
 #include <cmath>
-#include <array>
 #include <cstdio>
 #include <cstdlib>
 
@@ -91,7 +91,11 @@ Value ToValue(const boost::json::value& v) {
     return {boost::json::serialize(v), ColumnType::kJsonb};
 }
 
-void AppendRecord(RowBatch& batch, const boost::json::object& record, const FlattenOptions& options) {
+void AppendRecord(
+    RowBatch& batch,
+    const boost::json::object& record,
+    const FlattenOptions& options
+) {
     batch.AddRow();
     std::string path;
     std::string name;
@@ -107,10 +111,10 @@ std::string SnakeCase(std::string_view component) {
             const bool prev_lower_or_digit =
                 i > 0 && (std::islower(static_cast<unsigned char>(component[i - 1])) != 0 ||
                           std::isdigit(static_cast<unsigned char>(component[i - 1])) != 0);
-            const bool acronym_end = i > 0 &&
-                                     std::isupper(static_cast<unsigned char>(component[i - 1])) != 0 &&
-                                     i + 1 < component.size() &&
-                                     std::islower(static_cast<unsigned char>(component[i + 1])) != 0;
+            const bool acronym_end =
+                i > 0 && std::isupper(static_cast<unsigned char>(component[i - 1])) != 0 &&
+                i + 1 < component.size() &&
+                std::islower(static_cast<unsigned char>(component[i + 1])) != 0;
             if ((prev_lower_or_digit || acronym_end) && !out.empty() && out.back() != '_') {
                 out.push_back('_');
             }

@@ -26,7 +26,11 @@ struct FlattenOptions {
 ///   digit is lost); other numbers double precision; strings that are ISO-8601 date-times
 ///   timestamptz (in canonical UTC form); other strings text;
 /// - an empty object contributes nothing.
-void AppendRecord(RowBatch& batch, const boost::json::object& record, const FlattenOptions& options);
+void AppendRecord(
+    RowBatch& batch,
+    const boost::json::object& record,
+    const FlattenOptions& options
+);
 
 /// The value of one JSON scalar or container, typed as AppendRecord would type it.
 Value ToValue(const boost::json::value& v);

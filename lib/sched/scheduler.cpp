@@ -20,7 +20,12 @@ Scheduler::Scheduler(Executor executor, Options options)
 
 Scheduler::~Scheduler() = default;
 
-Millis Scheduler::NextDelay(const Options& options, const Job& job, std::uint32_t failures, std::mt19937_64& rng) {
+Millis Scheduler::NextDelay(
+    const Options& options,
+    const Job& job,
+    std::uint32_t failures,
+    std::mt19937_64& rng
+) {
     Millis base = job.interval;
     if (failures > 0) {
         const auto shift = std::min<std::uint32_t>(failures - 1, 20);

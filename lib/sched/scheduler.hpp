@@ -70,7 +70,8 @@ public:
 
     /// The delay after a run: interval +- jitter on success; after the n-th consecutive
     /// failure, min(interval, failure_backoff * 2^(n-1)) +- jitter. Never negative.
-    static Millis NextDelay(const Options& options, const Job& job, std::uint32_t failures, std::mt19937_64& rng);
+    static Millis
+    NextDelay(const Options& options, const Job& job, std::uint32_t failures, std::mt19937_64& rng);
 
 private:
     struct Slots;

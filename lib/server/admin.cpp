@@ -47,7 +47,12 @@ struct AdminServer::Impl {
     http::Server server;
 };
 
-AdminServer::AdminServer(Executor executor, Options options, metrics::Metrics& metrics, ReadyCheck ready)
+AdminServer::AdminServer(
+    Executor executor,
+    Options options,
+    metrics::Metrics& metrics,
+    ReadyCheck ready
+)
     : impl_(std::make_unique<Impl>(executor, std::move(options), metrics, std::move(ready))) {}
 
 AdminServer::~AdminServer() = default;

@@ -1,10 +1,10 @@
 // End-to-end: the admin listener, against a private PostgreSQL that the test stops and starts.
 
-#include <gtest/gtest.h>
-#include <signal.h>
-
 #include <filesystem>
 #include <fstream>
+
+#include <gtest/gtest.h>
+#include <signal.h>
 
 #include "e2e/e2e_util.hpp"
 
@@ -20,21 +20,40 @@ public:
         // When the tests run as root the server runs as `postgres`, which must reach the
         // cluster directory inside this otherwise private temporary directory.
         std::filesystem::permissions(dir_.path(), std::filesystem::perms(0755));
-        auto started = RunProcess({"/bin/bash", SourceDir() + "/scripts/pg-cluster.sh", "start", dir_.path() + "/pg", port_});
+        auto started = RunProcess(
+            {"/bin/bash",
+             SourceDir() + "/scripts/pg-cluster.sh",
+             "start",
+             dir_.path() + "/pg",
+             port_}
+        );
         if (started.exit_code != 0) {
             throw std::runtime_error("pg-cluster.sh start failed: " + started.output);
         }
         const auto nl = started.output.find_last_not_of("\n");
         const auto begin = started.output.rfind('\n', nl);
-        dsn_ = started.output.substr(begin == std::string::npos ? 0 : begin + 1, nl - (begin == std::string::npos ? 0 : begin + 1) + 1);
+        dsn_ = started.output.substr(
+            begin == std::string::npos ? 0 : begin + 1,
+            nl - (begin == std::string::npos ? 0 : begin + 1) + 1
+        );
     }
 
     ~PrivateCluster() { Stop(); }
 
-    void Stop() { RunProcess({"/bin/bash", SourceDir() + "/scripts/pg-cluster.sh", "stop", dir_.path() + "/pg"}); }
+    void Stop() {
+        RunProcess(
+            {"/bin/bash", SourceDir() + "/scripts/pg-cluster.sh", "stop", dir_.path() + "/pg"}
+        );
+    }
 
     void Start() {
-        auto r = RunProcess({"/bin/bash", SourceDir() + "/scripts/pg-cluster.sh", "start", dir_.path() + "/pg", port_});
+        auto r = RunProcess(
+            {"/bin/bash",
+             SourceDir() + "/scripts/pg-cluster.sh",
+             "start",
+             dir_.path() + "/pg",
+             port_}
+        );
         if (r.exit_code != 0) {
             throw std::runtime_error("pg-cluster.sh restart failed: " + r.output);
         }
@@ -54,10 +73,8 @@ TEST(Admin, MetricsPassPromtoolAndReadinessFollowsTheDatabase) {
     Emulator emu({"--records", "150", "--auth", "bearer", "--token", kToken});
     TempDir dir;
     const auto source = UniqueName("adm");
-    const auto config = dir.Write(
-        "c.yaml",
-        E2eConfig(pg.dsn(), source, emu.url(), dir.path(), "", "127.0.0.1:0")
-    );
+    const auto config =
+        dir.Write("c.yaml", E2eConfig(pg.dsn(), source, emu.url(), dir.path(), "", "127.0.0.1:0"));
     auto daemon = StartChatsyncd({"-c", config, "run"}, dir.path() + "/daemon.log");
     const auto port = AdminPort(*daemon);
     ASSERT_NE(port, 0) << daemon->Output();
@@ -70,14 +87,23 @@ TEST(Admin, MetricsPassPromtoolAndReadinessFollowsTheDatabase) {
 
     // Let the first runs finish so that every family has samples.
     ASSERT_TRUE(WaitFor(
-        [&] { return HttpCall("GET", base + "/metrics").body.find("chatsync_runs_total{") != std::string::npos; },
+        [&] {
+            return HttpCall("GET", base + "/metrics").body.find("chatsync_runs_total{") !=
+                   std::string::npos;
+        },
         std::chrono::seconds(30)
     ));
     const auto metrics = HttpCall("GET", base + "/metrics");
     EXPECT_NE(metrics.Header("Content-Type")->find("text/plain; version=0.0.4"), std::string::npos);
-    for (const char* name : {"chatsync_build_info", "chatsync_http_requests_total", "chatsync_http_request_duration_seconds_bucket",
-                             "chatsync_rows_written_total", "chatsync_rows_unchanged_total", "chatsync_run_duration_seconds",
-                             "chatsync_last_success_timestamp_seconds", "chatsync_cursor_lag_seconds"}) {
+    for (const char* name :
+         {"chatsync_build_info",
+          "chatsync_http_requests_total",
+          "chatsync_http_request_duration_seconds_bucket",
+          "chatsync_rows_written_total",
+          "chatsync_rows_unchanged_total",
+          "chatsync_run_duration_seconds",
+          "chatsync_last_success_timestamp_seconds",
+          "chatsync_cursor_lag_seconds"}) {
         EXPECT_NE(metrics.body.find(name), std::string::npos) << name;
     }
     EXPECT_EQ(metrics.body.find(kToken), std::string::npos);
@@ -86,14 +112,17 @@ TEST(Admin, MetricsPassPromtoolAndReadinessFollowsTheDatabase) {
     EXPECT_EQ(promtool.exit_code, 0) << promtool.output;
 
     pg.Stop();
-    EXPECT_TRUE(WaitFor([&] { return HttpCall("GET", base + "/readyz").status == 503; }, std::chrono::seconds(30)));
+    EXPECT_TRUE(WaitFor(
+        [&] { return HttpCall("GET", base + "/readyz").status == 503; }, std::chrono::seconds(30)
+    ));
     const auto down = HttpCall("GET", base + "/readyz");
     EXPECT_NE(down.body.find("database unreachable"), std::string::npos) << down.body;
     EXPECT_EQ(HttpCall("GET", base + "/healthz").status, 200U);
 
     pg.Start();
-    EXPECT_TRUE(WaitFor([&] { return HttpCall("GET", base + "/readyz").status == 200; }, std::chrono::seconds(30)))
-        << HttpCall("GET", base + "/readyz").body;
+    EXPECT_TRUE(WaitFor(
+        [&] { return HttpCall("GET", base + "/readyz").status == 200; }, std::chrono::seconds(30)
+    )) << HttpCall("GET", base + "/readyz").body;
     EXPECT_TRUE(daemon->Running());
 
     daemon->Signal(SIGTERM);

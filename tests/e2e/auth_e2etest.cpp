@@ -21,16 +21,20 @@ void PrintTo(const AuthCase& c, std::ostream* os) {
 }
 
 std::string InlineSpec(const AuthCase& c) {
-    return "      name: auth_" + c.name + "\n"
+    return "      name: auth_" + c.name +
+           "\n"
            "      base_url: \"{{ config.base_url }}\"\n"
            "      params: {base_url: {required: true}, token: {required: true, secret: true}}\n"
-           "      auth:\n" + c.auth +
+           "      auth:\n" +
+           c.auth +
            "      resources:\n"
            "        - name: records\n"
-           "          request:\n" + c.request +
+           "          request:\n" +
+           c.request +
            "          records: data\n"
            "          primary_key: [id]\n"
-           "          pagination: {type: page_number, page_size: 100, total_pages_path: total_pages}\n";
+           "          pagination: {type: page_number, page_size: 100, total_pages_path: "
+           "total_pages}\n";
 }
 
 const std::string kGetPage =
@@ -39,33 +43,42 @@ const std::string kGetPage =
 
 std::vector<AuthCase> Cases() {
     return {
-        {"bearer", {"bearer", "--token", kToken}, "        type: bearer\n        token: \"{{ config.token }}\"\n", kGetPage},
+        {"bearer",
+         {"bearer", "--token", kToken},
+         "        type: bearer\n        token: \"{{ config.token }}\"\n",
+         kGetPage},
         {"basic",
          {"basic", "--username", "chatsync", "--password", kToken},
-         "        type: basic\n        username: chatsync\n        password: \"{{ config.token }}\"\n",
+         "        type: basic\n        username: chatsync\n        password: \"{{ config.token "
+         "}}\"\n",
          kGetPage},
         {"header",
          {"header", "--token", kToken},
-         "        type: api_key\n        in: header\n        name: X-API-Key\n        value: \"{{ config.token }}\"\n",
+         "        type: api_key\n        in: header\n        name: X-API-Key\n        value: \"{{ "
+         "config.token }}\"\n",
          kGetPage},
         {"query",
          {"query", "--token", kToken},
-         "        type: api_key\n        in: query\n        name: api_key\n        value: \"{{ config.token }}\"\n",
+         "        type: api_key\n        in: query\n        name: api_key\n        value: \"{{ "
+         "config.token }}\"\n",
          kGetPage},
         {"body",
          {"body", "--token", kToken},
-         "        type: api_key\n        in: body\n        name: api_key\n        value: \"{{ config.token }}\"\n",
+         "        type: api_key\n        in: body\n        name: api_key\n        value: \"{{ "
+         "config.token }}\"\n",
          "            method: POST\n            path: /generic/search\n"
          "            body: {per_page: 100, page: \"{{ page.number }}\"}\n"},
         {"path",
          {"path", "--token", kToken},
          "        type: api_key\n        in: path\n        value: \"{{ config.token }}\"\n",
-         "            path: \"/key/{{ auth.key }}/generic/page\"\n            query: {per_page: \"100\"}\n"},
+         "            path: \"/key/{{ auth.key }}/generic/page\"\n            query: {per_page: "
+         "\"100\"}\n"},
         {"login",
          {"login", "--username", "chatsync", "--password", kToken},
          "        type: login\n"
          "        login:\n"
-         "          request: {method: POST, path: /auth/login, body: {username: chatsync, password: \"{{ config.token }}\"}}\n"
+         "          request: {method: POST, path: /auth/login, body: {username: chatsync, "
+         "password: \"{{ config.token }}\"}}\n"
          "          token_path: token\n"
          "          header_name: Authorization\n"
          "          header_value: \"Bearer {{ auth.token }}\"\n",
@@ -83,7 +96,9 @@ TEST_P(Auth, SyncsWithTheRightCredentialAndFailsCleanlyWithAWrongOne) {
     Emulator emu(flags);
     TempDir dir;
     const auto source = UniqueName("auth_" + c.name);
-    const auto good = dir.Write("good.yaml", E2eConfig(dsn, source, emu.url(), dir.path(), "", "", InlineSpec(c)));
+    const auto good = dir.Write(
+        "good.yaml", E2eConfig(dsn, source, emu.url(), dir.path(), "", "", InlineSpec(c))
+    );
     auto run = RunChatsyncd({"-c", good, "once"});
     ASSERT_EQ(run.exit_code, 0) << run.output;
     EXPECT_EQ(Scalar(dsn, "SELECT count(DISTINCT id) FROM " + source + ".records"), "250");
@@ -91,7 +106,11 @@ TEST_P(Auth, SyncsWithTheRightCredentialAndFailsCleanlyWithAWrongOne) {
 
     // A wrong credential: one clear failure, no retry storm, nothing written, no checkpoint.
     auto bad_yaml = E2eConfig(dsn, source + "_bad", emu.url(), dir.path(), "", "", InlineSpec(c));
-    bad_yaml.replace(bad_yaml.find(std::string("token: ") + kToken), 7 + std::string(kToken).size(), "token: wrong-credential");
+    bad_yaml.replace(
+        bad_yaml.find(std::string("token: ") + kToken),
+        7 + std::string(kToken).size(),
+        "token: wrong-credential"
+    );
     const auto bad = dir.Write("bad.yaml", bad_yaml);
     emu.Admin("POST", "/_admin/requests/clear");
     auto failed = RunChatsyncd({"-c", bad, "once"});
@@ -99,22 +118,44 @@ TEST_P(Auth, SyncsWithTheRightCredentialAndFailsCleanlyWithAWrongOne) {
     EXPECT_NE(failed.output.find("kind=auth_failed"), std::string::npos) << failed.output;
     EXPECT_LE(emu.Requests().size(), 3U) << "retried a rejected credential";
     EXPECT_EQ(
-        Scalar(dsn, "SELECT count(*) FROM chatsync.resource_state WHERE source = '" + source + "_bad' AND checkpoint IS NOT NULL"),
+        Scalar(
+            dsn,
+            "SELECT count(*) FROM chatsync.resource_state WHERE source = '" + source +
+                "_bad' AND checkpoint IS NOT NULL"
+        ),
         "0"
     );
-    EXPECT_EQ(failed.output.find("wrong-credential"), std::string::npos) << "the credential leaked into the log";
+    EXPECT_EQ(failed.output.find("wrong-credential"), std::string::npos)
+        << "the credential leaked into the log";
 }
 
-INSTANTIATE_TEST_SUITE_P(Styles, Auth, ::testing::ValuesIn(Cases()), [](const auto& test_info) { return test_info.param.name; });
+INSTANTIATE_TEST_SUITE_P(Styles, Auth, ::testing::ValuesIn(Cases()), [](const auto& test_info) {
+    return test_info.param.name;
+});
 
 TEST(AuthLogin, ExpiredTokenIsRenewedMidRun) {
     CHATSYNC_REQUIRE_DSN(dsn);
-    Emulator emu({"--records", "300", "--auth", "login", "--username", "chatsync", "--password", kToken, "--token-ttl", "1"});
+    Emulator emu(
+        {"--records",
+         "300",
+         "--auth",
+         "login",
+         "--username",
+         "chatsync",
+         "--password",
+         kToken,
+         "--token-ttl",
+         "1"}
+    );
     // Each page takes long enough that the 1-second token expires during the run.
-    emu.Admin("POST", "/_admin/faults", R"({"kind":"delay","ms":700,"count":-1,"path":"/generic/page"})");
+    emu.Admin(
+        "POST", "/_admin/faults", R"({"kind":"delay","ms":700,"count":-1,"path":"/generic/page"})"
+    );
     TempDir dir;
     const auto source = UniqueName("relogin");
-    const auto config = dir.Write("c.yaml", E2eConfig(dsn, source, emu.url(), dir.path(), "", "", InlineSpec(Cases().back())));
+    const auto config = dir.Write(
+        "c.yaml", E2eConfig(dsn, source, emu.url(), dir.path(), "", "", InlineSpec(Cases().back()))
+    );
     auto run = RunChatsyncd({"-c", config, "once"});
     ASSERT_EQ(run.exit_code, 0) << run.output;
     EXPECT_EQ(Scalar(dsn, "SELECT count(DISTINCT id) FROM " + source + ".records"), "300");

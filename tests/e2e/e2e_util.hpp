@@ -21,18 +21,15 @@ inline std::string E2eConfig(
     const std::string& admin_listen = "",
     const std::string& connector_yaml = ""
 ) {
-    std::string connector = connector_yaml.empty()
-                                ? "    connector_file: " + SourceDir() + "/tests/e2e/specs/generic.yaml\n"
-                                : "    connector:\n" + connector_yaml;
-    return "data_dir: " + data_dir + "\n" +
-           "database:\n  dsn: \"" + dsn + "\"\n" +
-           "admin:\n  listen: \"" + admin_listen + "\"\n" +
-           "log:\n  level: debug\n" +
-           "limits:\n  shutdown_grace: 10s\n" +
-           "sources:\n" +
-           "  - name: " + source + "\n" + connector +
-           "    config:\n      base_url: " + base_url + "\n      token: " + kToken + "\n" +
-           "    retry: {max_attempts: 4, initial_backoff: 50ms, max_backoff: 500ms}\n" + extra_source_yaml;
+    std::string connector = connector_yaml.empty() ? "    connector_file: " + SourceDir() +
+                                                         "/tests/e2e/specs/generic.yaml\n"
+                                                   : "    connector:\n" + connector_yaml;
+    return "data_dir: " + data_dir + "\n" + "database:\n  dsn: \"" + dsn + "\"\n" +
+           "admin:\n  listen: \"" + admin_listen + "\"\n" + "log:\n  level: debug\n" +
+           "limits:\n  shutdown_grace: 10s\n" + "sources:\n" + "  - name: " + source + "\n" +
+           connector + "    config:\n      base_url: " + base_url + "\n      token: " + kToken +
+           "\n" + "    retry: {max_attempts: 4, initial_backoff: 50ms, max_backoff: 500ms}\n" +
+           extra_source_yaml;
 }
 
 /// The admin listener's port, read from the daemon's start-up log line (0 if it never came).

@@ -1,11 +1,10 @@
 // End-to-end: crashes, rate limits, malformed pages and bad configs.
 
-#include <gtest/gtest.h>
-#include <signal.h>
-
 #include <regex>
 
 #include <boost/json/parse.hpp>
+#include <gtest/gtest.h>
+#include <signal.h>
 
 #include "e2e/e2e_util.hpp"
 
@@ -15,8 +14,10 @@ namespace {
 std::string TableDigest(const std::string& dsn, const std::string& table) {
     return Scalar(
         dsn,
-        "SELECT md5(string_agg(concat_ws('|', id, name, email, updated_at, score, active, tags::text, "
-        "profile__city, profile__address__zip, note), E'\\n' ORDER BY id)) FROM " + table
+        "SELECT md5(string_agg(concat_ws('|', id, name, email, updated_at, score, active, "
+        "tags::text, "
+        "profile__city, profile__address__zip, note), E'\\n' ORDER BY id)) FROM " +
+            table
     );
 }
 
@@ -25,10 +26,13 @@ TEST(Crash, KillNineMidSyncResumesFromTheLastCommittedPage) {
     Emulator emu({"--records", "3000", "--auth", "bearer", "--token", kToken});
     TempDir dir;
     // Slow pages so that the kill lands in the middle of the listing.
-    emu.Admin("POST", "/_admin/faults", R"({"kind":"delay","ms":60,"count":-1,"path":"/generic/page"})");
+    emu.Admin(
+        "POST", "/_admin/faults", R"({"kind":"delay","ms":60,"count":-1,"path":"/generic/page"})"
+    );
     const auto source = UniqueName("kill");
     const auto config = dir.Write("c.yaml", E2eConfig(dsn, source, emu.url(), dir.path()));
-    const std::vector<std::string> once{"-c", config, "once", "--source", source, "--resource", "page"};
+    const std::vector<std::string> once{
+        "-c", config, "once", "--source", source, "--resource", "page"};
 
     auto daemon = StartChatsyncd(once, dir.path() + "/first.log");
     const bool midway = WaitFor(
@@ -36,8 +40,10 @@ TEST(Crash, KillNineMidSyncResumesFromTheLastCommittedPage) {
             try {
                 return std::stoi(Scalar(
                            dsn,
-                           "SELECT coalesce((checkpoint->>'pages')::int, 0) FROM chatsync.resource_state "
-                           "WHERE source = '" + source + "' AND resource = 'page'"
+                           "SELECT coalesce((checkpoint->>'pages')::int, 0) FROM "
+                           "chatsync.resource_state "
+                           "WHERE source = '" +
+                               source + "' AND resource = 'page'"
                        )) >= 8;
             } catch (const std::exception&) {
                 return false;
@@ -49,13 +55,22 @@ TEST(Crash, KillNineMidSyncResumesFromTheLastCommittedPage) {
     daemon->Signal(SIGKILL);
     ASSERT_EQ(daemon->Wait(std::chrono::seconds(10)), 128 + SIGKILL);
 
-    const auto committed_pages =
-        std::stoi(Scalar(dsn, "SELECT (checkpoint->>'pages')::int FROM chatsync.resource_state WHERE source = '" + source + "'"));
+    const auto committed_pages = std::stoi(Scalar(
+        dsn,
+        "SELECT (checkpoint->>'pages')::int FROM chatsync.resource_state WHERE source = '" +
+            source + "'"
+    ));
     const auto next_page = std::stoi(Scalar(
-        dsn, "SELECT (checkpoint->'position'->>'number')::int FROM chatsync.resource_state WHERE source = '" + source + "'"
+        dsn,
+        "SELECT (checkpoint->'position'->>'number')::int FROM chatsync.resource_state WHERE source "
+        "= '" +
+            source + "'"
     ));
     EXPECT_EQ(next_page, committed_pages + 1);
-    EXPECT_EQ(Scalar(dsn, "SELECT count(*) FROM " + source + ".page"), std::to_string(committed_pages * 100));
+    EXPECT_EQ(
+        Scalar(dsn, "SELECT count(*) FROM " + source + ".page"),
+        std::to_string(committed_pages * 100)
+    );
 
     emu.Admin("POST", "/_admin/requests/clear");
     auto second = RunChatsyncd(once);
@@ -64,14 +79,23 @@ TEST(Crash, KillNineMidSyncResumesFromTheLastCommittedPage) {
     const auto requests = emu.Requests();
     ASSERT_FALSE(requests.empty());
     const auto first_query = std::string(requests.front().as_object().at("query").as_string());
-    EXPECT_NE(first_query.find("page=" + std::to_string(next_page)), std::string::npos) << first_query;
+    EXPECT_NE(first_query.find("page=" + std::to_string(next_page)), std::string::npos)
+        << first_query;
     EXPECT_EQ(requests.size(), static_cast<std::size_t>(30 - committed_pages));
-    EXPECT_EQ(Scalar(dsn, "SELECT count(*) FROM chatsync.runs WHERE source = '" + source + "' AND outcome = 'interrupted'"), "1");
+    EXPECT_EQ(
+        Scalar(
+            dsn,
+            "SELECT count(*) FROM chatsync.runs WHERE source = '" + source +
+                "' AND outcome = 'interrupted'"
+        ),
+        "1"
+    );
 
     // The same table as an uninterrupted sync of the same data.
     const auto reference = UniqueName("ref");
     const auto ref_config = dir.Write("ref.yaml", E2eConfig(dsn, reference, emu.url(), dir.path()));
-    auto ref = RunChatsyncd({"-c", ref_config, "once", "--source", reference, "--resource", "page"});
+    auto ref =
+        RunChatsyncd({"-c", ref_config, "once", "--source", reference, "--resource", "page"});
     ASSERT_EQ(ref.exit_code, 0) << ref.output;
     EXPECT_EQ(Scalar(dsn, "SELECT count(*) FROM " + source + ".page"), "3000");
     EXPECT_EQ(TableDigest(dsn, source + ".page"), TableDigest(dsn, reference + ".page"));
@@ -80,13 +104,21 @@ TEST(Crash, KillNineMidSyncResumesFromTheLastCommittedPage) {
 TEST(Crash, KillNineWhileFetchingChildrenLosesNoChild) {
     CHATSYNC_REQUIRE_DSN(dsn);
     Emulator emu({"--records", "90", "--auth", "bearer", "--token", kToken});
-    emu.Admin("POST", "/_admin/faults", R"({"kind":"delay","ms":40,"count":-1,"path_prefix":"/generic/records/"})");
+    emu.Admin(
+        "POST",
+        "/_admin/faults",
+        R"({"kind":"delay","ms":40,"count":-1,"path_prefix":"/generic/records/"})"
+    );
     TempDir dir;
     const auto source = UniqueName("killchild");
     const auto config = dir.Write(
-        "c.yaml", E2eConfig(dsn, source, emu.url(), dir.path(), "    resources:\n      comments: {enabled: true}\n")
+        "c.yaml",
+        E2eConfig(
+            dsn, source, emu.url(), dir.path(), "    resources:\n      comments: {enabled: true}\n"
+        )
     );
-    const std::vector<std::string> once{"-c", config, "once", "--source", source, "--resource", "page"};
+    const std::vector<std::string> once{
+        "-c", config, "once", "--source", source, "--resource", "page"};
     auto daemon = StartChatsyncd(once, dir.path() + "/first.log");
     // Record i has 1 + i % 3 comments: 90 records -> 180 comments. Kill part-way.
     const bool midway = WaitFor(
@@ -125,7 +157,8 @@ void ExpectRetryAfterHonoured(Emulator& emu, double retry_after) {
         // No request of the source, on any connection, before the instant Retry-After named.
         for (std::size_t j = i + 1; j < requests.size(); ++j) {
             const double t = requests[j].as_object().at("t").to_number<double>();
-            EXPECT_GE(t - t429, retry_after) << "request " << j << " came too early after the 429 at " << i;
+            EXPECT_GE(t - t429, retry_after)
+                << "request " << j << " came too early after the 429 at " << i;
         }
     }
     EXPECT_EQ(limited, 3);
@@ -147,7 +180,11 @@ TEST(RateLimit, RetryAfterSecondsIsHonouredAndTheSyncCompletes) {
 TEST(RateLimit, RetryAfterHttpDateIsHonoured) {
     CHATSYNC_REQUIRE_DSN(dsn);
     Emulator emu({"--records", "300", "--auth", "bearer", "--token", kToken});
-    emu.Admin("POST", "/_admin/faults", R"({"kind":"429","count":3,"retry_after":2,"retry_after_date":true})");
+    emu.Admin(
+        "POST",
+        "/_admin/faults",
+        R"({"kind":"429","count":3,"retry_after":2,"retry_after_date":true})"
+    );
     TempDir dir;
     const auto source = UniqueName("rad");
     const auto config = dir.Write("c.yaml", E2eConfig(dsn, source, emu.url(), dir.path()));
@@ -161,16 +198,29 @@ TEST(RateLimit, RetryAfterHttpDateIsHonoured) {
 TEST(BadInput, MalformedPageFailsOnlyThatResourceAndKeepsItsCheckpoint) {
     CHATSYNC_REQUIRE_DSN(dsn);
     Emulator emu({"--records", "500", "--auth", "bearer", "--token", kToken});
-    emu.Admin("POST", "/_admin/faults", R"({"kind":"malformed","count":-1,"path":"/generic/page","page":3})");
+    emu.Admin(
+        "POST",
+        "/_admin/faults",
+        R"({"kind":"malformed","count":-1,"path":"/generic/page","page":3})"
+    );
     TempDir dir;
     const auto source = UniqueName("bad");
-    const auto config = dir.Write("c.yaml", E2eConfig(dsn, source, emu.url(), dir.path(), "", "127.0.0.1:0"));
+    const auto config =
+        dir.Write("c.yaml", E2eConfig(dsn, source, emu.url(), dir.path(), "", "127.0.0.1:0"));
     auto daemon = StartChatsyncd({"-c", config, "run"}, dir.path() + "/daemon.log");
     const bool settled = WaitFor(
         [&] {
             try {
-                return Scalar(dsn, "SELECT count(*) FROM chatsync.runs WHERE source = '" + source + "' AND outcome = 'failed'") != "0" &&
-                       Scalar(dsn, "SELECT count(*) FROM chatsync.runs WHERE source = '" + source + "' AND resource = 'offset' AND outcome = 'success'") != "0";
+                return Scalar(
+                           dsn,
+                           "SELECT count(*) FROM chatsync.runs WHERE source = '" + source +
+                               "' AND outcome = 'failed'"
+                       ) != "0" &&
+                       Scalar(
+                           dsn,
+                           "SELECT count(*) FROM chatsync.runs WHERE source = '" + source +
+                               "' AND resource = 'offset' AND outcome = 'success'"
+                       ) != "0";
             } catch (const std::exception&) {
                 return false;
             }
@@ -183,20 +233,37 @@ TEST(BadInput, MalformedPageFailsOnlyThatResourceAndKeepsItsCheckpoint) {
     // The broken one kept pages 1-2 and a checkpoint pointing at page 3.
     EXPECT_EQ(Scalar(dsn, "SELECT count(*) FROM " + source + ".page"), "200");
     EXPECT_EQ(
-        Scalar(dsn, "SELECT checkpoint->'position'->>'number' FROM chatsync.resource_state WHERE source = '" + source + "' AND resource = 'page'"),
+        Scalar(
+            dsn,
+            "SELECT checkpoint->'position'->>'number' FROM chatsync.resource_state WHERE source = "
+            "'" +
+                source + "' AND resource = 'page'"
+        ),
         "3"
     );
-    EXPECT_EQ(Scalar(dsn, "SELECT cursor IS NULL FROM chatsync.resource_state WHERE source = '" + source + "' AND resource = 'page'"), "t");
+    EXPECT_EQ(
+        Scalar(
+            dsn,
+            "SELECT cursor IS NULL FROM chatsync.resource_state WHERE source = '" + source +
+                "' AND resource = 'page'"
+        ),
+        "t"
+    );
     const auto log = daemon->Output();
-    EXPECT_NE(log.find("sync failed source=" + source + " resource=page outcome=failed kind=bad_payload"), std::string::npos) << log;
+    EXPECT_NE(
+        log.find("sync failed source=" + source + " resource=page outcome=failed kind=bad_payload"),
+        std::string::npos
+    ) << log;
     EXPECT_NE(log.find("not valid JSON"), std::string::npos);
     EXPECT_EQ(log.find(kToken), std::string::npos) << "the token leaked into the log";
     // The failure is counted.
     const auto port = AdminPort(*daemon);
     ASSERT_NE(port, 0);
-    const auto metrics = HttpCall("GET", "http://127.0.0.1:" + std::to_string(port) + "/metrics").body;
+    const auto metrics =
+        HttpCall("GET", "http://127.0.0.1:" + std::to_string(port) + "/metrics").body;
     const std::regex counted(
-        "chatsync_errors_total\\{kind=\"bad_payload\",resource=\"page\",source=\"" + source + "\"\\} [1-9]"
+        "chatsync_errors_total\\{kind=\"bad_payload\",resource=\"page\",source=\"" + source +
+        "\"\\} [1-9]"
     );
     EXPECT_TRUE(std::regex_search(metrics, counted)) << metrics;
     daemon->Signal(SIGTERM);
@@ -212,13 +279,16 @@ TEST(Config, CheckConfigNamesFileLineColumnAndKeyAndExits78) {
         "  shutdown_grace: soon\n"
         "sources:\n"
         "  - name: demo\n"
-        "    connector_file: " + SourceDir() + "/tests/e2e/specs/generic.yaml\n"
-        "    config: {base_url: http://127.0.0.1:1, token: x}\n"
-        "    schedul: {interval: 5m}\n"
+        "    connector_file: " +
+            SourceDir() +
+            "/tests/e2e/specs/generic.yaml\n"
+            "    config: {base_url: http://127.0.0.1:1, token: x}\n"
+            "    schedul: {interval: 5m}\n"
     );
     auto run = RunChatsyncd({"-c", path, "check-config"});
     EXPECT_EQ(run.exit_code, 78) << run.output;
-    EXPECT_NE(run.output.find(path + ":3:19: limits.shutdown_grace:"), std::string::npos) << run.output;
+    EXPECT_NE(run.output.find(path + ":3:19: limits.shutdown_grace:"), std::string::npos)
+        << run.output;
     EXPECT_NE(run.output.find(path + ":8:5: sources[0].schedul:"), std::string::npos) << run.output;
 }
 

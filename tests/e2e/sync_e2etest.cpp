@@ -1,13 +1,12 @@
 // End-to-end: chatsyncd against chatsync-emulator and PostgreSQL.
 
-#include <gtest/gtest.h>
-
 #include <algorithm>
 #include <map>
 #include <regex>
 #include <set>
 
 #include <boost/json/serialize.hpp>
+#include <gtest/gtest.h>
 
 #include "core/time.hpp"
 #include "e2e/e2e_util.hpp"
@@ -15,11 +14,16 @@
 namespace chatsync::test {
 namespace {
 
-std::string LatestRun(const std::string& dsn, const std::string& source, const std::string& resource, const std::string& column) {
+std::string LatestRun(
+    const std::string& dsn,
+    const std::string& source,
+    const std::string& resource,
+    const std::string& column
+) {
     return Scalar(
         dsn,
-        "SELECT " + column + " FROM chatsync.runs WHERE source = '" + source + "' AND resource = '" + resource +
-            "' ORDER BY started_at DESC LIMIT 1"
+        "SELECT " + column + " FROM chatsync.runs WHERE source = '" + source +
+            "' AND resource = '" + resource + "' ORDER BY started_at DESC LIMIT 1"
     );
 }
 
@@ -32,7 +36,9 @@ std::map<std::int64_t, std::string> EmulatorRecords(Emulator& emu) {
         const auto t = ParseIso8601(std::string(o.at("updated_at").as_string()));
         out[o.at("id").to_number<std::int64_t>()] =
             std::string(o.at("name").as_string()) + "|" +
-            std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(t->time_since_epoch()).count());
+            std::to_string(
+                std::chrono::duration_cast<std::chrono::milliseconds>(t->time_since_epoch()).count()
+            );
     }
     return out;
 }
@@ -41,7 +47,8 @@ std::map<std::int64_t, std::string> TableRecords(const std::string& dsn, const s
     std::map<std::int64_t, std::string> out;
     for (const auto& row : Query(
              dsn,
-             "SELECT id, name || '|' || (extract(epoch FROM updated_at) * 1000)::bigint FROM " + table
+             "SELECT id, name || '|' || (extract(epoch FROM updated_at) * 1000)::bigint FROM " +
+                 table
          )) {
         out[std::stoll(row[0])] = row[1];
     }
@@ -54,7 +61,8 @@ TEST(Sync, FullThenIncrementalLandsEveryRecordExactlyOnce) {
     TempDir dir;
     const auto source = UniqueName("full");
     const auto config = dir.Write("c.yaml", E2eConfig(dsn, source, emu.url(), dir.path()));
-    const std::vector<std::string> once{"-c", config, "once", "--source", source, "--resource", "page"};
+    const std::vector<std::string> once{
+        "-c", config, "once", "--source", source, "--resource", "page"};
 
     auto first = RunChatsyncd(once);
     ASSERT_EQ(first.exit_code, 0) << first.output;
@@ -70,10 +78,18 @@ TEST(Sync, FullThenIncrementalLandsEveryRecordExactlyOnce) {
     ASSERT_EQ(second.exit_code, 0) << second.output;
     EXPECT_EQ(LatestRun(dsn, source, "page", "outcome"), "success");
     EXPECT_EQ(LatestRun(dsn, source, "page", "rows_written"), "0");
-    EXPECT_EQ(Scalar(dsn, "SELECT count(*) FROM " + table + " WHERE _chatsync_run_id <> '" + first_run + "'"), "0");
+    EXPECT_EQ(
+        Scalar(
+            dsn, "SELECT count(*) FROM " + table + " WHERE _chatsync_run_id <> '" + first_run + "'"
+        ),
+        "0"
+    );
 
     // 10% change: exactly those rows change.
-    const auto changed = emu.Admin("POST", "/_admin/mutate", R"({"fraction":0.1})").as_object().at("changed").as_array();
+    const auto changed = emu.Admin("POST", "/_admin/mutate", R"({"fraction":0.1})")
+                             .as_object()
+                             .at("changed")
+                             .as_array();
     ASSERT_EQ(changed.size(), 1000U);
     auto third = RunChatsyncd(once);
     ASSERT_EQ(third.exit_code, 0) << third.output;
@@ -84,7 +100,8 @@ TEST(Sync, FullThenIncrementalLandsEveryRecordExactlyOnce) {
         changed_ids.insert(id.to_number<std::int64_t>());
     }
     std::set<std::int64_t> rewritten;
-    for (const auto& row : Query(dsn, "SELECT id FROM " + table + " WHERE _chatsync_run_id = '" + third_run + "'")) {
+    for (const auto& row :
+         Query(dsn, "SELECT id FROM " + table + " WHERE _chatsync_run_id = '" + third_run + "'")) {
         rewritten.insert(std::stoll(row[0]));
     }
     EXPECT_EQ(rewritten, changed_ids);
@@ -131,9 +148,13 @@ TEST(Sync, ChildResourcesFollowOnlyChangedParents) {
     TempDir dir;
     const auto source = UniqueName("child");
     const auto config = dir.Write(
-        "c.yaml", E2eConfig(dsn, source, emu.url(), dir.path(), "    resources:\n      comments: {enabled: true}\n")
+        "c.yaml",
+        E2eConfig(
+            dsn, source, emu.url(), dir.path(), "    resources:\n      comments: {enabled: true}\n"
+        )
     );
-    const std::vector<std::string> once{"-c", config, "once", "--source", source, "--resource", "page"};
+    const std::vector<std::string> once{
+        "-c", config, "once", "--source", source, "--resource", "page"};
     auto first = RunChatsyncd(once);
     ASSERT_EQ(first.exit_code, 0) << first.output;
     // Record i has 1 + i % 3 comments: 60 records -> 20 * (1 + 2 + 3) = 120.
@@ -151,7 +172,10 @@ TEST(Sync, ChildResourcesFollowOnlyChangedParents) {
             comment_paths.insert(path);
         }
     }
-    EXPECT_EQ(comment_paths, (std::set<std::string>{"/generic/records/5/comments", "/generic/records/17/comments"}));
+    EXPECT_EQ(
+        comment_paths,
+        (std::set<std::string>{"/generic/records/5/comments", "/generic/records/17/comments"})
+    );
 }
 
 TEST(Sync, LargePagesAreWrittenInSeveralTransactions) {
@@ -175,7 +199,8 @@ TEST(Sync, StartParamCarriesTheCursorWindow) {
     TempDir dir;
     const auto source = UniqueName("window");
     const auto config = dir.Write("c.yaml", E2eConfig(dsn, source, emu.url(), dir.path()));
-    const std::vector<std::string> once{"-c", config, "once", "--source", source, "--resource", "offset"};
+    const std::vector<std::string> once{
+        "-c", config, "once", "--source", source, "--resource", "offset"};
     ASSERT_EQ(RunChatsyncd(once).exit_code, 0);
     emu.Admin("POST", "/_admin/requests/clear");
     auto second = RunChatsyncd(once);
@@ -193,7 +218,8 @@ TEST(Cli, StatusShowsTheLastRunAndResetForcesAFullResync) {
     TempDir dir;
     const auto source = UniqueName("cli");
     const auto config = dir.Write("c.yaml", E2eConfig(dsn, source, emu.url(), dir.path()));
-    const std::vector<std::string> once{"-c", config, "once", "--source", source, "--resource", "page"};
+    const std::vector<std::string> once{
+        "-c", config, "once", "--source", source, "--resource", "page"};
     auto first = RunChatsyncd(once);
     ASSERT_EQ(first.exit_code, 0) << first.output;
     // The summary table names the resource and its rows.
@@ -202,9 +228,12 @@ TEST(Cli, StatusShowsTheLastRunAndResetForcesAFullResync) {
 
     auto status = RunChatsyncd({"-c", config, "status"});
     ASSERT_EQ(status.exit_code, 0) << status.output;
-    EXPECT_TRUE(std::regex_search(status.output, std::regex(source + " +page +[0-9-]+ [0-9:]+ +success +120 +0 +2024-01-01T00:02:00.000Z")))
+    EXPECT_TRUE(std::regex_search(
+        status.output,
+        std::regex(source + " +page +[0-9-]+ [0-9:]+ +success +120 +0 +2024-01-01T00:02:00.000Z")
+    )) << status.output;
+    EXPECT_TRUE(std::regex_search(status.output, std::regex(source + " +offset +- +never run")))
         << status.output;
-    EXPECT_TRUE(std::regex_search(status.output, std::regex(source + " +offset +- +never run"))) << status.output;
 
     auto reset = RunChatsyncd({"-c", config, "reset", "--source", source, "--resource", "page"});
     ASSERT_EQ(reset.exit_code, 0) << reset.output;
@@ -215,7 +244,10 @@ TEST(Cli, StatusShowsTheLastRunAndResetForcesAFullResync) {
     // A full listing again (no updated_since), and nothing rewritten.
     EXPECT_EQ(LatestRun(dsn, source, "page", "rows_unchanged"), "120");
     EXPECT_EQ(LatestRun(dsn, source, "page", "rows_written"), "0");
-    EXPECT_EQ(emu.Requests().front().as_object().at("query").as_string().find("updated_since"), std::string::npos);
+    EXPECT_EQ(
+        emu.Requests().front().as_object().at("query").as_string().find("updated_since"),
+        std::string::npos
+    );
 }
 
 TEST(Cli, VersionUsageAndUnknownSources) {

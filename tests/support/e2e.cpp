@@ -1,8 +1,5 @@
 #include "support/e2e.hpp"
 
-#include <signal.h>
-#include <unistd.h>
-
 #include <atomic>
 #include <cstdlib>
 #include <fstream>
@@ -13,6 +10,8 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/json/parse.hpp>
 #include <pqxx/pqxx>
+#include <signal.h>
+#include <unistd.h>
 
 #include "http/client.hpp"
 #include "support/run_async.hpp"
@@ -39,7 +38,12 @@ std::string UniqueName(const std::string& prefix) {
            std::to_string(counter++);
 }
 
-http::Response HttpCall(const std::string& method, const std::string& url, const std::string& body, http::Headers headers) {
+http::Response HttpCall(
+    const std::string& method,
+    const std::string& url,
+    const std::string& body,
+    http::Headers headers
+) {
     net::io_context ioc;
     http::Client client(ioc.get_executor(), {});
     http::Request req;
@@ -60,9 +64,12 @@ http::Response HttpCall(const std::string& method, const std::string& url, const
 
 Emulator::Emulator(std::vector<std::string> args) {
     const auto port_file = dir_.path() + "/port";
-    std::vector<std::string> argv{CHATSYNC_EMULATOR_PATH, "--listen", "127.0.0.1:0", "--port-file", port_file};
+    std::vector<std::string> argv{
+        CHATSYNC_EMULATOR_PATH, "--listen", "127.0.0.1:0", "--port-file", port_file};
     argv.insert(argv.end(), args.begin(), args.end());
-    process_ = std::make_unique<Process>(argv, std::map<std::string, std::string>{}, dir_.path() + "/emulator.log");
+    process_ = std::make_unique<Process>(
+        argv, std::map<std::string, std::string>{}, dir_.path() + "/emulator.log"
+    );
     const bool up = WaitFor(
         [&] {
             std::ifstream in(port_file);
@@ -86,10 +93,13 @@ Emulator::~Emulator() {
     process_->Wait(std::chrono::seconds(5));
 }
 
-boost::json::value Emulator::Admin(const std::string& method, const std::string& path, const std::string& body) {
+boost::json::value
+Emulator::Admin(const std::string& method, const std::string& path, const std::string& body) {
     const auto r = HttpCall(method, url_ + path, body);
     if (r.status < 200 || r.status >= 300) {
-        throw std::runtime_error(method + " " + path + " answered " + std::to_string(r.status) + ": " + r.body);
+        throw std::runtime_error(
+            method + " " + path + " answered " + std::to_string(r.status) + ": " + r.body
+        );
     }
     if (r.body.empty()) {
         return nullptr;
@@ -123,12 +133,20 @@ std::string Scalar(const std::string& dsn, const std::string& sql) {
     return rows.front().front();
 }
 
-Completed RunChatsyncd(std::vector<std::string> args, std::map<std::string, std::string> env, std::chrono::milliseconds timeout) {
+Completed RunChatsyncd(
+    std::vector<std::string> args,
+    std::map<std::string, std::string> env,
+    std::chrono::milliseconds timeout
+) {
     args.insert(args.begin(), CHATSYNCD_PATH);
     return RunProcess(std::move(args), std::move(env), timeout);
 }
 
-std::unique_ptr<Process> StartChatsyncd(std::vector<std::string> args, const std::string& log_path, std::map<std::string, std::string> env) {
+std::unique_ptr<Process> StartChatsyncd(
+    std::vector<std::string> args,
+    const std::string& log_path,
+    std::map<std::string, std::string> env
+) {
     args.insert(args.begin(), CHATSYNCD_PATH);
     return std::make_unique<Process>(std::move(args), std::move(env), log_path);
 }

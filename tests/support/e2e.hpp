@@ -22,14 +22,14 @@ namespace chatsync::test {
 /// set) when CHATSYNC_TEST_PG_DSN is missing. Use through CHATSYNC_REQUIRE_DSN().
 std::optional<std::string> TestDsn();
 
-#define CHATSYNC_REQUIRE_DSN(var)                                                      \
-    const auto var##_opt = ::chatsync::test::TestDsn();                                \
-    if (!var##_opt) {                                                                  \
-        if (::chatsync::test::PgRequired()) {                                          \
-            FAIL() << "CHATSYNC_TEST_PG_DSN is not set but CHATSYNC_REQUIRE_PG=1";     \
-        }                                                                              \
-        GTEST_SKIP() << "CHATSYNC_TEST_PG_DSN is not set";                             \
-    }                                                                                  \
+#define CHATSYNC_REQUIRE_DSN(var)                                                  \
+    const auto var##_opt = ::chatsync::test::TestDsn();                            \
+    if (!var##_opt) {                                                              \
+        if (::chatsync::test::PgRequired()) {                                      \
+            FAIL() << "CHATSYNC_TEST_PG_DSN is not set but CHATSYNC_REQUIRE_PG=1"; \
+        }                                                                          \
+        GTEST_SKIP() << "CHATSYNC_TEST_PG_DSN is not set";                         \
+    }                                                                              \
     const std::string var = *var##_opt
 
 bool PgRequired();
@@ -38,7 +38,12 @@ bool PgRequired();
 std::string UniqueName(const std::string& prefix);
 
 /// One blocking HTTP request over loopback (our own client, run on a private io_context).
-http::Response HttpCall(const std::string& method, const std::string& url, const std::string& body = "", http::Headers headers = {});
+http::Response HttpCall(
+    const std::string& method,
+    const std::string& url,
+    const std::string& body = "",
+    http::Headers headers = {}
+);
 
 /// A running chatsync-emulator.
 class Emulator final {
@@ -47,10 +52,12 @@ public:
     ~Emulator();
 
     const std::string& url() const noexcept { return url_; }
+
     std::uint16_t port() const noexcept { return port_; }
 
     /// Calls the admin API; throws when the answer is not 2xx.
-    boost::json::value Admin(const std::string& method, const std::string& path, const std::string& body = "");
+    boost::json::value
+    Admin(const std::string& method, const std::string& path, const std::string& body = "");
 
     /// The request log (GET /_admin/requests).
     boost::json::array Requests();
@@ -71,10 +78,18 @@ std::vector<std::vector<std::string>> Query(const std::string& dsn, const std::s
 std::string Scalar(const std::string& dsn, const std::string& sql);
 
 /// Runs chatsyncd to completion with the given arguments.
-Completed RunChatsyncd(std::vector<std::string> args, std::map<std::string, std::string> env = {}, std::chrono::milliseconds timeout = std::chrono::minutes(3));
+Completed RunChatsyncd(
+    std::vector<std::string> args,
+    std::map<std::string, std::string> env = {},
+    std::chrono::milliseconds timeout = std::chrono::minutes(3)
+);
 
 /// Starts chatsyncd in the background.
-std::unique_ptr<Process> StartChatsyncd(std::vector<std::string> args, const std::string& log_path, std::map<std::string, std::string> env = {});
+std::unique_ptr<Process> StartChatsyncd(
+    std::vector<std::string> args,
+    const std::string& log_path,
+    std::map<std::string, std::string> env = {}
+);
 
 /// The repository's root (for specs and scripts).
 std::string SourceDir();

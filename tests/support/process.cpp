@@ -1,10 +1,5 @@
 #include "support/process.hpp"
 
-#include <fcntl.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -12,9 +7,18 @@
 #include <stdexcept>
 #include <thread>
 
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 namespace chatsync::test {
 
-Process::Process(std::vector<std::string> argv, std::map<std::string, std::string> env, std::string log_path)
+Process::Process(
+    std::vector<std::string> argv,
+    std::map<std::string, std::string> env,
+    std::string log_path
+)
     : log_path_(std::move(log_path)) {
     pid_ = fork();
     if (pid_ < 0) {
@@ -90,7 +94,11 @@ std::string Process::Output() const {
     return ss.str();
 }
 
-Completed RunProcess(std::vector<std::string> argv, std::map<std::string, std::string> env, std::chrono::milliseconds timeout) {
+Completed RunProcess(
+    std::vector<std::string> argv,
+    std::map<std::string, std::string> env,
+    std::chrono::milliseconds timeout
+) {
     TempDir dir;
     Process p(std::move(argv), std::move(env), dir.path() + "/out.log");
     Completed c;

@@ -1,12 +1,12 @@
 #pragma once
 
-#include <sys/types.h>
-
 #include <chrono>
 #include <map>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include <sys/types.h>
 
 namespace chatsync::test {
 
@@ -15,7 +15,11 @@ class Process final {
 public:
     /// Starts `argv[0]` with `argv`; the environment is this process's plus `env`. Output
     /// (stdout and stderr) goes to `log_path`. Throws std::runtime_error when fork fails.
-    Process(std::vector<std::string> argv, std::map<std::string, std::string> env, std::string log_path);
+    Process(
+        std::vector<std::string> argv,
+        std::map<std::string, std::string> env,
+        std::string log_path
+    );
     /// Kills the process (SIGKILL) if it still runs.
     ~Process();
 
@@ -59,7 +63,9 @@ public:
     ~TempDir();
     TempDir(const TempDir&) = delete;
     TempDir& operator=(const TempDir&) = delete;
+
     const std::string& path() const noexcept { return path_; }
+
     /// Writes a file in the directory and returns its path.
     std::string Write(const std::string& name, const std::string& content) const;
 

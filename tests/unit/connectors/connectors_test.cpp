@@ -1,7 +1,6 @@
-#include <gtest/gtest.h>
-
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+#include <gtest/gtest.h>
 
 #include "connectors/cursor.hpp"
 #include "connectors/error_rules.hpp"
@@ -31,8 +30,12 @@ TEST(Template, RendersPathsAndLeavesUnknownEmpty) {
 }
 
 TEST(Template, JsonBodyKeepsTypesOfSolePlaceholders) {
-    const auto body = json::parse(R"({"page":"{{ page.number }}","q":"id={{ parent.id }}","nested":["{{ config.token }}"]})");
-    EXPECT_EQ(json::serialize(RenderJson(body, Ctx())), R"({"page":3,"q":"id=42","nested":["tk"]})");
+    const auto body = json::parse(
+        R"({"page":"{{ page.number }}","q":"id={{ parent.id }}","nested":["{{ config.token }}"]})"
+    );
+    EXPECT_EQ(
+        json::serialize(RenderJson(body, Ctx())), R"({"page":3,"q":"id=42","nested":["tk"]})"
+    );
 }
 
 TEST(Cursor, ReadsFormatsAndComparesValues) {
@@ -58,7 +61,10 @@ TEST(Cursor, WindowStartsAtCommittedMinusLookbackOrInitial) {
     spec.lookback = std::chrono::minutes(10);
     spec.initial_value = "2020-01-01T00:00:00Z";
     EXPECT_EQ(WindowStart(spec, std::nullopt)->Canonical(), "2020-01-01T00:00:00.000Z");
-    EXPECT_EQ(WindowStart(spec, std::string("2024-01-01T00:10:00.000Z"))->Canonical(), "2024-01-01T00:00:00.000Z");
+    EXPECT_EQ(
+        WindowStart(spec, std::string("2024-01-01T00:10:00.000Z"))->Canonical(),
+        "2024-01-01T00:00:00.000Z"
+    );
     spec.initial_value.clear();
     EXPECT_FALSE(WindowStart(spec, std::nullopt));
 }
@@ -76,7 +82,10 @@ TEST(ErrorRules, DefaultsMapStatusesToActions) {
     EXPECT_EQ(Classify(none, Resp(200), nullptr).action, ErrorAction::kSuccess);
     EXPECT_EQ(Classify(none, Resp(429), nullptr).action, ErrorAction::kRateLimited);
     EXPECT_EQ(Classify(none, Resp(503), nullptr).action, ErrorAction::kRetry);
-    EXPECT_EQ(Classify(none, Resp(503, "", {{"Retry-After", "3"}}), nullptr).action, ErrorAction::kRateLimited);
+    EXPECT_EQ(
+        Classify(none, Resp(503, "", {{"Retry-After", "3"}}), nullptr).action,
+        ErrorAction::kRateLimited
+    );
     EXPECT_EQ(Classify(none, Resp(502), nullptr).action, ErrorAction::kRetry);
     EXPECT_EQ(Classify(none, Resp(401), nullptr).action, ErrorAction::kAuthFailed);
     EXPECT_EQ(Classify(none, Resp(404), nullptr).action, ErrorAction::kFatal);
@@ -133,7 +142,9 @@ TEST(Pagination, NextUrlResolvesRelativeLinks) {
     spec.kind = PaginationKind::kNextUrl;
     spec.next_url_path = "links.next";
     const auto body = json::parse(R"({"links":{"next":"/api/items?after=9"}})");
-    const auto next = NextPosition(spec, FirstPosition(spec), &body, Resp(200), 10, "https://h.test/api/items?x=1");
+    const auto next = NextPosition(
+        spec, FirstPosition(spec), &body, Resp(200), 10, "https://h.test/api/items?x=1"
+    );
     ASSERT_TRUE(next);
     EXPECT_EQ(next->url, "https://h.test/api/items?after=9");
     const auto end = json::parse(R"({"links":{"next":null}})");
@@ -154,16 +165,27 @@ TEST(Pagination, CursorFromBodyOrHeaderAndHasMore) {
     spec.token_path.clear();
     spec.has_more_path.clear();
     spec.token_header = "X-Next";
-    next = NextPosition(spec, FirstPosition(spec), nullptr, Resp(200, "[]", {{"x-next", "t2"}}), 5, "http://h/x");
+    next = NextPosition(
+        spec, FirstPosition(spec), nullptr, Resp(200, "[]", {{"x-next", "t2"}}), 5, "http://h/x"
+    );
     ASSERT_TRUE(next);
     EXPECT_EQ(next->token, "t2");
 }
 
 TEST(Pagination, LinkHeaderFindsRelNextAmongOthers) {
-    EXPECT_EQ(LinkNext(R"(<https://h/x?page=9>; rel="last", <https://h/x?page=2>; rel="next")"), "https://h/x?page=2");
+    EXPECT_EQ(
+        LinkNext(R"(<https://h/x?page=9>; rel="last", <https://h/x?page=2>; rel="next")"),
+        "https://h/x?page=2"
+    );
     EXPECT_EQ(LinkNext(R"(<https://h/x?page=2>; rel="prev next")"), "https://h/x?page=2");
-    EXPECT_EQ(LinkNext(R"(<https://h/x?page=2>; rel="next", <https://h/x?page=3>; rel="last")"), "https://h/x?page=2");
-    EXPECT_EQ(LinkNext(R"(<https://h/x?page=2>; rel=next, <https://h/x?page=3>; rel=last)"), "https://h/x?page=2");
+    EXPECT_EQ(
+        LinkNext(R"(<https://h/x?page=2>; rel="next", <https://h/x?page=3>; rel="last")"),
+        "https://h/x?page=2"
+    );
+    EXPECT_EQ(
+        LinkNext(R"(<https://h/x?page=2>; rel=next, <https://h/x?page=3>; rel=last)"),
+        "https://h/x?page=2"
+    );
     EXPECT_FALSE(LinkNext(R"(<https://h/x?page=1>; rel="prev")"));
 }
 
@@ -197,7 +219,11 @@ TEST(RequestBuilder, BuildsUrlQueryPaginationAndAuth) {
     PagePosition pos;
     pos.offset = 200;
     const auto req = BuildRequest(connector, spec, pagination, pos, Ctx());
-    EXPECT_EQ(req.url, "https://api.test/v3/items?since=2024-01-01T00%3A00%3A00.000Z&offset=200&limit=100&api_key=tk");
+    EXPECT_EQ(
+        req.url,
+        "https://api.test/v3/"
+        "items?since=2024-01-01T00%3A00%3A00.000Z&offset=200&limit=100&api_key=tk"
+    );
     EXPECT_EQ(req.method, "GET");
     EXPECT_TRUE(req.body.empty());
 }
@@ -251,7 +277,9 @@ TEST(RequestBuilder, FollowsNextUrlWithoutRepeatingTheQuery) {
     pagination.kind = PaginationKind::kNextUrl;
     PagePosition pos;
     pos.url = "http://h/items?size=10&after=5";
-    EXPECT_EQ(BuildRequest(connector, spec, pagination, pos, Ctx()).url, "http://h/items?size=10&after=5");
+    EXPECT_EQ(
+        BuildRequest(connector, spec, pagination, pos, Ctx()).url, "http://h/items?size=10&after=5"
+    );
 }
 
 }  // namespace

@@ -1,6 +1,5 @@
-#include <gtest/gtest.h>
-
 #include <boost/json/parse.hpp>
+#include <gtest/gtest.h>
 
 #include "core/duration.hpp"
 #include "core/error.hpp"
@@ -56,7 +55,9 @@ TEST(Time, ParsesIso8601Variants) {
     EXPECT_FALSE(ParseIso8601("2024-01-31T12:00:00", /*require_zone=*/true));
     EXPECT_FALSE(ParseIso8601("2024-02-30T12:00:00Z"));
     EXPECT_FALSE(ParseIso8601("yesterday"));
-    EXPECT_EQ(FormatIso8601(*ParseIso8601("2024-01-31T12:00:00.123456Z")), "2024-01-31T12:00:00.123456Z");
+    EXPECT_EQ(
+        FormatIso8601(*ParseIso8601("2024-01-31T12:00:00.123456Z")), "2024-01-31T12:00:00.123456Z"
+    );
 }
 
 TEST(Time, FormatsAndParsesCustomPatterns) {
@@ -64,7 +65,9 @@ TEST(Time, FormatsAndParsesCustomPatterns) {
     EXPECT_EQ(FormatTime(t, "%Y-%m-%d"), "2024-03-05");
     EXPECT_EQ(FormatTime(t, "%d/%m/%Y %H:%M:%S"), "05/03/2024 07:08:09");
     EXPECT_EQ(FormatTime(t, "%s"), "1709622489");
-    EXPECT_EQ(ParseTime("05/03/2024 07:08:09", "%d/%m/%Y %H:%M:%S"), *ParseIso8601("2024-03-05T07:08:09Z"));
+    EXPECT_EQ(
+        ParseTime("05/03/2024 07:08:09", "%d/%m/%Y %H:%M:%S"), *ParseIso8601("2024-03-05T07:08:09Z")
+    );
     EXPECT_EQ(ParseTime("1709622489", "%s"), *ParseIso8601("2024-03-05T07:08:09Z"));
     EXPECT_FALSE(ParseTime("2024-03-05x", "%Y-%m-%d"));
 }

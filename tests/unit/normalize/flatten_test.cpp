@@ -1,8 +1,7 @@
-#include <gtest/gtest.h>
+#include "normalize/flatten.hpp"
 
 #include <boost/json/parse.hpp>
-
-#include "normalize/flatten.hpp"
+#include <gtest/gtest.h>
 
 namespace chatsync::normalize {
 namespace {

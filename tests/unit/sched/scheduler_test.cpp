@@ -1,9 +1,9 @@
-#include <gtest/gtest.h>
+#include "sched/scheduler.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <gtest/gtest.h>
 
-#include "sched/scheduler.hpp"
 #include "support/run_async.hpp"
 
 namespace chatsync::sched {
@@ -49,7 +49,9 @@ TEST(Scheduler, OnceModeRunsEachJobOnceWithinTheConcurrencyLimit) {
     Scheduler s(ioc.get_executor(), {.max_concurrent = 2, .once = true});
     Counter c;
     for (int i = 0; i < 6; ++i) {
-        s.Add({.name = "j" + std::to_string(i), .group = "g", .run = [&c, &ioc] { return Work(&c, ioc.get_executor()); }});
+        s.Add({.name = "j" + std::to_string(i), .group = "g", .run = [&c, &ioc] {
+                   return Work(&c, ioc.get_executor());
+               }});
     }
     test::RunAsync(ioc, s.Wait(), 10s);
     EXPECT_EQ(c.runs, 6);
@@ -61,7 +63,9 @@ TEST(Scheduler, GroupLimitCapsOneSource) {
     Scheduler s(ioc.get_executor(), {.max_concurrent = 8, .once = true});
     Counter c;
     for (int i = 0; i < 4; ++i) {
-        s.Add({.name = "j", .group = "src", .group_limit = 1, .run = [&c, &ioc] { return Work(&c, ioc.get_executor()); }});
+        s.Add({.name = "j", .group = "src", .group_limit = 1, .run = [&c, &ioc] {
+                   return Work(&c, ioc.get_executor());
+               }});
     }
     test::RunAsync(ioc, s.Wait(), 10s);
     EXPECT_EQ(c.runs, 4);
@@ -79,7 +83,9 @@ TEST(Scheduler, RepeatsOnItsIntervalAndStopsPromptly) {
     net::io_context ioc;
     Scheduler s(ioc.get_executor(), {.max_concurrent = 2});
     Counter c;
-    s.Add({.name = "j", .group = "g", .interval = 50ms, .run = [&c, &ioc] { return Work(&c, ioc.get_executor()); }});
+    s.Add({.name = "j", .group = "g", .interval = 50ms, .run = [&c, &ioc] {
+               return Work(&c, ioc.get_executor());
+           }});
     const auto start = std::chrono::steady_clock::now();
     test::RunAsync(ioc, StopAfter(&s, ioc.get_executor(), 400ms), 10s);
     // About 400 / (20 + 50) runs; the bounds leave room for a loaded machine.
