@@ -559,9 +559,9 @@ private:
             const auto allowed = std::chrono::duration_cast<SysClock::duration>(
                 h.interval * config_.admin.stale_after_intervals
             );
-            const auto since = h.last_success.value_or(started_at_);
-            if (now - std::max(since, started_at_) > allowed &&
-                (!h.last_success || now - *h.last_success > allowed)) {
+            // A resource gets a full allowance after start-up before it counts as stale.
+            const auto since = std::max(h.last_success.value_or(started_at_), started_at_);
+            if (now - since > allowed) {
                 problems.push_back(
                     "resource " + key.first + "/" + key.second +
                     " has not synced successfully for over " +
