@@ -40,7 +40,9 @@ Millis Scheduler::NextDelay(
 
 void Scheduler::Add(Job job) {
     ++loops_;
-    net::co_spawn(executor_, Loop(std::make_shared<Job>(std::move(job))), [](std::exception_ptr e) {
+    auto entry = std::make_shared<Entry>(Entry{std::move(job), false});
+    entries_.push_back(entry);
+    net::co_spawn(executor_, Loop(std::move(entry)), [](std::exception_ptr e) {
         if (e) {
             try {
                 std::rethrow_exception(e);
@@ -53,25 +55,36 @@ void Scheduler::Add(Job job) {
 
 void Scheduler::Stop() {
     stopping_ = true;
-    Wake();
+    Wake(sleeping_);
+    Wake(slot_waiting_);
 }
 
-void Scheduler::Wake() {
-    for (auto* timer : waiting_) {
+void Scheduler::RemoveGroup(const std::string& group) {
+    for (const auto& entry : entries_) {
+        if (entry->job.group == group) {
+            entry->removed = true;
+        }
+    }
+    Wake(sleeping_);
+}
+
+void Scheduler::Wake(std::list<net::steady_timer*>& timers) {
+    for (auto* timer : timers) {
         timer->cancel();
     }
 }
 
-Task<bool> Scheduler::Sleep(Millis d) {
-    if (stopping_) {
-        co_return false;
+Task<bool> Scheduler::Sleep(Millis d, const Entry& entry) {
+    const auto deadline = std::chrono::steady_clock::now() + d;
+    // Woken early only to re-check stopping_ and removed; otherwise sleep on to the deadline.
+    while (!stopping_ && !entry.removed && std::chrono::steady_clock::now() < deadline) {
+        net::steady_timer timer(executor_, deadline);
+        sleeping_.push_back(&timer);
+        const auto it = std::prev(sleeping_.end());
+        co_await timer.async_wait(kAsTuple);
+        sleeping_.erase(it);
     }
-    net::steady_timer timer(executor_, d);
-    waiting_.push_back(&timer);
-    const auto it = std::prev(waiting_.end());
-    co_await timer.async_wait(kAsTuple);
-    waiting_.erase(it);
-    co_return !stopping_;
+    co_return !stopping_ && !entry.removed;
 }
 
 Task<void> Scheduler::AcquireSlot(const std::string& group, std::uint32_t group_limit) {
@@ -79,10 +92,10 @@ Task<void> Scheduler::AcquireSlot(const std::string& group, std::uint32_t group_
            (group_limit > 0 && slots_->per_group[group] >= group_limit)) {
         // Woken by ReleaseSlot() (or Stop()); the long expiry is only a safety net.
         net::steady_timer timer(executor_, std::chrono::seconds(5));
-        waiting_.push_back(&timer);
-        const auto it = std::prev(waiting_.end());
+        slot_waiting_.push_back(&timer);
+        const auto it = std::prev(slot_waiting_.end());
         co_await timer.async_wait(kAsTuple);
-        waiting_.erase(it);
+        slot_waiting_.erase(it);
     }
     ++running_;
     ++slots_->per_group[group];
@@ -91,18 +104,19 @@ Task<void> Scheduler::AcquireSlot(const std::string& group, std::uint32_t group_
 void Scheduler::ReleaseSlot(const std::string& group) {
     --running_;
     --slots_->per_group[group];
-    Wake();
+    Wake(slot_waiting_);
 }
 
-Task<void> Scheduler::Loop(std::shared_ptr<Job> job) {
+Task<void> Scheduler::Loop(std::shared_ptr<Entry> entry) {
+    const Job* job = &entry->job;
     std::uint32_t failures = 0;
     Millis delay = job->initial_delay;
-    while (!stopping_) {
-        if (delay.count() > 0 && !co_await Sleep(delay)) {
+    while (!stopping_ && !entry->removed) {
+        if (delay.count() > 0 && !co_await Sleep(delay, *entry)) {
             break;
         }
         co_await AcquireSlot(job->group, job->group_limit);
-        if (stopping_) {
+        if (stopping_ || entry->removed) {
             ReleaseSlot(job->group);
             break;
         }
@@ -120,16 +134,18 @@ Task<void> Scheduler::Loop(std::shared_ptr<Job> job) {
         delay = NextDelay(options_, *job, failures, rng_);
     }
     --loops_;
-    Wake();
+    std::erase(entries_, entry);
+    Wake(slot_waiting_);
 }
 
 Task<void> Scheduler::Wait() {
+    // Loop ends release a slot waiter's wake-up, which this wait shares.
     while (loops_ > 0) {
         net::steady_timer timer(executor_, std::chrono::seconds(1));
-        waiting_.push_back(&timer);
-        const auto it = std::prev(waiting_.end());
+        slot_waiting_.push_back(&timer);
+        const auto it = std::prev(slot_waiting_.end());
         co_await timer.async_wait(kAsTuple);
-        waiting_.erase(it);
+        slot_waiting_.erase(it);
     }
 }
 

@@ -59,6 +59,10 @@ public:
     /// Adds a job and starts its loop.
     void Add(Job job);
 
+    /// Ends the loops of every job of `group` after their runs in progress return (a run is
+    /// never interrupted). Used when a reloaded config removes or changes a source.
+    void RemoveGroup(const std::string& group);
+
     void Stop();
 
     /// Completes when every job loop has ended (after Stop(), or after one run each in
@@ -75,12 +79,18 @@ public:
 
 private:
     struct Slots;
+    struct Entry {
+        Job job;
+        bool removed = false;
+    };
 
-    Task<void> Loop(std::shared_ptr<Job> job);
-    Task<bool> Sleep(Millis d);
+    Task<void> Loop(std::shared_ptr<Entry> entry);
+    /// Sleeps the whole duration unless the scheduler stops or the job is removed; returns
+    /// whether the job should go on.
+    Task<bool> Sleep(Millis d, const Entry& entry);
     Task<void> AcquireSlot(const std::string& group, std::uint32_t group_limit);
     void ReleaseSlot(const std::string& group);
-    void Wake();
+    static void Wake(std::list<net::steady_timer*>& timers);
 
     Executor executor_;
     Options options_;
@@ -89,9 +99,12 @@ private:
     std::uint32_t running_ = 0;
     std::uint32_t loops_ = 0;
     std::unique_ptr<Slots> slots_;
-    /// Waiting timers (sleeps and slot waits), woken by Stop() and by released slots.
-    /// Declared last: they reference the state above.
-    std::list<net::steady_timer*> waiting_;
+    std::vector<std::shared_ptr<Entry>> entries_;
+    /// Timers of jobs sleeping until their next run, woken by Stop() and RemoveGroup(), and
+    /// of jobs waiting for a run slot, woken whenever a slot is released. Declared last:
+    /// they reference the state above.
+    std::list<net::steady_timer*> sleeping_;
+    std::list<net::steady_timer*> slot_waiting_;
 };
 
 }  // namespace chatsync::sched

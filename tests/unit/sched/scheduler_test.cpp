@@ -1,3 +1,5 @@
+#include <boost/asio/detached.hpp>
+
 #include "sched/scheduler.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -92,6 +94,40 @@ TEST(Scheduler, RepeatsOnItsIntervalAndStopsPromptly) {
     EXPECT_GE(c.runs, 2);
     EXPECT_LE(c.runs, 8);
     EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
+}
+
+TEST(Scheduler, OtherJobsFinishingDoNotWakeASleepingJobEarly) {
+    net::io_context ioc;
+    Scheduler s(ioc.get_executor(), {.max_concurrent = 4});
+    Counter slow;
+    Counter fast;
+    s.Add({.name = "slow", .group = "a", .interval = 1h, .run = [&slow, &ioc] { return Work(&slow, ioc.get_executor()); }});
+    s.Add({.name = "fast", .group = "b", .interval = 10ms, .run = [&fast, &ioc] { return Work(&fast, ioc.get_executor()); }});
+    test::RunAsync(ioc, StopAfter(&s, ioc.get_executor(), 400ms), 10s);
+    EXPECT_GE(fast.runs, 3);
+    EXPECT_EQ(slow.runs, 1);
+}
+
+Task<void> RemoveAfter(Scheduler* s, Executor ex, std::string group, std::chrono::milliseconds d) {
+    net::steady_timer t(ex, d);
+    co_await t.async_wait(kUseAwaitable);
+    s->RemoveGroup(group);
+}
+
+TEST(Scheduler, RemoveGroupEndsOnlyThatGroupsLoops) {
+    net::io_context ioc;
+    Scheduler s(ioc.get_executor(), {.max_concurrent = 4});
+    Counter removed;
+    Counter kept;
+    s.Add({.name = "r", .group = "old", .interval = 20ms, .run = [&removed, &ioc] { return Work(&removed, ioc.get_executor()); }});
+    s.Add({.name = "k", .group = "new", .interval = 20ms, .run = [&kept, &ioc] { return Work(&kept, ioc.get_executor()); }});
+    net::co_spawn(ioc, RemoveAfter(&s, ioc.get_executor(), "old", 150ms), net::detached);
+    test::RunAsync(ioc, StopAfter(&s, ioc.get_executor(), 600ms), 10s);
+    const int removed_runs = removed.runs;
+    EXPECT_GE(removed_runs, 1);
+    // About 150 ms of runs for the removed job, 600 ms for the kept one.
+    EXPECT_GT(kept.runs, removed_runs);
+    EXPECT_EQ(removed.active, 0);
 }
 
 }  // namespace
