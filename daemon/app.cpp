@@ -1,6 +1,9 @@
 #include "daemon/app.hpp"
 
 #include <chrono>
+#include <csignal>
+#include <cstdlib>
+#include <thread>
 #include <cstdio>
 #include <map>
 #include <memory>
@@ -13,14 +16,17 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/json/value.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include "connectors/runner.hpp"
+#include "http/client.hpp"
 #include "core/error.hpp"
 #include "core/redactor.hpp"
 #include "core/time.hpp"
 #include "daemon/logging.hpp"
+#include "daemon/notify.hpp"
 #include "metrics/metrics.hpp"
 #include "sched/scheduler.hpp"
 #include "server/admin.hpp"
@@ -159,6 +165,7 @@ public:
     }
 
     int Once(const Arguments& args) {
+        signals_.emplace(ioc_, SIGINT, SIGTERM);
         if (const int rc = OpenDatabase(); rc != kExitOk) {
             return rc;
         }
@@ -179,7 +186,7 @@ public:
         };
 
         std::vector<Item> items;
-        for (auto& runner : runners_) {
+        for (auto& [name, runner] : runners_) {
             for (const auto& r : runner->settings().spec.resources) {
                 if (!IsTopLevel(r) || (args.resource && r.name != *args.resource)) {
                     continue;
@@ -221,29 +228,19 @@ public:
     }
 
     int Daemon() {
+        // Claim SIGINT and SIGTERM before anything else: one that arrives during start-up is
+        // queued and handled as soon as the handlers are in place, instead of killing us.
+        signals_.emplace(ioc_, SIGINT, SIGTERM);
+        control_signals_.emplace(ioc_, SIGHUP, SIGUSR1);
         if (const int rc = OpenDatabase(); rc != kExitOk) {
             return rc;
         }
-        MakeRunners(std::nullopt);
-        std::map<std::pair<std::string, std::string>, sink::ResourceState> states;
+        StateMap states;
         Result<std::vector<sink::ResourceState>> listed = Errc::kCancelled;
         Run(ListStates(&listed));
         if (listed) {
             for (auto& s : *listed) {
                 states[{s.source, s.resource}] = std::move(s);
-            }
-        }
-        for (const auto& runner : runners_) {
-            for (const auto& r : runner->settings().spec.resources) {
-                if (IsTopLevel(r)) {
-                    ResourceHealth h;
-                    h.interval = r.schedule.interval;
-                    if (const auto it = states.find({runner->settings().name, r.name});
-                        it != states.end()) {
-                        h.last_success = it->second.last_success_at;
-                    }
-                    health_[{runner->settings().name, r.name}] = h;
-                }
             }
         }
         std::optional<server::AdminServer> admin;
@@ -266,40 +263,13 @@ public:
                 "admin listener ready listen={} port={}", config_.admin.listen, admin->port()
             );
         }
-        sched::Scheduler scheduler(
-            ioc_.get_executor(), {.max_concurrent = config_.limits.max_concurrent_runs}
+        scheduler_.emplace(
+            ioc_.get_executor(),
+            sched::Scheduler::Options{.max_concurrent = config_.limits.max_concurrent_runs}
         );
-        const auto now = SysClock::now();
-        std::size_t jobs = 0;
-        for (auto& runner : runners_) {
-            for (const auto& r : runner->settings().spec.resources) {
-                if (!IsTopLevel(r)) {
-                    continue;
-                }
-                Millis initial{0};
-                if (const auto it = states.find({runner->settings().name, r.name});
-                    it != states.end()) {
-                    const auto& st = it->second;
-                    if (st.last_outcome == "success" && st.next_run_at && *st.next_run_at > now) {
-                        initial = std::min(
-                            std::chrono::duration_cast<Millis>(*st.next_run_at - now),
-                            r.schedule.interval
-                        );
-                    }
-                }
-                auto* run = runner.get();
-                const auto source = runner->settings().name;
-                const auto resource = r.name;
-                scheduler.Add({
-                    .name = source + "/" + resource,
-                    .group = source,
-                    .group_limit = runner->settings().spec.rate_limit.concurrency,
-                    .interval = r.schedule.interval,
-                    .jitter = r.schedule.jitter,
-                    .initial_delay = initial,
-                    .run = [this, run, resource]() { return RunScheduled(run, resource); },
-                });
-                ++jobs;
+        for (const auto& source : config_.sources) {
+            if (source.enabled) {
+                StartSource(source, states);
             }
         }
         started_at_ = SysClock::now();
@@ -307,10 +277,18 @@ public:
             "chatsyncd started version={} sources={} resources={}",
             CHATSYNC_VERSION,
             runners_.size(),
-            jobs
+            health_.size()
         );
-        InstallSignals(&scheduler, admin ? &*admin : nullptr);
-        Run(Serve(&scheduler, admin ? &*admin : nullptr));
+        InstallSignals(&*scheduler_, admin ? &*admin : nullptr);
+        InstallControlSignals();
+        // The database answered and the listeners are bound: systemd may now order
+        // dependent units after us.
+        notifier_.Send("READY=1");
+        if (const auto every = notifier_.WatchdogPingInterval()) {
+            watchdog_.emplace(ioc_);
+            net::co_spawn(ioc_, WatchdogLoop(*every), [](std::exception_ptr) {});
+        }
+        Run(Serve(&*scheduler_, admin ? &*admin : nullptr));
         spdlog::info("chatsyncd stopped");
         return kExitOk;
     }
@@ -416,6 +394,7 @@ private:
         Millis interval{0};
         std::optional<sink::TimePoint> last_success;
     };
+    using StateMap = std::map<std::pair<std::string, std::string>, sink::ResourceState>;
 
     // Coroutines that report through an out-parameter owned by the caller, which waits for
     // them in Run() and so outlives them.
@@ -452,6 +431,46 @@ private:
         const bool ok = report.outcome == "success";
         reports_.push_back(std::move(report));
         co_return ok;
+    }
+
+    /// Sends WATCHDOG=1 from the event loop itself, so a loop that hangs stops the pings and
+    /// systemd restarts the service.
+    Task<void> WatchdogLoop(Millis every) {
+        while (watchdog_) {
+            notifier_.Send("WATCHDOG=1");
+            watchdog_->expires_after(every);
+            auto [ec] = co_await watchdog_->async_wait(kAsTuple);
+            if (ec) {
+                break;
+            }
+        }
+    }
+
+    /// SIGHUP reloads the config. SIGUSR1 blocks the event loop for $CHATSYNC_TEST_STALL_MS
+    /// when that is set: a test hook that proves the watchdog notices a hung loop.
+    void InstallControlSignals() { WaitControlSignal(); }
+
+    void WaitControlSignal() {
+        control_signals_->async_wait([this](const boost::system::error_code& ec, int signo) {
+            if (ec) {
+                return;
+            }
+            if (signo == SIGHUP) {
+                spdlog::info("SIGHUP received, reloading config path={}", config_.path.string());
+                Reload();
+            } else {
+                StallLoopForTest();
+            }
+            WaitControlSignal();
+        });
+    }
+
+    static void StallLoopForTest() {
+        const char* ms = std::getenv("CHATSYNC_TEST_STALL_MS");
+        if (ms != nullptr) {
+            spdlog::warn("stalling the event loop for a test stall_ms={}", ms);
+            std::this_thread::sleep_for(std::chrono::milliseconds(std::atol(ms)));
+        }
     }
 
     /// Waits for the scheduler to drain after a stop, then closes the admin listener, whose
@@ -540,10 +559,123 @@ private:
             if (!source.enabled || (only && source.name != *only)) {
                 continue;
             }
-            runners_.push_back(std::make_unique<connectors::SourceRunner>(
-                ioc_.get_executor(), SettingsFor(source, config_), *sink_, metrics_, redactor_
-            ));
+            runners_[source.name] = MakeRunner(source);
         }
+    }
+
+    std::shared_ptr<connectors::SourceRunner> MakeRunner(const config::SourceConfig& source) {
+        return std::make_shared<connectors::SourceRunner>(
+            ioc_.get_executor(), SettingsFor(source, config_), *sink_, metrics_, redactor_
+        );
+    }
+
+    /// Schedules every top-level resource of a source, after what is left of its interval
+    /// since the last successful run recorded in `states`.
+    void StartSource(const config::SourceConfig& source, const StateMap& states) {
+        auto runner = MakeRunner(source);
+        runners_[source.name] = runner;
+        const auto now = SysClock::now();
+        for (const auto& r : runner->settings().spec.resources) {
+            if (!IsTopLevel(r)) {
+                continue;
+            }
+            ResourceHealth h;
+            h.interval = r.schedule.interval;
+            Millis initial{0};
+            if (const auto it = states.find({source.name, r.name}); it != states.end()) {
+                const auto& st = it->second;
+                h.last_success = st.last_success_at;
+                if (st.last_outcome == "success" && st.next_run_at && *st.next_run_at > now) {
+                    initial = std::min(
+                        std::chrono::duration_cast<Millis>(*st.next_run_at - now),
+                        r.schedule.interval
+                    );
+                }
+            }
+            health_[{source.name, r.name}] = h;
+            const auto resource = r.name;
+            scheduler_->Add({
+                .name = source.name + "/" + resource,
+                .group = source.name,
+                .group_limit = runner->settings().spec.rate_limit.concurrency,
+                .interval = r.schedule.interval,
+                .jitter = r.schedule.jitter,
+                .initial_delay = initial,
+                .run = [this, runner, resource]() { return RunScheduled(runner.get(), resource); },
+            });
+        }
+    }
+
+    /// SIGHUP: re-reads the config file. An invalid file is refused and the running config
+    /// stays. Sources that were added start, removed ones stop, changed ones restart; runs in
+    /// progress finish first (the scheduler never runs a resource twice at once).
+    void Reload() {
+        config::Config fresh;
+        try {
+            fresh = config::LoadFile(config_.path);
+        } catch (const config::ConfigErrors& e) {
+            for (const auto& err : e.errors()) {
+                spdlog::error("config reload refused, keeping the running config: {}", err.what());
+            }
+            metrics_.ConfigReload(false);
+            return;
+        }
+        RegisterSecrets(fresh, redactor_);
+        if (fresh.database.dsn != config_.database.dsn || fresh.admin.listen != config_.admin.listen ||
+            fresh.limits.max_concurrent_runs != config_.limits.max_concurrent_runs ||
+            fresh.data_dir != config_.data_dir) {
+            spdlog::warn(
+                "config reload: database, admin, data_dir and max_concurrent_runs changes take "
+                "effect on restart only"
+            );
+        }
+        std::vector<std::string> added;
+        std::vector<std::string> removed;
+        std::vector<std::string> changed;
+        for (const auto& old : config_.sources) {
+            const auto* now = fresh.FindSource(old.name);
+            if (now == nullptr || !now->enabled) {
+                if (old.enabled) {
+                    removed.push_back(old.name);
+                }
+            } else if (!old.enabled) {
+                added.push_back(old.name);
+            } else if (!(*now == old)) {
+                changed.push_back(old.name);
+            }
+        }
+        for (const auto& source : fresh.sources) {
+            if (source.enabled && config_.FindSource(source.name) == nullptr) {
+                added.push_back(source.name);
+            }
+        }
+        for (const auto& name : removed) {
+            StopSource(name);
+        }
+        for (const auto& name : changed) {
+            StopSource(name);
+        }
+        config_.sources = std::move(fresh.sources);
+        for (const auto& source : config_.sources) {
+            const bool start = std::find(added.begin(), added.end(), source.name) != added.end() ||
+                               std::find(changed.begin(), changed.end(), source.name) != changed.end();
+            if (start) {
+                StartSource(source, {});
+            }
+        }
+        metrics_.ConfigReload(true);
+        spdlog::info(
+            "config reloaded added={} removed={} changed={}",
+            fmt::join(added, ","),
+            fmt::join(removed, ","),
+            fmt::join(changed, ",")
+        );
+    }
+
+    void StopSource(const std::string& name) {
+        scheduler_->RemoveGroup(name);
+        runners_.erase(name);
+        std::erase_if(health_, [&](const auto& kv) { return kv.first.first == name; });
     }
 
     Task<server::Readiness> CheckReady() {
@@ -569,12 +701,15 @@ private:
                 );
             }
         }
-        for (const auto& runner : runners_) {
-            auto latch = co_await sink_->GetLatch(runner->settings().name);
+        // Copied: a reload may change runners_ while this coroutine waits on the database.
+        std::vector<std::string> sources;
+        for (const auto& [name, runner] : runners_) {
+            sources.push_back(name);
+        }
+        for (const auto& name : sources) {
+            auto latch = co_await sink_->GetLatch(name);
             if (latch && *latch) {
-                problems.push_back(
-                    "source " + runner->settings().name + " latched: " + (*latch)->reason
-                );
+                problems.push_back("source " + name + " latched: " + (*latch)->reason);
             }
         }
         if (!problems.empty()) {
@@ -589,7 +724,6 @@ private:
     }
 
     void InstallSignals(sched::Scheduler* scheduler, server::AdminServer* admin = nullptr) {
-        signals_.emplace(ioc_, SIGINT, SIGTERM);
         signals_->async_wait(
             [this, scheduler, admin](const boost::system::error_code& ec, int signo) {
                 if (ec) {
@@ -607,11 +741,12 @@ private:
             config_.limits.shutdown_grace.count()
         );
         interrupted_ = true;
+        notifier_.Send("STOPPING=1");
         if (admin != nullptr) {
             admin->SetDraining(true);
         }
         scheduler->Stop();
-        for (auto& runner : runners_) {
+        for (auto& [name, runner] : runners_) {
             runner->RequestStop();
         }
         grace_.emplace(ioc_, config_.limits.shutdown_grace);
@@ -645,8 +780,14 @@ private:
             if (signals_) {
                 signals_->cancel();
             }
+            if (control_signals_) {
+                control_signals_->cancel();
+            }
             if (grace_) {
                 grace_->cancel();
+            }
+            if (watchdog_) {
+                watchdog_->cancel();
             }
         });
         ioc_.restart();
@@ -659,23 +800,78 @@ private:
     net::io_context ioc_{1};
     std::unique_ptr<sink::EmbeddedPostgres> embedded_;
     std::unique_ptr<sink::PgSink> sink_;
-    std::vector<std::unique_ptr<connectors::SourceRunner>> runners_;
+    /// Runners by source name. Scheduled jobs hold them too, so a runner removed by a reload
+    /// lives until its run in progress ends.
+    std::map<std::string, std::shared_ptr<connectors::SourceRunner>> runners_;
     std::map<std::pair<std::string, std::string>, ResourceHealth> health_;
     SysClock::time_point started_at_ = SysClock::now();
     bool interrupted_ = false;
     bool progress_ = false;
     std::vector<connectors::RunReport> reports_;
+    SystemdNotifier notifier_;
+    std::optional<sched::Scheduler> scheduler_;
     /// Last: their handlers refer to the members above.
     std::optional<net::signal_set> signals_;
+    std::optional<net::signal_set> control_signals_;
     std::optional<net::steady_timer> grace_;
+    std::optional<net::steady_timer> watchdog_;
 };
 
 }  // namespace
+
+/// Asks the running daemon's admin listener for /healthz: for container HEALTHCHECKs, which
+/// have no curl in the image.
+int Healthcheck(const config::Config& config) {
+    const auto& listen = config.admin.listen;
+    const auto colon = listen.rfind(':');
+    if (listen.empty() || colon == std::string::npos || listen.substr(colon + 1) == "0") {
+        std::fprintf(stderr, "chatsyncd: healthcheck needs admin.listen with a fixed port\n");
+        return kExitConfig;
+    }
+    auto host = listen.substr(0, colon);
+    if (host.empty() || host == "0.0.0.0") {
+        host = "127.0.0.1";
+    } else if (host == "[::]") {
+        host = "[::1]";
+    }
+    net::io_context ioc;
+    http::Client client(
+        ioc.get_executor(),
+        {.connect_timeout = std::chrono::seconds(3),
+         .idle_timeout = std::chrono::seconds(3),
+         .total_timeout = std::chrono::seconds(5)}
+    );
+    http::Request request;
+    request.url = "http://" + host + ":" + listen.substr(colon + 1) + "/healthz";
+    std::optional<Result<http::Response>> answer;
+    net::co_spawn(ioc, client.Send(std::move(request)), [&](std::exception_ptr e, Result<http::Response> r) {
+        if (!e) {
+            answer = std::move(r);
+        }
+    });
+    ioc.run();
+    if (!answer || !*answer) {
+        std::fprintf(
+            stderr,
+            "chatsyncd: healthcheck: %s\n",
+            answer ? (*answer).error().message().c_str() : "failed"
+        );
+        return kExitFailure;
+    }
+    if ((*answer)->status != 200) {
+        std::fprintf(stderr, "chatsyncd: healthcheck: /healthz answered %u\n", (*answer)->status);
+        return kExitFailure;
+    }
+    return kExitOk;
+}
 
 int Execute(const Arguments& args, config::Config config) {
     if (args.command == Command::kCheckConfig) {
         std::fputs(config::Summarize(config).c_str(), stdout);
         return kExitOk;
+    }
+    if (args.command == Command::kHealthcheck) {
+        return Healthcheck(config);
     }
     App app(std::move(config));
     switch (args.command) {

@@ -16,13 +16,14 @@ commands:
   check-config                      validate the config file and print what it configures
   status                            per resource: last run, outcome, rows, cursor, next run
   reset --source S [--resource R]   forget checkpoints: the next run is a full re-sync
+  healthcheck                       exit 0 when the running daemon's /healthz answers 200
   --version                         print the version
 
 options:
   -c, --config FILE   config file (default: $CHATSYNC_CONFIG, else /etc/chatsync/chatsync.yaml)
   -h, --help          this text
 
-exit codes: 0 ok, 1 sync failed, 64 usage, 69 database unavailable, 78 bad config
+exit codes: 0 ok, 1 sync failed or unhealthy, 64 usage, 69 database unavailable, 78 bad config
 )";
 }
 
@@ -64,6 +65,8 @@ Arguments ParseArguments(const std::vector<std::string>& args) {
             command = Command::kStatus;
         } else if (!command && a == "reset") {
             command = Command::kReset;
+        } else if (!command && a == "healthcheck") {
+            command = Command::kHealthcheck;
         } else {
             throw std::invalid_argument("unexpected argument '" + a + "'");
         }

@@ -25,6 +25,7 @@ enum class Command {
     kCheckConfig,
     kStatus,
     kReset,
+    kHealthcheck,
     kVersion,
     kHelp,
 };

@@ -2,6 +2,7 @@
 
 #include <cctype>
 #include <cstdio>
+#include <cstdlib>
 #include <mutex>
 #include <stdexcept>
 #include <string_view>
@@ -88,11 +89,28 @@ void AppendJsonFields(std::string& out, std::string_view text) {
     }
 }
 
+/// syslog(3) priorities, which journald reads from a "<N>" line prefix (sd-daemon(3)).
+int SyslogPriority(spdlog::level::level_enum level) {
+    switch (level) {
+        case spdlog::level::critical:
+            return 2;
+        case spdlog::level::err:
+            return 3;
+        case spdlog::level::warn:
+            return 4;
+        case spdlog::level::info:
+            return 6;
+        default:
+            return 7;
+    }
+}
+
 class RedactingSink final : public spdlog::sinks::base_sink<std::mutex> {
 public:
-    RedactingSink(const Redactor& redactor, bool json)
+    RedactingSink(const Redactor& redactor, bool json, bool journal)
         : redactor_(redactor)
-        , json_(json) {}
+        , json_(json)
+        , journal_(journal) {}
 
 protected:
     void sink_it_(const spdlog::details::log_msg& msg) override {
@@ -108,6 +126,11 @@ protected:
             AppendJsonString(line, std::string_view(level.data(), level.size()));
             AppendJsonFields(line, text);
             line += "}\n";
+        } else if (journal_) {
+            // The journal stamps each line itself and shows the priority as the level.
+            line = "<" + std::to_string(SyslogPriority(msg.level)) + ">";
+            line += text;
+            line.push_back('\n');
         } else {
             line = FormatIso8601(SysTime{when.time_since_epoch()});
             line.push_back(' ');
@@ -124,6 +147,7 @@ protected:
 private:
     const Redactor& redactor_;
     bool json_;
+    bool journal_;
 };
 
 }  // namespace
@@ -136,7 +160,9 @@ void SetUpLogging(const std::string& level, const std::string& format, const Red
     if (format != "text" && format != "json") {
         throw std::invalid_argument("unknown log format '" + format + "' (text or json)");
     }
-    auto sink = std::make_shared<RedactingSink>(redactor, format == "json");
+    // systemd sets JOURNAL_STREAM when stdout is connected to the journal.
+    const bool journal = std::getenv("JOURNAL_STREAM") != nullptr;
+    auto sink = std::make_shared<RedactingSink>(redactor, format == "json", journal);
     auto logger = std::make_shared<spdlog::logger>("chatsync", std::move(sink));
     logger->set_level(lvl);
     logger->flush_on(spdlog::level::trace);

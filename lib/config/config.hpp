@@ -101,6 +101,8 @@ struct HttpConfig {
     std::string ca_file;
     /// Bind outgoing sockets to this local address (egress pinning).
     std::string local_address;
+
+    bool operator==(const HttpConfig&) const = default;
 };
 
 struct RetryConfig {
@@ -110,12 +112,16 @@ struct RetryConfig {
     /// A Retry-After longer than this fails the run instead of waiting (it is retried at the
     /// next scheduled run, which waits out the rest).
     Millis max_retry_after = std::chrono::minutes(15);
+
+    bool operator==(const RetryConfig&) const = default;
 };
 
 struct ResourceOverride {
     std::optional<bool> enabled;
     std::optional<Millis> interval;
     std::optional<Millis> jitter;
+
+    bool operator==(const ResourceOverride&) const = default;
 };
 
 struct SourceConfig {
@@ -135,6 +141,9 @@ struct SourceConfig {
     HttpConfig http;
     RetryConfig retry;
     std::map<std::string, ResourceOverride> resources;
+
+    /// Whether two configs of a source would sync the same way (for config reloads).
+    bool operator==(const SourceConfig&) const = default;
 };
 
 struct Config {

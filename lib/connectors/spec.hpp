@@ -43,6 +43,8 @@ struct RequestSpec {
     /// JSON body (POST and friends); every string inside is a template. A string that is
     /// exactly one placeholder keeps the value's JSON type (a number stays a number).
     std::optional<boost::json::value> body;
+
+    bool operator==(const RequestSpec&) const = default;
 };
 
 enum class AuthKind {
@@ -85,6 +87,8 @@ struct AuthSpec {
     std::string header_value = "Bearer {{ auth.token }}";
     /// Sign in again after this long even without a 401 (0: only on 401).
     Millis token_ttl{0};
+
+    bool operator==(const AuthSpec&) const = default;
 };
 
 enum class PaginationKind {
@@ -137,6 +141,8 @@ struct PaginationSpec {
     /// Stop when a page has fewer records than page_size. Off by default: some APIs silently
     /// cap the page size, and a short page would then end the listing early.
     bool stop_on_short_page = false;
+
+    bool operator==(const PaginationSpec&) const = default;
 };
 
 /// How cursor values are written in requests and read from records.
@@ -171,6 +177,8 @@ struct IncrementalSpec {
     /// Each run re-reads this far behind the committed cursor, for late-arriving updates.
     /// Unchanged rows are not rewritten, so a wide window costs requests, not writes.
     Millis lookback{0};
+
+    bool operator==(const IncrementalSpec&) const = default;
 };
 
 /// A resource fetched once per record of its parent resource.
@@ -182,6 +190,8 @@ struct ParentSpec {
     std::vector<std::pair<std::string, std::string>> fields;
     /// Only for parent rows that the page inserted or changed (default), or for all of them.
     bool only_changed = true;
+
+    bool operator==(const ParentSpec&) const = default;
 };
 
 enum class ErrorAction {
@@ -215,12 +225,16 @@ struct ErrorRule {
     /// Template for the log line and the run log; may use `{{ body.<path> }}` and
     /// `{{ status }}`.
     std::string message;
+
+    bool operator==(const ErrorRule&) const = default;
 };
 
 struct ScheduleSpec {
     Millis interval = std::chrono::minutes(5);
     /// Each wait is interval + uniform(-jitter, +jitter).
     Millis jitter = std::chrono::seconds(0);
+
+    bool operator==(const ScheduleSpec&) const = default;
 };
 
 struct ResourceSpec {
@@ -243,6 +257,8 @@ struct ResourceSpec {
     /// Objects nested deeper than this are stored whole as jsonb instead of flattened.
     std::uint32_t max_nesting = 3;
     bool enabled = true;
+
+    bool operator==(const ResourceSpec&) const = default;
 };
 
 /// A declared config value of the connector (documented, validated by the loader).
@@ -251,12 +267,16 @@ struct ParamSpec {
     bool secret = false;
     std::optional<std::string> default_value;
     std::string description;
+
+    bool operator==(const ParamSpec&) const = default;
 };
 
 struct RateLimitSpec {
     /// 0: unlimited.
     std::uint32_t requests_per_minute = 0;
     std::uint32_t concurrency = 4;
+
+    bool operator==(const RateLimitSpec&) const = default;
 };
 
 struct ConnectorSpec {
@@ -270,6 +290,8 @@ struct ConnectorSpec {
     RateLimitSpec rate_limit;
     ScheduleSpec schedule;
     std::vector<ResourceSpec> resources;
+
+    bool operator==(const ConnectorSpec&) const = default;
 
     const ResourceSpec* FindResource(const std::string& resource_name) const {
         for (const auto& r : resources) {

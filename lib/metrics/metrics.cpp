@@ -115,6 +115,11 @@ struct Metrics::Impl {
             .Name("chatsync_task_failures_total")
             .Help("Internal tasks that ended with an unexpected exception.")
             .Register(*registry);
+    prometheus::Family<prometheus::Counter>& config_reloads =
+        prometheus::BuildCounter()
+            .Name("chatsync_config_reloads_total")
+            .Help("Config reloads (SIGHUP) by outcome: applied, or refused for an invalid file.")
+            .Register(*registry);
     prometheus::Family<prometheus::Gauge>& database_up =
         prometheus::BuildGauge()
             .Name("chatsync_database_up")
@@ -203,6 +208,10 @@ void Metrics::Latched(std::string_view source, bool latched) {
 
 void Metrics::TaskFailure(std::string_view task) {
     impl_->task_failures.Add({{"task", S(task)}}).Increment();
+}
+
+void Metrics::ConfigReload(bool applied) {
+    impl_->config_reloads.Add({{"outcome", applied ? "applied" : "refused"}}).Increment();
 }
 
 void Metrics::DatabaseUp(bool up) {

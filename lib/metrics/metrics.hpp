@@ -76,6 +76,9 @@ public:
     /// chatsync_task_failures_total{task}: a root coroutine ended with an exception.
     void TaskFailure(std::string_view task);
 
+    /// chatsync_config_reloads_total{outcome}: SIGHUP reloads, "applied" or "refused".
+    void ConfigReload(bool applied);
+
     /// chatsync_database_up: 1 when the last database check succeeded.
     void DatabaseUp(bool up);
 

@@ -10,6 +10,7 @@ namespace chatsync::sched {
 
 struct Scheduler::Slots {
     std::map<std::string, std::uint32_t> per_group;
+    std::set<std::string> running_names;
 };
 
 Scheduler::Scheduler(Executor executor, Options options)
@@ -87,9 +88,10 @@ Task<bool> Scheduler::Sleep(Millis d, const Entry& entry) {
     co_return !stopping_ && !entry.removed;
 }
 
-Task<void> Scheduler::AcquireSlot(const std::string& group, std::uint32_t group_limit) {
+Task<void> Scheduler::AcquireSlot(const Job& job) {
     while (running_ >= options_.max_concurrent ||
-           (group_limit > 0 && slots_->per_group[group] >= group_limit)) {
+           (job.group_limit > 0 && slots_->per_group[job.group] >= job.group_limit) ||
+           slots_->running_names.contains(job.name)) {
         // Woken by ReleaseSlot() (or Stop()); the long expiry is only a safety net.
         net::steady_timer timer(executor_, std::chrono::seconds(5));
         slot_waiting_.push_back(&timer);
@@ -98,12 +100,14 @@ Task<void> Scheduler::AcquireSlot(const std::string& group, std::uint32_t group_
         slot_waiting_.erase(it);
     }
     ++running_;
-    ++slots_->per_group[group];
+    ++slots_->per_group[job.group];
+    slots_->running_names.insert(job.name);
 }
 
-void Scheduler::ReleaseSlot(const std::string& group) {
+void Scheduler::ReleaseSlot(const Job& job) {
     --running_;
-    --slots_->per_group[group];
+    --slots_->per_group[job.group];
+    slots_->running_names.erase(job.name);
     Wake(slot_waiting_);
 }
 
@@ -115,9 +119,9 @@ Task<void> Scheduler::Loop(std::shared_ptr<Entry> entry) {
         if (delay.count() > 0 && !co_await Sleep(delay, *entry)) {
             break;
         }
-        co_await AcquireSlot(job->group, job->group_limit);
+        co_await AcquireSlot(*job);
         if (stopping_ || entry->removed) {
-            ReleaseSlot(job->group);
+            ReleaseSlot(*job);
             break;
         }
         bool ok = false;
@@ -126,7 +130,7 @@ Task<void> Scheduler::Loop(std::shared_ptr<Entry> entry) {
         } catch (const std::exception& e) {
             spdlog::error("job failed unexpectedly job={} error=\"{}\"", job->name, e.what());
         }
-        ReleaseSlot(job->group);
+        ReleaseSlot(*job);
         failures = ok ? 0 : failures + 1;
         if (options_.once) {
             break;

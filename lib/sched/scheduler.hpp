@@ -4,6 +4,7 @@
 #include <functional>
 #include <list>
 #include <memory>
+#include <set>
 #include <random>
 #include <string>
 #include <vector>
@@ -88,8 +89,10 @@ private:
     /// Sleeps the whole duration unless the scheduler stops or the job is removed; returns
     /// whether the job should go on.
     Task<bool> Sleep(Millis d, const Entry& entry);
-    Task<void> AcquireSlot(const std::string& group, std::uint32_t group_limit);
-    void ReleaseSlot(const std::string& group);
+    /// Waits for a free run slot, overall and in the job's group, and until no other job of
+    /// the same name runs (a job re-added by a reload waits for its predecessor's run).
+    Task<void> AcquireSlot(const Job& job);
+    void ReleaseSlot(const Job& job);
     static void Wake(std::list<net::steady_timer*>& timers);
 
     Executor executor_;

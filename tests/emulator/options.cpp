@@ -140,6 +140,53 @@ CommandLine ParseCommandLine(const std::vector<std::string>& args) {
             options.log_requests = true;
         } else if (flag == "--fault") {
             options.faults.push_back(value());
+        } else if (flag == "--tiledesk-requests") {
+            options.tiledesk_requests = ParseNumber<std::int64_t>(flag, value());
+            if (options.tiledesk_requests < 0) {
+                throw std::invalid_argument("--tiledesk-requests: must not be negative");
+            }
+        } else if (flag == "--tiledesk-messages-per-request") {
+            options.tiledesk_messages_per_request = ParseNumber<std::int64_t>(flag, value());
+            if (options.tiledesk_messages_per_request < 0) {
+                throw std::invalid_argument(
+                    "--tiledesk-messages-per-request: must not be negative"
+                );
+            }
+        } else if (flag == "--tiledesk-project") {
+            options.tiledesk_project = value();
+        } else if (flag == "--tiledesk-email") {
+            options.tiledesk_email = value();
+        } else if (flag == "--tiledesk-password") {
+            options.tiledesk_password = value();
+        } else if (flag == "--tiledesk-rate-limit") {
+            options.tiledesk_rate_limit = ParseNumber<std::int64_t>(flag, value());
+            if (options.tiledesk_rate_limit < 0) {
+                throw std::invalid_argument("--tiledesk-rate-limit: must not be negative");
+            }
+        } else if (flag == "--tiledesk-rate-window") {
+            const auto window = ParseTtl(value());
+            if (window.count() <= 0) {
+                throw std::invalid_argument("--tiledesk-rate-window: must be positive");
+            }
+            options.tiledesk_rate_window = window;
+        } else if (flag == "--tiledesk-timezone") {
+            options.tiledesk_timezone = value();
+        } else if (flag == "--tiledesk-default-timezone") {
+            options.tiledesk_default_timezone = value();
+        } else if (flag == "--tiledesk-date-filter") {
+            const std::string v = value();
+            if (v != "current" && v != "legacy") {
+                throw std::invalid_argument("--tiledesk-date-filter: current or legacy");
+            }
+            options.tiledesk_legacy_dates = v == "legacy";
+        } else if (flag == "--tiledesk-unversioned") {
+            options.tiledesk_unversioned = true;
+        } else if (flag == "--tiledesk-sortfield-alias") {
+            options.tiledesk_sortfield_alias = true;
+        } else if (flag == "--tiledesk-single-role-error") {
+            options.tiledesk_single_role_error = true;
+        } else if (flag == "--tiledesk-token-ttl") {
+            options.tiledesk_token_ttl = ParseTtl(value());
         } else if (flag == "--mode") {
             options.modes.push_back(value());
         } else {
@@ -157,7 +204,8 @@ and serves until SIGTERM or SIGINT.
 
   --listen HOST:PORT     address to listen on (default 127.0.0.1:0, any free port)
   --port-file PATH       also write the port number to PATH
-  --mode NAME            serve this mode (repeatable; default: every mode; "generic")
+  --mode NAME            serve this mode (repeatable; default: every mode; "generic",
+                         "tiledesk")
   --records N            records in the generic dataset (default 1000)
   --seed S               dataset seed (default 1)
   --auth MODE            none|bearer|basic|header|query|body|path|login (default none)
@@ -168,6 +216,24 @@ and serves until SIGTERM or SIGINT.
   --max-page-size N      cap on page sizes (default 1000)
   --fault JSON           a fault object, as for POST /_admin/faults (repeatable)
   --log-requests         print one line per request to stderr
+
+Tiledesk mode (routes under /v3/{project_id}, POST /v3/auth/signin, /_admin/tiledesk/...):
+  --tiledesk-requests N              seeded conversations (default 200)
+  --tiledesk-messages-per-request M  messages per seeded conversation (default 5)
+  --tiledesk-project ID              the one project id, 24 hex (default 5b55e806c93dde00143163dd)
+  --tiledesk-email E                 owner account e-mail (default owner@tiledesk.test)
+  --tiledesk-password P              owner account password (default tiledesk-password)
+  --tiledesk-rate-limit N            requests per window before 429; 0 = off (default 200)
+  --tiledesk-rate-window DURATION    rate-limit window (default 60s)
+  --tiledesk-timezone ZONE           server process zone; the legacy date parser uses it
+                                     (default UTC)
+  --tiledesk-default-timezone ZONE   zone for start_date/end_date when the request has no
+                                     `timezone` (default Europe/Rome, as the server code)
+  --tiledesk-date-filter current|legacy  date parser of the server version (default current)
+  --tiledesk-unversioned             also serve the routes without the /v3 prefix
+  --tiledesk-sortfield-alias         honour `sortField` when `sort` is absent (old docs)
+  --tiledesk-single-role-error       project_users?role=X (one value) answers 500
+  --tiledesk-token-ttl DURATION      JWT lifetime (default: never expire, as the server)
   --help                 this text
 )";
 }

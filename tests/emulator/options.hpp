@@ -44,6 +44,24 @@ struct Options {
     bool log_requests = false;
     std::vector<std::string> faults;  ///< JSON texts given with --fault.
     std::vector<std::string> modes;   ///< --mode names; empty means every built-in mode.
+
+    // Tiledesk mode (--tiledesk-*).
+    std::int64_t tiledesk_requests = 200;
+    std::int64_t tiledesk_messages_per_request = 5;
+    std::string tiledesk_project = "5b55e806c93dde00143163dd";
+    std::string tiledesk_email = "owner@tiledesk.test";
+    std::string tiledesk_password = "tiledesk-password";
+    std::int64_t tiledesk_rate_limit = 200;  ///< Requests per window; 0 turns the limit off.
+    std::chrono::milliseconds tiledesk_rate_window = std::chrono::minutes(1);
+    /// Zone of the server process: the legacy date parser reads dates in it.
+    std::string tiledesk_timezone = "UTC";
+    /// Zone the current date parser uses when the client sends no `timezone`.
+    std::string tiledesk_default_timezone = "Europe/Rome";
+    bool tiledesk_legacy_dates = false;          ///< --tiledesk-date-filter legacy.
+    bool tiledesk_unversioned = false;           ///< Also serve without the /v3 prefix.
+    bool tiledesk_sortfield_alias = false;       ///< Read `sortField` when `sort` is absent.
+    bool tiledesk_single_role_error = false;     ///< A single `role=` value answers 500.
+    std::chrono::milliseconds tiledesk_token_ttl{0};  ///< 0: JWTs never expire.
 };
 
 /// The outcome of reading argv: options, or a request for the usage text.
