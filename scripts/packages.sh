@@ -5,6 +5,7 @@
 #   scripts/packages.sh runtime   shared libraries chatsyncd needs at run time (container image)
 #   scripts/packages.sh server    the PostgreSQL server for the embedded cluster (no DSN configured)
 #   scripts/packages.sh test      what the test suite needs on top of build (PostgreSQL, promtool)
+#   scripts/packages.sh deploy    what the deployment tests need (podman to build the image)
 #   scripts/packages.sh install GROUP...   apt-get install those groups (run as root)
 #
 # README.md, .ci/run and the Dockerfile all read this file; change packages only here.
@@ -28,6 +29,9 @@ test_packages=(
   postgresql-15 postgresql-client-15
   prometheus procps curl
 )
+deploy_packages=(
+  podman runc debootstrap containernetworking-plugins
+)
 
 list() {
   case "$1" in
@@ -35,12 +39,13 @@ list() {
     runtime) printf '%s\n' "${runtime_packages[@]}" ;;
     server) printf '%s\n' "${server_packages[@]}" ;;
     test) printf '%s\n' "${test_packages[@]}" ;;
-    *) echo "unknown package group: $1 (build, runtime, server, test)" >&2; return 2 ;;
+    deploy) printf '%s\n' "${deploy_packages[@]}" ;;
+    *) echo "unknown package group: $1 (build, runtime, server, test, deploy)" >&2; return 2 ;;
   esac
 }
 
 case "${1:-}" in
-  build|runtime|server|test) list "$1" ;;
+  build|runtime|server|test|deploy) list "$1" ;;
   install)
     shift
     [ $# -gt 0 ] || { echo "usage: $0 install GROUP..." >&2; exit 2; }
@@ -60,5 +65,5 @@ case "${1:-}" in
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
     ;;
-  *) sed -n '2,9p' "$0"; exit 2 ;;
+  *) sed -n '2,10p' "$0"; exit 2 ;;
 esac
