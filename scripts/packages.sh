@@ -30,7 +30,7 @@ test_packages=(
   prometheus procps curl
 )
 deploy_packages=(
-  podman runc debootstrap containernetworking-plugins
+  podman runc debootstrap containernetworking-plugins uidmap fuse-overlayfs slirp4netns
 )
 
 list() {

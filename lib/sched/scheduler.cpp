@@ -143,8 +143,9 @@ Task<void> Scheduler::Loop(std::shared_ptr<Entry> entry) {
 }
 
 Task<void> Scheduler::Wait() {
-    // Loop ends release a slot waiter's wake-up, which this wait shares.
-    while (loops_ > 0) {
+    // In daemon mode the scheduler lives until Stop(), even with no job at all (a config with
+    // no sources, or a reload that removed them all). Loop ends and Stop() wake this wait.
+    while (loops_ > 0 || (!options_.once && !stopping_)) {
         net::steady_timer timer(executor_, std::chrono::seconds(1));
         slot_waiting_.push_back(&timer);
         const auto it = std::prev(slot_waiting_.end());

@@ -66,8 +66,8 @@ public:
 
     void Stop();
 
-    /// Completes when every job loop has ended (after Stop(), or after one run each in
-    /// `once` mode).
+    /// Completes when every job loop has ended after Stop(), or in `once` mode when every job
+    /// has run once.
     Task<void> Wait();
 
     /// Runs in progress now.

@@ -158,6 +158,24 @@ TEST(Systemd, WatchdogWithoutNotifySocketIsHarmless) {
     EXPECT_EQ(daemon->Wait(std::chrono::seconds(15)), 0) << daemon->Output();
 }
 
+TEST(Systemd, NoSourcesStillServesHealthAndMetricsUntilStopped) {
+    CHATSYNC_REQUIRE_DSN(dsn);
+    TempDir dir;
+    const auto config = dir.Write(
+        "c.yaml",
+        "data_dir: " + dir.path() + "\ndatabase:\n  dsn: \"" + dsn + "\"\nadmin:\n  listen: \"127.0.0.1:0\"\nsources: []\n"
+    );
+    auto daemon = StartChatsyncd({"-c", config, "run"}, dir.path() + "/daemon.log");
+    const auto port = AdminPort(*daemon);
+    ASSERT_NE(port, 0) << daemon->Output();
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    ASSERT_TRUE(daemon->Running()) << daemon->Output();
+    EXPECT_EQ(HttpCall("GET", "http://127.0.0.1:" + std::to_string(port) + "/healthz").status, 200U);
+    EXPECT_EQ(HttpCall("GET", "http://127.0.0.1:" + std::to_string(port) + "/readyz").status, 200U);
+    daemon->Signal(SIGTERM);
+    EXPECT_EQ(daemon->Wait(std::chrono::seconds(15)), 0) << daemon->Output();
+}
+
 std::string Rows(const std::string& dsn, const std::string& table) {
     try {
         return Scalar(dsn, "SELECT count(*) FROM " + table);
