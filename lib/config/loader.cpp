@@ -758,7 +758,9 @@ private:
     }
 
     /// The source's schedule, rate limit and per-resource settings win over the spec's, so
-    /// that consumers read the effective values from `connector` alone.
+    /// that consumers read the effective values from `connector` alone. A source schedule
+    /// replaces the spec's default schedule, not a schedule the spec gives one resource on
+    /// purpose; a per-resource override replaces either.
     static void ApplyOverrides(
         Context& ctx,
         const std::string& resources_path,
@@ -774,6 +776,9 @@ private:
             spec.schedule.jitter = *ovr.jitter;
         }
         for (auto& r : spec.resources) {
+            if (r.own_schedule) {
+                continue;
+            }
             if (ovr.interval) {
                 r.schedule.interval = *ovr.interval;
             }

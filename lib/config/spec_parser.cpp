@@ -704,6 +704,7 @@ cn::ResourceSpec ReadResource(
         if (ps.jitter) {
             out.schedule.jitter = *ps.jitter;
         }
+        out.own_schedule = ps.interval.has_value() || ps.jitter.has_value();
     }
     if (const YamlNode* e = m.Get("error_rules")) {
         out.error_rules = ReadErrorRules(ctx, *e, m.PathOf("error_rules"));

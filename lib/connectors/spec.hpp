@@ -253,6 +253,10 @@ struct ResourceSpec {
     /// Listed in full on every run: rows no longer returned get `_chatsync_deleted_at`.
     bool soft_delete = false;
     ScheduleSpec schedule;
+    /// Whether the spec gives this resource a schedule of its own (for example an API that
+    /// allows one call an hour). A source-level schedule in the config then leaves it alone;
+    /// only a per-resource override changes it.
+    bool own_schedule = false;
     std::vector<ErrorRule> error_rules;
     /// Objects nested deeper than this are stored whole as jsonb instead of flattened.
     std::uint32_t max_nesting = 3;

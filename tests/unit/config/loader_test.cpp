@@ -495,9 +495,10 @@ TEST(ConfigLoader, SourceOverridesAreAppliedToTheSpec) {
     EXPECT_EQ(records->schedule.interval, 1min);
     EXPECT_EQ(records->schedule.jitter, 5s);
     EXPECT_TRUE(records->enabled);
-    // The source schedule wins over the resource's own 1h; the override switched it off.
-    EXPECT_EQ(notes->schedule.interval, 10min);
-    EXPECT_EQ(notes->schedule.jitter, 30s);
+    // The spec gives notes a schedule of its own (1h), which the source-level schedule leaves
+    // alone; the per-resource override switched it off.
+    EXPECT_EQ(notes->schedule.interval, 1h);
+    EXPECT_EQ(notes->schedule.jitter, 0s);
     EXPECT_FALSE(notes->enabled);
     ASSERT_EQ(s.resources.size(), 2U);
     EXPECT_EQ(s.resources.at("records").interval, 1min);
