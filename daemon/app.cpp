@@ -2,12 +2,12 @@
 
 #include <chrono>
 #include <csignal>
-#include <cstdlib>
-#include <thread>
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <memory>
 #include <optional>
+#include <thread>
 #include <vector>
 
 #include <boost/asio/co_spawn.hpp>
@@ -21,12 +21,12 @@
 #include <unistd.h>
 
 #include "connectors/runner.hpp"
-#include "http/client.hpp"
 #include "core/error.hpp"
 #include "core/redactor.hpp"
 #include "core/time.hpp"
 #include "daemon/logging.hpp"
 #include "daemon/notify.hpp"
+#include "http/client.hpp"
 #include "metrics/metrics.hpp"
 #include "sched/scheduler.hpp"
 #include "server/admin.hpp"
@@ -394,6 +394,7 @@ private:
         Millis interval{0};
         std::optional<sink::TimePoint> last_success;
     };
+
     using StateMap = std::map<std::pair<std::string, std::string>, sink::ResourceState>;
 
     // Coroutines that report through an out-parameter owned by the caller, which waits for
@@ -508,6 +509,14 @@ private:
                 r.resumed,
                 static_cast<long long>(r.seconds * 1000)
             );
+        } else if (r.outcome == "skipped") {
+            // Handled, not a failure: another process holds the resource.
+            spdlog::warn(
+                "sync skipped source={} resource={} outcome=skipped reason=\"{}\"",
+                r.source,
+                r.resource,
+                r.error
+            );
         } else {
             spdlog::error(
                 "sync failed source={} resource={} outcome={} kind={} pages={} rows_written={} "
@@ -621,7 +630,8 @@ private:
             return;
         }
         RegisterSecrets(fresh, redactor_);
-        if (fresh.database.dsn != config_.database.dsn || fresh.admin.listen != config_.admin.listen ||
+        if (fresh.database.dsn != config_.database.dsn ||
+            fresh.admin.listen != config_.admin.listen ||
             fresh.limits.max_concurrent_runs != config_.limits.max_concurrent_runs ||
             fresh.data_dir != config_.data_dir) {
             spdlog::warn(
@@ -657,8 +667,9 @@ private:
         }
         config_.sources = std::move(fresh.sources);
         for (const auto& source : config_.sources) {
-            const bool start = std::find(added.begin(), added.end(), source.name) != added.end() ||
-                               std::find(changed.begin(), changed.end(), source.name) != changed.end();
+            const bool start =
+                std::find(added.begin(), added.end(), source.name) != added.end() ||
+                std::find(changed.begin(), changed.end(), source.name) != changed.end();
             if (start) {
                 StartSource(source, {});
             }
@@ -844,11 +855,15 @@ int Healthcheck(const config::Config& config) {
     http::Request request;
     request.url = "http://" + host + ":" + listen.substr(colon + 1) + "/healthz";
     std::optional<Result<http::Response>> answer;
-    net::co_spawn(ioc, client.Send(std::move(request)), [&](std::exception_ptr e, Result<http::Response> r) {
-        if (!e) {
-            answer = std::move(r);
+    net::co_spawn(
+        ioc,
+        client.Send(std::move(request)),
+        [&](std::exception_ptr e, Result<http::Response> r) {
+            if (!e) {
+                answer = std::move(r);
+            }
         }
-    });
+    );
     ioc.run();
     if (!answer || !*answer) {
         std::fprintf(

@@ -691,6 +691,12 @@ Task<RunReport> SourceRunner::Run(std::string resource_name) {
         co_return Abort(run);
     }
     auto run_id = co_await sink_.BeginRun(source, resource_name);
+    if (!run_id && run_id.error() == Errc::kResourceBusy) {
+        // Another chatsyncd on this database is syncing it: not a failure of ours.
+        run.error = sink_.LastError();
+        run.Fail(run_id.error(), "skipped");
+        co_return Abort(run);
+    }
     if (!run_id) {
         run.error = "database: " + sink_.LastError();
         run.Fail(run_id.error(), "failed");

@@ -44,6 +44,8 @@ public:
                 return "cancelled";
             case Errc::kGuardRefused:
                 return "refused by a safety guard";
+            case Errc::kResourceBusy:
+                return "resource is being synced by another process";
         }
         return "unknown chatsync error";
     }
@@ -140,6 +142,8 @@ std::string ErrorKind(const boost::system::error_code& ec) {
                 return "cancelled";
             case Errc::kGuardRefused:
                 return "guard_refused";
+            case Errc::kResourceBusy:
+                return "busy";
         }
     }
     if (ec == ae::connection_refused) {

@@ -41,6 +41,9 @@ enum class Errc {
     kCancelled,
     /// The source is refused by a safety guard (for example a missing pinned egress address).
     kGuardRefused,
+    /// Another process is running the same resource against the same database (it holds the
+    /// resource's run lock); this run is skipped, and the other one is left alone.
+    kResourceBusy,
 };
 
 /// Conditions match codes across categories, so callers test meaning, not origin.

@@ -10,6 +10,7 @@
 #include <thread>
 #include <type_traits>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 
 #include <boost/asio/co_spawn.hpp>
@@ -180,8 +181,15 @@ constexpr std::string_view kLockKeySql = "SELECT pg_advisory_xact_lock($1::bigin
 
 constexpr std::string_view kPingSql = "SELECT 1";
 
+/// A resource's run lock, held by the sink's lock session from BeginRun to FinishRun.
+/// Session-level, so that it outlives the run's transactions and vanishes with the process.
+/// It shares the one-key space with the table locks; their keys hash other text.
+constexpr std::string_view kTryRunLockSql = "SELECT pg_try_advisory_lock($1::bigint)";
+
+constexpr std::string_view kRunUnlockSql = "SELECT pg_advisory_unlock($1::bigint)";
+
 /// Prepared on every connection: (statement name, SQL with `{s}`).
-constexpr std::array<std::pair<std::string_view, std::string_view>, 20> kPrepared{{
+constexpr std::array<std::pair<std::string_view, std::string_view>, 22> kPrepared{{
     {"load_state", kLoadStateSql},
     {"list_states", kListStatesSql},
     {"interrupt_runs", kInterruptRunsSql},
@@ -202,6 +210,8 @@ constexpr std::array<std::pair<std::string_view, std::string_view>, 20> kPrepare
     {"lock_key", kLockKeySql},
     {"ping", kPingSql},
     {"schema_exists", kSchemaExistsSql},
+    {"try_run_lock", kTryRunLockSql},
+    {"run_unlock", kRunUnlockSql},
 }};
 
 /// A failure the sink detects itself, carried to the boundary like a libpqxx exception.
@@ -480,23 +490,37 @@ struct PgSink::Impl {
         }
     }
 
-    /// Runs on a pool thread; the caller resumes on its own executor.
-    template <class T, class Op>
-    Task<Result<T>> Blocking(std::string operation, Op op) {
-        co_return Run<T>(operation, op);
+    struct NoFollowUp {
+        void operator()() const noexcept {}
+    };
+
+    /// Runs on a pool thread; the caller resumes on its own executor. `after` runs once
+    /// `op` is done with, retries included, whatever the result.
+    template <class T, class Op, class After>
+    Task<Result<T>> Blocking(std::string operation, Op op, After after) {
+        Result<T> result = Run<T>(operation, op);
+        after();
+        co_return result;
     }
 
     /// Sends `op` to the pool unless the sink has stopped (a stopped pool would never run
-    /// it, and the caller would wait forever).
-    template <class T, class Op>
-    Task<Result<T>> Dispatch(std::string operation, Op op) {
+    /// it, and the caller would wait forever); then `after`, on the same pool thread.
+    template <class T, class Op, class After>
+    Task<Result<T>> DispatchThen(std::string operation, Op op, After after) {
         if (stopped.load()) {
             SetLastError(operation + ": the sink has stopped");
             co_return Result<T>(boost::system::in_place_error, make_error_code(Errc::kCancelled));
         }
-        auto blocking = Blocking<T>(std::move(operation), std::move(op));
+        auto blocking = Blocking<T>(std::move(operation), std::move(op), std::move(after));
         auto result =
             co_await net::co_spawn(pool.get_executor(), std::move(blocking), kUseAwaitable);
+        co_return result;
+    }
+
+    template <class T, class Op>
+    Task<Result<T>> Dispatch(std::string operation, Op op) {
+        auto task = DispatchThen<T>(std::move(operation), std::move(op), NoFollowUp{});
+        auto result = co_await std::move(task);
         co_return result;
     }
 
@@ -548,6 +572,117 @@ struct PgSink::Impl {
             }
         }
         // Destroyed outside the lock: closing still talks to the server.
+        old.reset();
+    }
+
+    // --- Run locks. One dedicated session holds the run locks of every resource this sink is
+    // running: pool connections are shared by all calls, so a session lock taken on one would
+    // be released (or held) by whichever call happens to use it next.
+    //
+    // If the lock session breaks, the server has dropped all its locks: runs in progress
+    // then continue without their locks until they finish, and another process may start the
+    // same resource meanwhile. That is accepted: it needs a lost connection during a run, and
+    // writes stay consistent (each page and the run's end are atomic); the next BeginRun
+    // opens a new session.
+
+    /// The run lock's key. Stable across processes and releases (FNV-1a, not std::hash).
+    std::int64_t RunLockKey(const std::string& source, const std::string& resource) const {
+        return detail::AdvisoryLockKey(options.state_schema + "/" + source + "/" + resource);
+    }
+
+    /// Forgets the lock session and the locks it held (the server released them with it).
+    /// Caller holds run_lock_mutex.
+    void DropLockSessionLocked() {
+        run_locks.clear();
+        lock_conn.reset();
+    }
+
+    /// Takes the run lock of source/resource on the lock session. Returns whether this call
+    /// took it (false: this sink held it already, from a BeginRun without FinishRun, which the
+    /// run log treats as a dead run). Throws kResourceBusy when another session holds it.
+    bool AcquireRunLock(const std::string& source, const std::string& resource) {
+        const std::int64_t key = RunLockKey(source, resource);
+        const std::lock_guard lock(run_lock_mutex);
+        for (int attempt = 0;; ++attempt) {
+            bool fresh = false;
+            try {
+                if (!lock_conn || !lock_conn->is_open()) {
+                    DropLockSessionLocked();
+                    lock_conn = Connect();
+                    fresh = true;
+                }
+                const bool held = run_locks.count(key) > 0;
+                // Asked even when recorded as held: a session that died while idle still looks
+                // open, and its locks may belong to another process by now.
+                pqxx::nontransaction tx(*lock_conn);
+                const bool taken = tx.exec_prepared1("try_run_lock", key)[0].as<bool>();
+                if (!taken) {
+                    throw SinkFailure(
+                        Errc::kResourceBusy,
+                        "resource " + source + "/" + resource +
+                            " is being synced by another process"
+                    );
+                }
+                if (held) {
+                    // Session locks nest; one FinishRun must be enough to release it.
+                    tx.exec_prepared1("run_unlock", key);
+                    return false;
+                }
+                run_locks.insert(key);
+                return true;
+            } catch (const SinkFailure&) {
+                throw;
+            } catch (...) {
+                if (lock_conn && lock_conn->is_open()) {
+                    throw;
+                }
+                DropLockSessionLocked();
+                // A session that died while idle says nothing about the database now.
+                if (fresh || attempt > 0) {
+                    throw;
+                }
+            }
+        }
+    }
+
+    /// Releases the run lock of source/resource if this sink holds it. Never throws: it runs
+    /// after the call's outcome is decided, and a lock it cannot release on a live session
+    /// stays recorded, so the next BeginRun of the resource here reuses it and the next
+    /// FinishRun tries again.
+    void ReleaseRunLock(const std::string& source, const std::string& resource) noexcept {
+        try {
+            const std::int64_t key = RunLockKey(source, resource);
+            const std::lock_guard lock(run_lock_mutex);
+            if (run_locks.count(key) == 0) {
+                return;
+            }
+            if (!lock_conn || !lock_conn->is_open()) {
+                DropLockSessionLocked();
+                return;
+            }
+            try {
+                pqxx::nontransaction tx(*lock_conn);
+                tx.exec_prepared1("run_unlock", key);
+                run_locks.erase(key);
+            } catch (...) {
+                if (!lock_conn->is_open()) {
+                    DropLockSessionLocked();
+                }
+            }
+        } catch (...) {
+            // Only allocation or mutex failures land here; the lock then stays held until
+            // FinishRun is called again or the sink stops.
+        }
+    }
+
+    /// Closes the lock session, releasing every run lock (Stop()).
+    void CloseLockSession() {
+        std::unique_ptr<pqxx::connection> old;
+        {
+            const std::lock_guard lock(run_lock_mutex);
+            run_locks.clear();
+            old = std::move(lock_conn);
+        }
         old.reset();
     }
 
@@ -647,20 +782,35 @@ struct PgSink::Impl {
         return out;
     }
 
+    /// Takes the resource's run lock first: without it another process is running the
+    /// resource, and its run must not be marked interrupted. With it, runs still marked
+    /// running belong to sessions that are gone (or to an earlier run here that never
+    /// finished), so marking them interrupted is right.
     std::string BeginRunBlocking(
         pqxx::connection& conn,
         const std::string& source,
         const std::string& resource
-    ) const {
-        pqxx::work tx(conn);
-        const pqxx::result interrupted = tx.exec_prepared("interrupt_runs", source, resource);
-        const pqxx::row row = tx.exec_prepared1(
-            "insert_run", source, resource, HostName(), static_cast<int>(getpid())
-        );
-        auto run_id = row[0].as<std::string>();
-        tx.exec_prepared("state_run_started", source, resource, interrupted.affected_rows() > 0);
-        tx.commit();
-        return run_id;
+    ) {
+        const bool took_lock = AcquireRunLock(source, resource);
+        try {
+            pqxx::work tx(conn);
+            const pqxx::result interrupted = tx.exec_prepared("interrupt_runs", source, resource);
+            const pqxx::row row = tx.exec_prepared1(
+                "insert_run", source, resource, HostName(), static_cast<int>(getpid())
+            );
+            auto run_id = row[0].as<std::string>();
+            tx.exec_prepared(
+                "state_run_started", source, resource, interrupted.affected_rows() > 0
+            );
+            tx.commit();
+            return run_id;
+        } catch (...) {
+            // No run started, so no FinishRun will come to release it.
+            if (took_lock) {
+                ReleaseRunLock(source, resource);
+            }
+            throw;
+        }
     }
 
     /// The live columns of `qualified`; empty when it does not exist.
@@ -910,6 +1060,12 @@ struct PgSink::Impl {
     std::mutex conns_mutex;
     std::unordered_map<std::thread::id, std::unique_ptr<pqxx::connection>> conns;
 
+    /// Guards the lock session and run_locks; used from whichever pool thread runs the call.
+    std::mutex run_lock_mutex;
+    std::unique_ptr<pqxx::connection> lock_conn;
+    /// Keys of the run locks lock_conn holds, each once.
+    std::unordered_set<std::int64_t> run_locks;
+
     mutable std::mutex error_mutex;
     std::string last_error;
 
@@ -932,6 +1088,7 @@ void PgSink::Stop() {
         return;
     }
     impl_->pool.join();
+    impl_->CloseLockSession();
     const std::lock_guard conns_lock(impl_->conns_mutex);
     impl_->conns.clear();
 }
@@ -975,12 +1132,13 @@ Task<Result<std::vector<ResourceState>>> PgSink::ListStates() {
 }
 
 Task<Result<std::string>> PgSink::BeginRun(std::string source, std::string resource) {
+    std::string operation = "BeginRun " + source + "/" + resource;
     auto op = [impl = impl_.get(),
                source = std::move(source),
                resource = std::move(resource)](pqxx::connection& c) {
         return impl->BeginRunBlocking(c, source, resource);
     };
-    auto task = impl_->Dispatch<std::string>("BeginRun", std::move(op));
+    auto task = impl_->Dispatch<std::string>(std::move(operation), std::move(op));
     auto result = co_await std::move(task);
     co_return result;
 }
@@ -997,10 +1155,17 @@ Task<Result<WriteResult>> PgSink::CommitPage(PageCommit page) {
 
 Task<Result<FinishResult>> PgSink::FinishRun(RunEnd end) {
     std::string operation = "FinishRun " + end.source + "/" + end.resource;
+    // The lock goes after the transaction (retries included), and also when it fails: a run
+    // whose end could not be recorded must not keep other processes from the resource for as
+    // long as this one lives; their BeginRun then marks it interrupted.
+    auto release = [impl = impl_.get(), source = end.source, resource = end.resource]() noexcept {
+        impl->ReleaseRunLock(source, resource);
+    };
     auto op = [impl = impl_.get(), end = std::move(end)](pqxx::connection& c) {
         return impl->FinishRunBlocking(c, end);
     };
-    auto task = impl_->Dispatch<FinishResult>(std::move(operation), std::move(op));
+    auto task =
+        impl_->DispatchThen<FinishResult>(std::move(operation), std::move(op), std::move(release));
     auto result = co_await std::move(task);
     co_return result;
 }

@@ -23,6 +23,12 @@ namespace chatsync::sink {
 /// Writes to one table take a transaction-scoped advisory lock, so DDL on a table never races
 /// another connection's write to it; pages for different tables commit in parallel.
 ///
+/// A run holds a session-level advisory lock on its resource from BeginRun to FinishRun, keyed
+/// by a hash of "<state_schema>/<source>/<resource>" and kept on one extra connection (opened
+/// by the first BeginRun), so that two daemons on one database never run the same resource at
+/// once; a daemon that dies loses its session and so its locks. If that connection breaks,
+/// the runs in progress finish without their locks, and the next BeginRun opens a new one.
+///
 /// @par Thread Safety
 /// Await its coroutines from the I/O executor; blocking libpqxx work runs on an internal pool
 /// of `pool_size` threads, one connection each.
@@ -31,7 +37,7 @@ namespace chatsync::sink {
 /// | option | default | meaning |
 /// | --- | --- | --- |
 /// | dsn | (required) | libpq connection string or URI; it is a secret |
-/// | pool_size | 2 | threads and connections |
+/// | pool_size | 2 | threads and connections (plus one for run locks) |
 /// | statement_timeout | 60s | `SET statement_timeout` on every connection |
 /// | connect_timeout | 10s | libpq connect_timeout (unless the DSN sets it) |
 /// | state_schema | chatsync | schema of the daemon's own tables (migrations go there) |
@@ -41,7 +47,8 @@ namespace chatsync::sink {
 ///
 /// Errors: kSinkTransient for failures that may pass (connection lost or refused,
 /// serialization failure, deadlock, too many connections, statement timeout, commit in
-/// doubt); kSinkPermanent otherwise; kCancelled after Stop(). The explanation is in
+/// doubt); kSinkPermanent otherwise; kResourceBusy from BeginRun when another process holds
+/// the resource's run lock; kCancelled after Stop(). The explanation is in
 /// LastError(), redacted: the DSN and its password never appear in it.
 class PgSink final : public Sink {
 public:
@@ -66,7 +73,8 @@ public:
     /// Fails with kSinkPermanent when the database is newer than this binary.
     Task<Result<int>> Migrate();
 
-    /// Stops the pool after in-flight calls finish. Called by the owner before destruction.
+    /// Stops the pool after in-flight calls finish and closes the run-lock connection, which
+    /// releases the run locks of unfinished runs. Called by the owner before destruction.
     void Stop();
 
     Task<Result<ResourceState>> LoadState(std::string source, std::string resource) override;

@@ -139,8 +139,11 @@ public:
     /// All known resource states, for `chatsyncd status`.
     virtual Task<Result<std::vector<ResourceState>>> ListStates() = 0;
 
-    /// Starts a run in the run log and returns its id. Runs of the same resource still marked
-    /// running (their process died) are marked "interrupted".
+    /// Starts a run in the run log and returns its id. A resource runs in one process at a
+    /// time: while another process runs it, this fails with Errc::kResourceBusy and touches
+    /// nothing. Runs of the same resource still marked running (their process died) are
+    /// marked "interrupted". Every successful BeginRun is to be followed by FinishRun, which
+    /// lets other processes run the resource again, whatever its outcome.
     virtual Task<Result<std::string>> BeginRun(std::string source, std::string resource) = 0;
 
     /// Writes the page's rows (creating and evolving tables) and the checkpoint atomically.

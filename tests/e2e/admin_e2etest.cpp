@@ -15,27 +15,34 @@ namespace {
 /// not disturb other tests.
 class PrivateCluster final {
 public:
-    explicit PrivateCluster(int port)
-        : port_(std::to_string(port)) {
+    /// Starts on a free port, trying another when one is taken between the choice and the
+    /// server's bind.
+    PrivateCluster() {
         // When the tests run as root the server runs as `postgres`, which must reach the
         // cluster directory inside this otherwise private temporary directory.
         std::filesystem::permissions(dir_.path(), std::filesystem::perms(0755));
-        auto started = RunProcess(
-            {"/bin/bash",
-             SourceDir() + "/scripts/pg-cluster.sh",
-             "start",
-             dir_.path() + "/pg",
-             port_}
-        );
-        if (started.exit_code != 0) {
-            throw std::runtime_error("pg-cluster.sh start failed: " + started.output);
+        std::string failures;
+        for (int attempt = 0; attempt < 3 && dsn_.empty(); ++attempt) {
+            port_ = std::to_string(FreePort());
+            auto started = RunProcess(
+                {"/bin/bash",
+                 SourceDir() + "/scripts/pg-cluster.sh",
+                 "start",
+                 dir_.path() + "/pg",
+                 port_}
+            );
+            if (started.exit_code != 0) {
+                failures += started.output;
+                continue;
+            }
+            const auto nl = started.output.find_last_not_of('\n');
+            const auto begin = started.output.rfind('\n', nl);
+            const auto from = begin == std::string::npos ? 0 : begin + 1;
+            dsn_ = started.output.substr(from, nl - from + 1);
         }
-        const auto nl = started.output.find_last_not_of("\n");
-        const auto begin = started.output.rfind('\n', nl);
-        dsn_ = started.output.substr(
-            begin == std::string::npos ? 0 : begin + 1,
-            nl - (begin == std::string::npos ? 0 : begin + 1) + 1
-        );
+        if (dsn_.empty()) {
+            throw std::runtime_error("pg-cluster.sh start failed: " + failures);
+        }
     }
 
     ~PrivateCluster() { Stop(); }
@@ -69,7 +76,7 @@ private:
 
 TEST(Admin, MetricsPassPromtoolAndReadinessFollowsTheDatabase) {
     CHATSYNC_REQUIRE_DSN(shared_dsn);
-    PrivateCluster pg(56000 + static_cast<int>(getpid() % 1000));
+    PrivateCluster pg;
     Emulator emu({"--records", "150", "--auth", "bearer", "--token", kToken});
     TempDir dir;
     const auto source = UniqueName("adm");

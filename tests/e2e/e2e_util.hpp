@@ -3,6 +3,10 @@
 #include <regex>
 #include <string>
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include "support/e2e.hpp"
 
 namespace chatsync::test {
@@ -30,6 +34,19 @@ inline std::string E2eConfig(
            connector + "    config:\n      base_url: " + base_url + "\n      token: " + kToken +
            "\n" + "    retry: {max_attempts: 4, initial_backoff: 50ms, max_backoff: 500ms}\n" +
            extra_source_yaml;
+}
+
+/// A TCP port on 127.0.0.1 that was free a moment ago (the kernel's choice for port 0).
+inline int FreePort() {
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+    socklen_t len = sizeof(addr);
+    getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+    close(fd);
+    return ntohs(addr.sin_port);
 }
 
 /// The admin listener's port, read from the daemon's start-up log line (0 if it never came).

@@ -143,6 +143,49 @@ TEST(Crash, KillNineWhileFetchingChildrenLosesNoChild) {
     EXPECT_EQ(Scalar(dsn, "SELECT count(*) FROM " + source + ".page"), "90");
 }
 
+TEST(Concurrency, ASecondProcessSkipsAResourceThatIsBeingSynced) {
+    CHATSYNC_REQUIRE_DSN(dsn);
+    Emulator emu({"--records", "1000", "--auth", "bearer", "--token", kToken});
+    emu.Admin(
+        "POST", "/_admin/faults", R"({"kind":"delay","ms":150,"count":-1,"path":"/generic/page"})"
+    );
+    TempDir dir;
+    const auto source = UniqueName("twice");
+    const auto config = dir.Write("c.yaml", E2eConfig(dsn, source, emu.url(), dir.path()));
+    const std::vector<std::string> once{
+        "-c", config, "once", "--source", source, "--resource", "page"};
+    auto first = StartChatsyncd(once, dir.path() + "/first.log");
+    ASSERT_TRUE(WaitFor(
+        [&] {
+            try {
+                return Scalar(
+                           dsn, "SELECT count(*) FROM chatsync.runs WHERE source = '" + source + "'"
+                       ) == "1";
+            } catch (const std::exception&) {
+                return false;
+            }
+        },
+        std::chrono::seconds(30)
+    ));
+    auto second = RunChatsyncd(once);
+    EXPECT_EQ(second.exit_code, 1) << second.output;
+    EXPECT_NE(second.output.find("outcome=skipped"), std::string::npos) << second.output;
+    EXPECT_NE(second.output.find("another process"), std::string::npos) << second.output;
+    ASSERT_EQ(first->Wait(std::chrono::seconds(60)), 0) << first->Output();
+    // The first run was neither disturbed nor marked interrupted, and nothing is doubled.
+    EXPECT_EQ(
+        Scalar(
+            dsn,
+            "SELECT string_agg(outcome, ',') FROM chatsync.runs WHERE source = '" + source + "'"
+        ),
+        "success"
+    );
+    EXPECT_EQ(
+        Scalar(dsn, "SELECT count(*) || '/' || count(DISTINCT id) FROM " + source + ".page"),
+        "1000/1000"
+    );
+}
+
 void ExpectRetryAfterHonoured(Emulator& emu, double retry_after) {
     const auto requests = emu.Requests();
     int limited = 0;

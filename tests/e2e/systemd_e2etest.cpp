@@ -1,17 +1,17 @@
 // End-to-end: the systemd notification protocol, the watchdog, and SIGHUP reloads.
 
+#include <atomic>
+#include <cstring>
+#include <mutex>
+#include <regex>
+#include <thread>
+
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
-
-#include <atomic>
-#include <cstring>
-#include <mutex>
-#include <regex>
-#include <thread>
 
 #include "e2e/e2e_util.hpp"
 
@@ -40,7 +40,9 @@ public:
                 const auto n = recv(fd_, buf, sizeof(buf), 0);
                 if (n > 0) {
                     const std::lock_guard lock(mutex_);
-                    messages_.emplace_back(Clock::now(), std::string(buf, static_cast<std::size_t>(n)));
+                    messages_.emplace_back(
+                        Clock::now(), std::string(buf, static_cast<std::size_t>(n))
+                    );
                 }
             }
         });
@@ -87,18 +89,6 @@ private:
     std::thread reader_;
 };
 
-int FreePort() {
-    const int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-    socklen_t len = sizeof(addr);
-    getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-    close(fd);
-    return ntohs(addr.sin_port);
-}
-
 TEST(Systemd, ReadyAfterListenersWatchdogFromTheLoopAndStoppingOnSigterm) {
     CHATSYNC_REQUIRE_DSN(dsn);
     Emulator emu({"--records", "50", "--auth", "bearer", "--token", kToken});
@@ -113,19 +103,25 @@ TEST(Systemd, ReadyAfterListenersWatchdogFromTheLoopAndStoppingOnSigterm) {
     auto daemon = StartChatsyncd(
         {"-c", config, "run"},
         dir.path() + "/daemon.log",
-        {{"NOTIFY_SOCKET", notify.path()}, {"WATCHDOG_USEC", "400000"}, {"CHATSYNC_TEST_STALL_MS", "2000"}}
+        {{"NOTIFY_SOCKET", notify.path()},
+         {"WATCHDOG_USEC", "400000"},
+         {"CHATSYNC_TEST_STALL_MS", "2000"}}
     );
-    ASSERT_TRUE(WaitFor([&] { return notify.First("READY=1").has_value(); }, std::chrono::seconds(30)))
-        << daemon->Output();
+    ASSERT_TRUE(
+        WaitFor([&] { return notify.First("READY=1").has_value(); }, std::chrono::seconds(30))
+    ) << daemon->Output();
     // READY=1 promises the listener is bound already.
-    EXPECT_EQ(HttpCall("GET", "http://127.0.0.1:" + std::to_string(port) + "/healthz").status, 200U);
+    EXPECT_EQ(
+        HttpCall("GET", "http://127.0.0.1:" + std::to_string(port) + "/healthz").status, 200U
+    );
 
     // WATCHDOG=1 every half of WATCHDOG_USEC (200 ms).
     std::this_thread::sleep_for(std::chrono::milliseconds(1500));
     auto pings = notify.All("WATCHDOG=1");
     ASSERT_GE(pings.size(), 5U);
     for (std::size_t i = 1; i < pings.size(); ++i) {
-        const auto gap = std::chrono::duration_cast<std::chrono::milliseconds>(pings[i] - pings[i - 1]);
+        const auto gap =
+            std::chrono::duration_cast<std::chrono::milliseconds>(pings[i] - pings[i - 1]);
         EXPECT_GE(gap.count(), 150) << "ping " << i;
         EXPECT_LE(gap.count(), 400) << "ping " << i;
     }
@@ -134,7 +130,8 @@ TEST(Systemd, ReadyAfterListenersWatchdogFromTheLoopAndStoppingOnSigterm) {
     const auto before = notify.All("WATCHDOG=1").size();
     daemon->Signal(SIGUSR1);
     std::this_thread::sleep_for(std::chrono::milliseconds(1500));
-    EXPECT_LE(notify.All("WATCHDOG=1").size(), before + 1) << "pings went on while the loop was blocked";
+    EXPECT_LE(notify.All("WATCHDOG=1").size(), before + 1)
+        << "pings went on while the loop was blocked";
     std::this_thread::sleep_for(std::chrono::milliseconds(1500));
     EXPECT_GE(notify.All("WATCHDOG=1").size(), before + 3) << "pings did not resume";
 
@@ -151,8 +148,11 @@ TEST(Systemd, WatchdogWithoutNotifySocketIsHarmless) {
     Emulator emu({"--records", "20", "--auth", "bearer", "--token", kToken});
     TempDir dir;
     const auto source = UniqueName("nosd");
-    const auto config = dir.Write("c.yaml", E2eConfig(dsn, source, emu.url(), dir.path(), "", "127.0.0.1:0"));
-    auto daemon = StartChatsyncd({"-c", config, "run"}, dir.path() + "/daemon.log", {{"WATCHDOG_USEC", "100000"}});
+    const auto config =
+        dir.Write("c.yaml", E2eConfig(dsn, source, emu.url(), dir.path(), "", "127.0.0.1:0"));
+    auto daemon = StartChatsyncd(
+        {"-c", config, "run"}, dir.path() + "/daemon.log", {{"WATCHDOG_USEC", "100000"}}
+    );
     ASSERT_NE(AdminPort(*daemon), 0) << daemon->Output();
     daemon->Signal(SIGTERM);
     EXPECT_EQ(daemon->Wait(std::chrono::seconds(15)), 0) << daemon->Output();
@@ -163,14 +163,17 @@ TEST(Systemd, NoSourcesStillServesHealthAndMetricsUntilStopped) {
     TempDir dir;
     const auto config = dir.Write(
         "c.yaml",
-        "data_dir: " + dir.path() + "\ndatabase:\n  dsn: \"" + dsn + "\"\nadmin:\n  listen: \"127.0.0.1:0\"\nsources: []\n"
+        "data_dir: " + dir.path() + "\ndatabase:\n  dsn: \"" + dsn +
+            "\"\nadmin:\n  listen: \"127.0.0.1:0\"\nsources: []\n"
     );
     auto daemon = StartChatsyncd({"-c", config, "run"}, dir.path() + "/daemon.log");
     const auto port = AdminPort(*daemon);
     ASSERT_NE(port, 0) << daemon->Output();
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
     ASSERT_TRUE(daemon->Running()) << daemon->Output();
-    EXPECT_EQ(HttpCall("GET", "http://127.0.0.1:" + std::to_string(port) + "/healthz").status, 200U);
+    EXPECT_EQ(
+        HttpCall("GET", "http://127.0.0.1:" + std::to_string(port) + "/healthz").status, 200U
+    );
     EXPECT_EQ(HttpCall("GET", "http://127.0.0.1:" + std::to_string(port) + "/readyz").status, 200U);
     daemon->Signal(SIGTERM);
     EXPECT_EQ(daemon->Wait(std::chrono::seconds(15)), 0) << daemon->Output();
@@ -188,12 +191,16 @@ TEST(Reload, SighupAddsAndRemovesSourcesWithoutDroppingInFlightWork) {
     CHATSYNC_REQUIRE_DSN(dsn);
     Emulator emu({"--records", "2000", "--auth", "bearer", "--token", kToken});
     // Slow pages, so that the reload lands while the first source is mid-run.
-    emu.Admin("POST", "/_admin/faults", R"({"kind":"delay","ms":100,"count":-1,"path":"/generic/page"})");
+    emu.Admin(
+        "POST", "/_admin/faults", R"({"kind":"delay","ms":100,"count":-1,"path":"/generic/page"})"
+    );
     TempDir dir;
     const auto first = UniqueName("rl_a");
     const auto second = UniqueName("rl_b");
-    const auto only = std::string("    resources:\n") + "      offset: {enabled: false}\n      next: {enabled: false}\n" +
-                      "      cursor: {enabled: false}\n      cursor_header: {enabled: false}\n      link: {enabled: false}\n" +
+    const auto only = std::string("    resources:\n") +
+                      "      offset: {enabled: false}\n      next: {enabled: false}\n" +
+                      "      cursor: {enabled: false}\n      cursor_header: {enabled: false}\n     "
+                      " link: {enabled: false}\n" +
                       "      single: {enabled: false}\n      search: {enabled: false}\n";
     const auto config_a = E2eConfig(dsn, first, emu.url(), dir.path(), only, "127.0.0.1:0");
     const auto path = dir.Write("c.yaml", config_a);
@@ -212,16 +219,22 @@ TEST(Reload, SighupAddsAndRemovesSourcesWithoutDroppingInFlightWork) {
     config_b.replace(config_b.find("name: " + first), 6 + first.size(), "name: " + second);
     dir.Write("c.yaml", config_b);
     daemon->Signal(SIGHUP);
-    ASSERT_TRUE(WaitFor([&] { return Rows(dsn, second + ".page") == "2000"; }, std::chrono::seconds(60)))
-        << daemon->Output();
+    ASSERT_TRUE(
+        WaitFor([&] { return Rows(dsn, second + ".page") == "2000"; }, std::chrono::seconds(60))
+    ) << daemon->Output();
     // The run in flight when the source was removed finished its work.
-    EXPECT_TRUE(WaitFor([&] { return Rows(dsn, first + ".page") == "2000"; }, std::chrono::seconds(30)));
+    EXPECT_TRUE(
+        WaitFor([&] { return Rows(dsn, first + ".page") == "2000"; }, std::chrono::seconds(30))
+    );
     EXPECT_EQ(
-        Scalar(dsn, "SELECT string_agg(outcome, ',') FROM chatsync.runs WHERE source = '" + first + "'"),
+        Scalar(
+            dsn, "SELECT string_agg(outcome, ',') FROM chatsync.runs WHERE source = '" + first + "'"
+        ),
         "success"
     );
     const auto log = daemon->Output();
-    EXPECT_NE(log.find("config reloaded added=" + second + " removed=" + first), std::string::npos) << log;
+    EXPECT_NE(log.find("config reloaded added=" + second + " removed=" + first), std::string::npos)
+        << log;
 
     // An invalid config is refused and the running one stays.
     dir.Write("c.yaml", config_b + "bogus_key: 1\n");
@@ -233,9 +246,14 @@ TEST(Reload, SighupAddsAndRemovesSourcesWithoutDroppingInFlightWork) {
     EXPECT_NE(daemon->Output().find("bogus_key"), std::string::npos);
     EXPECT_TRUE(daemon->Running());
     const auto port = AdminPort(*daemon);
-    const auto metrics = HttpCall("GET", "http://127.0.0.1:" + std::to_string(port) + "/metrics").body;
-    EXPECT_NE(metrics.find("chatsync_config_reloads_total{outcome=\"refused\"} 1"), std::string::npos);
-    EXPECT_NE(metrics.find("chatsync_config_reloads_total{outcome=\"applied\"} 1"), std::string::npos);
+    const auto metrics =
+        HttpCall("GET", "http://127.0.0.1:" + std::to_string(port) + "/metrics").body;
+    EXPECT_NE(
+        metrics.find("chatsync_config_reloads_total{outcome=\"refused\"} 1"), std::string::npos
+    );
+    EXPECT_NE(
+        metrics.find("chatsync_config_reloads_total{outcome=\"applied\"} 1"), std::string::npos
+    );
 
     daemon->Signal(SIGTERM);
     EXPECT_EQ(daemon->Wait(std::chrono::seconds(15)), 0) << daemon->Output();

@@ -746,6 +746,144 @@ TEST_F(PgSinkTest, BeginRunMarksStaleRunInterrupted) {
     EXPECT_EQ(outcome(*second), "running");
 }
 
+/// Two sinks on one database and state schema stand for two daemons.
+class PgRunLockTest : public PgSinkTest {
+protected:
+    std::string Outcome(const std::string& run_id) {
+        return Scalar(
+            "SELECT outcome FROM " + StateTable("runs") + " WHERE run_id = " + admin_->quote(run_id)
+        );
+    }
+
+    std::string RunCount(const std::string& resource, const std::string& outcome = "") {
+        std::string sql = "SELECT count(*) FROM " + StateTable("runs") +
+                          " WHERE resource = " + admin_->quote(resource);
+        if (!outcome.empty()) {
+            sql += " AND outcome = " + admin_->quote(outcome);
+        }
+        return Scalar(sql);
+    }
+
+    sink::RunEnd
+    End(const std::string& resource, const std::string& run_id, std::string outcome = "success"
+    ) const {
+        sink::RunEnd end;
+        end.source = source_;
+        end.resource = resource;
+        end.run_id = run_id;
+        end.outcome = std::move(outcome);
+        end.schema = source_;
+        return end;
+    }
+};
+
+TEST_F(PgRunLockTest, OtherProcessIsRefusedUntilTheRunFinishes) {
+    auto other = MakeSink();
+    auto a = Run(sink_->BeginRun(source_, "people"));
+    ASSERT_TRUE(a.has_value()) << sink_->LastError();
+
+    auto busy = Run(other->BeginRun(source_, "people"));
+    ASSERT_FALSE(busy.has_value());
+    EXPECT_EQ(busy.error(), make_error_code(Errc::kResourceBusy));
+    EXPECT_EQ(ErrorKind(busy.error()), "busy");
+    EXPECT_TRUE(busy.error() == Condition::kPermanent);
+    EXPECT_NE(other->LastError().find(source_ + "/people"), std::string::npos)
+        << other->LastError();
+    // The refused call left the run log and state alone.
+    EXPECT_EQ(RunCount("people"), "1");
+    EXPECT_EQ(Outcome(*a), "running");
+    EXPECT_EQ(State("people").last_outcome, "");
+
+    // Another resource of the same source is free.
+    auto groups = Run(other->BeginRun(source_, "groups"));
+    ASSERT_TRUE(groups.has_value()) << other->LastError();
+
+    ASSERT_TRUE(Run(sink_->FinishRun(End("people", *a))).has_value()) << sink_->LastError();
+    auto b = Run(other->BeginRun(source_, "people"));
+    ASSERT_TRUE(b.has_value()) << other->LastError();
+    EXPECT_EQ(Outcome(*a), "success");
+    EXPECT_EQ(Outcome(*b), "running");
+    EXPECT_EQ(RunCount("people", "interrupted"), "0");
+    EXPECT_EQ(State("people").last_outcome, "success");
+
+    // Now the first sink is the one refused.
+    auto refused = Run(sink_->BeginRun(source_, "people"));
+    ASSERT_FALSE(refused.has_value());
+    EXPECT_EQ(refused.error(), make_error_code(Errc::kResourceBusy));
+    EXPECT_EQ(Outcome(*b), "running");
+    other->Stop();
+}
+
+TEST_F(PgRunLockTest, StoppedProcessLeavesAnInterruptedRun) {
+    auto other = MakeSink();
+    auto a = Run(sink_->BeginRun(source_, "people"));
+    ASSERT_TRUE(a.has_value()) << sink_->LastError();
+    ASSERT_FALSE(Run(other->BeginRun(source_, "people")).has_value());
+
+    // A crash: the process goes away without FinishRun, and its lock session with it.
+    sink_->Stop();
+    auto b = Run(other->BeginRun(source_, "people"));
+    ASSERT_TRUE(b.has_value()) << other->LastError();
+    EXPECT_EQ(Outcome(*a), "interrupted");
+    EXPECT_EQ(Outcome(*b), "running");
+    EXPECT_EQ(
+        Scalar(
+            "SELECT last_outcome FROM " + StateTable("resource_state") +
+            " WHERE resource = 'people'"
+        ),
+        "interrupted"
+    );
+    other->Stop();
+}
+
+TEST_F(PgRunLockTest, FailedFinishRunStillReleasesTheLock) {
+    auto other = MakeSink();
+    auto a = Run(sink_->BeginRun(source_, "people"));
+    ASSERT_TRUE(a.has_value()) << sink_->LastError();
+    auto bad = Run(sink_->FinishRun(End("people", *a, "bogus")));
+    ASSERT_FALSE(bad.has_value());
+    EXPECT_EQ(bad.error(), make_error_code(Errc::kSinkPermanent));
+
+    auto b = Run(other->BeginRun(source_, "people"));
+    ASSERT_TRUE(b.has_value()) << other->LastError();
+    // The first run never recorded its end and its process holds no lock: it is dead.
+    EXPECT_EQ(Outcome(*a), "interrupted");
+    other->Stop();
+}
+
+TEST_F(PgRunLockTest, RepeatedBeginRunInOneSinkNeedsOneFinishRun) {
+    auto other = MakeSink();
+    ASSERT_TRUE(Run(sink_->BeginRun(source_, "people")).has_value()) << sink_->LastError();
+    auto second = Run(sink_->BeginRun(source_, "people"));
+    ASSERT_TRUE(second.has_value()) << sink_->LastError();
+    ASSERT_TRUE(Run(sink_->FinishRun(End("people", *second))).has_value()) << sink_->LastError();
+    auto b = Run(other->BeginRun(source_, "people"));
+    EXPECT_TRUE(b.has_value()) << other->LastError();
+    other->Stop();
+}
+
+TEST_F(PgRunLockTest, BrokenLockSessionIsReplaced) {
+    auto other = MakeSink();  // no session yet
+    auto a = Run(sink_->BeginRun(source_, "people"));
+    ASSERT_TRUE(a.has_value()) << sink_->LastError();
+    Query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = " +
+        admin_->quote(application_name_)
+    );
+    // The lock went with the session: the run in progress has lost it (accepted).
+    auto b = Run(other->BeginRun(source_, "people"));
+    ASSERT_TRUE(b.has_value()) << other->LastError();
+    // The first sink does not trust its record of the lock.
+    auto refused = Run(sink_->BeginRun(source_, "people"));
+    ASSERT_FALSE(refused.has_value());
+    EXPECT_EQ(refused.error(), make_error_code(Errc::kResourceBusy)) << sink_->LastError();
+    EXPECT_EQ(Outcome(*b), "running");
+    // And takes new locks on a new session.
+    auto groups = Run(sink_->BeginRun(source_, "groups"));
+    EXPECT_TRUE(groups.has_value()) << sink_->LastError();
+    other->Stop();
+}
+
 TEST_F(PgSinkTest, LatchesSetGetClear) {
     auto none = Run(sink_->GetLatch(source_));
     ASSERT_TRUE(none.has_value()) << sink_->LastError();
