@@ -69,6 +69,18 @@ void Scheduler::RemoveGroup(const std::string& group) {
     Wake(sleeping_);
 }
 
+Task<void> Scheduler::WaitOn(
+    std::list<net::steady_timer*>& timers,
+    std::chrono::steady_clock::time_point until
+) {
+    net::steady_timer timer(executor_, until);
+    timers.push_back(&timer);
+    const auto it = std::prev(timers.end());
+    // Cancellation is how Wake() ends the wait early; either way the caller re-checks.
+    co_await timer.async_wait(kAsTuple);
+    timers.erase(it);
+}
+
 void Scheduler::Wake(std::list<net::steady_timer*>& timers) {
     for (auto* timer : timers) {
         timer->cancel();
@@ -79,11 +91,7 @@ Task<bool> Scheduler::Sleep(Millis d, const Entry& entry) {
     const auto deadline = std::chrono::steady_clock::now() + d;
     // Woken early only to re-check stopping_ and removed; otherwise sleep on to the deadline.
     while (!stopping_ && !entry.removed && std::chrono::steady_clock::now() < deadline) {
-        net::steady_timer timer(executor_, deadline);
-        sleeping_.push_back(&timer);
-        const auto it = std::prev(sleeping_.end());
-        co_await timer.async_wait(kAsTuple);
-        sleeping_.erase(it);
+        co_await WaitOn(sleeping_, deadline);
     }
     co_return !stopping_ && !entry.removed;
 }
@@ -93,11 +101,7 @@ Task<void> Scheduler::AcquireSlot(const Job& job) {
            (job.group_limit > 0 && slots_->per_group[job.group] >= job.group_limit) ||
            slots_->running_names.contains(job.name)) {
         // Woken by ReleaseSlot() (or Stop()); the long expiry is only a safety net.
-        net::steady_timer timer(executor_, std::chrono::seconds(5));
-        slot_waiting_.push_back(&timer);
-        const auto it = std::prev(slot_waiting_.end());
-        co_await timer.async_wait(kAsTuple);
-        slot_waiting_.erase(it);
+        co_await WaitOn(slot_waiting_, std::chrono::steady_clock::now() + std::chrono::seconds(5));
     }
     ++running_;
     ++slots_->per_group[job.group];
@@ -146,11 +150,7 @@ Task<void> Scheduler::Wait() {
     // In daemon mode the scheduler lives until Stop(), even with no job at all (a config with
     // no sources, or a reload that removed them all). Loop ends and Stop() wake this wait.
     while (loops_ > 0 || (!options_.once && !stopping_)) {
-        net::steady_timer timer(executor_, std::chrono::seconds(1));
-        slot_waiting_.push_back(&timer);
-        const auto it = std::prev(slot_waiting_.end());
-        co_await timer.async_wait(kAsTuple);
-        slot_waiting_.erase(it);
+        co_await WaitOn(slot_waiting_, std::chrono::steady_clock::now() + std::chrono::seconds(1));
     }
 }
 

@@ -4,8 +4,8 @@
 #include <functional>
 #include <list>
 #include <memory>
-#include <set>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -80,6 +80,7 @@ public:
 
 private:
     struct Slots;
+
     struct Entry {
         Job job;
         bool removed = false;
@@ -93,6 +94,9 @@ private:
     /// the same name runs (a job re-added by a reload waits for its predecessor's run).
     Task<void> AcquireSlot(const Job& job);
     void ReleaseSlot(const Job& job);
+    /// Waits until `until` or until a Wake() of `timers`, whichever comes first.
+    Task<void>
+    WaitOn(std::list<net::steady_timer*>& timers, std::chrono::steady_clock::time_point until);
     static void Wake(std::list<net::steady_timer*>& timers);
 
     Executor executor_;

@@ -13,6 +13,22 @@
 
 namespace chatsync::test {
 
+/// Runs `ioc` until `done` turns true; throws after `timeout`, so a test fails instead of
+/// hanging.
+inline void
+Spin(net::io_context& ioc, const bool& done, std::chrono::steady_clock::duration timeout) {
+    ioc.restart();
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!done && std::chrono::steady_clock::now() < deadline) {
+        if (ioc.run_one_for(std::chrono::milliseconds(50)) == 0 && ioc.stopped()) {
+            ioc.restart();
+        }
+    }
+    if (!done) {
+        throw std::runtime_error("RunAsync: task did not finish within the timeout");
+    }
+}
+
 /// Runs `task` on `ioc` until it finishes, and returns its result. Throws when it does not
 /// finish within `timeout` (the test fails instead of hanging) or rethrows its exception.
 template <class T>
@@ -31,16 +47,7 @@ T RunAsync(
         }
         done = true;
     });
-    ioc.restart();
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (!done && std::chrono::steady_clock::now() < deadline) {
-        if (ioc.run_one_for(std::chrono::milliseconds(50)) == 0 && ioc.stopped()) {
-            ioc.restart();
-        }
-    }
-    if (!done) {
-        throw std::runtime_error("RunAsync: task did not finish within the timeout");
-    }
+    Spin(ioc, done, timeout);
     if (error) {
         std::rethrow_exception(error);
     }
@@ -59,16 +66,7 @@ inline void RunAsync(
         error = e;
         done = true;
     });
-    ioc.restart();
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (!done && std::chrono::steady_clock::now() < deadline) {
-        if (ioc.run_one_for(std::chrono::milliseconds(50)) == 0 && ioc.stopped()) {
-            ioc.restart();
-        }
-    }
-    if (!done) {
-        throw std::runtime_error("RunAsync: task did not finish within the timeout");
-    }
+    Spin(ioc, done, timeout);
     if (error) {
         std::rethrow_exception(error);
     }
