@@ -86,6 +86,14 @@ SettingsFor(const config::SourceConfig& source, const config::Config& config) {
     s.backoff.max_attempts = source.retry.max_attempts;
     s.max_retry_after = source.retry.max_retry_after;
     s.max_batch_rows = config.limits.max_batch_rows;
+    s.hold = source.retry.hold;
+    // Tests run rate limits on a compressed clock: the budget counts requests_per_minute over
+    // this many milliseconds instead of a minute (the emulators shorten their windows alike).
+    if (const char* ms = std::getenv("CHATSYNC_TEST_RATE_WINDOW_MS"); ms != nullptr) {
+        if (const long v = std::strtol(ms, nullptr, 10); v > 0) {
+            s.budget.window = std::chrono::milliseconds(v);
+        }
+    }
     return s;
 }
 
@@ -508,6 +516,14 @@ private:
                 r.cursor.empty() ? "-" : r.cursor,
                 r.resumed,
                 static_cast<long long>(r.seconds * 1000)
+            );
+        } else if (r.outcome == "held") {
+            // The refusal that started the hold was logged once, as an error.
+            spdlog::debug(
+                "sync held source={} resource={} outcome=held reason=\"{}\"",
+                r.source,
+                r.resource,
+                r.error
             );
         } else if (r.outcome == "skipped") {
             // Handled, not a failure: another process holds the resource.

@@ -112,6 +112,9 @@ struct RetryConfig {
     /// A Retry-After longer than this fails the run instead of waiting (it is retried at the
     /// next scheduled run, which waits out the rest).
     Millis max_retry_after = std::chrono::minutes(15);
+    /// After the platform rejects the credentials (or answers what an error rule calls
+    /// `hold`), the source sends nothing for this long, unless the config is reloaded.
+    Millis hold = std::chrono::minutes(15);
 
     bool operator==(const RetryConfig&) const = default;
 };

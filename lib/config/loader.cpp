@@ -369,6 +369,7 @@ private:
         }
         if (spec_ok) {
             FillDefaultsAndRequired(ctx, m, resolved.spec, given, src);
+            ChooseAuth(ctx, m, resolved.spec, src);
         }
 
         SourceOverrides ovr;
@@ -682,6 +683,107 @@ private:
         }
     }
 
+    /// A spec with auth alternatives: the first whose conditions the config values meet
+    /// becomes the auth, and every config value it uses must be set.
+    static void
+    ChooseAuth(Context& ctx, MapReader& m, cn::ConnectorSpec& spec, const SourceConfig& src) {
+        if (spec.auth_options.empty()) {
+            return;
+        }
+        const auto value_of = [&src](const std::string& key) -> std::string {
+            const auto it = src.values.find(key);
+            return it == src.values.end() ? std::string() : it->second;
+        };
+        const auto applies = [&](const cn::AuthSpec& a) {
+            return std::all_of(a.when.begin(), a.when.end(), [&](const cn::AuthCondition& c) {
+                const std::string v = value_of(c.param);
+                switch (c.test) {
+                    case cn::AuthCondition::Test::kSet:
+                        return !v.empty();
+                    case cn::AuthCondition::Test::kUnset:
+                        return v.empty();
+                    case cn::AuthCondition::Test::kEquals:
+                        break;
+                }
+                return v == c.value;
+            });
+        };
+        const YamlNode* config_node = m.Get("config");
+        const Mark mark = config_node != nullptr ? config_node->mark : m.mark();
+        const auto chosen =
+            std::find_if(spec.auth_options.begin(), spec.auth_options.end(), applies);
+        if (chosen == spec.auth_options.end()) {
+            std::vector<std::string> ways;
+            for (const auto& a : spec.auth_options) {
+                ways.push_back(DescribeAuthOption(a));
+            }
+            ctx.Error(
+                mark,
+                m.PathOf("config"),
+                "connector '" + spec.name + "' needs credentials: set " + JoinWays(ways)
+            );
+            return;
+        }
+        std::vector<std::string> missing;
+        for (const auto& key : detail::AuthReferences(*chosen)) {
+            const bool must_be_unset =
+                std::any_of(chosen->when.begin(), chosen->when.end(), [&](const auto& c) {
+                    return c.param == key && c.test == cn::AuthCondition::Test::kUnset;
+                });
+            if (!must_be_unset && value_of(key).empty()) {
+                missing.push_back(key);
+            }
+        }
+        if (!missing.empty()) {
+            ctx.Error(
+                mark,
+                m.PathOf("config"),
+                "connector '" + spec.name + "' authenticates with " +
+                    std::string(detail::AuthKindName(chosen->kind)) + " here (" +
+                    DescribeAuthOption(*chosen) + "), which needs " + JoinNames(missing) + " (or " +
+                    missing.front() + std::string(kFileSuffix) + ")"
+            );
+            return;
+        }
+        spec.auth = *chosen;
+    }
+
+    /// "email and password", "token", "email and password with auth_method: basic".
+    static std::string DescribeAuthOption(const cn::AuthSpec& a) {
+        std::set<std::string> refs = detail::AuthReferences(a);
+        std::vector<std::string> names;
+        std::vector<std::string> equals;
+        for (const auto& c : a.when) {
+            if (c.test == cn::AuthCondition::Test::kEquals) {
+                equals.push_back(c.param + ": " + c.value);
+                refs.erase(c.param);
+            } else if (c.test == cn::AuthCondition::Test::kUnset) {
+                refs.erase(c.param);
+            }
+        }
+        for (const auto& r : refs) {
+            names.push_back(r);
+        }
+        std::string out;
+        for (std::size_t i = 0; i < names.size(); ++i) {
+            out += i == 0 ? "" : (i + 1 == names.size() ? " and " : ", ");
+            out += names[i];
+        }
+        for (const auto& e : equals) {
+            out += " with " + e;
+        }
+        return out;
+    }
+
+    static std::string JoinWays(const std::vector<std::string>& ways) {
+        std::string out;
+        for (std::size_t i = 0; i < ways.size(); ++i) {
+            out += i == 0 ? "" : (i + 1 == ways.size() ? ", or " : "; ");
+            out += ways[i];
+        }
+        return out;
+    }
+
     static void
     ReadRetry(Context& ctx, const YamlNode& node, const std::string& path, RetryConfig& r) {
         MapReader m(ctx, node, path);
@@ -696,6 +798,9 @@ private:
         }
         if (const auto v = m.Duration("max_retry_after")) {
             r.max_retry_after = *v;
+        }
+        if (const auto v = m.Duration("hold")) {
+            r.hold = *v;
         }
         if (r.max_backoff < r.initial_backoff) {
             const YamlNode* at =

@@ -56,7 +56,7 @@ constexpr NameTable<cn::Injection, 3> kInjections{{
     {"none", cn::Injection::kNone},
 }};
 
-constexpr NameTable<cn::ErrorAction, 7> kActions{{
+constexpr NameTable<cn::ErrorAction, 8> kActions{{
     {"success", cn::ErrorAction::kSuccess},
     {"ignore", cn::ErrorAction::kIgnore},
     {"retry", cn::ErrorAction::kRetry},
@@ -64,6 +64,7 @@ constexpr NameTable<cn::ErrorAction, 7> kActions{{
     {"auth_failed", cn::ErrorAction::kAuthFailed},
     {"fatal", cn::ErrorAction::kFatal},
     {"latch", cn::ErrorAction::kLatch},
+    {"hold", cn::ErrorAction::kHold},
 }};
 
 constexpr NameTable<cn::CursorFormat, 4> kCursorFormats{{
@@ -247,9 +248,8 @@ ReadErrorRules(Context& ctx, const YamlNode& node, const std::string& path) {
             if (equals != nullptr) {
                 rule.body_equals = ReadJson(ctx, *equals, w.PathOf("equals"));
             }
-            if (body_path != nullptr && equals == nullptr) {
-                ctx.Error(body_path->mark, w.PathOf("equals"), "required with body_path");
-            } else if (body_path == nullptr && equals != nullptr) {
+            // body_path alone: the JSON body has a value there.
+            if (body_path == nullptr && equals != nullptr) {
                 ctx.Error(equals->mark, w.PathOf("body_path"), "required with equals");
             }
             w.Finish();
@@ -266,11 +266,43 @@ ReadErrorRules(Context& ctx, const YamlNode& node, const std::string& path) {
     return out;
 }
 
-cn::AuthSpec ReadAuth(Context& ctx, const YamlNode& node, const std::string& path) {
+/// `when: {param: true | false | "value"}`: set, unset, or equal to the value.
+std::vector<cn::AuthCondition>
+ReadAuthConditions(Context& ctx, const YamlNode& node, const std::string& path) {
+    using Test = cn::AuthCondition::Test;
+    std::vector<cn::AuthCondition> out;
+    for (const auto& e : ReadEntries(ctx, node, path)) {
+        const std::string p = JoinPath(path, e.key);
+        const auto s = ReadScalar(ctx, *e.value, p, "true, false or a value to compare with");
+        if (!s) {
+            continue;
+        }
+        cn::AuthCondition c;
+        c.param = e.key;
+        if (e.value->plain && s->text == "true") {
+            c.test = Test::kSet;
+        } else if (e.value->plain && s->text == "false") {
+            c.test = Test::kUnset;
+        } else {
+            c.test = Test::kEquals;
+            c.value = s->text;
+        }
+        out.push_back(std::move(c));
+    }
+    return out;
+}
+
+cn::AuthSpec
+ReadAuth(Context& ctx, const YamlNode& node, const std::string& path, bool alternative) {
     cn::AuthSpec out;
     MapReader m(ctx, node, path);
     if (!m.valid()) {
         return out;
+    }
+    if (alternative) {
+        if (const YamlNode* w = m.Get("when")) {
+            out.when = ReadAuthConditions(ctx, *w, m.PathOf("when"));
+        }
     }
     std::optional<cn::AuthKind> kind;
     if (m.Required("type") != nullptr) {
@@ -346,6 +378,39 @@ cn::AuthSpec ReadAuth(Context& ctx, const YamlNode& node, const std::string& pat
     }
     m.Finish();
     return out;
+}
+
+/// `auth:` is one auth, or `{one_of: [...]}`: alternatives chosen by the source's config
+/// values (see AuthSpec::when); the loader picks one.
+void ReadAuthBlock(
+    Context& ctx,
+    const YamlNode& node,
+    const std::string& path,
+    cn::ConnectorSpec& spec
+) {
+    const bool alternatives =
+        node.IsMapping() &&
+        std::any_of(node.entries.begin(), node.entries.end(), [](const auto& e) {
+            return e.key.scalar == "one_of";
+        });
+    if (!alternatives) {
+        spec.auth = ReadAuth(ctx, node, path, false);
+        return;
+    }
+    MapReader m(ctx, node, path);
+    const YamlNode* list = m.Required("one_of");
+    m.Finish();
+    const std::string list_path = m.PathOf("one_of");
+    const auto* items = ReadList(ctx, *list, list_path);
+    if (items == nullptr) {
+        return;
+    }
+    if (items->empty()) {
+        ctx.Error(list->mark, list_path, "needs at least one auth");
+    }
+    for (std::size_t i = 0; i < items->size(); ++i) {
+        spec.auth_options.push_back(ReadAuth(ctx, (*items)[i], IndexPath(list_path, i), true));
+    }
 }
 
 cn::PaginationSpec ReadPagination(Context& ctx, const YamlNode& node, const std::string& path) {
@@ -880,7 +945,7 @@ cn::ConnectorSpec ParseSpec(
         }
     }
     if (const YamlNode* a = m.Get("auth"); a != nullptr && !a->IsNull()) {
-        spec.auth = ReadAuth(ctx, *a, m.PathOf("auth"));
+        ReadAuthBlock(ctx, *a, m.PathOf("auth"), spec);
     }
     if (const YamlNode* h = m.Get("headers")) {
         spec.headers = ReadPairs(ctx, *h, m.PathOf("headers"));
@@ -946,15 +1011,27 @@ cn::ConnectorSpec ParseSpec(
     return spec;
 }
 
+std::set<std::string> AuthReferences(const cn::AuthSpec& a) {
+    std::set<std::string> out;
+    CollectRefs(a.token, out);
+    CollectRefs(a.username, out);
+    CollectRefs(a.password, out);
+    CollectRefs(a.key_value, out);
+    CollectRefs(a.header_value, out);
+    CollectRefs(a.login, out);
+    for (const auto& c : a.when) {
+        out.insert(c.param);
+    }
+    return out;
+}
+
 std::set<std::string> ConfigReferences(const cn::ConnectorSpec& spec) {
     std::set<std::string> out;
     CollectRefs(spec.base_url, out);
-    CollectRefs(spec.auth.token, out);
-    CollectRefs(spec.auth.username, out);
-    CollectRefs(spec.auth.password, out);
-    CollectRefs(spec.auth.key_value, out);
-    CollectRefs(spec.auth.header_value, out);
-    CollectRefs(spec.auth.login, out);
+    out.merge(AuthReferences(spec.auth));
+    for (const auto& a : spec.auth_options) {
+        out.merge(AuthReferences(a));
+    }
     for (const auto& [k, v] : spec.headers) {
         CollectRefs(v, out);
     }

@@ -71,6 +71,8 @@ std::string_view ActionName(ErrorAction action) {
             return "fatal";
         case ErrorAction::kLatch:
             return "latch";
+        case ErrorAction::kHold:
+            return "hold";
     }
     return "fatal";
 }

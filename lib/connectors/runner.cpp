@@ -108,6 +108,20 @@ std::vector<const ResourceSpec*> ChildrenOf(const ConnectorSpec& spec, const std
     return out;
 }
 
+/// The run outcome a failed fetch ends in.
+std::string OutcomeOf(boost::system::error_code ec) {
+    if (ec == Errc::kCancelled) {
+        return "cancelled";
+    }
+    if (ec == Errc::kUpstreamLatched) {
+        return "latched";
+    }
+    if (ec == Errc::kSourceHeld) {
+        return "held";
+    }
+    return "failed";
+}
+
 std::optional<std::string> StringAt(const json::object& o, std::string_view key) {
     if (const auto* v = o.if_contains(key); v != nullptr && v->is_string()) {
         return std::string(v->get_string());
@@ -202,59 +216,149 @@ Task<bool> SourceRunner::Sleep(Millis duration) {
     co_return !ec && !stopping_;
 }
 
-Task<Result<void>> SourceRunner::EnsureLogin(RunContext& run, bool force) {
+Task<Result<void>> SourceRunner::EnsureLogin(RunContext& run, const std::string* rejected_token) {
     const auto& auth = settings_.spec.auth;
     if (auth.kind != AuthKind::kLogin) {
         co_return Result<void>{};
     }
+    // One sign-in at a time: a burst of 401s, or resources starting together, must not send
+    // a burst of sign-ins (with a wrong password, each one would be refused and counted).
+    while (login_in_flight_ != nullptr) {
+        // Woken by cancellation when the sign-in ends; the error code says nothing more.
+        co_await login_in_flight_->async_wait(kAsTuple);
+        if (stopping_) {
+            co_return Errc::kCancelled;
+        }
+    }
+    if (HeldMeanwhile(run)) {
+        co_return Errc::kSourceHeld;
+    }
     const bool expired = auth.token_ttl.count() > 0 && Clock::now() - login_at_ > auth.token_ttl;
-    if (!force && !login_token_.empty() && !expired) {
+    const bool rejected = rejected_token != nullptr && *rejected_token == login_token_;
+    if (!login_token_.empty() && !expired && !rejected) {
         co_return Result<void>{};
     }
+    net::steady_timer in_flight(executor_, Clock::time_point::max());
+    login_in_flight_ = &in_flight;
+
+    struct Release {
+        net::steady_timer*& slot;
+
+        ~Release() {
+            slot->cancel();
+            slot = nullptr;
+        }
+    } release{login_in_flight_};
+
+    co_return co_await SignIn(run);
+}
+
+Task<Result<void>> SourceRunner::SignIn(RunContext& run) {
+    const auto& auth = settings_.spec.auth;
+    login_token_.clear();
     json::object ctx;
     ctx["config"] = settings_.values;
     // The login request carries no auth of its own.
     ConnectorSpec bare = settings_.spec;
     bare.auth = AuthSpec{};
     bare.resources.clear();
-    auto request = BuildRequest(bare, auth.login, PaginationSpec{}, PagePosition{}, ctx);
-    http::RateBudget::Wait wait;
-    auto permit = co_await budget_.Acquire(wait);
-    if (!permit) {
-        co_return permit.error();
+    std::vector<const ErrorRule*> rules;
+    for (const auto& r : settings_.spec.error_rules) {
+        rules.push_back(&r);
     }
-    const auto started = Clock::now();
-    auto response = co_await client_.Send(std::move(request));
-    ++run.report.requests;
-    if (!response) {
-        metrics_.HttpRequest(
-            settings_.name, "_login", ErrorKind(response.error()), SecondsSince(started)
-        );
-        run.error = "login request failed: " + response.error().message();
-        co_return response.error();
+    const auto& source = settings_.name;
+    std::uint32_t failures = 0;
+    while (true) {
+        auto request = BuildRequest(bare, auth.login, PaginationSpec{}, PagePosition{}, ctx);
+        http::RateBudget::Wait wait;
+        auto permit = co_await budget_.Acquire(wait);
+        if (!permit) {
+            co_return permit.error();
+        }
+        const auto started = Clock::now();
+        auto response = co_await client_.Send(std::move(request));
+        permit = http::RateBudget::Permit{};
+        ++run.report.requests;
+        // A transport failure, a 5xx or a 429 may pass; anything else is the answer.
+        std::string transient;
+        std::optional<Millis> retry_after;
+        if (!response) {
+            metrics_.HttpRequest(
+                source, "_login", ErrorKind(response.error()), SecondsSince(started)
+            );
+            if (response.error() != Condition::kRetryable) {
+                run.error = "login request failed: " + response.error().message();
+                co_return response.error();
+            }
+            transient = response.error().message();
+        } else {
+            metrics_.HttpRequest(
+                source, "_login", std::to_string(response->status), SecondsSince(started)
+            );
+            const unsigned status = response->status;
+            if (status == 429 || status == 408 || status >= 500) {
+                transient = "HTTP " + std::to_string(status);
+                if (const auto h = response->Header("Retry-After")) {
+                    retry_after = http::ParseRetryAfter(*h, std::chrono::system_clock::now());
+                }
+            }
+        }
+        if (!transient.empty()) {
+            if (++failures >= settings_.backoff.max_attempts) {
+                run.error =
+                    "login failed after " + std::to_string(failures) + " attempts: " + transient;
+                co_return Errc::kRetriesExhausted;
+            }
+            Millis delay = http::BackoffDelay(settings_.backoff, failures - 1, rng_);
+            if (retry_after && *retry_after <= settings_.max_retry_after) {
+                delay = std::max(delay, *retry_after);
+            }
+            metrics_.Retry(source, "login");
+            metrics_.Wait(source, "backoff", Seconds(delay));
+            spdlog::warn(
+                "login failed, retrying source={} error=\"{}\" attempt={} wait_ms={}",
+                source,
+                transient,
+                failures,
+                delay.count()
+            );
+            if (!co_await Sleep(delay)) {
+                co_return Errc::kCancelled;
+            }
+            continue;
+        }
+        boost::system::error_code ec;
+        const auto body = json::parse(response->body, ec);
+        if (response->status < 200 || response->status >= 300) {
+            // The source's error rules word the refusal ("Wrong password."). Any other 4xx
+            // says the credentials or the account are wrong: the same ones cannot do better.
+            const auto verdict = Classify(rules, *response, ec ? nullptr : &body);
+            run.error = "login rejected the credentials: " + verdict.message;
+            co_return Errc::kUpstreamAuth;
+        }
+        const auto* token = ec ? nullptr : FindPath(body, auth.token_path);
+        if (token == nullptr || !token->is_string() || token->get_string().empty()) {
+            run.error = "login response has no token at '" + auth.token_path + "'";
+            co_return Errc::kUpstreamBadPayload;
+        }
+        login_token_ = std::string(token->get_string());
+        login_at_ = Clock::now();
+        co_return Result<void>{};
     }
-    metrics_.HttpRequest(
-        settings_.name, "_login", std::to_string(response->status), SecondsSince(started)
-    );
-    if (response->status == 401 || response->status == 403) {
-        run.error =
-            "login rejected the credentials (HTTP " + std::to_string(response->status) + ")";
-        co_return Errc::kUpstreamAuth;
+}
+
+bool SourceRunner::HeldMeanwhile(RunContext& run) {
+    if (!hold_ || Clock::now() >= hold_->until) {
+        return false;
     }
-    if (response->status < 200 || response->status >= 300) {
-        run.error = "login failed with HTTP " + std::to_string(response->status);
-        co_return Errc::kUpstreamStatus;
-    }
-    boost::system::error_code ec;
-    const auto body = json::parse(response->body, ec);
-    const auto* token = ec ? nullptr : FindPath(body, auth.token_path);
-    if (token == nullptr || !token->is_string() || token->get_string().empty()) {
-        run.error = "login response has no token at '" + auth.token_path + "'";
-        co_return Errc::kUpstreamBadPayload;
-    }
-    login_token_ = std::string(token->get_string());
-    login_at_ = Clock::now();
-    co_return Result<void>{};
+    run.error = "source held after resource " + hold_->resource + " was refused: " + hold_->reason;
+    return true;
+}
+
+void SourceRunner::HoldSource(RunContext& run) {
+    hold_ = Hold{redactor_.Redact(run.error), run.resource->name, Clock::now() + settings_.hold};
+    run.error += "; holding every resource of the source for " + FormatDuration(settings_.hold) +
+                 " or until the config is reloaded";
 }
 
 Task<Result<SourceRunner::Fetched>> SourceRunner::Fetch(
@@ -278,9 +382,16 @@ Task<Result<SourceRunner::Fetched>> SourceRunner::Fetch(
         if (stopping_) {
             co_return Errc::kCancelled;
         }
-        if (auto login = co_await EnsureLogin(run, false); !login) {
+        if (HeldMeanwhile(run)) {
+            co_return Errc::kSourceHeld;
+        }
+        if (auto login = co_await EnsureLogin(run, nullptr); !login) {
+            if (login.error() == Errc::kUpstreamAuth) {
+                HoldSource(run);
+            }
             co_return login.error();
         }
+        const std::string used_token = login_token_;
         auto& auth_ctx = context["auth"].emplace_object();
         if (!login_token_.empty()) {
             auth_ctx["token"] = login_token_;
@@ -419,12 +530,19 @@ Task<Result<SourceRunner::Fetched>> SourceRunner::Fetch(
                 if (settings_.spec.auth.kind == AuthKind::kLogin && !relogged) {
                     relogged = true;
                     metrics_.Retry(source, "auth_refresh");
-                    if (auto login = co_await EnsureLogin(run, true); !login) {
+                    if (auto login = co_await EnsureLogin(run, &used_token); !login) {
+                        if (login.error() == Errc::kUpstreamAuth) {
+                            HoldSource(run);
+                        }
                         co_return login.error();
                     }
                     continue;
                 }
+                if (HeldMeanwhile(run)) {
+                    co_return Errc::kSourceHeld;
+                }
                 run.error = "credentials rejected: " + verdict.message;
+                HoldSource(run);
                 co_return Errc::kUpstreamAuth;
             case ErrorAction::kLatch: {
                 run.error = "latched: " + verdict.message;
@@ -446,6 +564,13 @@ Task<Result<SourceRunner::Fetched>> SourceRunner::Fetch(
             }
             case ErrorAction::kFatal:
                 run.error = verdict.message;
+                co_return Errc::kUpstreamStatus;
+            case ErrorAction::kHold:
+                if (HeldMeanwhile(run)) {
+                    co_return Errc::kSourceHeld;
+                }
+                run.error = verdict.message;
+                HoldSource(run);
                 co_return Errc::kUpstreamStatus;
         }
     }
@@ -582,7 +707,9 @@ Task<RunReport> SourceRunner::Finish(RunContext& run, std::string outcome) {
     end.source = source;
     end.resource = resource.name;
     end.run_id = run.run_id;
-    end.outcome = outcome;
+    // The run log knows success, failed and cancelled; a run that a latch or a hold stopped
+    // half-way failed, and its error says why.
+    end.outcome = outcome == "success" || outcome == "cancelled" ? outcome : "failed";
     end.pages = run.report.pages;
     end.rows_written = run.report.rows_written;
     end.rows_unchanged = run.report.rows_unchanged;
@@ -637,7 +764,7 @@ Task<RunReport> SourceRunner::Finish(RunContext& run, std::string outcome) {
         run.report.seconds,
         std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count()
     );
-    if (run.report.outcome != "success") {
+    if (run.report.outcome != "success" && run.report.outcome != "held") {
         metrics_.Error(source, resource.name, run.report.error_kind);
     }
     co_return run.report;
@@ -653,7 +780,10 @@ RunReport SourceRunner::Abort(RunContext& run) {
         run.report.seconds,
         std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count()
     );
-    metrics_.Error(settings_.name, run.report.resource, run.report.error_kind);
+    // A held run sent nothing: the refusal that started the hold was counted already.
+    if (run.report.outcome != "held") {
+        metrics_.Error(settings_.name, run.report.resource, run.report.error_kind);
+    }
     return run.report;
 }
 
@@ -681,6 +811,10 @@ Task<RunReport> SourceRunner::Run(std::string resource_name) {
         run.error = "source is latched since a previous error: " + (*latch)->reason;
         metrics_.Latched(source, true);
         run.Fail(Errc::kUpstreamLatched, "latched");
+        co_return Abort(run);
+    }
+    if (HeldMeanwhile(run)) {
+        run.Fail(Errc::kSourceHeld, "held");
         co_return Abort(run);
     }
 
@@ -773,7 +907,7 @@ Task<RunReport> SourceRunner::Run(std::string resource_name) {
     if (!pending.empty()) {
         auto r = co_await RunChildren(run, pending, checkpoint);
         if (!r) {
-            run.Fail(r.error(), r.error() == Errc::kCancelled ? "cancelled" : "failed");
+            run.Fail(r.error(), OutcomeOf(r.error()));
             co_return co_await Finish(run, run.report.outcome);
         }
         checkpoint["pending"] = json::array{};
@@ -791,11 +925,7 @@ Task<RunReport> SourceRunner::Run(std::string resource_name) {
         auto fetched = co_await Fetch(run, resource, ctx, *position);
         if (!fetched) {
             const auto ec = fetched.error();
-            run.Fail(
-                ec,
-                ec == Errc::kCancelled ? "cancelled"
-                                       : (ec == Errc::kUpstreamLatched ? "latched" : "failed")
-            );
+            run.Fail(ec, OutcomeOf(ec));
             co_return co_await Finish(run, run.report.outcome);
         }
         json::array records;
@@ -876,7 +1006,7 @@ Task<RunReport> SourceRunner::Run(std::string resource_name) {
             }
             auto r = co_await RunChildren(run, parents, checkpoint);
             if (!r) {
-                run.Fail(r.error(), r.error() == Errc::kCancelled ? "cancelled" : "failed");
+                run.Fail(r.error(), OutcomeOf(r.error()));
                 co_return co_await Finish(run, run.report.outcome);
             }
             checkpoint["pending"] = json::array{};

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <list>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 
@@ -42,13 +43,17 @@ struct SourceSettings {
     std::uint32_t max_rate_limited_waits = 20;
     /// Rows per database transaction at most; larger pages are written in several.
     std::uint32_t max_batch_rows = 5000;
+    /// After rejected credentials (or an error rule with action hold) the source sends
+    /// nothing for this long; a config reload, which makes a new runner, ends it sooner.
+    Millis hold = std::chrono::minutes(15);
 };
 
 /// What one run of a resource did.
 struct RunReport {
     std::string source;
     std::string resource;
-    /// "success", "failed", "cancelled", "latched".
+    /// "success", "failed", "cancelled", "latched", "skipped" (another process runs it),
+    /// "held" (the source is held after an earlier refusal; nothing was sent).
     std::string outcome;
     std::string error;
     /// ErrorKind() of the failure, for metrics ("bad_payload", "auth_failed"...).
@@ -108,7 +113,16 @@ private:
         boost::json::object context,
         PagePosition position
     );
-    Task<Result<void>> EnsureLogin(RunContext& run, bool force);
+    /// Signs in when the auth is a login and there is no valid token. One sign-in at a time:
+    /// concurrent callers wait for the one in flight. `rejected_token` is the token a 401
+    /// answered; a sign-in happens only if it is still the current one.
+    Task<Result<void>> EnsureLogin(RunContext& run, const std::string* rejected_token);
+    /// Sends the login request and keeps the token it returns.
+    Task<Result<void>> SignIn(RunContext& run);
+    /// Whether the source is held (by another resource's refusal); says why in run.error.
+    bool HeldMeanwhile(RunContext& run);
+    /// Stops every resource of the source for settings_.hold, and says so in run.error.
+    void HoldSource(RunContext& run);
     /// Writes records to the resource's table with the checkpoint, in transactions of at most
     /// max_batch_rows rows: the last stores `checkpoint`, earlier ones `resume_checkpoint`.
     /// Returns the indices of the records that were inserted or changed.
@@ -138,6 +152,17 @@ private:
     std::mt19937_64 rng_;
     std::string login_token_;
     std::chrono::steady_clock::time_point login_at_{};
+    /// Set while a sign-in request is in flight; waiters sleep on it until it is cancelled.
+    net::steady_timer* login_in_flight_ = nullptr;
+
+    /// Why and until when the source is held (see SourceSettings::hold).
+    struct Hold {
+        std::string reason;
+        std::string resource;
+        std::chrono::steady_clock::time_point until;
+    };
+
+    std::optional<Hold> hold_;
     bool stopping_ = false;
     /// Timers of waits in progress, so that RequestStop() can wake them. Declared last: the
     /// waits that register here must not outlive the members above.

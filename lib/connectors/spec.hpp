@@ -68,8 +68,24 @@ enum class ApiKeyPlacement {
     kPath,
 };
 
+/// A condition on one config value, for choosing between auth alternatives.
+struct AuthCondition {
+    std::string param;
+    enum class Test {
+        kSet,     ///< The value is given and not empty.
+        kUnset,   ///< The value is missing or empty.
+        kEquals,  ///< The value equals `value`.
+    } test = Test::kSet;
+    std::string value;
+
+    bool operator==(const AuthCondition&) const = default;
+};
+
 struct AuthSpec {
     AuthKind kind = AuthKind::kNone;
+    /// As one of several alternatives (ConnectorSpec::auth_options): used when every
+    /// condition holds; an alternative without conditions always applies.
+    std::vector<AuthCondition> when;
     /// kBearer: template for the token.
     std::string token;
     /// kBasic: templates.
@@ -209,6 +225,11 @@ enum class ErrorAction {
     kFatal,
     /// Fail the run and latch the source: no request until an operator clears it.
     kLatch,
+    /// Fail the run and hold the whole source: no request from any of its resources until
+    /// the hold ends (retry.hold) or the config is reloaded. For answers that say the
+    /// source's configuration is wrong (an unknown account or project), where every further
+    /// request would fail the same way.
+    kHold,
 };
 
 /// Maps a response to an action. All given conditions must hold; rules are tried in order,
@@ -287,7 +308,11 @@ struct ConnectorSpec {
     std::string name;
     /// Template (usually from config, e.g. "{{ config.base_url }}").
     std::string base_url;
+    /// The auth in effect. A spec with alternatives (`auth: {one_of: [...]}`) lists them in
+    /// auth_options; the config loader copies the first whose conditions the source's config
+    /// values meet into `auth`.
     AuthSpec auth;
+    std::vector<AuthSpec> auth_options;
     std::vector<TemplatePair> headers;
     std::map<std::string, ParamSpec> params;
     std::vector<ErrorRule> error_rules;

@@ -46,6 +46,8 @@ public:
                 return "refused by a safety guard";
             case Errc::kResourceBusy:
                 return "resource is being synced by another process";
+            case Errc::kSourceHeld:
+                return "source held after an earlier refusal";
         }
         return "unknown chatsync error";
     }
@@ -144,6 +146,8 @@ std::string ErrorKind(const boost::system::error_code& ec) {
                 return "guard_refused";
             case Errc::kResourceBusy:
                 return "busy";
+            case Errc::kSourceHeld:
+                return "held";
         }
     }
     if (ec == ae::connection_refused) {

@@ -44,6 +44,9 @@ enum class Errc {
     /// Another process is running the same resource against the same database (it holds the
     /// resource's run lock); this run is skipped, and the other one is left alone.
     kResourceBusy,
+    /// An earlier answer stopped every resource of the source for a while (rejected
+    /// credentials, or an error rule with action `hold`); this run sent nothing.
+    kSourceHeld,
 };
 
 /// Conditions match codes across categories, so callers test meaning, not origin.

@@ -226,8 +226,14 @@ const std::array<std::string_view, 12> kTexts{
     "Is there a discount for NGOs? 🤔 Thanks!!",
 };
 const std::array<std::string_view, 8> kNames{
-    "Mario Rossi", "Zoë Dupont", "李雷", "Ólafur Arnalds", "guest#4f2a", "Анна Петрова",
-    "José Ñúñez", "O'Brien, Pat"};
+    "Mario Rossi",
+    "Zoë Dupont",
+    "李雷",
+    "Ólafur Arnalds",
+    "guest#4f2a",
+    "Анна Петрова",
+    "José Ñúñez",
+    "O'Brien, Pat"};
 
 struct DateBound {
     std::int64_t ms = 0;
@@ -336,12 +342,24 @@ TiledeskMode::TiledeskMode(const ModeContext& context)
         throw std::invalid_argument("--tiledesk-project: must be 24 hex characters");
     }
     users_ = {
-        {"5aaa99024c3b110014b478f0", ToLower(options_.tiledesk_email),
-         options_.tiledesk_password, "Owner", "Ownè", "owner"},
-        {"5aaa99024c3b110014b478f1", "agent@tiledesk.test", "agent-password", "Agnese",
-         "Agentì", "agent"},
-        {"5aaa99024c3b110014b478f2", "outsider@tiledesk.test", "outsider-password", "Otto",
-         "Outsider", ""},
+        {"5aaa99024c3b110014b478f0",
+         ToLower(options_.tiledesk_email),
+         options_.tiledesk_password,
+         "Owner",
+         "Ownè",
+         "owner"},
+        {"5aaa99024c3b110014b478f1",
+         "agent@tiledesk.test",
+         "agent-password",
+         "Agnese",
+         "Agentì",
+         "agent"},
+        {"5aaa99024c3b110014b478f2",
+         "outsider@tiledesk.test",
+         "outsider-password",
+         "Otto",
+         "Outsider",
+         ""},
     };
     Seed(options_.tiledesk_requests, options_.tiledesk_messages_per_request, options_.seed);
 }
@@ -361,7 +379,10 @@ std::uint64_t TiledeskMode::Next() {
 std::string TiledeskMode::NewObjectId(std::int64_t ms) {
     char buf[32];
     std::snprintf(
-        buf, sizeof buf, "%08x%016llx", static_cast<unsigned>(ms / 1000),
+        buf,
+        sizeof buf,
+        "%08x%016llx",
+        static_cast<unsigned>(ms / 1000),
         static_cast<unsigned long long>(0x5f3a9c0000000000ULL + ++oid_counter_)
     );
     return buf;
@@ -447,6 +468,7 @@ void TiledeskMode::Seed(std::int64_t requests, std::int64_t messages, std::uint6
         bool is_default;
         int status;
     };
+
     const std::array<Dept, 4> depts{{
         {"Default", "assigned", true, 1},
         {"Vendite ✨", "pooled", false, 1},
@@ -487,6 +509,7 @@ void TiledeskMode::Seed(std::int64_t requests, std::int64_t messages, std::uint6
         const char* subtype;
         bool trashed;
     };
+
     const std::array<Bot, 5> bots{{
         {"Benvenuto Bot 🤖", "tilebot", "chatbot", false},
         {"FAQ interne", "internal", nullptr, false},
@@ -511,9 +534,9 @@ void TiledeskMode::Seed(std::int64_t requests, std::int64_t messages, std::uint6
             {"id_project", pid},
             {"trashed", bots[i].trashed},
             {"createdBy", owner},
-            {"attributes", i == 0 ? json::value(json::object{
-                                        {"position", json::object{{"x", 10}, {"y", -3.5}}}})
-                                  : json::value(nullptr)},
+            {"attributes",
+             i == 0 ? json::value(json::object{{"position", json::object{{"x", 10}, {"y", -3.5}}}})
+                    : json::value(nullptr)},
             {"createdAt", Iso(at)},
             {"updatedAt", Iso(at + 3 * kDayMs)},
             {"__v", 0},
@@ -546,6 +569,7 @@ void TiledeskMode::Seed(std::int64_t requests, std::int64_t messages, std::uint6
             members_.push_back({std::string(doc["_id"].as_string()), kSeedBaseMs, doc});
         }
     }
+
     struct Colleague {
         const char* first;
         const char* last;
@@ -553,6 +577,7 @@ void TiledeskMode::Seed(std::int64_t requests, std::int64_t messages, std::uint6
         const char* status;
         bool trashed;
     };
+
     const std::array<Colleague, 4> colleagues{{
         {"Sofía", "Gómez", "admin", "active", false},
         {"Kenji", "Watanabe", "supervisor", "active", false},
@@ -561,8 +586,13 @@ void TiledeskMode::Seed(std::int64_t requests, std::int64_t messages, std::uint6
     }};
     for (std::size_t i = 0; i < colleagues.size(); ++i) {
         const std::int64_t at = kSeedBaseMs - static_cast<std::int64_t>(100 - i) * kDayMs;
-        User u{NewObjectId(at), ToLower(std::string(colleagues[i].first)) + "@tiledesk.test", "",
-               colleagues[i].first, colleagues[i].last, colleagues[i].role};
+        User u{
+            NewObjectId(at),
+            ToLower(std::string(colleagues[i].first)) + "@tiledesk.test",
+            "",
+            colleagues[i].first,
+            colleagues[i].last,
+            colleagues[i].role};
         json::object doc = MemberJson(u);
         const std::string pu = NewObjectId(at);
         doc["_id"] = pu;
@@ -632,7 +662,9 @@ void TiledeskMode::Seed(std::int64_t requests, std::int64_t messages, std::uint6
 void TiledeskMode::InsertMessageOrdered(std::size_t index) {
     const std::int64_t at = messages_[index].created_ms;
     const auto it = std::upper_bound(
-        messages_by_time_.begin(), messages_by_time_.end(), at,
+        messages_by_time_.begin(),
+        messages_by_time_.end(),
+        at,
         [this](std::int64_t t, std::size_t i) { return t < messages_[i].created_ms; }
     );
     messages_by_time_.insert(it, index);
@@ -714,7 +746,7 @@ void TiledeskMode::AddRequest(std::int64_t created_ms, std::int64_t messages, bo
     r.request_id = "support-group-" + options_.tiledesk_project + "-" + uuid;
     r.created_ms = created_ms;
     const std::uint64_t s = x % 100;
-    r.status = live ? 100
+    r.status = live     ? 100
                : s < 40 ? 1000
                : s < 65 ? 200
                : s < 80 ? 100
@@ -820,8 +852,8 @@ void TiledeskMode::AddRequest(std::int64_t created_ms, std::int64_t messages, bo
         r.doc["assignee"] = r.participants.front();
     }
     if (r.status == 1000) {
-        r.doc["rating"] = x % 3 == 0 ? json::value(static_cast<std::int64_t>(x % 5 + 1))
-                                     : json::value(nullptr);
+        r.doc["rating"] =
+            x % 3 == 0 ? json::value(static_cast<std::int64_t>(x % 5 + 1)) : json::value(nullptr);
         if (x % 3 == 0) {
             r.doc["rating_message"] = "Grazie mille! ⭐";
         }
@@ -930,18 +962,19 @@ void TiledeskMode::AddRoutes(Router& router) {
             return (this->*member)(request, params);
         };
     };
+
     struct Route {
         std::string_view method;
         std::string_view suffix;
         Member member;
         std::string_view role;  ///< "" = no authentication.
     };
+
     static constexpr std::array<Route, 14> kRoutes{{
         {"GET", "/requests", &TiledeskMode::Requests, "agent"},
         {"GET", "/requests/{request_id}", &TiledeskMode::OneRequest, "agent"},
         {"GET", "/requests/{request_id}/messages", &TiledeskMode::RequestMessages, "guest"},
-        {"GET", "/requests/{request_id}/messages/{message_id}", &TiledeskMode::OneMessage,
-         "guest"},
+        {"GET", "/requests/{request_id}/messages/{message_id}", &TiledeskMode::OneMessage, "guest"},
         {"GET", "/messages", &TiledeskMode::MessageFeed, "owner"},
         {"GET", "/faq_kb", &TiledeskMode::Bots, "agent"},
         {"GET", "/bots", &TiledeskMode::Bots, "agent"},
@@ -964,7 +997,8 @@ void TiledeskMode::AddRoutes(Router& router) {
         router.Add("GET", prefix + "/projects", Api(bind(&TiledeskMode::Projects), "guest", false));
         for (const auto& route : kRoutes) {
             router.Add(
-                route.method, prefix + "/{projectid}" + std::string(route.suffix),
+                route.method,
+                prefix + "/{projectid}" + std::string(route.suffix),
                 Api(bind(route.member), route.role, true)
             );
         }
@@ -973,15 +1007,24 @@ void TiledeskMode::AddRoutes(Router& router) {
     std::string pattern = "/v3";
     for (int depth = 1; depth <= 6; ++depth) {
         pattern += "/{p" + std::to_string(depth) + "}";
-        router.Add("GET", pattern, Api([](const Request& request, const PathParams&) {
-                       Response r;
-                       r.status = 404;
-                       r.content_type = "text/html; charset=utf-8";
-                       r.body = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-                                "<title>Error</title>\n</head>\n<body>\n<pre>Cannot GET " +
-                                request.path + "</pre>\n</body>\n</html>\n";
-                       return r;
-                   }, "", false));
+        router.Add(
+            "GET",
+            pattern,
+            Api(
+                [](const Request& request, const PathParams&) {
+                    Response r;
+                    r.status = 404;
+                    r.content_type = "text/html; charset=utf-8";
+                    r.body =
+                        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+                        "<title>Error</title>\n</head>\n<body>\n<pre>Cannot GET " +
+                        request.path + "</pre>\n</body>\n</html>\n";
+                    return r;
+                },
+                "",
+                false
+            )
+        );
     }
 
     router.Add("POST", "/_admin/tiledesk/seed", bind(&TiledeskMode::AdminSeed));
@@ -1007,8 +1050,8 @@ void TiledeskMode::AddStats(json::object& stats) const {
     };
 }
 
-const TiledeskMode::User*
-TiledeskMode::Authenticate(const Request& request, std::string& failure) const {
+const TiledeskMode::User* TiledeskMode::Authenticate(const Request& request, std::string& failure)
+    const {
     const auto header = request.Header("Authorization");
     std::string jwt;
     if (header) {
@@ -1060,8 +1103,9 @@ TiledeskMode::Authenticate(const Request& request, std::string& failure) const {
 }
 
 Handler TiledeskMode::Api(Handler handler, std::string_view min_role, bool project_scoped) {
-    return [this, handler = std::move(handler), min_role = std::string(min_role),
-            project_scoped](const Request& request, const PathParams& params) -> Response {
+    return [this, handler = std::move(handler), min_role = std::string(min_role), project_scoped](
+               const Request& request, const PathParams& params
+           ) -> Response {
         try {
             // The limit lives in front of the application (the server has none), so every
             // request counts, whatever its outcome.
@@ -1073,7 +1117,18 @@ Handler TiledeskMode::Api(Handler handler, std::string_view min_role, bool proje
                 }
                 if (++window_count_ > rate_limit_) {
                     ++rejected_;
-                    Fail(429, json::object{{"message", "Rate limit exceeded"}});
+                    Response r = JsonResponse(
+                        429, ToJsonText(json::object{{"message", "Rate limit exceeded"}})
+                    );
+                    // Not documented for Tiledesk; a proxy in front of it might add one.
+                    if (rate_retry_after_) {
+                        const auto left = options_.tiledesk_rate_window - (now - window_start_);
+                        const auto secs = std::chrono::ceil<std::chrono::seconds>(left).count();
+                        r.headers.emplace_back(
+                            "Retry-After", std::to_string(std::max<std::int64_t>(1, secs))
+                        );
+                    }
+                    return r;
                 }
             }
             if (project_scoped) {
@@ -1129,8 +1184,8 @@ Response TiledeskMode::SignIn(const Request& request, const PathParams&) {
     const auto password = str("password");
     json::array errors;
     const auto at = email ? email->find('@') : std::string::npos;
-    if (!email || at == std::string::npos || at == 0 ||
-        email->find('.', at) == std::string::npos || email->back() == '.') {
+    if (!email || at == std::string::npos || at == 0 || email->find('.', at) == std::string::npos ||
+        email->back() == '.') {
         errors.push_back(json::object{
             {"value", email ? json::value(*email) : json::value()},
             {"msg", "Invalid value"},
@@ -1227,11 +1282,15 @@ Response TiledeskMode::Requests(const Request& request, const PathParams& params
     }
     std::int64_t page = ParseIntLoose(request.Param("page")).value_or(0);
     if (page < 0) {
-        Fail(500, json::object{
-                      {"success", false},
-                      {"msg", "Error getting requests."},
-                      {"err", json::object{{"name", "MongoError"},
-                                           {"message", "Skip value must be non-negative"}}}});
+        Fail(
+            500,
+            json::object{
+                {"success", false},
+                {"msg", "Error getting requests."},
+                {"err",
+                 json::object{
+                     {"name", "MongoError"}, {"message", "Skip value must be non-negative"}}}}
+        );
     }
 
     // Status: open only unless asked otherwise.
@@ -1253,8 +1312,8 @@ Response TiledeskMode::Requests(const Request& request, const PathParams& params
     const bool with_preflight = pre != nullptr && (*pre == "true" || *pre == "1");
 
     // Date range.
-    const std::string* start =
-        request.Param("start_date") ? request.Param("start_date") : request.Param("start_date_time");
+    const std::string* start = request.Param("start_date") ? request.Param("start_date")
+                                                           : request.Param("start_date_time");
     const std::string* end =
         request.Param("end_date") ? request.Param("end_date") : request.Param("end_date_time");
     std::string range_field = "createdAt";
@@ -1265,8 +1324,7 @@ Response TiledeskMode::Requests(const Request& request, const PathParams& params
     std::optional<std::int64_t> to_ms;
     bool to_inclusive = false;
     const auto bad_date = [](const std::string& text) {
-        Fail(500, json::object{{"success", false},
-                               {"error", "Invalid date format: " + text}});
+        Fail(500, json::object{{"success", false}, {"error", "Invalid date format: " + text}});
     };
     if ((start != nullptr && !start->empty()) || (end != nullptr && !end->empty())) {
         const bool legacy = options_.tiledesk_legacy_dates;
@@ -1279,8 +1337,7 @@ Response TiledeskMode::Requests(const Request& request, const PathParams& params
                 tz != nullptr && !tz->empty() ? *tz : options_.tiledesk_default_timezone;
             zone = TimeZone::Load(name);
             if (!zone) {
-                Fail(500, json::object{{"success", false},
-                                       {"error", "Invalid timezone: " + name}});
+                Fail(500, json::object{{"success", false}, {"error", "Invalid timezone: " + name}});
             }
         }
         if (start != nullptr && !start->empty()) {
@@ -1323,8 +1380,7 @@ Response TiledeskMode::Requests(const Request& request, const PathParams& params
         if (!t) {
             return std::nullopt;
         }
-        return std::chrono::duration_cast<std::chrono::milliseconds>(t->time_since_epoch())
-            .count();
+        return std::chrono::duration_cast<std::chrono::milliseconds>(t->time_since_epoch()).count();
     };
 
     // Equality filters that a sync might use.
@@ -1380,8 +1436,9 @@ Response TiledeskMode::Requests(const Request& request, const PathParams& params
         if (channel != nullptr) {
             const std::string_view name = r.doc.at("channel").at("name").as_string();
             const bool offline = name == "email" || name == "form";
-            if (*channel == "offline" ? !offline : *channel == "online" ? offline
-                                                                          : name != *channel) {
+            if (*channel == "offline"  ? !offline
+                : *channel == "online" ? offline
+                                       : name != *channel) {
                 continue;
             }
         }
@@ -1403,18 +1460,21 @@ Response TiledeskMode::Requests(const Request& request, const PathParams& params
     }
     const std::string* dir_param = request.Param("direction");
     const int direction = dir_param != nullptr && Trim(*dir_param) == "1" ? 1 : -1;
-    std::stable_sort(rows.begin(), rows.end(), [&](const TiledeskRequest* a,
-                                                   const TiledeskRequest* b) {
-        int c = 0;
-        if (sort == "createdAt") {
-            c = a->created_ms < b->created_ms ? -1 : a->created_ms > b->created_ms ? 1 : 0;
-        } else if (sort == "updatedAt") {
-            c = a->updated_ms < b->updated_ms ? -1 : a->updated_ms > b->updated_ms ? 1 : 0;
-        } else {
-            c = CompareJson(a->doc.if_contains(sort), b->doc.if_contains(sort));
+    std::stable_sort(
+        rows.begin(),
+        rows.end(),
+        [&](const TiledeskRequest* a, const TiledeskRequest* b) {
+            int c = 0;
+            if (sort == "createdAt") {
+                c = a->created_ms < b->created_ms ? -1 : a->created_ms > b->created_ms ? 1 : 0;
+            } else if (sort == "updatedAt") {
+                c = a->updated_ms < b->updated_ms ? -1 : a->updated_ms > b->updated_ms ? 1 : 0;
+            } else {
+                c = CompareJson(a->doc.if_contains(sort), b->doc.if_contains(sort));
+            }
+            return direction > 0 ? c < 0 : c > 0;
         }
-        return direction > 0 ? c < 0 : c > 0;
-    });
+    );
 
     const std::string* np = request.Param("no_populate");
     const bool populate = !(np != nullptr && *np == "true");
@@ -1484,7 +1544,8 @@ Response TiledeskMode::MessageFeed(const Request& request, const PathParams&) {
     if (limit > 50 || limit <= 0) {
         limit = 10;
     }
-    const std::int64_t page = std::max<std::int64_t>(0, ParseIntLoose(request.Param("page")).value_or(0));
+    const std::int64_t page =
+        std::max<std::int64_t>(0, ParseIntLoose(request.Param("page")).value_or(0));
     const std::string* pr = request.Param("populate_request");
     const bool populate_request = pr != nullptr && *pr == "true";
     std::string body = "[";
@@ -1532,9 +1593,18 @@ Response TiledeskMode::Bots(const Request& request, const PathParams& params) {
         }
         json::object doc = b.doc;
         if (reduced) {
-            for (const char* k : {"webhook_enabled", "intentsEngine", "score", "url", "attributes",
-                                  "trained", "certifiedTags", "createdBy", "createdAt",
-                                  "updatedAt", "__v"}) {
+            for (const char* k :
+                 {"webhook_enabled",
+                  "intentsEngine",
+                  "score",
+                  "url",
+                  "attributes",
+                  "trained",
+                  "certifiedTags",
+                  "createdBy",
+                  "createdAt",
+                  "updatedAt",
+                  "__v"}) {
                 doc.erase(k);
             }
         }
@@ -1572,13 +1642,12 @@ Response TiledeskMode::ProjectUsers(const Request& request, const PathParams&) {
         if (m.doc.at("trashed").as_bool() && !with_trashed) {
             continue;
         }
-        if (!roles.empty() && std::find(roles.begin(), roles.end(),
-                                        std::string(m.doc.at("role").as_string())) ==
-                                  roles.end()) {
+        if (!roles.empty() &&
+            std::find(roles.begin(), roles.end(), std::string(m.doc.at("role").as_string())) ==
+                roles.end()) {
             continue;
         }
-        if (presence != nullptr &&
-            m.doc.at("presence").at("status").as_string() != *presence) {
+        if (presence != nullptr && m.doc.at("presence").at("status").as_string() != *presence) {
             continue;
         }
         if (status != nullptr && m.doc.at("status").as_string() != *status) {
@@ -1622,20 +1691,22 @@ Response TiledeskMode::Leads(const Request& request, const PathParams&) {
     }
     const std::string* dir_param = request.Param("direction");
     const int direction = dir_param != nullptr && Trim(*dir_param) == "1" ? 1 : -1;
-    std::stable_sort(rows.begin(), rows.end(), [&](const TiledeskEntity* a,
-                                                   const TiledeskEntity* b) {
-        const int c = CompareJson(a->doc.if_contains(sort), b->doc.if_contains(sort));
-        return direction > 0 ? c < 0 : c > 0;
-    });
+    std::stable_sort(
+        rows.begin(),
+        rows.end(),
+        [&](const TiledeskEntity* a, const TiledeskEntity* b) {
+            const int c = CompareJson(a->doc.if_contains(sort), b->doc.if_contains(sort));
+            return direction > 0 ? c < 0 : c > 0;
+        }
+    );
     std::string body = "{\"perPage\":";
     AppendJsonInt(body, limit);
     body.append(",\"count\":");
     AppendJsonInt(body, static_cast<std::int64_t>(rows.size()));
     body.append(",\"leads\":[");
     const std::size_t skip = static_cast<std::size_t>(page * limit);
-    const std::size_t end_index = std::min(
-        rows.size(), limit == 0 ? rows.size() : skip + static_cast<std::size_t>(limit)
-    );
+    const std::size_t end_index =
+        std::min(rows.size(), limit == 0 ? rows.size() : skip + static_cast<std::size_t>(limit));
     for (std::size_t i = skip; i < end_index; ++i) {
         if (i > skip) {
             body.push_back(',');
@@ -1722,8 +1793,10 @@ Response TiledeskMode::AdminUpdate(const Request& request, const PathParams&) {
     // Spread picks over the whole list and move on each call, so that repeated updates
     // touch different conversations.
     for (std::int64_t k = 0; k < count && !requests_.empty(); ++k) {
-        const std::size_t step = std::max<std::size_t>(1, requests_.size() / static_cast<std::size_t>(count));
-        const std::size_t i = (update_cursor_ + static_cast<std::size_t>(k) * step) % requests_.size();
+        const std::size_t step =
+            std::max<std::size_t>(1, requests_.size() / static_cast<std::size_t>(count));
+        const std::size_t i =
+            (update_cursor_ + static_cast<std::size_t>(k) * step) % requests_.size();
         ids.push_back(requests_[i].request_id);
     }
     update_cursor_ += 7;
@@ -1753,8 +1826,11 @@ Response TiledeskMode::AdminUpdate(const Request& request, const PathParams&) {
         }
         r.updated_ms = stamp;
         r.doc["__v"] = r.doc.at("__v").as_int64() + 1;
-        updated.push_back(json::object{{"request_id", r.request_id}, {"_id", r.id},
-                                       {"updatedAt", Iso(stamp)}, {"status", r.status}});
+        updated.push_back(json::object{
+            {"request_id", r.request_id},
+            {"_id", r.id},
+            {"updatedAt", Iso(stamp)},
+            {"status", r.status}});
     }
     return Json(json::object{{"updated", std::move(updated)}});
 }
@@ -1768,8 +1844,37 @@ Response TiledeskMode::AdminAdd(const Request& request, const PathParams&) {
     if (count < 0 || m < 0) {
         throw HttpError(400, "count and messages_per_request must not be negative");
     }
+    const std::int64_t bots = BodyInt(body, "bots", 0);
+    if (bots < 0) {
+        throw HttpError(400, "bots must not be negative");
+    }
     json::array added;
+    json::array added_bots;
     const std::int64_t now = NowMs();
+    // Bots made in the dashboard: internal FAQ bots with the schema defaults.
+    for (std::int64_t k = 0; k < bots; ++k) {
+        TiledeskEntity e{NewObjectId(now), now, {}};
+        e.doc = json::object{
+            {"_id", e.id},
+            {"webhook_enabled", false},
+            {"type", "internal"},
+            {"language", "en"},
+            {"public", false},
+            {"certified", false},
+            {"intentsEngine", "none"},
+            {"score", 0},
+            {"trained", true},
+            {"name", "FAQ bot " + std::to_string(bots_.size() + 1)},
+            {"id_project", options_.tiledesk_project},
+            {"trashed", false},
+            {"createdBy", users_[0].id},
+            {"createdAt", Iso(now)},
+            {"updatedAt", Iso(now)},
+            {"__v", 0},
+        };
+        added_bots.emplace_back(e.id);
+        bots_.push_back(std::move(e));
+    }
     for (std::int64_t k = 0; k < count; ++k) {
         AddRequest(now, m, true);
         TiledeskRequest& r = requests_.back();
@@ -1777,11 +1882,13 @@ Response TiledeskMode::AdminAdd(const Request& request, const PathParams&) {
             r.status = static_cast<int>(status);
             r.doc["status"] = status;
         }
-        added.push_back(json::object{{"request_id", r.request_id}, {"_id", r.id},
-                                     {"createdAt", Iso(r.created_ms)},
-                                     {"updatedAt", Iso(r.updated_ms)}});
+        added.push_back(json::object{
+            {"request_id", r.request_id},
+            {"_id", r.id},
+            {"createdAt", Iso(r.created_ms)},
+            {"updatedAt", Iso(r.updated_ms)}});
     }
-    return Json(json::object{{"added", std::move(added)}});
+    return Json(json::object{{"added", std::move(added)}, {"bots", std::move(added_bots)}});
 }
 
 Response TiledeskMode::AdminDelete(const Request& request, const PathParams&) {
@@ -1804,8 +1911,9 @@ Response TiledeskMode::AdminDelete(const Request& request, const PathParams&) {
     json::array deleted;
     const std::string now = Iso(NowMs());
     for (const auto& id : ids) {
-        const auto it = std::find_if(list->begin(), list->end(),
-                                     [&](const TiledeskEntity& e) { return e.id == id; });
+        const auto it = std::find_if(list->begin(), list->end(), [&](const TiledeskEntity& e) {
+            return e.id == id;
+        });
         if (it == list->end()) {
             continue;
         }
@@ -1830,9 +1938,9 @@ Response TiledeskMode::AdminTokens(const Request& request, const PathParams&) {
     const json::object body = BodyObject(request);
     const auto* token_v = body.if_contains("token");
     const auto* action_v = body.if_contains("action");
-    const std::string action =
-        action_v != nullptr && action_v->is_string() ? std::string(action_v->get_string())
-                                                     : "revoke";
+    const std::string action = action_v != nullptr && action_v->is_string()
+                                   ? std::string(action_v->get_string())
+                                   : "revoke";
     if (action != "revoke" && action != "expire") {
         throw HttpError(400, "action must be revoke or expire");
     }
@@ -1887,8 +1995,12 @@ Response TiledeskMode::AdminRateLimit(const Request& request, const PathParams&)
     if (rate_limit_ < 0) {
         rate_limit_ = 0;
     }
+    if (const auto* ra = body.if_contains("retry_after"); ra != nullptr && ra->is_bool()) {
+        rate_retry_after_ = ra->get_bool();
+    }
     window_count_ = 0;
-    return Json(json::object{{"limit", rate_limit_}, {"rejected", rejected_}});
+    return Json(json::object{
+        {"limit", rate_limit_}, {"retry_after", rate_retry_after_}, {"rejected", rejected_}});
 }
 
 Response TiledeskMode::AdminDataset(const Request&, const PathParams&) {

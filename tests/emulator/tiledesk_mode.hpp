@@ -56,6 +56,7 @@ public:
     explicit TiledeskMode(const ModeContext& context);
 
     std::string_view Name() const override { return "tiledesk"; }
+
     void AddRoutes(Router& router) override;
     void AddStats(boost::json::object& stats) const override;
 
@@ -148,6 +149,7 @@ private:
     std::chrono::steady_clock::time_point window_start_{};
     std::int64_t window_count_ = 0;
     std::int64_t rejected_ = 0;
+    bool rate_retry_after_ = false;  ///< 429s carry Retry-After (seconds left in the window).
 };
 
 std::unique_ptr<Mode> CreateTiledeskMode(const ModeContext& context);

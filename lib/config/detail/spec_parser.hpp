@@ -26,6 +26,9 @@ connectors::ConnectorSpec ParseSpec(
 /// The keys used as `{{ config.<key> }}` in the spec's templates.
 std::set<std::string> ConfigReferences(const connectors::ConnectorSpec& spec);
 
+/// The config keys an auth uses: in its templates and in its `when` conditions.
+std::set<std::string> AuthReferences(const connectors::AuthSpec& auth);
+
 /// How enum values are written in YAML, for summaries.
 std::string_view AuthKindName(connectors::AuthKind kind);
 std::string_view PaginationKindName(connectors::PaginationKind kind);

@@ -436,7 +436,7 @@ const Rejection kRejections[] = {
      4,
      "explode",
      "sources[0].connector.error_rules[0].action",
-     "expected one of success, ignore, retry, rate_limited, auth_failed, fatal, latch (got "
+     "expected one of success, ignore, retry, rate_limited, auth_failed, fatal, latch, hold (got "
      "'explode')"},
     {"EqualsNeedsBodyPath",
      "sources:\n"
