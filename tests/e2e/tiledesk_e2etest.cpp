@@ -24,6 +24,25 @@ constexpr const char* kOwnerCredentials =
 /// 200 requests a second, and chatsyncd's budget counts its 150 a "minute" over one second.
 const std::map<std::string, std::string> kFastRateClock{{"CHATSYNC_TEST_RATE_WINDOW_MS", "1000"}};
 
+/// Flags for the emulator's Tiledesk mode: `requests` conversations of `messages` messages,
+/// and the documented limit of 200 requests per `rate_window` ("" : no limit).
+std::vector<std::string>
+TiledeskFlags(int requests, int messages, const std::string& rate_window = "") {
+    std::vector<std::string> flags{
+        "--mode",
+        "tiledesk",
+        "--tiledesk-requests",
+        std::to_string(requests),
+        "--tiledesk-messages-per-request",
+        std::to_string(messages),
+        "--tiledesk-rate-limit",
+        rate_window.empty() ? "0" : "200"};
+    if (!rate_window.empty()) {
+        flags.insert(flags.end(), {"--tiledesk-rate-window", rate_window});
+    }
+    return flags;
+}
+
 /// A config with one tiledesk source. `config_yaml` holds the credentials (and any other
 /// config values), indented by six spaces.
 std::string TiledeskConfig(
@@ -179,18 +198,7 @@ std::map<std::string, std::string> RowVersions(const std::string& dsn, const std
 
 TEST(Tiledesk, FullSyncThenOnlyWhatChanged) {
     CHATSYNC_REQUIRE_DSN(dsn);
-    Emulator emu(
-        {"--mode",
-         "tiledesk",
-         "--tiledesk-requests",
-         "5000",
-         "--tiledesk-messages-per-request",
-         "10",
-         "--tiledesk-rate-limit",
-         "200",
-         "--tiledesk-rate-window",
-         "1s"}
-    );
+    Emulator emu(TiledeskFlags(5000, 10, "1s"));
     // Five more bots than the seed has, so that deleting three leaves some standing.
     emu.Admin("POST", "/_admin/tiledesk/add", R"({"count":0,"bots":5})");
     TempDir dir;
@@ -354,19 +362,11 @@ class TiledeskDays : public ::testing::TestWithParam<std::string> {};
 TEST_P(TiledeskDays, LateChangesAcrossMidnightAreNotMissed) {
     CHATSYNC_REQUIRE_DSN(dsn);
     // The server runs in Los Angeles: the legacy date parser reads days in that zone.
-    std::vector<std::string> flags{
-        "--mode",
-        "tiledesk",
-        "--tiledesk-requests",
-        "40",
-        "--tiledesk-messages-per-request",
-        "2",
-        "--tiledesk-rate-limit",
-        "0",
-        "--tiledesk-timezone",
-        "America/Los_Angeles",
-        "--tiledesk-date-filter",
-        GetParam()};
+    auto flags = TiledeskFlags(40, 2);
+    flags.insert(
+        flags.end(),
+        {"--tiledesk-timezone", "America/Los_Angeles", "--tiledesk-date-filter", GetParam()}
+    );
     Emulator emu(flags);
     TempDir dir;
     const auto source = UniqueName("tiledesk_days");
@@ -461,7 +461,7 @@ class TiledeskRefusal : public ::testing::TestWithParam<RefusalCase> {};
 TEST_P(TiledeskRefusal, OneLineOneCountedErrorNoRetryStormNoCheckpoint) {
     CHATSYNC_REQUIRE_DSN(dsn);
     const auto& c = GetParam();
-    Emulator emu({"--mode", "tiledesk", "--tiledesk-requests", "30"});
+    Emulator emu(TiledeskFlags(30, 5));
     std::string config_yaml = c.config_yaml;
     if (c.revoke_token) {
         const auto signin = HttpCall(
@@ -581,7 +581,7 @@ INSTANTIATE_TEST_SUITE_P(
 
 TEST(Tiledesk, RevokedSignInTokenIsRenewedOnce) {
     CHATSYNC_REQUIRE_DSN(dsn);
-    Emulator emu({"--mode", "tiledesk", "--tiledesk-requests", "30"});
+    Emulator emu(TiledeskFlags(30, 5));
     TempDir dir;
     const auto source = UniqueName("tiledesk_renew");
     const auto config = dir.Write(
@@ -647,18 +647,7 @@ class TiledeskNoBudget : public ::testing::TestWithParam<NoBudgetCase> {};
 TEST_P(TiledeskNoBudget, CompletesThroughRateLimitAnswers) {
     CHATSYNC_REQUIRE_DSN(dsn);
     const auto& c = GetParam();
-    Emulator emu(
-        {"--mode",
-         "tiledesk",
-         "--tiledesk-requests",
-         std::to_string(c.requests),
-         "--tiledesk-messages-per-request",
-         "10",
-         "--tiledesk-rate-limit",
-         "200",
-         "--tiledesk-rate-window",
-         "5s"}
-    );
+    Emulator emu(TiledeskFlags(c.requests, 10, "5s"));
     emu.Admin(
         "POST",
         "/_admin/tiledesk/rate-limit",
