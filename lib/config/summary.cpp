@@ -74,7 +74,8 @@ void Resource(std::ostringstream& out, const cn::ResourceSpec& r) {
     if (!r.enabled) {
         parts.emplace_back("disabled");
     }
-    parts.push_back(Schedule(r.schedule));
+    // A child runs inside its parent's run, never on a schedule of its own.
+    parts.push_back(r.parent ? "with each run of " + r.parent->resource : Schedule(r.schedule));
     parts.push_back(r.request.method + " " + r.request.path);
     parts.push_back("pagination " + Pagination(r.pagination));
     if (r.incremental) {

@@ -548,7 +548,8 @@ TEST(ConfigSummary, ShowsSourcesAndMasksSecrets) {
         std::string::npos
     ) << summary;
     EXPECT_NE(
-        summary.find("      notes: every 1h, GET /records/{{ parent.id }}/notes, pagination none, "
+        summary.find("      notes: with each run of records, GET /records/{{ parent.id }}/notes, "
+                     "pagination none, "
                      "full listing, child of records, key id\n"),
         std::string::npos
     ) << summary;
