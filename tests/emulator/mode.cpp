@@ -3,14 +3,18 @@
 #include <array>
 
 #include "emulator/generic_mode.hpp"
+#include "emulator/jivochat_mode.hpp"
+#include "emulator/mesibo_mode.hpp"
 #include "emulator/tiledesk_mode.hpp"
 
 namespace chatsync::emulator {
 
 std::span<const ModeInfo> BuiltinModes() {
-    static constexpr std::array<ModeInfo, 2> kModes{{
+    static constexpr std::array<ModeInfo, 4> kModes{{
         {"generic", &CreateGenericMode},
         {"tiledesk", &CreateTiledeskMode},
+        {"jivochat", &CreateJivoChatMode},
+        {"mesibo", &CreateMesiboMode},
     }};
     return kModes;
 }

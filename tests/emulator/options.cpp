@@ -61,6 +61,123 @@ std::chrono::milliseconds ParseTtl(std::string_view text) {
     return *ttl;
 }
 
+/// The --jivochat-* flags; `value()` reads the flag's argument.
+template <class Value>
+void ParseJivoChatFlag(const std::string& flag, const Value& value, Options& options) {
+    const auto duration = [&flag](const std::string& text) {
+        const auto d = ParseDuration(text);
+        if (!d || d->count() < 0) {
+            throw std::invalid_argument(flag + ": bad duration: " + text);
+        }
+        return *d;
+    };
+    const auto at_least = [&flag](std::int64_t n, std::int64_t min) {
+        if (n < min) {
+            throw std::invalid_argument(flag + ": must be at least " + std::to_string(min));
+        }
+        return n;
+    };
+    if (flag == "--jivochat-key") {
+        options.jivochat_key = value();
+        if (options.jivochat_key.empty() || options.jivochat_key.find('/') != std::string::npos) {
+            throw std::invalid_argument("--jivochat-key: must be one non-empty path segment");
+        }
+    } else if (flag == "--jivochat-channel") {
+        options.jivochat_channels.push_back(value());
+    } else if (flag == "--jivochat-url") {
+        options.jivochat_url = value();
+    } else if (flag == "--jivochat-crm-url") {
+        options.jivochat_crm_url = value();
+    } else if (flag == "--jivochat-chat-url") {
+        options.jivochat_chat_url = value();
+    } else if (flag == "--jivochat-bot-url") {
+        options.jivochat_bot_url = value();
+    } else if (flag == "--jivochat-rate") {
+        options.jivochat_rate = ParseNumber<double>(flag, value());
+        if (!(options.jivochat_rate >= 0)) {
+            throw std::invalid_argument("--jivochat-rate: must not be negative");
+        }
+    } else if (flag == "--jivochat-concurrency") {
+        options.jivochat_concurrency = at_least(ParseNumber<std::int64_t>(flag, value()), 1);
+    } else if (flag == "--jivochat-retries") {
+        options.jivochat_retries = at_least(ParseNumber<std::int64_t>(flag, value()), 0);
+    } else if (flag == "--jivochat-backoff") {
+        options.jivochat_backoff = duration(value());
+    } else if (flag == "--jivochat-timeout") {
+        options.jivochat_timeout = duration(value());
+    } else if (flag == "--jivochat-count") {
+        options.jivochat_count = at_least(ParseNumber<std::int64_t>(flag, value()), 0);
+    } else if (flag == "--jivochat-seed") {
+        options.jivochat_seed = ParseNumber<std::uint64_t>(flag, value());
+    } else if (flag == "--jivochat-replay") {
+        options.jivochat_replay = ParseNumber<double>(flag, value());
+        if (!(options.jivochat_replay >= 0 && options.jivochat_replay <= 1)) {
+            throw std::invalid_argument("--jivochat-replay: must be between 0 and 1");
+        }
+    } else if (flag == "--jivochat-shuffle") {
+        options.jivochat_shuffle = true;
+    } else if (flag == "--jivochat-send") {
+        options.jivochat_send = value();
+    } else {
+        throw std::invalid_argument("unknown argument: " + flag);
+    }
+}
+
+/// The --mesibo-* flags; `value()` reads the flag's argument.
+template <class Value>
+void ParseMesiboFlag(const std::string& flag, const Value& value, Options& options) {
+    const auto count = [&flag](std::int64_t n, std::int64_t min) {
+        if (n < min) {
+            throw std::invalid_argument(flag + ": must be at least " + std::to_string(min));
+        }
+        return n;
+    };
+    const auto one_of = [&flag](std::string v, const std::vector<std::string_view>& names) {
+        std::string list;
+        for (const auto name : names) {
+            if (v == name) {
+                return v;
+            }
+            list += (list.empty() ? "" : ", ") + std::string(name);
+        }
+        throw std::invalid_argument(flag + ": one of " + list);
+    };
+    if (flag == "--mesibo-users") {
+        options.mesibo_users = count(ParseNumber<std::int64_t>(flag, value()), 0);
+    } else if (flag == "--mesibo-groups") {
+        options.mesibo_groups = count(ParseNumber<std::int64_t>(flag, value()), 0);
+    } else if (flag == "--mesibo-max-members") {
+        options.mesibo_max_members = count(ParseNumber<std::int64_t>(flag, value()), 0);
+    } else if (flag == "--mesibo-token") {
+        options.mesibo_token = value();
+        if (options.mesibo_token.empty()) {
+            throw std::invalid_argument("--mesibo-token: must not be empty");
+        }
+    } else if (flag == "--mesibo-ip-limit") {
+        options.mesibo_ip_limit = count(ParseNumber<std::int64_t>(flag, value()), 0);
+    } else if (flag == "--mesibo-ip-ttl") {
+        options.mesibo_ip_ttl = ParseTtl(value());
+    } else if (flag == "--mesibo-trusted") {
+        options.mesibo_trusted = true;
+    } else if (flag == "--mesibo-max-count") {
+        options.mesibo_max_count = count(ParseNumber<std::int64_t>(flag, value()), 1);
+    } else if (flag == "--mesibo-appstats-interval") {
+        options.mesibo_appstats_interval = ParseTtl(value());
+    } else if (flag == "--mesibo-ids") {
+        options.mesibo_ids = one_of(value(), {"number", "string", "mixed"});
+    } else if (flag == "--mesibo-origin-check") {
+        options.mesibo_origin_check = one_of(value(), {"user-agent", "any-header", "off"});
+    } else if (flag == "--mesibo-case-insensitive") {
+        options.mesibo_case_insensitive = true;
+    } else if (flag == "--mesibo-limited-ops") {
+        options.mesibo_limited_ops = true;
+    } else if (flag == "--mesibo-build") {
+        options.mesibo_build = count(ParseNumber<std::int64_t>(flag, value()), 0);
+    } else {
+        throw std::invalid_argument("unknown argument: " + flag);
+    }
+}
+
 }  // namespace
 
 std::optional<AuthMode> ParseAuthMode(std::string_view name) {
@@ -187,6 +304,10 @@ CommandLine ParseCommandLine(const std::vector<std::string>& args) {
             options.tiledesk_single_role_error = true;
         } else if (flag == "--tiledesk-token-ttl") {
             options.tiledesk_token_ttl = ParseTtl(value());
+        } else if (flag.starts_with("--jivochat-")) {
+            ParseJivoChatFlag(flag, value, options);
+        } else if (flag.starts_with("--mesibo-")) {
+            ParseMesiboFlag(flag, value, options);
         } else if (flag == "--mode") {
             options.modes.push_back(value());
         } else {
@@ -205,7 +326,7 @@ and serves until SIGTERM or SIGINT.
   --listen HOST:PORT     address to listen on (default 127.0.0.1:0, any free port)
   --port-file PATH       also write the port number to PATH
   --mode NAME            serve this mode (repeatable; default: every mode; "generic",
-                         "tiledesk")
+                         "tiledesk", "jivochat", "mesibo")
   --records N            records in the generic dataset (default 1000)
   --seed S               dataset seed (default 1)
   --auth MODE            none|bearer|basic|header|query|body|path|login (default none)
@@ -234,6 +355,51 @@ Tiledesk mode (routes under /v3/{project_id}, POST /v3/auth/signin, /_admin/tile
   --tiledesk-sortfield-alias         honour `sortField` when `sort` is absent (old docs)
   --tiledesk-single-role-error       project_users?role=X (one value) answers 500
   --tiledesk-token-ttl DURATION      JWT lifetime (default: never expire, as the server)
+
+JivoChat mode ("jivochat": an event emitter driven by POST /_admin/jivochat/jobs, and the Chat
+API channel GET /KEY/PUBLIC_ID/status); the job flags are defaults a job body may override:
+  --jivochat-key K                   first path segment of channel URLs (default EmuJivoProvider1)
+  --jivochat-channel ID[=0|1]        a channel and its status (repeatable; default EmuChan001=1)
+  --jivochat-url URL                 Webhooks API target of jobs
+  --jivochat-crm-url URL             CRM Webhooks target (default: --jivochat-url)
+  --jivochat-chat-url URL            Chat API target (agent messages)
+  --jivochat-bot-url URL             Bot API target
+  --jivochat-rate N                  deliveries per second; 0 = as fast as possible (default 0)
+  --jivochat-concurrency N           deliveries in flight at once (default 1)
+  --jivochat-retries N               resends after a 5xx or a transport failure (default 3)
+  --jivochat-backoff DURATION        wait before a resend (default 100ms)
+  --jivochat-timeout DURATION        per attempt (default 10s)
+  --jivochat-count N                 events of "generated" (default 100)
+  --jivochat-seed S                  generator, replay and shuffle seed (default 1)
+  --jivochat-replay F                fraction of events delivered twice, 0..1 (default 0)
+  --jivochat-shuffle                 deliver in a seeded random order
+  --jivochat-send LIST               start a job at start-up with these comma-separated
+                                     events/groups (webhooks, crm, chat_api, bot, catalogue,
+                                     generated, or catalogue names)
+
+Mesibo mode (the backend API: POST /backend/ (also /backend, /api.php) with {"op","token",...};
+always HTTP 200, failures as result:false with error/code; admin under /_admin/mesibo/...):
+  --mesibo-users N                   seeded users (default 1000); addresses share long prefixes
+  --mesibo-groups N                  seeded groups (default 150)
+  --mesibo-max-members N             largest group (default 130); groups of 100 and 101 exist
+  --mesibo-token T                   the app token (default mesibo-app-token)
+  --mesibo-ip-limit N                distinct client addresses per token before the app is
+                                     disabled with TOKENBREACH; 0 = off (default 5)
+  --mesibo-ip-ttl DURATION           idle time after which an address frees its slot
+                                     (default 0: never, as the backend seems to do)
+  --mesibo-trusted                   trusted app: extra addresses are allowed, not a breach
+  --mesibo-max-count N               row cap of usersget/groupsget/groupgetmembers
+                                     (default 100 as the 2023 build; the old docs say 20)
+  --mesibo-appstats-interval DURATION  appstats answers RATELIMITED within this time of its
+                                     last success; 0 = off (default 1h)
+  --mesibo-ids number|string|mixed   uid/gid as JSON numbers, as strings (old api.php), or
+                                     per record both (default mixed)
+  --mesibo-origin-check user-agent|any-header|off  BADORIGIN when the User-Agent (or any
+                                     header) contains Android or Mobile (default user-agent)
+  --mesibo-case-insensitive          address/name filters ignore ASCII case (MySQL _ci)
+  --mesibo-limited-ops               only useradd, userset, usertoken, userdel, otp, appstats
+                                     (the hosted API for on-premise apps); others BADVALUE
+  --mesibo-build N                   add "build":N to error answers (on-premise 2023)
   --help                 this text
 )";
 }

@@ -62,6 +62,41 @@ struct Options {
     bool tiledesk_sortfield_alias = false;       ///< Read `sortField` when `sort` is absent.
     bool tiledesk_single_role_error = false;     ///< A single `role=` value answers 500.
     std::chrono::milliseconds tiledesk_token_ttl{0};  ///< 0: JWTs never expire.
+
+    // JivoChat mode (--jivochat-*): defaults of the emitter's jobs and the Chat API channels.
+    std::string jivochat_key = "EmuJivoProvider1";  ///< First path segment of channel URLs.
+    /// "PUBLIC_ID" or "PUBLIC_ID=0|1"; empty: one channel EmuChan001 with status 1.
+    std::vector<std::string> jivochat_channels;
+    std::string jivochat_url;       ///< Webhooks API target.
+    std::string jivochat_crm_url;   ///< CRM Webhooks target; empty: jivochat_url.
+    std::string jivochat_chat_url;  ///< Chat API (agent events) target.
+    std::string jivochat_bot_url;   ///< Bot API target.
+    double jivochat_rate = 0;       ///< Deliveries per second; 0: as fast as possible.
+    std::int64_t jivochat_concurrency = 1;
+    std::int64_t jivochat_retries = 3;
+    std::chrono::milliseconds jivochat_backoff{100};
+    std::chrono::milliseconds jivochat_timeout{10000};
+    std::int64_t jivochat_count = 100;  ///< Events of "generated".
+    std::uint64_t jivochat_seed = 1;
+    double jivochat_replay = 0;
+    bool jivochat_shuffle = false;
+    std::string jivochat_send;  ///< Non-empty: events of a job started at start-up ("a,b").
+
+    // Mesibo mode (--mesibo-*): the backend API at /backend/ and /api.php.
+    std::int64_t mesibo_users = 1000;
+    std::int64_t mesibo_groups = 150;
+    std::int64_t mesibo_max_members = 130;  ///< Largest group; groups of 100 and 101 exist too.
+    std::string mesibo_token = "mesibo-app-token";  ///< The app token.
+    std::int64_t mesibo_ip_limit = 5;  ///< Distinct client addresses before TOKENBREACH; 0: off.
+    std::chrono::milliseconds mesibo_ip_ttl{0};  ///< Idle time that frees a slot; 0: never.
+    bool mesibo_trusted = false;                 ///< Trusted app: never TOKENBREACH.
+    std::int64_t mesibo_max_count = 100;         ///< Row cap of the list ops.
+    std::chrono::milliseconds mesibo_appstats_interval = std::chrono::hours(1);  ///< 0: no limit.
+    std::string mesibo_ids = "mixed";                ///< number, string or mixed.
+    std::string mesibo_origin_check = "user-agent";  ///< user-agent, any-header or off.
+    bool mesibo_case_insensitive = false;  ///< Address and name matching ignore ASCII case.
+    bool mesibo_limited_ops = false;       ///< Only the ops the hosted API allows on-premise.
+    std::int64_t mesibo_build = 0;         ///< Non-zero: `build` in error answers (on-premise).
 };
 
 /// The outcome of reading argv: options, or a request for the usage text.

@@ -43,13 +43,19 @@ boost::json::value HttpResult::Json() const {
 }
 
 struct TestClient::Impl {
-    explicit Impl(std::uint16_t p)
-        : port(p) {}
+    Impl(std::uint16_t p, std::string local)
+        : port(p)
+        , local_address(std::move(local)) {}
 
     void Connect() {
         stream.close();
         buffer.clear();
         stream.expires_after(kTimeout);
+        if (!local_address.empty()) {
+            const auto local = net::ip::make_address(local_address);
+            stream.socket().open(local.is_v4() ? tcp::v4() : tcp::v6());
+            stream.socket().bind(tcp::endpoint(local, 0));
+        }
         stream.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
         connected = true;
     }
@@ -64,11 +70,12 @@ struct TestClient::Impl {
     beast::tcp_stream stream{ioc};
     beast::flat_buffer buffer;
     std::uint16_t port;
+    std::string local_address;  ///< Empty: the kernel picks.
     bool connected = false;
 };
 
-TestClient::TestClient(std::uint16_t port)
-    : impl_(std::make_unique<Impl>(port)) {}
+TestClient::TestClient(std::uint16_t port, std::string local_address)
+    : impl_(std::make_unique<Impl>(port, std::move(local_address))) {}
 
 TestClient::~TestClient() = default;
 TestClient::TestClient(TestClient&&) noexcept = default;

@@ -35,7 +35,9 @@ struct HttpResult {
 /// server has closed meanwhile is sent once more on a fresh connection.
 class TestClient final {
 public:
-    explicit TestClient(std::uint16_t port);
+    /// With `local_address` (e.g. "127.0.0.2", which also reaches loopback), every connection
+    /// is bound to that address before connecting, so the server sees it as the peer.
+    explicit TestClient(std::uint16_t port, std::string local_address = {});
     ~TestClient();
     TestClient(TestClient&&) noexcept;
     TestClient& operator=(TestClient&&) noexcept;
