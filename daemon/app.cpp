@@ -232,7 +232,7 @@ public:
         const bool all_ok = std::all_of(reports_.begin(), reports_.end(), [](const auto& r) {
             return r.outcome == "success";
         });
-        return all_ok && !interrupted_ ? kExitOk : kExitFailure;
+        return all_ok && !interrupted_ && !refused_sources_ ? kExitOk : kExitFailure;
     }
 
     int Daemon() {
@@ -397,6 +397,42 @@ public:
         return kExitOk;
     }
 
+    int BreachClear(const Arguments& args) {
+        if (config_.FindSource(*args.source) == nullptr) {
+            std::fprintf(stderr, "chatsyncd: no source named '%s'\n", args.source->c_str());
+            return kExitUsage;
+        }
+        if (const int rc = OpenDatabase(); rc != kExitOk) {
+            return rc;
+        }
+        Result<std::optional<sink::Latch>> latch = Errc::kCancelled;
+        Result<bool> cleared = Errc::kCancelled;
+        Run(ClearLatch(*args.source, &latch, &cleared));
+        if (!latch || !cleared) {
+            std::fprintf(
+                stderr, "chatsyncd: breach clear failed: %s\n", sink_->LastError().c_str()
+            );
+            return kExitUnavailable;
+        }
+        if (!*cleared || !*latch) {
+            std::printf("source %s is not latched\n", args.source->c_str());
+            return kExitOk;
+        }
+        spdlog::warn(
+            "latch cleared source={} reason=\"{}\" latched_at={}",
+            args.source->c_str(),
+            (*latch)->reason,
+            FormatAge((*latch)->set_at)
+        );
+        std::printf(
+            "cleared the latch of source %s (set %s: %s); its next run sends requests again\n",
+            args.source->c_str(),
+            FormatAge((*latch)->set_at).c_str(),
+            (*latch)->reason.c_str()
+        );
+        return kExitOk;
+    }
+
 private:
     struct ResourceHealth {
         Millis interval{0};
@@ -411,6 +447,17 @@ private:
 
     Task<void> ListStates(Result<std::vector<sink::ResourceState>>* out) {
         *out = co_await sink_->ListStates();
+    }
+
+    Task<void> ClearLatch(
+        std::string source,
+        Result<std::optional<sink::Latch>>* latch,
+        Result<bool>* cleared
+    ) {
+        *latch = co_await sink_->GetLatch(source);
+        if (*latch) {
+            *cleared = co_await sink_->ClearLatch(std::move(source));
+        }
     }
 
     Task<void> ResetState(std::string source, std::string resource, Result<std::int64_t>* out) {
@@ -581,11 +628,33 @@ private:
 
     void MakeRunners(const std::optional<std::string>& only) {
         for (const auto& source : config_.sources) {
-            if (!source.enabled || (only && source.name != *only)) {
+            if (!source.enabled || (only && source.name != *only) || !EgressAvailable(source)) {
                 continue;
             }
             runners_[source.name] = MakeRunner(source);
         }
+    }
+
+    /// A source pinned to an egress address that this host does not have is refused (the
+    /// others run): sending from another address could cost a platform's trust in the token.
+    bool EgressAvailable(const config::SourceConfig& source) {
+        const auto& address = source.http.local_address;
+        if (address.empty()) {
+            return true;
+        }
+        if (auto ok = http::CheckLocalAddress(address); !ok) {
+            spdlog::error(
+                "source refused source={} kind=guard_refused error=\"pinned egress address {} is "
+                "not on this host ({}); no request is sent from another address\"",
+                source.name,
+                address,
+                ok.error().message()
+            );
+            metrics_.Error(source.name, "", ErrorKind(make_error_code(Errc::kGuardRefused)));
+            refused_sources_ = true;
+            return false;
+        }
+        return true;
     }
 
     std::shared_ptr<connectors::SourceRunner> MakeRunner(const config::SourceConfig& source) {
@@ -597,6 +666,9 @@ private:
     /// Schedules every top-level resource of a source, after what is left of its interval
     /// since the last successful run recorded in `states`.
     void StartSource(const config::SourceConfig& source, const StateMap& states) {
+        if (!EgressAvailable(source)) {
+            return;
+        }
         auto runner = MakeRunner(source);
         runners_[source.name] = runner;
         const auto now = SysClock::now();
@@ -833,6 +905,8 @@ private:
     std::map<std::pair<std::string, std::string>, ResourceHealth> health_;
     SysClock::time_point started_at_ = SysClock::now();
     bool interrupted_ = false;
+    /// Whether a source was refused at start (a pinned egress address the host lacks).
+    bool refused_sources_ = false;
     bool progress_ = false;
     std::vector<connectors::RunReport> reports_;
     SystemdNotifier notifier_;
@@ -914,6 +988,8 @@ int Execute(const Arguments& args, config::Config config) {
             return app.Status();
         case Command::kReset:
             return app.Reset(args);
+        case Command::kBreachClear:
+            return app.BreachClear(args);
         default:
             return kExitUsage;
     }

@@ -16,6 +16,8 @@ commands:
   check-config                      validate the config file and print what it configures
   status                            per resource: last run, outcome, rows, cursor, next run
   reset --source S [--resource R]   forget checkpoints: the next run is a full re-sync
+  breach clear --source S           lift the latch that stopped source S (after TOKENBREACH or
+                                    another latch rule), once its cause is dealt with
   healthcheck                       exit 0 when the running daemon's /healthz answers 200
   --version                         print the version
 
@@ -65,6 +67,12 @@ Arguments ParseArguments(const std::vector<std::string>& args) {
             command = Command::kStatus;
         } else if (!command && a == "reset") {
             command = Command::kReset;
+        } else if (!command && a == "breach") {
+            if (i + 1 >= args.size() || args[i + 1] != "clear") {
+                throw std::invalid_argument("breach takes 'clear': breach clear --source S");
+            }
+            ++i;
+            command = Command::kBreachClear;
         } else if (!command && a == "healthcheck") {
             command = Command::kHealthcheck;
         } else {
@@ -76,7 +84,16 @@ Arguments ParseArguments(const std::vector<std::string>& args) {
     }
     out.command = *command;
     const bool takes_filter = out.command == Command::kOnce || out.command == Command::kReset;
-    if (!takes_filter && (out.source || out.resource)) {
+    if (out.command == Command::kBreachClear) {
+        if (!out.source) {
+            throw std::invalid_argument("breach clear needs --source");
+        }
+        if (out.resource) {
+            throw std::invalid_argument(
+                "a latch stops a whole source: breach clear takes no --resource"
+            );
+        }
+    } else if (!takes_filter && (out.source || out.resource)) {
         throw std::invalid_argument("--source and --resource go with 'once' and 'reset'");
     }
     if (out.command == Command::kReset && !out.source) {

@@ -25,6 +25,8 @@ enum class Command {
     kCheckConfig,
     kStatus,
     kReset,
+    /// `breach clear --source S`: lift the latch a breach (or any latch rule) set.
+    kBreachClear,
     kHealthcheck,
     kVersion,
     kHelp,

@@ -413,6 +413,37 @@ void ReadAuthBlock(
     }
 }
 
+cn::PartitionSpec ReadPartition(Context& ctx, const YamlNode& node, const std::string& path) {
+    cn::PartitionSpec out;
+    MapReader m(ctx, node, path);
+    if (const YamlNode* f = m.Required("field")) {
+        out.field = ReadString(ctx, *f, m.PathOf("field")).value_or("");
+    }
+    if (const YamlNode* a = m.Required("alphabet")) {
+        out.alphabet = ReadString(ctx, *a, m.PathOf("alphabet")).value_or("");
+        if (out.alphabet.empty()) {
+            ctx.Error(a->mark, m.PathOf("alphabet"), "needs at least one character");
+        }
+    }
+    if (const auto v = m.Integer("split_at", 1, 1'000'000)) {
+        out.split_at = *v;
+    }
+    if (auto v = m.String("wildcard")) {
+        out.wildcard = std::move(*v);
+    }
+    if (auto v = m.String("escape")) {
+        out.escape = std::move(*v);
+    }
+    if (auto v = m.String("escape_chars")) {
+        out.escape_chars = std::move(*v);
+    }
+    if (const auto v = m.Integer("max_prefix", 1, 4096)) {
+        out.max_prefix = static_cast<std::size_t>(*v);
+    }
+    m.Finish();
+    return out;
+}
+
 cn::PaginationSpec ReadPagination(Context& ctx, const YamlNode& node, const std::string& path) {
     using K = cn::PaginationKind;
     cn::PaginationSpec out;
@@ -732,7 +763,23 @@ cn::ResourceSpec ReadResource(
     if (const YamlNode* r = m.Required("request")) {
         out.request = ReadRequest(ctx, *r, m.PathOf("request"));
     }
-    out.records_path = m.String("records").value_or("");
+    // `records: path`, or `records: [path, other]` tried in order.
+    if (const YamlNode* r = m.Get("records"); r != nullptr && r->IsSequence()) {
+        const std::string rp = m.PathOf("records");
+        for (std::size_t i = 0; i < r->items.size(); ++i) {
+            auto records = ReadString(ctx, r->items[i], IndexPath(rp, i)).value_or("");
+            if (i == 0) {
+                out.records_path = std::move(records);
+            } else {
+                out.more_records_paths.push_back(std::move(records));
+            }
+        }
+        if (r->items.empty()) {
+            ctx.Error(r->mark, rp, "needs at least one path");
+        }
+    } else if (r != nullptr && !r->IsNull()) {
+        out.records_path = ReadString(ctx, *r, m.PathOf("records")).value_or("");
+    }
     if (const auto v = m.Bool("records_optional")) {
         out.records_optional = *v;
     }
@@ -748,6 +795,12 @@ cn::ResourceSpec ReadResource(
     }
     if (const YamlNode* p = m.Get("parent"); p != nullptr && !p->IsNull()) {
         out.parent = ReadParent(ctx, *p, m.PathOf("parent"), parent_ref);
+    }
+    if (const YamlNode* p = m.Get("partition"); p != nullptr && !p->IsNull()) {
+        out.partition = ReadPartition(ctx, *p, m.PathOf("partition"));
+        if (out.parent) {
+            ctx.Error(p->mark, m.PathOf("partition"), "a child resource cannot be partitioned");
+        }
     }
     if (const auto v = m.Bool("soft_delete")) {
         out.soft_delete = *v;

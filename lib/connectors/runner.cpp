@@ -12,6 +12,7 @@
 #include "connectors/cursor.hpp"
 #include "connectors/error_rules.hpp"
 #include "connectors/pagination.hpp"
+#include "connectors/partition.hpp"
 #include "connectors/request_builder.hpp"
 #include "connectors/template.hpp"
 #include "core/error.hpp"
@@ -78,6 +79,12 @@ Result<void> AppendRecords(
 Result<json::array>
 SelectRecords(const json::value& body, const ResourceSpec& resource, std::string& error) {
     const auto* v = FindPath(body, resource.records_path);
+    for (const auto& path : resource.more_records_paths) {
+        if (v != nullptr) {
+            break;
+        }
+        v = FindPath(body, path);
+    }
     if (v == nullptr) {
         if (resource.records_optional) {
             return json::array{};
@@ -848,6 +855,8 @@ Task<RunReport> SourceRunner::Run(std::string resource_name) {
     run.pass_id = run.run_id;
     auto& pass_id = run.pass_id;
     json::array pending;
+    // The calls of a partitioned listing still to make, the current one first.
+    json::array partitions;
     const auto& inc = resource.incremental;
     if (state->checkpoint) {
         boost::system::error_code ec;
@@ -871,6 +880,10 @@ Task<RunReport> SourceRunner::Run(std::string resource_name) {
             }
             if (const auto* p = checkpoint.if_contains("pending"); p != nullptr && p->is_array()) {
                 pending = p->get_array();
+            }
+            if (const auto* p = checkpoint.if_contains("partitions");
+                p != nullptr && p->is_array()) {
+                partitions = p->get_array();
             }
             spdlog::info(
                 "resuming run source={} resource={} run_id={} from_page={}",
@@ -913,6 +926,10 @@ Task<RunReport> SourceRunner::Run(std::string resource_name) {
         checkpoint["pending"] = json::array{};
     }
 
+    const auto& partition = resource.partition;
+    if (partition && partitions.empty()) {
+        partitions.push_back(Partition{}.ToJson());
+    }
     while (position) {
         if (stopping_) {
             run.Fail(Errc::kCancelled, "cancelled");
@@ -922,6 +939,10 @@ Task<RunReport> SourceRunner::Run(std::string resource_name) {
         ctx["config"] = settings_.values;
         ctx["cursor"] = cursor_ctx;
         ctx["page"] = PageContext(resource.pagination, *position);
+        if (partition) {
+            ctx["partition"] =
+                PartitionContext(*partition, Partition::FromJson(partitions.front()));
+        }
         auto fetched = co_await Fetch(run, resource, ctx, *position);
         if (!fetched) {
             const auto ec = fetched.error();
@@ -947,6 +968,29 @@ Task<RunReport> SourceRunner::Run(std::string resource_name) {
             records.size(),
             fetched->url
         );
+        if (partition && !next) {
+            // This call is done: a full answer is replaced by narrower calls, depth first so
+            // that the queue stays short.
+            const auto done = Partition::FromJson(partitions.front());
+            partitions.erase(partitions.begin());
+            bool too_deep = false;
+            const auto narrower = SplitPartition(*partition, done, records, too_deep);
+            if (too_deep) {
+                spdlog::warn(
+                    "partition still full at the longest prefix; records beyond the cap are "
+                    "not listed source={} resource={} prefix_bytes={}",
+                    source,
+                    resource_name,
+                    done.prefix.size()
+                );
+            }
+            for (auto it = narrower.rbegin(); it != narrower.rend(); ++it) {
+                partitions.insert(partitions.begin(), it->ToJson());
+            }
+            if (!partitions.empty()) {
+                next = FirstPosition(resource.pagination);
+            }
+        }
 
         const auto resume = json::serialize(checkpoint);
         if (inc) {
@@ -967,6 +1011,9 @@ Task<RunReport> SourceRunner::Run(std::string resource_name) {
             }
         }
         checkpoint["position"] = next ? next->ToJson() : json::value(nullptr);
+        if (partition) {
+            checkpoint["partitions"] = partitions;
+        }
         checkpoint["pages"] = run.report.pages + 1;
         // Every parent of the page is pending in the page's own transaction: which rows
         // changed is known only once it commits, and a crash right after must not lose

@@ -197,6 +197,31 @@ struct IncrementalSpec {
     bool operator==(const IncrementalSpec&) const = default;
 };
 
+/// Lists a resource whose API answers at most `split_at` records a call and cannot page past
+/// them, but filters on a key prefix: each call asks for one prefix, and a call that comes
+/// back full is split into narrower ones (the prefix itself, matched exactly, and the prefix
+/// followed by each character of the alphabet and each character seen there in the answer)
+/// until every call returns fewer. Templates place `{{ partition.pattern }}` (the prefix,
+/// escaped, plus the wildcard; or the bare prefix for the exact call) and
+/// `{{ partition.prefix }}`.
+struct PartitionSpec {
+    /// Dotted path of the record field the prefix filters on.
+    std::string field;
+    /// Characters a full prefix is extended with, in order.
+    std::string alphabet;
+    std::int64_t split_at = 100;
+    /// Appended to a prefix to match everything that starts with it.
+    std::string wildcard = "*";
+    /// Written before each character of `escape_chars` in a prefix (pattern metacharacters
+    /// such as SQL LIKE's `%` and `_`).
+    std::string escape = "\\";
+    std::string escape_chars;
+    /// Prefixes longer than this are not split further (a warning says so).
+    std::size_t max_prefix = 128;
+
+    bool operator==(const PartitionSpec&) const = default;
+};
+
 /// A resource fetched once per record of its parent resource.
 struct ParentSpec {
     /// The parent resource's name.
@@ -265,11 +290,15 @@ struct ResourceSpec {
     /// Dotted path to the records in the body ("" : the body itself). An object there is a
     /// one-record page; null is an empty page.
     std::string records_path;
-    /// Whether a body without `records_path` is an empty page (true) or a malformed one.
+    /// Further paths, tried in order when the body has nothing at records_path: APIs that
+    /// answer one record as an object under another key (`users: [...]` but `user: {...}`).
+    std::vector<std::string> more_records_paths;
+    /// Whether a body without any records path is an empty page (true) or a malformed one.
     bool records_optional = false;
     /// Dotted paths of the fields that form the primary key (composite allowed).
     std::vector<std::string> primary_key;
     std::optional<IncrementalSpec> incremental;
+    std::optional<PartitionSpec> partition;
     std::optional<ParentSpec> parent;
     /// Listed in full on every run: rows no longer returned get `_chatsync_deleted_at`.
     bool soft_delete = false;

@@ -166,6 +166,37 @@ TEST(ConnectorSpec, ReadsEveryResourceKey) {
 
 // Auth --------------------------------------------------------------------------------------
 
+TEST(ConnectorSpec, RecordsPathsAndPartition) {
+    const auto spec = Parse(
+        "resources:\n"
+        "  - name: users\n"
+        "    request: {method: POST, path: /backend/}\n"
+        "    records: [users, user]\n"
+        "    primary_key: uid\n"
+        "    partition: {field: address, alphabet: ab, split_at: 50, escape_chars: \"%_\"}\n"
+    );
+    ASSERT_EQ(spec.resources.size(), 1U);
+    const auto& r = spec.resources[0];
+    EXPECT_EQ(r.records_path, "users");
+    EXPECT_EQ(r.more_records_paths, std::vector<std::string>{"user"});
+    ASSERT_TRUE(r.partition);
+    EXPECT_EQ(r.partition->field, "address");
+    EXPECT_EQ(r.partition->alphabet, "ab");
+    EXPECT_EQ(r.partition->split_at, 50);
+    EXPECT_EQ(r.partition->wildcard, "*");
+    EXPECT_EQ(r.partition->escape, "\\");
+    EXPECT_EQ(r.partition->escape_chars, "%_");
+
+    const auto errors = ErrorsOf(
+        "resources:\n"
+        "  - {name: users, request: {path: /u}, primary_key: id, records: [],\n"
+        "     partition: {field: address, alphabet: \"\"}}\n"
+    );
+    ASSERT_EQ(errors.size(), 2U);
+    EXPECT_EQ(errors[0].key_path(), "resources[0].records");
+    EXPECT_EQ(errors[1].key_path(), "resources[0].partition.alphabet");
+}
+
 TEST(ConnectorSpec, AuthBearer) {
     const auto spec =
         Parse("auth: {type: bearer, token: \"{{ config.token }}\"}\n" + std::string(kOneResource));

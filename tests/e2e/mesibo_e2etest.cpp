@@ -1,0 +1,278 @@
+// End-to-end: the built-in mesibo connector against the emulator's Mesibo mode.
+
+#include <set>
+
+#include <boost/json/serialize.hpp>
+#include <gtest/gtest.h>
+
+#include "e2e/e2e_util.hpp"
+
+namespace chatsync::test {
+namespace {
+
+namespace json = boost::json;
+
+constexpr const char* kAppToken = "mesibo-app-token";
+
+/// A config with one mesibo source without chatsync's own request budget (the emulator has
+/// no limit but appstats', and the tests should not wait).
+std::string MesiboConfig(
+    const std::string& dsn,
+    const std::string& source,
+    const Emulator& emu,
+    const std::string& data_dir,
+    const std::string& token = kAppToken
+) {
+    return "data_dir: " + data_dir + "\ndatabase:\n  dsn: \"" + dsn +
+           "\"\nadmin:\n  listen: \"\"\nlog:\n  level: debug\nsources:\n  - name: " + source +
+           "\n    connector: mesibo\n    config:\n      base_url: " + emu.url() +
+           "\n      token: " + token +
+           "\n    rate_limit: {requests_per_minute: 0}\n"
+           "    retry: {max_attempts: 3, initial_backoff: 50ms, max_backoff: 200ms}\n";
+}
+
+std::string Text(const json::value& v) {
+    return v.is_string() ? std::string(v.get_string()) : json::serialize(v);
+}
+
+std::set<std::string> PgSet(const std::string& dsn, const std::string& sql) {
+    std::set<std::string> out;
+    for (const auto& row : Query(dsn, sql)) {
+        out.insert(row.size() == 1 ? row[0] : row[0] + "|" + row[1]);
+    }
+    return out;
+}
+
+json::object Stats(Emulator& emu) {
+    return emu.Admin("GET", "/_admin/stats").at("mesibo").as_object();
+}
+
+TEST(Mesibo, LoadsEveryUserGroupAndMembershipOnce) {
+    CHATSYNC_REQUIRE_DSN(dsn);
+    Emulator emu(
+        {"--mode",
+         "mesibo",
+         "--mesibo-users",
+         "1000",
+         "--mesibo-groups",
+         "150",
+         "--mesibo-max-members",
+         "100"}
+    );
+    TempDir dir;
+    const auto source = UniqueName("mesibo");
+    const auto config = dir.Write("c.yaml", MesiboConfig(dsn, source, emu, dir.path()));
+    auto run = RunChatsyncd({"-c", config, "once"});
+    ASSERT_EQ(
+        run.exit_code, 0
+    ) << run.output.substr(run.output.size() > 4000 ? run.output.size() - 4000 : 0);
+
+    const auto data = emu.Admin("GET", "/_admin/mesibo/dataset").as_object();
+    std::set<std::string> users;
+    for (const auto& u : data.at("users").as_array()) {
+        users.insert(Text(u.at("uid")) + "|" + Text(u.at("address")));
+    }
+    std::set<std::string> groups;
+    for (const auto& g : data.at("groups").as_array()) {
+        groups.insert(Text(g.at("gid")) + "|" + Text(g.at("name")));
+    }
+    std::set<std::string> members;
+    for (const auto& m : data.at("members").as_array()) {
+        members.insert(Text(m.at("gid")) + "|" + Text(m.at("uid")));
+    }
+    ASSERT_EQ(users.size(), 1000U);
+    ASSERT_EQ(groups.size(), 150U);
+    // Keys are unique in PostgreSQL, so equal sets with equal counts mean once each.
+    EXPECT_EQ(Scalar(dsn, "SELECT count(*) FROM " + source + ".users"), "1000");
+    EXPECT_EQ(PgSet(dsn, "SELECT uid::text, address FROM " + source + ".users"), users);
+    EXPECT_EQ(Scalar(dsn, "SELECT count(*) FROM " + source + ".groups"), "150");
+    EXPECT_EQ(PgSet(dsn, "SELECT gid::text, name FROM " + source + ".groups"), groups);
+    EXPECT_EQ(
+        Scalar(dsn, "SELECT count(*) FROM " + source + ".group_members"),
+        std::to_string(members.size())
+    );
+    EXPECT_EQ(PgSet(dsn, "SELECT gid::text, uid::text FROM " + source + ".group_members"), members);
+    EXPECT_EQ(Scalar(dsn, "SELECT count(*) FROM " + source + ".app_stats"), "1");
+
+    // A sync only reads: no write op ever reaches the API.
+    const auto stats = Stats(emu);
+    EXPECT_EQ(stats.at("write_ops").to_number<int>(), 0) << json::serialize(stats);
+    for (const auto& [op, n] : stats.at("ops").as_object()) {
+        EXPECT_TRUE(
+            op == "usersget" || op == "groupsget" || op == "groupgetmembers" || op == "appstats"
+        ) << op;
+    }
+    EXPECT_EQ(run.output.find(kAppToken), std::string::npos) << "the app token leaked";
+}
+
+TEST(Mesibo, TokenBreachLatchesTheSourceUntilCleared) {
+    CHATSYNC_REQUIRE_DSN(dsn);
+    Emulator emu({"--mode", "mesibo", "--mesibo-users", "40", "--mesibo-groups", "4"});
+    TempDir dir;
+    const auto source = UniqueName("mesibo_breach");
+    const auto config = dir.Write("c.yaml", MesiboConfig(dsn, source, emu, dir.path()));
+    emu.Admin("POST", "/_admin/mesibo/breach", R"({"disabled":true})");
+
+    auto first = RunChatsyncd({"-c", config, "once"});
+    EXPECT_EQ(first.exit_code, 1) << first.output;
+    EXPECT_NE(first.output.find("TOKENBREACH"), std::string::npos) << first.output;
+    const auto after_breach = emu.Requests().size();
+    EXPECT_EQ(after_breach, 1U) << "nothing is sent after the first TOKENBREACH answer";
+    EXPECT_NE(
+        Scalar(dsn, "SELECT count(*) FROM chatsync.latches WHERE source = '" + source + "'"), "0"
+    );
+
+    // A new process on the same database sends nothing either.
+    auto second = RunChatsyncd({"-c", config, "once"});
+    EXPECT_EQ(second.exit_code, 1) << second.output;
+    EXPECT_NE(second.output.find("latched"), std::string::npos) << second.output;
+    EXPECT_EQ(emu.Requests().size(), after_breach);
+
+    // The operator deals with the breach, clears the latch, and syncing resumes.
+    emu.Admin("POST", "/_admin/mesibo/breach/reset", "{}");
+    auto clear = RunChatsyncd({"-c", config, "breach", "clear", "--source", source});
+    EXPECT_EQ(clear.exit_code, 0) << clear.output;
+    EXPECT_NE(clear.output.find("cleared the latch of source " + source), std::string::npos)
+        << clear.output;
+    auto third = RunChatsyncd({"-c", config, "once"});
+    EXPECT_EQ(third.exit_code, 0) << third.output;
+    EXPECT_EQ(Scalar(dsn, "SELECT count(*) FROM " + source + ".users"), "40");
+    auto again = RunChatsyncd({"-c", config, "breach", "clear", "--source", source});
+    EXPECT_EQ(again.exit_code, 0);
+    EXPECT_NE(again.output.find("is not latched"), std::string::npos) << again.output;
+}
+
+TEST(Mesibo, EveryRequestLeavesFromThePinnedAddress) {
+    CHATSYNC_REQUIRE_DSN(dsn);
+    Emulator emu({"--mode", "mesibo", "--mesibo-users", "300", "--mesibo-groups", "10"});
+    TempDir dir;
+    const auto source = UniqueName("mesibo_pinned");
+    const auto config = dir.Write(
+        "c.yaml",
+        MesiboConfig(dsn, source, emu, dir.path()) + "    http: {local_address: 127.0.0.2}\n"
+    );
+    auto run = RunChatsyncd({"-c", config, "once"});
+    ASSERT_EQ(run.exit_code, 0) << run.output;
+    const auto log = emu.Requests();
+    ASSERT_GT(log.size(), 10U);
+    for (const auto& e : log) {
+        EXPECT_TRUE(std::string(e.at("remote").as_string()).starts_with("127.0.0.2"))
+            << e.at("remote");
+    }
+    const auto clients = emu.Admin("GET", "/_admin/mesibo/clients");
+    EXPECT_EQ(clients.at("tokens").at(kAppToken).as_array().size(), 1U) << json::serialize(clients);
+}
+
+TEST(Mesibo, APinnedAddressTheHostLacksRefusesOnlyThatSource) {
+    CHATSYNC_REQUIRE_DSN(dsn);
+    Emulator mesibo({"--mode", "mesibo", "--mesibo-users", "20", "--mesibo-groups", "2"});
+    Emulator generic({"--mode", "generic", "--records", "50", "--auth", "bearer", "--token", kToken}
+    );
+    TempDir dir;
+    const auto pinned = UniqueName("mesibo_elsewhere");
+    const auto other = UniqueName("generic_ok");
+    // 192.0.2.1 is TEST-NET-1: never assigned to this host.
+    std::string yaml =
+        MesiboConfig(dsn, pinned, mesibo, dir.path()) +
+        "    http: {local_address: 192.0.2.1}\n"
+        "  - name: " +
+        other + "\n    connector_file: " + SourceDir() +
+        "/tests/e2e/specs/generic.yaml\n    config:\n      base_url: " + generic.url() +
+        "\n      token: " + kToken + "\n";
+    const auto config = dir.Write("c.yaml", yaml);
+    auto run = RunChatsyncd({"-c", config, "once"});
+    EXPECT_EQ(run.exit_code, 1) << run.output;
+    EXPECT_NE(
+        run.output.find("pinned egress address 192.0.2.1 is not on this host"), std::string::npos
+    ) << run.output;
+    EXPECT_TRUE(mesibo.Requests().empty()) << "the refused source sent nothing";
+    EXPECT_EQ(Scalar(dsn, "SELECT count(DISTINCT id) FROM " + other + ".page"), "50")
+        << "the other source synced";
+}
+
+struct EnvelopeCase {
+    std::string name;
+    /// Injected through /_admin/mesibo/errors ("" : none), and the token the config uses.
+    std::string inject;
+    std::string token = kAppToken;
+    /// Whether the run still succeeds (after backing off).
+    bool succeeds = false;
+    /// Text the output must contain.
+    std::string message;
+};
+
+void PrintTo(const EnvelopeCase& c, std::ostream* os) {
+    *os << c.name;
+}
+
+class MesiboEnvelope : public ::testing::TestWithParam<EnvelopeCase> {};
+
+TEST_P(MesiboEnvelope, DocumentedBehaviourCountedAndCheckpointKept) {
+    CHATSYNC_REQUIRE_DSN(dsn);
+    const auto& c = GetParam();
+    Emulator emu({"--mode", "mesibo", "--mesibo-users", "40", "--mesibo-groups", "4"});
+    if (!c.inject.empty()) {
+        emu.Admin("POST", "/_admin/mesibo/errors", c.inject);
+    }
+    TempDir dir;
+    const auto source = UniqueName("mesibo_" + c.name);
+    const auto config = dir.Write("c.yaml", MesiboConfig(dsn, source, emu, dir.path(), c.token));
+    auto run = RunChatsyncd({"-c", config, "once", "--resource", "users", "--source", source});
+    EXPECT_EQ(run.exit_code, c.succeeds ? 0 : 1) << run.output;
+    EXPECT_NE(run.output.find(c.message), std::string::npos) << run.output;
+    const std::string failed_runs = Scalar(
+        dsn,
+        "SELECT count(*) FROM chatsync.runs WHERE source = '" + source +
+            "' AND outcome = 'failed' AND error <> ''"
+    );
+    if (c.succeeds) {
+        EXPECT_EQ(failed_runs, "0");
+        EXPECT_EQ(Scalar(dsn, "SELECT count(*) FROM " + source + ".users"), "40");
+        return;
+    }
+    EXPECT_EQ(failed_runs, "1") << "the failure is recorded once";
+    EXPECT_EQ(
+        Scalar(
+            dsn,
+            "SELECT count(*) FROM chatsync.resource_state WHERE source = '" + source +
+                "' AND (cursor IS NOT NULL OR checkpoint IS NOT NULL)"
+        ),
+        "0"
+    ) << "no checkpoint moved";
+    EXPECT_LE(emu.Requests().size(), 3U) << "no retry storm";
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Codes,
+    MesiboEnvelope,
+    ::testing::Values(
+        EnvelopeCase{
+            "authfail",
+            "",
+            "wrong-token",
+            false,
+            "Mesibo rejected the app token: Invalid or expired app token"},
+        EnvelopeCase{
+            "ratelimited",
+            R"({"error":"RATELIMITED","count":2})",
+            kAppToken,
+            true,
+            "rate limited, waiting"},
+        EnvelopeCase{
+            "badpayload",
+            R"({"error":"BADPAYLOAD","count":-1})",
+            kAppToken,
+            false,
+            "Mesibo error BADPAYLOAD (code 400)"},
+        EnvelopeCase{
+            "unknown_code",
+            R"({"error":"NEWFANGLED","code":418,"cause":"a code no document lists","count":-1})",
+            kAppToken,
+            false,
+            "Mesibo error NEWFANGLED (code 418): a code no document lists"}
+    ),
+    [](const auto& test_info) { return test_info.param.name; }
+);
+
+}  // namespace
+}  // namespace chatsync::test
