@@ -87,6 +87,9 @@ SettingsFor(const config::SourceConfig& source, const config::Config& config) {
     s.max_retry_after = source.retry.max_retry_after;
     s.max_batch_rows = config.limits.max_batch_rows;
     s.hold = source.retry.hold;
+    if (!source.http.local_address.empty()) {
+        s.egress = source.http.local_address;
+    }
     // Tests run rate limits on a compressed clock: the budget counts requests_per_minute over
     // this many milliseconds instead of a minute (the emulators shorten their windows alike).
     if (const char* ms = std::getenv("CHATSYNC_TEST_RATE_WINDOW_MS"); ms != nullptr) {
@@ -407,14 +410,22 @@ public:
         }
         Result<std::optional<sink::Latch>> latch = Errc::kCancelled;
         Result<bool> cleared = Errc::kCancelled;
-        Run(ClearLatch(*args.source, &latch, &cleared));
-        if (!latch || !cleared) {
+        Result<std::int64_t> forgot = Errc::kCancelled;
+        Run(ClearLatch(*args.source, &latch, &cleared, &forgot));
+        if (!latch || !cleared || !forgot) {
             std::fprintf(
                 stderr, "chatsyncd: breach clear failed: %s\n", sink_->LastError().c_str()
             );
             return kExitUnavailable;
         }
-        if (!*cleared || !*latch) {
+        if (*forgot > 0) {
+            std::printf(
+                "forgot the %lld egress address(es) source %s had used\n",
+                static_cast<long long>(*forgot),
+                args.source->c_str()
+            );
+        }
+        if (!*cleared) {
             std::printf("source %s is not latched\n", args.source->c_str());
             return kExitOk;
         }
@@ -452,11 +463,16 @@ private:
     Task<void> ClearLatch(
         std::string source,
         Result<std::optional<sink::Latch>>* latch,
-        Result<bool>* cleared
+        Result<bool>* cleared,
+        Result<std::int64_t>* forgot
     ) {
         *latch = co_await sink_->GetLatch(source);
         if (*latch) {
-            *cleared = co_await sink_->ClearLatch(std::move(source));
+            *cleared = co_await sink_->ClearLatch(source);
+        }
+        if (*latch && *cleared) {
+            // The addresses it sent from are history too: the next run starts a new list.
+            *forgot = co_await sink_->ForgetEgress(source);
         }
     }
 
@@ -640,6 +656,18 @@ private:
     bool EgressAvailable(const config::SourceConfig& source) {
         const auto& address = source.http.local_address;
         if (address.empty()) {
+            if (source.connector.egress_guard && !source.http.stable_egress) {
+                spdlog::error(
+                    "source refused source={} kind=guard_refused error=\"connector {} must send "
+                    "from one address: set http.local_address to a pinned egress address, or "
+                    "http.stable_egress: true if this host has exactly one\"",
+                    source.name,
+                    source.connector.name
+                );
+                metrics_.Error(source.name, "", ErrorKind(make_error_code(Errc::kGuardRefused)));
+                refused_sources_ = true;
+                return false;
+            }
             return true;
         }
         if (auto ok = http::CheckLocalAddress(address); !ok) {

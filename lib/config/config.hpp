@@ -101,6 +101,9 @@ struct HttpConfig {
     std::string ca_file;
     /// Bind outgoing sockets to this local address (egress pinning).
     std::string local_address;
+    /// Says that the host has one stable egress address, for a connector with an egress
+    /// guard and no local_address.
+    bool stable_egress = false;
 
     bool operator==(const HttpConfig&) const = default;
 };

@@ -859,6 +859,9 @@ private:
                 }
             }
         }
+        if (const auto v = m.Bool("stable_egress")) {
+            h.stable_egress = *v;
+        }
         m.Finish();
     }
 

@@ -1025,6 +1025,15 @@ cn::ConnectorSpec ParseSpec(
     if (const YamlNode* e = m.Get("error_rules")) {
         spec.error_rules = ReadErrorRules(ctx, *e, m.PathOf("error_rules"));
     }
+    if (const YamlNode* g = m.Get("egress_guard"); g != nullptr && !g->IsNull()) {
+        MapReader gm(ctx, *g, m.PathOf("egress_guard"));
+        cn::EgressGuardSpec guard;
+        if (const auto v = gm.Integer("max_addresses", 1, 1000)) {
+            guard.max_addresses = static_cast<std::uint32_t>(*v);
+        }
+        gm.Finish();
+        spec.egress_guard = guard;
+    }
     if (const YamlNode* r = m.Required("resources")) {
         const std::string resources_path = m.PathOf("resources");
         if (const auto* items = ReadList(ctx, *r, resources_path)) {

@@ -824,7 +824,6 @@ Task<RunReport> SourceRunner::Run(std::string resource_name) {
         run.Fail(Errc::kSourceHeld, "held");
         co_return Abort(run);
     }
-
     auto state = co_await sink_.LoadState(source, resource_name);
     if (!state) {
         run.error = "database: " + sink_.LastError();
@@ -845,6 +844,40 @@ Task<RunReport> SourceRunner::Run(std::string resource_name) {
     }
     run.run_id = *run_id;
     metrics_.Running(source, resource_name, true);
+
+    // Where this run's requests leave from, checked against where the source's earlier runs
+    // sent from (see EgressGuardSpec), and recorded with the run.
+    if (const auto& guard = settings_.spec.egress_guard) {
+        const auto& address = settings_.egress;
+        auto claim = co_await sink_.ClaimEgress(source, address, guard->max_addresses, run.run_id);
+        if (!claim) {
+            run.error = "database: " + sink_.LastError();
+            run.Fail(claim.error(), "failed");
+            co_return co_await Finish(run, "failed");
+        }
+        if (claim->refused) {
+            std::string used;
+            for (const auto& a : claim->others) {
+                used += (used.empty() ? "" : ", ") + a;
+            }
+            run.error = "egress guard: the source has sent from " + used + "; sending from " +
+                        address + " too would exceed its " + std::to_string(guard->max_addresses) +
+                        " addresses (the platform disables a token used from too many); retire "
+                        "the old ones, then run 'chatsyncd breach clear --source " +
+                        source + "'";
+            run.Fail(Errc::kGuardRefused, "failed");
+            co_return co_await Finish(run, "failed");
+        }
+        if (!claim->previous.empty() && claim->previous != address) {
+            spdlog::warn(
+                "egress address changed source={} previous={} now={}",
+                source,
+                claim->previous,
+                address
+            );
+            metrics_.EgressChange(source);
+        }
+    }
 
     // Resume an unfinished run from its checkpoint, or start a new listing.
     json::object checkpoint;

@@ -43,6 +43,9 @@ struct SourceSettings {
     std::uint32_t max_rate_limited_waits = 20;
     /// Rows per database transaction at most; larger pages are written in several.
     std::uint32_t max_batch_rows = 5000;
+    /// The host-local label of where requests leave from, for the egress guard: the pinned
+    /// address, or "unpinned" when the config vouches for one stable egress address.
+    std::string egress = "unpinned";
     /// After rejected credentials (or an error rule with action hold) the source sends
     /// nothing for this long; a config reload, which makes a new runner, ends it sooner.
     Millis hold = std::chrono::minutes(15);

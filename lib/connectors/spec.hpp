@@ -333,6 +333,16 @@ struct RateLimitSpec {
     bool operator==(const RateLimitSpec&) const = default;
 };
 
+/// For platforms that disable a token used from too many addresses (Mesibo's TOKENBREACH):
+/// the source must send from a pinned address (http.local_address) unless its config says
+/// the host has one stable egress address (http.stable_egress), and it never sends from
+/// more than `max_addresses` different addresses over its life in one database.
+struct EgressGuardSpec {
+    std::uint32_t max_addresses = 2;
+
+    bool operator==(const EgressGuardSpec&) const = default;
+};
+
 struct ConnectorSpec {
     std::string name;
     /// Template (usually from config, e.g. "{{ config.base_url }}").
@@ -347,6 +357,7 @@ struct ConnectorSpec {
     std::vector<ErrorRule> error_rules;
     RateLimitSpec rate_limit;
     ScheduleSpec schedule;
+    std::optional<EgressGuardSpec> egress_guard;
     std::vector<ResourceSpec> resources;
 
     bool operator==(const ConnectorSpec&) const = default;

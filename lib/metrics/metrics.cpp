@@ -110,6 +110,14 @@ struct Metrics::Impl {
             .Name("chatsync_source_latched")
             .Help("1 while a latch stops all requests of the source.")
             .Register(*registry);
+    prometheus::Family<prometheus::Counter>& egress_changes =
+        prometheus::BuildCounter()
+            .Name("chatsync_egress_changes_total")
+            .Help(
+                "Runs of an egress-guarded source that sent from another address than the "
+                "previous run."
+            )
+            .Register(*registry);
     prometheus::Family<prometheus::Counter>& task_failures =
         prometheus::BuildCounter()
             .Name("chatsync_task_failures_total")
@@ -204,6 +212,10 @@ void Metrics::Running(std::string_view source, std::string_view resource, bool r
 
 void Metrics::Latched(std::string_view source, bool latched) {
     impl_->latched.Add({{"source", S(source)}}).Set(latched ? 1 : 0);
+}
+
+void Metrics::EgressChange(std::string_view source) {
+    impl_->egress_changes.Add({{"source", S(source)}}).Increment();
 }
 
 void Metrics::TaskFailure(std::string_view task) {

@@ -73,6 +73,10 @@ public:
     /// chatsync_source_latched{source}: 1 while a latch stops the source.
     void Latched(std::string_view source, bool latched);
 
+    /// chatsync_egress_changes_total{source}: a run of a guarded source sent from another
+    /// address than the previous run.
+    void EgressChange(std::string_view source);
+
     /// chatsync_task_failures_total{task}: a root coroutine ended with an exception.
     void TaskFailure(std::string_view task);
 

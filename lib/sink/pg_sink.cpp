@@ -157,6 +157,18 @@ constexpr std::string_view kSetLatchSql =
 
 constexpr std::string_view kClearLatchSql = "DELETE FROM {s}.latches WHERE source = $1";
 
+/// The addresses a source has sent from, the most recent first.
+constexpr std::string_view kEgressListSql =
+    "SELECT address FROM {s}.egress WHERE source = $1 ORDER BY last_seen DESC, address";
+
+constexpr std::string_view kEgressTouchSql =
+    "INSERT INTO {s}.egress AS e (source, address, host) VALUES ($1, $2, $3) "
+    "ON CONFLICT (source, address) DO UPDATE SET host = EXCLUDED.host, last_seen = now()";
+
+constexpr std::string_view kEgressForgetSql = "DELETE FROM {s}.egress WHERE source = $1";
+
+constexpr std::string_view kRunEgressSql = "UPDATE {s}.runs SET egress = $2 WHERE run_id = $1";
+
 /// A table's live columns with their types and comments (the source paths); no rows when
 /// the table does not exist.
 constexpr std::string_view kTableColumnsSql =
@@ -189,7 +201,7 @@ constexpr std::string_view kTryRunLockSql = "SELECT pg_try_advisory_lock($1::big
 constexpr std::string_view kRunUnlockSql = "SELECT pg_advisory_unlock($1::bigint)";
 
 /// Prepared on every connection: (statement name, SQL with `{s}`).
-constexpr std::array<std::pair<std::string_view, std::string_view>, 22> kPrepared{{
+constexpr std::array<std::pair<std::string_view, std::string_view>, 26> kPrepared{{
     {"load_state", kLoadStateSql},
     {"list_states", kListStatesSql},
     {"interrupt_runs", kInterruptRunsSql},
@@ -204,6 +216,10 @@ constexpr std::array<std::pair<std::string_view, std::string_view>, 22> kPrepare
     {"get_latch", kGetLatchSql},
     {"set_latch", kSetLatchSql},
     {"clear_latch", kClearLatchSql},
+    {"egress_list", kEgressListSql},
+    {"egress_touch", kEgressTouchSql},
+    {"egress_forget", kEgressForgetSql},
+    {"run_egress", kRunEgressSql},
     {"table_columns", kTableColumnsSql},
     {"primary_key_columns", kPrimaryKeyColumnsSql},
     {"lock_tables", kLockTablesSql},
@@ -1044,6 +1060,49 @@ struct PgSink::Impl {
         return r.affected_rows() > 0;
     }
 
+    EgressClaim ClaimEgressBlocking(
+        pqxx::connection& conn,
+        const std::string& source,
+        const std::string& address,
+        std::uint32_t max_addresses,
+        const std::string& run_id
+    ) const {
+        pqxx::work tx(conn);
+        // One claim at a time per source, across processes: two daemons with new addresses
+        // must not both see room for one.
+        tx.exec_prepared(
+            "lock_key", detail::AdvisoryLockKey(options.state_schema + "/egress/" + source)
+        );
+        EgressClaim claim;
+        bool known = false;
+        for (const auto& row : tx.exec_prepared("egress_list", source)) {
+            const auto used = row[0].as<std::string>();
+            if (claim.previous.empty()) {
+                claim.previous = used;
+            }
+            if (used == address) {
+                known = true;
+            } else {
+                claim.others.push_back(used);
+            }
+        }
+        tx.exec_prepared("run_egress", run_id, address);
+        if (!known && claim.others.size() >= max_addresses) {
+            claim.refused = true;
+        } else {
+            tx.exec_prepared("egress_touch", source, address, HostName());
+        }
+        tx.commit();
+        return claim;
+    }
+
+    std::int64_t ForgetEgressBlocking(pqxx::connection& conn, const std::string& source) const {
+        pqxx::work tx(conn);
+        const pqxx::result r = tx.exec_prepared("egress_forget", source);
+        tx.commit();
+        return static_cast<std::int64_t>(r.affected_rows());
+    }
+
     static void PingBlocking(pqxx::connection& conn) {
         pqxx::nontransaction tx(conn);
         tx.exec_prepared("ping");
@@ -1195,6 +1254,33 @@ Task<Result<void>> PgSink::SetLatch(Latch latch) {
         impl->SetLatchBlocking(c, latch);
     };
     auto task = impl_->Dispatch<void>("SetLatch", std::move(op));
+    auto result = co_await std::move(task);
+    co_return result;
+}
+
+Task<Result<EgressClaim>> PgSink::ClaimEgress(
+    std::string source,
+    std::string address,
+    std::uint32_t max_addresses,
+    std::string run_id
+) {
+    auto op = [impl = impl_.get(),
+               source = std::move(source),
+               address = std::move(address),
+               max_addresses,
+               run_id = std::move(run_id)](pqxx::connection& c) {
+        return impl->ClaimEgressBlocking(c, source, address, max_addresses, run_id);
+    };
+    auto task = impl_->Dispatch<EgressClaim>("ClaimEgress", std::move(op));
+    auto result = co_await std::move(task);
+    co_return result;
+}
+
+Task<Result<std::int64_t>> PgSink::ForgetEgress(std::string source) {
+    auto op = [impl = impl_.get(), source = std::move(source)](pqxx::connection& c) {
+        return impl->ForgetEgressBlocking(c, source);
+    };
+    auto task = impl_->Dispatch<std::int64_t>("ForgetEgress", std::move(op));
     auto result = co_await std::move(task);
     co_return result;
 }

@@ -85,6 +85,13 @@ public:
     Task<Result<std::int64_t>> ResetState(std::string source, std::string resource) override;
     Task<Result<std::optional<Latch>>> GetLatch(std::string source) override;
     Task<Result<void>> SetLatch(Latch latch) override;
+    Task<Result<EgressClaim>> ClaimEgress(
+        std::string source,
+        std::string address,
+        std::uint32_t max_addresses,
+        std::string run_id
+    ) override;
+    Task<Result<std::int64_t>> ForgetEgress(std::string source) override;
     Task<Result<bool>> ClearLatch(std::string source) override;
     Task<Result<void>> Ping() override;
 

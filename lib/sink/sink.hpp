@@ -123,6 +123,15 @@ struct Latch {
     std::string set_by;
 };
 
+/// The answer to ClaimEgress.
+struct EgressClaim {
+    bool refused = false;
+    /// The addresses used before, other than the claimed one, most recent first.
+    std::vector<std::string> others;
+    /// The address of the source's previous run ("" when there was none).
+    std::string previous;
+};
+
 /// Storage of synced rows, resource state, the run log and latches.
 ///
 /// @par Thread Safety
@@ -162,6 +171,29 @@ public:
 
     /// Returns whether a latch was cleared.
     virtual Task<Result<bool>> ClearLatch(std::string source) = 0;
+
+    /// Records that run `run_id` of `source` sends from `address` on this host, unless the
+    /// source has already used `max_addresses` other addresses: then the address is not
+    /// added to the source's list and the answer says refused (the run still records what it
+    /// would have used). Atomic across processes. Sinks without such a store accept all.
+    virtual Task<Result<EgressClaim>> ClaimEgress(
+        std::string source,
+        std::string address,
+        std::uint32_t max_addresses,
+        std::string run_id
+    ) {
+        (void)source;
+        (void)address;
+        (void)max_addresses;
+        (void)run_id;
+        co_return EgressClaim{};
+    }
+
+    /// Forgets the addresses a source has used (after an operator dealt with a breach).
+    virtual Task<Result<std::int64_t>> ForgetEgress(std::string source) {
+        (void)source;
+        co_return std::int64_t{0};
+    }
 
     /// Checks that the database answers (for /readyz).
     virtual Task<Result<void>> Ping() = 0;

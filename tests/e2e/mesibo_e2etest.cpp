@@ -21,14 +21,16 @@ std::string MesiboConfig(
     const std::string& source,
     const Emulator& emu,
     const std::string& data_dir,
-    const std::string& token = kAppToken
+    const std::string& token = kAppToken,
+    const std::string& http_yaml = "    http: {stable_egress: true}\n"
 ) {
     return "data_dir: " + data_dir + "\ndatabase:\n  dsn: \"" + dsn +
            "\"\nadmin:\n  listen: \"\"\nlog:\n  level: debug\nsources:\n  - name: " + source +
            "\n    connector: mesibo\n    config:\n      base_url: " + emu.url() +
            "\n      token: " + token +
            "\n    rate_limit: {requests_per_minute: 0}\n"
-           "    retry: {max_attempts: 3, initial_backoff: 50ms, max_backoff: 200ms}\n";
+           "    retry: {max_attempts: 3, initial_backoff: 50ms, max_backoff: 200ms}\n" +
+           http_yaml;
 }
 
 std::string Text(const json::value& v) {
@@ -149,7 +151,9 @@ TEST(Mesibo, EveryRequestLeavesFromThePinnedAddress) {
     const auto source = UniqueName("mesibo_pinned");
     const auto config = dir.Write(
         "c.yaml",
-        MesiboConfig(dsn, source, emu, dir.path()) + "    http: {local_address: 127.0.0.2}\n"
+        MesiboConfig(
+            dsn, source, emu, dir.path(), kAppToken, "    http: {local_address: 127.0.0.2}\n"
+        )
     );
     auto run = RunChatsyncd({"-c", config, "once"});
     ASSERT_EQ(run.exit_code, 0) << run.output;
@@ -173,10 +177,10 @@ TEST(Mesibo, APinnedAddressTheHostLacksRefusesOnlyThatSource) {
     const auto other = UniqueName("generic_ok");
     // 192.0.2.1 is TEST-NET-1: never assigned to this host.
     std::string yaml =
-        MesiboConfig(dsn, pinned, mesibo, dir.path()) +
-        "    http: {local_address: 192.0.2.1}\n"
-        "  - name: " +
-        other + "\n    connector_file: " + SourceDir() +
+        MesiboConfig(
+            dsn, pinned, mesibo, dir.path(), kAppToken, "    http: {local_address: 192.0.2.1}\n"
+        ) +
+        "  - name: " + other + "\n    connector_file: " + SourceDir() +
         "/tests/e2e/specs/generic.yaml\n    config:\n      base_url: " + generic.url() +
         "\n      token: " + kToken + "\n";
     const auto config = dir.Write("c.yaml", yaml);
@@ -188,6 +192,73 @@ TEST(Mesibo, APinnedAddressTheHostLacksRefusesOnlyThatSource) {
     EXPECT_TRUE(mesibo.Requests().empty()) << "the refused source sent nothing";
     EXPECT_EQ(Scalar(dsn, "SELECT count(DISTINCT id) FROM " + other + ".page"), "50")
         << "the other source synced";
+}
+
+TEST(Mesibo, RefusesToStartWithoutAPinnedOrVouchedForAddress) {
+    CHATSYNC_REQUIRE_DSN(dsn);
+    Emulator emu({"--mode", "mesibo", "--mesibo-users", "20", "--mesibo-groups", "2"});
+    TempDir dir;
+    const auto source = UniqueName("mesibo_unpinned");
+    const auto config =
+        dir.Write("c.yaml", MesiboConfig(dsn, source, emu, dir.path(), kAppToken, ""));
+    auto run = RunChatsyncd({"-c", config, "once"});
+    EXPECT_EQ(run.exit_code, 1) << run.output;
+    EXPECT_NE(
+        run.output.find("set http.local_address to a pinned egress address"), std::string::npos
+    ) << run.output;
+    EXPECT_TRUE(emu.Requests().empty());
+}
+
+/// Six daemons, each pinned to another loopback address, on one database: the recorded
+/// addresses stop all but the first two, so Mesibo never sees a third, let alone a sixth.
+TEST(Mesibo, SixPinnedDaemonsNeverReachASixthAddress) {
+    CHATSYNC_REQUIRE_DSN(dsn);
+    Emulator emu({"--mode", "mesibo", "--mesibo-users", "30", "--mesibo-groups", "3"});
+    TempDir dir;
+    const auto source = UniqueName("mesibo_six");
+    std::vector<std::unique_ptr<Process>> daemons;
+    for (int i = 2; i <= 7; ++i) {
+        const std::string address = "127.0.0." + std::to_string(i);
+        const auto config = dir.Write(
+            "c" + std::to_string(i) + ".yaml",
+            MesiboConfig(
+                dsn,
+                source,
+                emu,
+                dir.path(),
+                kAppToken,
+                "    http: {local_address: " + address + "}\n"
+            ) + "    schedule: {interval: 1s, jitter: 0s}\n"
+                "    resources: {app_stats: {enabled: false}}\n"
+        );
+        daemons.push_back(
+            StartChatsyncd({"-c", config, "run"}, dir.path() + "/d" + std::to_string(i) + ".log")
+        );
+    }
+    // Every daemon gets several chances to sync.
+    ASSERT_TRUE(WaitFor(
+        [&] {
+            std::size_t refused = 0;
+            for (auto& d : daemons) {
+                refused += d->Output().find("egress guard") != std::string::npos ? 1 : 0;
+            }
+            return refused >= 4;
+        },
+        std::chrono::seconds(30)
+    ));
+    std::this_thread::sleep_for(std::chrono::seconds(3));
+    daemons.clear();
+    std::set<std::string> seen;
+    for (const auto& e : emu.Requests()) {
+        const std::string remote(e.at("remote").as_string());
+        seen.insert(remote.substr(0, remote.find(':')));
+    }
+    EXPECT_LE(seen.size(), 2U) << emu.Requests().size() << " requests";
+    EXPECT_EQ(
+        Scalar(dsn, "SELECT count(*) FROM chatsync.egress WHERE source = '" + source + "'"), "2"
+    );
+    const auto clients = emu.Admin("GET", "/_admin/mesibo/clients");
+    EXPECT_FALSE(clients.at("disabled").as_bool()) << json::serialize(clients);
 }
 
 struct EnvelopeCase {

@@ -8,6 +8,7 @@
 
 #include "core/error.hpp"
 #include "integration/pg_fixture.hpp"
+#include "sink/detail/migrations.hpp"
 
 namespace chatsync::test {
 namespace {
@@ -87,10 +88,16 @@ RowBatch People(const std::vector<std::vector<std::optional<Value>>>& rows) {
     return MakeBatch(Cols({"id", "name"}), rows);
 }
 
+/// How many migration files deploy/sql/ has, and the last one's version.
+const std::string kMigrations = std::to_string(sink::detail::KnownMigrations().size());
+const std::string kSchemaVersion = std::to_string(sink::detail::KnownMigrations().back().version);
+
 TEST_F(PgSinkTest, MigrationsApplyOnceAndAreIdempotent) {
-    EXPECT_EQ(Scalar("SELECT count(*) FROM " + StateTable("schema_migrations")), "1");
-    EXPECT_EQ(Scalar("SELECT max(version) FROM " + StateTable("schema_migrations")), "1");
-    for (const char* table : {"resource_state", "runs", "seen_keys", "latches"}) {
+    EXPECT_EQ(Scalar("SELECT count(*) FROM " + StateTable("schema_migrations")), kMigrations);
+    EXPECT_EQ(
+        Scalar("SELECT max(version) FROM " + StateTable("schema_migrations")), kSchemaVersion
+    );
+    for (const char* table : {"resource_state", "runs", "seen_keys", "latches", "egress"}) {
         EXPECT_EQ(Scalar("SELECT to_regclass('" + StateTable(table) + "') IS NOT NULL"), "t")
             << table;
     }
@@ -103,8 +110,8 @@ TEST_F(PgSinkTest, MigrationsApplyOnceAndAreIdempotent) {
     );
     auto again = Run(sink_->Migrate());
     ASSERT_TRUE(again.has_value()) << sink_->LastError();
-    EXPECT_EQ(*again, 1);
-    EXPECT_EQ(Scalar("SELECT count(*) FROM " + StateTable("schema_migrations")), "1");
+    EXPECT_EQ(std::to_string(*again), kSchemaVersion);
+    EXPECT_EQ(Scalar("SELECT count(*) FROM " + StateTable("schema_migrations")), kMigrations);
 }
 
 TEST_F(PgSinkTest, ConcurrentMigrationsApplyOnce) {
@@ -129,7 +136,7 @@ TEST_F(PgSinkTest, ConcurrentMigrationsApplyOnce) {
     for (const auto& r : results) {
         EXPECT_TRUE(r.has_value()) << sink_->LastError() << " / " << other->LastError();
     }
-    EXPECT_EQ(Scalar("SELECT count(*) FROM " + StateTable("schema_migrations")), "1");
+    EXPECT_EQ(Scalar("SELECT count(*) FROM " + StateTable("schema_migrations")), kMigrations);
     other->Stop();
 }
 
@@ -908,6 +915,53 @@ TEST_F(PgSinkTest, LatchesSetGetClear) {
     ASSERT_TRUE(again.has_value());
     EXPECT_FALSE(*again);
     EXPECT_FALSE(Run(sink_->GetLatch(source_))->has_value());
+}
+
+TEST_F(PgSinkTest, EgressClaimsAreLimitedRecordedAndForgotten) {
+    const auto claim = [&](const std::string& address) {
+        auto run_id = Run(sink_->BeginRun(source_, "users"));
+        EXPECT_TRUE(run_id.has_value()) << sink_->LastError();
+        auto c = Run(sink_->ClaimEgress(source_, address, 2, *run_id));
+        EXPECT_TRUE(c.has_value()) << sink_->LastError();
+        sink::RunEnd end;
+        end.source = source_;
+        end.resource = "users";
+        end.run_id = *run_id;
+        end.outcome = "success";
+        end.schema = source_;
+        EXPECT_TRUE(Run(sink_->FinishRun(end)).has_value()) << sink_->LastError();
+        EXPECT_EQ(
+            Scalar(
+                "SELECT egress FROM " + StateTable("runs") + " WHERE run_id = '" + *run_id + "'"
+            ),
+            address
+        );
+        return c.has_value() ? *c : sink::EgressClaim{};
+    };
+    auto first = claim("127.0.0.2");
+    EXPECT_FALSE(first.refused);
+    EXPECT_EQ(first.previous, "");
+    auto same = claim("127.0.0.2");
+    EXPECT_FALSE(same.refused);
+    EXPECT_EQ(same.previous, "127.0.0.2");
+    auto second = claim("127.0.0.3");
+    EXPECT_FALSE(second.refused);
+    EXPECT_EQ(second.previous, "127.0.0.2") << "a change of address is reported";
+    // Two addresses are the limit: a third is refused and not added.
+    auto third = claim("127.0.0.4");
+    EXPECT_TRUE(third.refused);
+    EXPECT_EQ(third.others.size(), 2U);
+    EXPECT_EQ(
+        Scalar(
+            "SELECT count(*) FROM " + StateTable("egress") + " WHERE source = '" + source_ + "'"
+        ),
+        "2"
+    );
+    EXPECT_FALSE(claim("127.0.0.2").refused) << "a known address is always fine";
+    auto forgot = Run(sink_->ForgetEgress(source_));
+    ASSERT_TRUE(forgot.has_value());
+    EXPECT_EQ(*forgot, 2);
+    EXPECT_FALSE(claim("127.0.0.4").refused);
 }
 
 TEST_F(PgSinkTest, ResetAndListStates) {

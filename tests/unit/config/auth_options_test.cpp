@@ -156,5 +156,27 @@ TEST(TiledeskExample, LoadsWithItsVariablesSet) {
     EXPECT_EQ(s.connector.rate_limit.requests_per_minute, 150U);
 }
 
+TEST(MesiboExample, LoadsWithItsVariablesSet) {
+    setenv("CHATSYNC_DSN", "postgresql://chatsync@127.0.0.1/chatsync", 1);
+    setenv("MESIBO_APP_TOKEN", "app-token", 1);
+    setenv("MESIBO_EGRESS_IP", "192.0.2.10", 1);
+    Config c;
+    try {
+        c = LoadFile(std::string(CHATSYNC_SOURCE_DIR) + "/configs/mesibo.example.yaml");
+    } catch (const ConfigErrors& e) {
+        ADD_FAILURE() << e.what();
+    }
+    for (const char* name : {"CHATSYNC_DSN", "MESIBO_APP_TOKEN", "MESIBO_EGRESS_IP"}) {
+        unsetenv(name);
+    }
+    ASSERT_EQ(c.sources.size(), 1U);
+    const auto& s = c.sources[0];
+    EXPECT_EQ(s.http.local_address, "192.0.2.10");
+    ASSERT_TRUE(s.connector.egress_guard);
+    EXPECT_EQ(s.connector.egress_guard->max_addresses, 2U);
+    EXPECT_EQ(s.connector.auth.kind, cn::AuthKind::kApiKey);
+    EXPECT_EQ(s.connector.auth.placement, cn::ApiKeyPlacement::kBody);
+}
+
 }  // namespace
 }  // namespace chatsync::config
