@@ -105,6 +105,34 @@ TEST(Mesibo, LoadsEveryUserGroupAndMembershipOnce) {
         ) << op;
     }
     EXPECT_EQ(run.output.find(kAppToken), std::string::npos) << "the app token leaked";
+
+    // A full pass that no longer sees a user or a group marks it deleted, and nothing else.
+    const auto first_user = data.at("users").as_array().at(0).at("uid");
+    const auto first_group = data.at("groups").as_array().at(0).at("gid");
+    emu.Admin(
+        "POST", "/_admin/mesibo/users/delete", "{\"uids\":[" + json::serialize(first_user) + "]}"
+    );
+    emu.Admin(
+        "POST", "/_admin/mesibo/groups/delete", "{\"gids\":[" + json::serialize(first_group) + "]}"
+    );
+    auto again = RunChatsyncd({"-c", config, "once"});
+    ASSERT_EQ(again.exit_code, 0) << again.output.substr(0, 4000);
+    EXPECT_EQ(
+        Scalar(
+            dsn,
+            "SELECT string_agg(uid::text, ',') FROM " + source +
+                ".users WHERE _chatsync_deleted_at IS NOT NULL"
+        ),
+        Text(first_user)
+    );
+    EXPECT_EQ(
+        Scalar(
+            dsn,
+            "SELECT string_agg(gid::text, ',') FROM " + source +
+                ".groups WHERE _chatsync_deleted_at IS NOT NULL"
+        ),
+        Text(first_group)
+    );
 }
 
 TEST(Mesibo, TokenBreachLatchesTheSourceUntilCleared) {
