@@ -36,6 +36,16 @@ inline std::string E2eConfig(
            extra_source_yaml;
 }
 
+/// How many resources of `source` have a cursor or a checkpoint in the state table ("0"
+/// after runs that failed before committing anything).
+inline std::string SavedPositions(const std::string& dsn, const std::string& source) {
+    return Scalar(
+        dsn,
+        "SELECT count(*) FROM chatsync.resource_state WHERE source = '" + source +
+            "' AND (cursor IS NOT NULL OR checkpoint IS NOT NULL)"
+    );
+}
+
 /// A TCP port on 127.0.0.1 that was free a moment ago (the kernel's choice for port 0).
 inline int FreePort() {
     const int fd = socket(AF_INET, SOCK_STREAM, 0);

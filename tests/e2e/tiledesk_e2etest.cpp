@@ -524,14 +524,7 @@ TEST_P(TiledeskRefusal, OneLineOneCountedErrorNoRetryStormNoCheckpoint) {
     }
     EXPECT_EQ(errors, 1) << metrics;
     EXPECT_NE(metrics.find("outcome=\"held\""), std::string::npos) << "held runs are counted";
-    EXPECT_EQ(
-        Scalar(
-            dsn,
-            "SELECT count(*) FROM chatsync.resource_state WHERE source = '" + source +
-                "' AND (cursor IS NOT NULL OR checkpoint IS NOT NULL)"
-        ),
-        "0"
-    );
+    EXPECT_EQ(SavedPositions(dsn, source), "0");
     EXPECT_EQ(output.find("tiledesk-password"), std::string::npos);
     EXPECT_EQ(output.find("wrong-password"), std::string::npos);
 }
