@@ -32,8 +32,11 @@ Millis Scheduler::NextDelay(
         const auto shift = std::min<std::uint32_t>(failures - 1, 20);
         base = std::min(job.interval, Millis{options.failure_backoff.count() << shift});
     }
-    if (job.jitter.count() > 0) {
-        std::uniform_int_distribution<std::int64_t> dist(-job.jitter.count(), job.jitter.count());
+    // Jitter spreads runs; it never takes more than half the wait, so that a short interval
+    // set over a spec's long jitter (1s against 1m) still means about every second.
+    const Millis jitter = std::min(job.jitter, base / 2);
+    if (jitter.count() > 0) {
+        std::uniform_int_distribution<std::int64_t> dist(-jitter.count(), jitter.count());
         base += Millis{dist(rng)};
     }
     return std::max(base, Millis{0});

@@ -74,7 +74,8 @@ public:
     std::uint32_t running() const noexcept { return running_; }
 
     /// The delay after a run: interval +- jitter on success; after the n-th consecutive
-    /// failure, min(interval, failure_backoff * 2^(n-1)) +- jitter. Never negative.
+    /// failure, min(interval, failure_backoff * 2^(n-1)) +- jitter. The jitter is at most
+    /// half of that delay, so the delay stays within [delay / 2, delay * 3 / 2].
     static Millis
     NextDelay(const Options& options, const Job& job, std::uint32_t failures, std::mt19937_64& rng);
 

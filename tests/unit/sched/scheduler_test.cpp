@@ -1,7 +1,6 @@
-#include <boost/asio/detached.hpp>
-
 #include "sched/scheduler.hpp"
 
+#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <gtest/gtest.h>
@@ -27,6 +26,14 @@ TEST(Scheduler, NextDelayUsesIntervalJitterAndFailureBackoff) {
         const auto d = Scheduler::NextDelay(options, job, 0, rng);
         EXPECT_GE(d, 4min + 30s);
         EXPECT_LE(d, 5min + 30s);
+    }
+    // A jitter longer than the wait is cut to half of it.
+    job.interval = 1s;
+    job.jitter = 1min;
+    for (int i = 0; i < 100; ++i) {
+        const auto d = Scheduler::NextDelay(options, job, 0, rng);
+        EXPECT_GE(d, 500ms);
+        EXPECT_LE(d, 1500ms);
     }
 }
 
@@ -101,8 +108,12 @@ TEST(Scheduler, OtherJobsFinishingDoNotWakeASleepingJobEarly) {
     Scheduler s(ioc.get_executor(), {.max_concurrent = 4});
     Counter slow;
     Counter fast;
-    s.Add({.name = "slow", .group = "a", .interval = 1h, .run = [&slow, &ioc] { return Work(&slow, ioc.get_executor()); }});
-    s.Add({.name = "fast", .group = "b", .interval = 10ms, .run = [&fast, &ioc] { return Work(&fast, ioc.get_executor()); }});
+    s.Add({.name = "slow", .group = "a", .interval = 1h, .run = [&slow, &ioc] {
+               return Work(&slow, ioc.get_executor());
+           }});
+    s.Add({.name = "fast", .group = "b", .interval = 10ms, .run = [&fast, &ioc] {
+               return Work(&fast, ioc.get_executor());
+           }});
     test::RunAsync(ioc, StopAfter(&s, ioc.get_executor(), 400ms), 10s);
     EXPECT_GE(fast.runs, 3);
     EXPECT_EQ(slow.runs, 1);
@@ -119,8 +130,12 @@ TEST(Scheduler, RemoveGroupEndsOnlyThatGroupsLoops) {
     Scheduler s(ioc.get_executor(), {.max_concurrent = 4});
     Counter removed;
     Counter kept;
-    s.Add({.name = "r", .group = "old", .interval = 20ms, .run = [&removed, &ioc] { return Work(&removed, ioc.get_executor()); }});
-    s.Add({.name = "k", .group = "new", .interval = 20ms, .run = [&kept, &ioc] { return Work(&kept, ioc.get_executor()); }});
+    s.Add({.name = "r", .group = "old", .interval = 20ms, .run = [&removed, &ioc] {
+               return Work(&removed, ioc.get_executor());
+           }});
+    s.Add({.name = "k", .group = "new", .interval = 20ms, .run = [&kept, &ioc] {
+               return Work(&kept, ioc.get_executor());
+           }});
     net::co_spawn(ioc, RemoveAfter(&s, ioc.get_executor(), "old", 150ms), net::detached);
     test::RunAsync(ioc, StopAfter(&s, ioc.get_executor(), 600ms), 10s);
     const int removed_runs = removed.runs;
