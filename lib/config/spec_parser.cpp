@@ -806,6 +806,13 @@ cn::ResourceSpec ReadResource(
         out.soft_delete = *v;
         // Rows are marked deleted when a run does not return them, which is only sound when
         // every run lists everything.
+        if (*v && out.parent && out.parent->only_changed) {
+            ctx.Error(
+                m.Get("soft_delete")->mark,
+                m.PathOf("soft_delete"),
+                "needs the children of every parent on every run; set parent.only_changed: false"
+            );
+        }
         if (*v && out.incremental) {
             ctx.Error(
                 m.Get("soft_delete")->mark,

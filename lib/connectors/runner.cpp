@@ -750,6 +750,13 @@ Task<RunReport> SourceRunner::Finish(RunContext& run, std::string outcome) {
         if (resource.soft_delete) {
             end.sweeps.push_back({resource.name, run.pass_id});
         }
+        // Children listed for every parent (the parser allows soft delete only then) were
+        // listed in full by this pass too.
+        for (const auto* child : ChildrenOf(settings_.spec, resource.name)) {
+            if (child->soft_delete) {
+                end.sweeps.push_back({child->name, run.pass_id});
+            }
+        }
     }
     auto finished = co_await sink_.FinishRun(end);
     if (!finished) {

@@ -106,14 +106,24 @@ TEST(Mesibo, LoadsEveryUserGroupAndMembershipOnce) {
     }
     EXPECT_EQ(run.output.find(kAppToken), std::string::npos) << "the app token leaked";
 
-    // A full pass that no longer sees a user or a group marks it deleted, and nothing else.
+    // A full pass that no longer sees a user, a group or a membership marks it deleted, and
+    // nothing else.
     const auto first_user = data.at("users").as_array().at(0).at("uid");
+    const auto& kept_membership = data.at("members").as_array().back();
+    const auto kept_gid = kept_membership.at("gid");
+    const auto kept_uid = kept_membership.at("uid");
     const auto first_group = data.at("groups").as_array().at(0).at("gid");
     emu.Admin(
         "POST", "/_admin/mesibo/users/delete", "{\"uids\":[" + json::serialize(first_user) + "]}"
     );
     emu.Admin(
         "POST", "/_admin/mesibo/groups/delete", "{\"gids\":[" + json::serialize(first_group) + "]}"
+    );
+    emu.Admin(
+        "POST",
+        "/_admin/mesibo/members/remove",
+        "{\"gid\":" + json::serialize(kept_gid) + ",\"members\":[" + json::serialize(kept_uid) +
+            "]}"
     );
     auto again = RunChatsyncd({"-c", config, "once"});
     ASSERT_EQ(again.exit_code, 0) << again.output.substr(0, 4000);
@@ -132,6 +142,23 @@ TEST(Mesibo, LoadsEveryUserGroupAndMembershipOnce) {
                 ".groups WHERE _chatsync_deleted_at IS NOT NULL"
         ),
         Text(first_group)
+    );
+    const std::string removed = Text(kept_gid) + "|" + Text(kept_uid);
+    for (const auto& row : Query(
+             dsn,
+             "SELECT gid::text || '|' || uid::text FROM " + source +
+                 ".group_members WHERE _chatsync_deleted_at IS NOT NULL AND gid::text <> '" +
+                 Text(first_group) + "' AND uid::text <> '" + Text(first_user) + "'"
+         )) {
+        EXPECT_EQ(row[0], removed) << "only the removed membership is marked";
+    }
+    EXPECT_EQ(
+        Scalar(
+            dsn,
+            "SELECT count(*) FROM " + source + ".group_members WHERE _chatsync_deleted_at IS NOT " +
+                "NULL AND gid::text || '|' || uid::text = '" + removed + "'"
+        ),
+        "1"
     );
 }
 

@@ -352,6 +352,21 @@ const Rejection kRejections[] = {
      "2020",
      "sources[0].connector.resources[0].incremental.initial_value",
      "does not match format 'unix' (got '2020-01-01')"},
+    {"SoftDeleteOfChildrenOfChangedParentsOnly",
+     "sources:\n"
+     "  - name: demo\n"
+     "    connector:\n"
+     "      resources:\n"
+     "        - {name: items, request: {path: /items}, primary_key: id}\n"
+     "        - name: notes\n"
+     "          parent: {resource: items}\n"
+     "          request: {path: /notes}\n"
+     "          primary_key: id\n"
+     "          soft_delete: true\n",
+     10,
+     "true",
+     "sources[0].connector.resources[1].soft_delete",
+     "needs the children of every parent on every run; set parent.only_changed: false"},
     {"SoftDeleteWithIncremental",
      "sources:\n"
      "  - name: demo\n"
