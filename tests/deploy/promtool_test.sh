@@ -31,7 +31,7 @@ chatsync_rows_written_total chatsync_rows_unchanged_total chatsync_rows_deleted_
 chatsync_runs_total chatsync_run_duration_seconds_bucket chatsync_run_duration_seconds_sum
 chatsync_run_duration_seconds_count chatsync_last_success_timestamp_seconds
 chatsync_cursor_lag_seconds chatsync_errors_total chatsync_resource_running
-chatsync_source_latched chatsync_database_up chatsync_task_failures_total
+chatsync_source_latched chatsync_database_up chatsync_task_failures_total chatsync_egress_changes_total
 chatsync_webhook_requests_rejected_total "
 dashboard="$dir/grafana/chatsync-dashboard.json"
 python3 -m json.tool "$dashboard" >/dev/null || fail "$dashboard is not valid JSON"
