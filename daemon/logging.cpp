@@ -10,32 +10,12 @@
 #include <spdlog/sinks/base_sink.h>
 #include <spdlog/spdlog.h>
 
+#include "core/json.hpp"
 #include "core/redactor.hpp"
 #include "core/time.hpp"
 
 namespace chatsync::daemon {
 namespace {
-
-void AppendJsonString(std::string& out, std::string_view s) {
-    out.push_back('"');
-    for (const char ch : s) {
-        const auto c = static_cast<unsigned char>(ch);
-        if (ch == '"' || ch == '\\') {
-            out.push_back('\\');
-            out.push_back(ch);
-        } else if (ch == '\n') {
-            out += "\\n";
-        } else if (c < 0x20) {
-            static constexpr std::string_view kHex = "0123456789abcdef";
-            out += "\\u00";
-            out.push_back(kHex[c >> 4U]);
-            out.push_back(kHex[c & 0x0FU]);
-        } else {
-            out.push_back(ch);
-        }
-    }
-    out.push_back('"');
-}
 
 /// Splits "message words key=value key2=\"quoted value\"" into the message and its fields:
 /// the fields start at the first word shaped like `key=`.

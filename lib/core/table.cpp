@@ -1,5 +1,7 @@
 #include "core/table.hpp"
 
+#include "core/json.hpp"
+
 namespace chatsync {
 
 ColumnType Widen(ColumnType a, ColumnType b) noexcept {
@@ -110,37 +112,7 @@ std::string CellText(const Value& v, ColumnType target) {
     }
     std::string out;
     out.reserve(v.text.size() + 2);
-    out.push_back('"');
-    for (const char ch : v.text) {
-        const auto c = static_cast<unsigned char>(ch);
-        switch (ch) {
-            case '"':
-                out += "\\\"";
-                break;
-            case '\\':
-                out += "\\\\";
-                break;
-            case '\n':
-                out += "\\n";
-                break;
-            case '\r':
-                out += "\\r";
-                break;
-            case '\t':
-                out += "\\t";
-                break;
-            default:
-                if (c < 0x20) {
-                    static constexpr char kHex[] = "0123456789abcdef";
-                    out += "\\u00";
-                    out.push_back(kHex[c >> 4U]);
-                    out.push_back(kHex[c & 0x0FU]);
-                } else {
-                    out.push_back(ch);
-                }
-        }
-    }
-    out.push_back('"');
+    AppendJsonString(out, v.text);
     return out;
 }
 

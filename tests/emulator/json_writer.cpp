@@ -6,46 +6,6 @@
 
 namespace chatsync::emulator {
 
-void AppendJsonString(std::string& out, std::string_view s) {
-    static constexpr std::string_view kHex = "0123456789abcdef";
-    out.push_back('"');
-    for (const char ch : s) {
-        const auto c = static_cast<unsigned char>(ch);
-        switch (ch) {
-            case '"':
-                out.append("\\\"");
-                break;
-            case '\\':
-                out.append("\\\\");
-                break;
-            case '\n':
-                out.append("\\n");
-                break;
-            case '\r':
-                out.append("\\r");
-                break;
-            case '\t':
-                out.append("\\t");
-                break;
-            case '\b':
-                out.append("\\b");
-                break;
-            case '\f':
-                out.append("\\f");
-                break;
-            default:
-                if (c < 0x20) {
-                    out.append("\\u00");
-                    out.push_back(kHex[c >> 4U]);
-                    out.push_back(kHex[c & 0x0FU]);
-                } else {
-                    out.push_back(ch);
-                }
-        }
-    }
-    out.push_back('"');
-}
-
 void AppendJsonDouble(std::string& out, double v) {
     if (!std::isfinite(v)) {
         out.append("null");

@@ -6,14 +6,16 @@
 
 #include <boost/json/value.hpp>
 
+#include "core/json.hpp"
+
 /// @file
 /// JSON text output for response bodies. Boost.JSON writes doubles as "1.25E1"; real APIs write
 /// "12.5", and clients under test should see the common form, so numbers are written here.
 
 namespace chatsync::emulator {
 
-/// Appends `s` as a quoted JSON string; UTF-8 passes through, control characters are escaped.
-void AppendJsonString(std::string& out, std::string_view s);
+/// Appends `s` as a quoted JSON string (the daemon's own quoting).
+using chatsync::AppendJsonString;
 
 /// Appends the shortest text that reads back as `v`, always with a fraction or exponent so
 /// that it stays a double for type inference ("12.0", not "12"). NaN and infinities become null.

@@ -104,6 +104,12 @@ TEST(Table, RowBatchTracksColumnsAndWidens) {
     EXPECT_EQ(batch.rows()[1][1]->text, "x");
 }
 
+TEST(Json, AppendJsonStringEscapesQuotesBackslashesAndControls) {
+    std::string out = "x=";
+    AppendJsonString(out, "a\"b\\c\nd\re\tf\x01g \xc3\xa9");
+    EXPECT_EQ(out, "x=\"a\\\"b\\\\c\\nd\\re\\tf\\u0001g \xc3\xa9\"");
+}
+
 TEST(Table, CellTextQuotesStringsForJsonbColumns) {
     EXPECT_EQ(CellText(Value{"a\"b\n", ColumnType::kText}, ColumnType::kJsonb), "\"a\\\"b\\n\"");
     EXPECT_EQ(CellText(Value{"5", ColumnType::kBigint}, ColumnType::kJsonb), "5");
