@@ -654,33 +654,30 @@ private:
     /// A source pinned to an egress address that this host does not have is refused (the
     /// others run): sending from another address could cost a platform's trust in the token.
     bool EgressAvailable(const config::SourceConfig& source) {
-        const auto& address = source.http.local_address;
-        if (address.empty()) {
-            if (source.connector.egress_guard && !source.http.stable_egress) {
-                spdlog::error(
-                    "source refused source={} kind=guard_refused error=\"connector {} must send "
-                    "from one address: set http.local_address to a pinned egress address, or "
-                    "http.stable_egress: true if this host has exactly one\"",
-                    source.name,
-                    source.connector.name
-                );
-                metrics_.Error(source.name, "", ErrorKind(make_error_code(Errc::kGuardRefused)));
-                refused_sources_ = true;
-                return false;
-            }
-            return true;
-        }
-        if (auto ok = http::CheckLocalAddress(address); !ok) {
+        const auto refuse = [&](const std::string& why) {
             spdlog::error(
-                "source refused source={} kind=guard_refused error=\"pinned egress address {} is "
-                "not on this host ({}); no request is sent from another address\"",
-                source.name,
-                address,
-                ok.error().message()
+                "source refused source={} kind=guard_refused error=\"{}\"", source.name, why
             );
             metrics_.Error(source.name, "", ErrorKind(make_error_code(Errc::kGuardRefused)));
             refused_sources_ = true;
             return false;
+        };
+        const auto& address = source.http.local_address;
+        if (address.empty()) {
+            if (source.connector.egress_guard && !source.http.stable_egress) {
+                return refuse(
+                    "connector " + source.connector.name +
+                    " must send from one address: set http.local_address to a pinned egress "
+                    "address, or http.stable_egress: true if this host has exactly one"
+                );
+            }
+            return true;
+        }
+        if (auto ok = http::CheckLocalAddress(address); !ok) {
+            return refuse(
+                "pinned egress address " + address + " is not on this host (" +
+                ok.error().message() + "); no request is sent from another address"
+            );
         }
         return true;
     }
