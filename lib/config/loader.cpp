@@ -720,7 +720,8 @@ private:
             ctx.Error(
                 mark,
                 m.PathOf("config"),
-                "connector '" + spec.name + "' needs credentials: set " + JoinWays(ways)
+                "connector '" + spec.name + "' needs credentials: set " +
+                    JoinList(ways, "; ", ", or ")
             );
             return;
         }
@@ -751,7 +752,6 @@ private:
     /// "email and password", "token", "email and password with auth_method: basic".
     static std::string DescribeAuthOption(const cn::AuthSpec& a) {
         std::set<std::string> refs = detail::AuthReferences(a);
-        std::vector<std::string> names;
         std::vector<std::string> equals;
         for (const auto& c : a.when) {
             if (c.test == cn::AuthCondition::Test::kEquals) {
@@ -761,25 +761,22 @@ private:
                 refs.erase(c.param);
             }
         }
-        for (const auto& r : refs) {
-            names.push_back(r);
-        }
-        std::string out;
-        for (std::size_t i = 0; i < names.size(); ++i) {
-            out += i == 0 ? "" : (i + 1 == names.size() ? " and " : ", ");
-            out += names[i];
-        }
+        std::string out = JoinList({refs.begin(), refs.end()}, ", ", " and ");
         for (const auto& e : equals) {
             out += " with " + e;
         }
         return out;
     }
 
-    static std::string JoinWays(const std::vector<std::string>& ways) {
+    /// "a, b and c": `sep` between items, `last` before the final one.
+    static std::string
+    JoinList(const std::vector<std::string>& items, std::string_view sep, std::string_view last) {
         std::string out;
-        for (std::size_t i = 0; i < ways.size(); ++i) {
-            out += i == 0 ? "" : (i + 1 == ways.size() ? ", or " : "; ");
-            out += ways[i];
+        for (std::size_t i = 0; i < items.size(); ++i) {
+            if (i > 0) {
+                out += i + 1 == items.size() ? last : sep;
+            }
+            out += items[i];
         }
         return out;
     }
