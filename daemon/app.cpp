@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "connectors/runner.hpp"
+#include "connectors/webhook_strategy.hpp"
 #include "core/error.hpp"
 #include "core/redactor.hpp"
 #include "core/time.hpp"
@@ -30,6 +31,7 @@
 #include "metrics/metrics.hpp"
 #include "sched/scheduler.hpp"
 #include "server/admin.hpp"
+#include "server/webhook.hpp"
 #include "sink/embedded.hpp"
 #include "sink/pg_sink.hpp"
 
@@ -252,6 +254,12 @@ public:
         if (listed) {
             for (auto& s : *listed) {
                 states[{s.source, s.resource}] = std::move(s);
+            }
+        }
+        // Before any listener: Run() returns only when the I/O context has no work left.
+        if (!config_.webhooks.listen.empty()) {
+            if (const int rc = StartWebhooks(); rc != kExitOk) {
+                return rc;
             }
         }
         std::optional<server::AdminServer> admin;
@@ -545,12 +553,104 @@ private:
         }
     }
 
-    /// Waits for the scheduler to drain after a stop, then closes the admin listener, whose
-    /// accept loop would otherwise keep the I/O context running.
+    /// Waits for the scheduler to drain after a stop, then closes the listeners, whose
+    /// accept loops would otherwise keep the I/O context running. Webhooks in progress are
+    /// answered after their commit.
     Task<void> Serve(sched::Scheduler* scheduler, server::AdminServer* admin) {
         co_await scheduler->Wait();
+        if (webhooks_) {
+            webhooks_->Stop();
+        }
         if (admin != nullptr) {
             admin->Stop();
+        }
+    }
+
+    /// The routes of the enabled sources that receive webhooks.
+    std::vector<server::WebhookRoute> WebhookRoutes() const {
+        std::vector<server::WebhookRoute> routes;
+        for (const auto& source : config_.sources) {
+            const auto& hook = source.connector.webhook;
+            if (!source.enabled || !hook) {
+                continue;
+            }
+            const auto token = source.values.find(hook->token_param);
+            routes.push_back(server::WebhookRoute{
+                .source = source.name,
+                .strategy_name = hook->strategy,
+                .token = token != source.values.end() ? token->second : std::string(),
+                .strategy = connectors::MakeWebhookStrategy(hook->strategy)});
+        }
+        return routes;
+    }
+
+    /// Creates the event tables of every route's source; false (logged) on failure.
+    Task<bool> PrepareEventTables(std::vector<server::WebhookRoute> routes) {
+        for (const auto& route : routes) {
+            auto task = sink_->PrepareEventTables(route.source, route.strategy->Tables());
+            auto prepared = co_await std::move(task);
+            if (!prepared) {
+                spdlog::error(
+                    "cannot create the event tables source={} error=\"{}\"",
+                    route.source,
+                    sink_->LastError()
+                );
+                co_return false;
+            }
+        }
+        co_return true;
+    }
+
+    /// Creates the event tables, then binds the webhook listener (so call it before any
+    /// other listener exists: it waits on the I/O context).
+    int StartWebhooks() {
+        auto routes = WebhookRoutes();
+        bool prepared = false;
+        Run([](App* self, std::vector<server::WebhookRoute> r, bool* out) -> Task<void> {
+            auto task = self->PrepareEventTables(std::move(r));
+            *out = co_await std::move(task);
+        }(this, routes, &prepared));
+        if (!prepared) {
+            return kExitUnavailable;
+        }
+        webhooks_.emplace(
+            ioc_.get_executor(),
+            server::WebhookServer::Options{
+                .listen = config_.webhooks.listen,
+                .max_body_bytes = config_.webhooks.max_body_bytes,
+                .max_batch_events = config_.webhooks.max_batch_events},
+            *sink_,
+            metrics_
+        );
+        std::vector<std::string> names;
+        for (const auto& r : routes) {
+            names.push_back(r.source);
+        }
+        webhooks_->SetRoutes(std::move(routes));
+        if (auto started = webhooks_->Start(); !started) {
+            spdlog::error(
+                "webhook listener failed listen={} error=\"{}\"",
+                config_.webhooks.listen,
+                started.error().message()
+            );
+            return kExitUnavailable;
+        }
+        spdlog::info(
+            "webhook listener ready listen={} port={} sources={}",
+            config_.webhooks.listen,
+            webhooks_->port(),
+            fmt::join(names, ",")
+        );
+        return kExitOk;
+    }
+
+    /// After a reload: tables for new webhook sources first, then the new routes.
+    Task<void> UpdateWebhookRoutes() {
+        auto routes = WebhookRoutes();
+        auto task = PrepareEventTables(routes);
+        const bool prepared = co_await std::move(task);
+        if (prepared && webhooks_) {
+            webhooks_->SetRoutes(std::move(routes));
         }
     }
 
@@ -745,11 +845,12 @@ private:
         RegisterSecrets(fresh, redactor_);
         if (fresh.database.dsn != config_.database.dsn ||
             fresh.admin.listen != config_.admin.listen ||
+            fresh.webhooks.listen != config_.webhooks.listen ||
             fresh.limits.max_concurrent_runs != config_.limits.max_concurrent_runs ||
             fresh.data_dir != config_.data_dir) {
             spdlog::warn(
-                "config reload: database, admin, data_dir and max_concurrent_runs changes take "
-                "effect on restart only"
+                "config reload: database, admin, webhooks.listen, data_dir and "
+                "max_concurrent_runs changes take effect on restart only"
             );
         }
         std::vector<std::string> added;
@@ -786,6 +887,13 @@ private:
             if (start) {
                 StartSource(source, {});
             }
+        }
+        if (webhooks_) {
+            net::co_spawn(ioc_, UpdateWebhookRoutes(), [this](const std::exception_ptr& e) {
+                if (e) {
+                    metrics_.TaskFailure("webhook_routes");
+                }
+            });
         }
         metrics_.ConfigReload(true);
         spdlog::info(
@@ -936,6 +1044,7 @@ private:
     std::vector<connectors::RunReport> reports_;
     SystemdNotifier notifier_;
     std::optional<sched::Scheduler> scheduler_;
+    std::optional<server::WebhookServer> webhooks_;
     /// Last: their handlers refer to the members above.
     std::optional<net::signal_set> signals_;
     std::optional<net::signal_set> control_signals_;

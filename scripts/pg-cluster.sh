@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A throwaway PostgreSQL cluster for tests: never for data anyone wants to keep (it runs with
-# fsync off and trusts every local connection).
+# fsync off, unless PG_DURABLE=1 as for benchmarks, and trusts every local connection).
 #
 #   pg-cluster.sh start DIR [PORT]   initdb DIR if needed, start it on 127.0.0.1:PORT (default
 #                                    55432) with its Unix socket in DIR, create the database
@@ -87,8 +87,11 @@ cmd_start() {
 
     if ! is_running; then
         # Test-speed settings: durability is worthless for a cluster thrown away after the run.
+        # Benchmarks keep PostgreSQL's defaults (PG_DURABLE=1): a commit waits for its fsync.
         local opts="-c listen_addresses=127.0.0.1 -p $port -k '$dir'"
-        opts+=" -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        if [[ "${PG_DURABLE:-0}" != 1 ]]; then
+            opts+=" -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        fi
         opts+=" -c max_connections=200 -c shared_buffers=64MB"
         if ! as_owner "$bin/pg_ctl" start -w -t 60 -D "$pgdata" -l "$dir/postgres.log" \
             -o "$opts" >/dev/null; then

@@ -74,6 +74,18 @@ struct AdminConfig {
     double stale_after_intervals = 3.0;
 };
 
+/// The webhook listener: the one address meant to face the internet (behind a reverse proxy
+/// with TLS). It serves each webhook source's URLs and nothing else.
+struct WebhooksConfig {
+    /// "host:port"; empty disables it (then no source may receive webhooks).
+    std::string listen;
+    /// Larger bodies are refused with 413 before they are read.
+    std::uint64_t max_body_bytes = std::uint64_t{1} << 20U;
+    /// Events committed in one transaction at most; events that arrive while one commits
+    /// wait and share the next.
+    std::uint32_t max_batch_events = 500;
+};
+
 struct LogConfig {
     /// trace, debug, info, warn, error.
     std::string level = "info";
@@ -159,6 +171,7 @@ struct Config {
     std::filesystem::path data_dir = "/var/lib/chatsync";
     DatabaseConfig database;
     AdminConfig admin;
+    WebhooksConfig webhooks;
     LogConfig log;
     LimitsConfig limits;
     std::vector<SourceConfig> sources;

@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <fstream>
 #include <limits>
@@ -202,6 +203,37 @@ private:
             }
             am.Finish();
         }
+        if (const YamlNode* w = m.Get("webhooks")) {
+            MapReader wm(ctx, *w, "webhooks");
+            if (const YamlNode* l = wm.Get("listen")) {
+                if (const auto s = detail::ReadScalar(ctx, *l, "webhooks.listen")) {
+                    if (!s->text.empty() && !IsListenAddress(s->text)) {
+                        ctx.Error(
+                            s->mark,
+                            "webhooks.listen",
+                            "expected host:port such as 127.0.0.1:8080" + s->Got()
+                        );
+                    } else {
+                        config.webhooks.listen = s->text;
+                    }
+                }
+            }
+            if (const auto v = wm.ByteSize("max_body_bytes")) {
+                if (*v == 0) {
+                    ctx.Error(
+                        wm.Get("max_body_bytes")->mark,
+                        wm.PathOf("max_body_bytes"),
+                        "must be greater than 0"
+                    );
+                } else {
+                    config.webhooks.max_body_bytes = *v;
+                }
+            }
+            if (const auto v = wm.Integer("max_batch_events", 1, 100000)) {
+                config.webhooks.max_batch_events = static_cast<std::uint32_t>(*v);
+            }
+            wm.Finish();
+        }
         if (const YamlNode* l = m.Get("log")) {
             MapReader lm(ctx, *l, "log");
             if (const auto i = lm.Choice("level", kLogLevels)) {
@@ -370,6 +402,7 @@ private:
         if (spec_ok) {
             FillDefaultsAndRequired(ctx, m, resolved.spec, given, src);
             ChooseAuth(ctx, m, resolved.spec, src);
+            CheckWebhook(ctx, m, resolved.spec, config, src);
         }
 
         SourceOverrides ovr;
@@ -654,6 +687,48 @@ private:
         ctx.Error(key_node.mark, key_path, msg + " (it takes " + JoinNames(known) + ")");
     }
 
+    /// A source that receives webhooks needs the listener and a token fit for a URL that
+    /// must not be guessed.
+    static void CheckWebhook(
+        Context& ctx,
+        MapReader& m,
+        const cn::ConnectorSpec& spec,
+        const Config& config,
+        const SourceConfig& src
+    ) {
+        if (!spec.webhook) {
+            return;
+        }
+        if (config.webhooks.listen.empty() && src.enabled) {
+            ctx.Error(
+                m.mark(),
+                m.PathOf("connector"),
+                "connector '" + spec.name +
+                    "' receives webhooks: set webhooks.listen (for example 127.0.0.1:8080, "
+                    "behind a reverse proxy with TLS)"
+            );
+        }
+        const auto& key = spec.webhook->token_param;
+        const auto it = src.values.find(key);
+        if (it == src.values.end()) {
+            return;  // Reported as missing already.
+        }
+        const auto& token = it->second;
+        const bool url_safe = std::all_of(token.begin(), token.end(), [](char c) {
+            return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-' || c == '_' ||
+                   c == '.' || c == '~';
+        });
+        if (token.size() < 16 || !url_safe) {
+            const YamlNode* config_node = m.Get("config");
+            ctx.Error(
+                config_node != nullptr ? config_node->mark : m.mark(),
+                JoinPath(m.PathOf("config"), key),
+                "must be at least 16 characters of A-Z a-z 0-9 - _ . ~ (it is the secret part "
+                "of the webhook URL; 'openssl rand -hex 24' makes one)"
+            );
+        }
+    }
+
     static void FillDefaultsAndRequired(
         Context& ctx,
         MapReader& m,
@@ -929,6 +1004,29 @@ private:
             }
             if (o.jitter) {
                 it->schedule.jitter = *o.jitter;
+            }
+        }
+        // A resource that needs a config value the source does not set is off; enabling it
+        // explicitly is a mistake worth reporting.
+        for (auto& r : spec.resources) {
+            for (const auto& param : r.requires_params) {
+                const auto v = src.values.find(param);
+                if (v != src.values.end() && !v->second.empty()) {
+                    continue;
+                }
+                const auto o = src.resources.find(r.name);
+                if (o != src.resources.end() && o->second.enabled.value_or(false)) {
+                    for (const auto& [name, mark] : ovr.resource_marks) {
+                        if (name == r.name) {
+                            ctx.Error(
+                                mark,
+                                JoinPath(resources_path, name),
+                                "resource '" + name + "' needs config." + param + "; set it"
+                            );
+                        }
+                    }
+                }
+                r.enabled = false;
             }
         }
     }

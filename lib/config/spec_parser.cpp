@@ -840,6 +840,31 @@ cn::ResourceSpec ReadResource(
     if (const auto v = m.Bool("enabled")) {
         out.enabled = *v;
     }
+    out.scalar_field = m.String("scalar_field").value_or("");
+    if (const auto v = m.Bool("changes_only")) {
+        out.changes_only = *v;
+        const bool single = out.pagination.kind == cn::PaginationKind::kNone && !out.parent &&
+                            !out.partition && !out.incremental && !out.soft_delete;
+        if (*v && !single) {
+            ctx.Error(
+                m.Get("changes_only")->mark,
+                m.PathOf("changes_only"),
+                "needs one record a run: no pagination, parent, partition, incremental or "
+                "soft_delete"
+            );
+        }
+        if (*v && out.primary_key != std::vector<std::string>{"changed_at"}) {
+            ctx.Error(
+                m.Get("changes_only")->mark,
+                m.PathOf("changes_only"),
+                "keeps one row per change, keyed by the time of the change: set primary_key: "
+                "changed_at"
+            );
+        }
+    }
+    if (const YamlNode* r = m.Get("requires"); r != nullptr && !r->IsNull()) {
+        out.requires_params = ReadPrimaryKey(ctx, *r, m.PathOf("requires"));
+    }
     m.Finish();
     return out;
 }
@@ -1041,6 +1066,32 @@ cn::ConnectorSpec ParseSpec(
         gm.Finish();
         spec.egress_guard = guard;
     }
+    if (const YamlNode* w = m.Get("webhook"); w != nullptr && !w->IsNull()) {
+        MapReader wm(ctx, *w, m.PathOf("webhook"));
+        cn::WebhookSpec webhook;
+        if (const YamlNode* st = wm.Required("strategy")) {
+            webhook.strategy = ReadString(ctx, *st, wm.PathOf("strategy")).value_or("");
+            if (webhook.strategy != "jivochat") {
+                ctx.Error(
+                    st->mark,
+                    wm.PathOf("strategy"),
+                    "unknown webhook strategy '" + webhook.strategy + "' (known: jivochat)"
+                );
+            }
+        }
+        if (const auto v = wm.String("token_param")) {
+            webhook.token_param = *v;
+        }
+        wm.Finish();
+        if (spec.params.find(webhook.token_param) == spec.params.end()) {
+            ctx.Error(
+                w->mark,
+                m.PathOf("webhook"),
+                "token_param '" + webhook.token_param + "' is not a declared param"
+            );
+        }
+        spec.webhook = std::move(webhook);
+    }
     if (const YamlNode* r = m.Required("resources")) {
         const std::string resources_path = m.PathOf("resources");
         if (const auto* items = ReadList(ctx, *r, resources_path)) {
@@ -1074,6 +1125,17 @@ cn::ConnectorSpec ParseSpec(
                 spec.resources.push_back(std::move(res));
             }
             CheckParents(ctx, spec.resources, refs);
+            for (std::size_t i = 0; i < spec.resources.size(); ++i) {
+                for (const auto& param : spec.resources[i].requires_params) {
+                    if (spec.params.find(param) == spec.params.end()) {
+                        ctx.Error(
+                            (*items)[i].mark,
+                            JoinPath(IndexPath(resources_path, i), "requires"),
+                            "'" + param + "' is not a declared param"
+                        );
+                    }
+                }
+            }
         }
     }
     m.Finish();

@@ -72,7 +72,11 @@ std::string Pagination(const cn::PaginationSpec& p) {
 void Resource(std::ostringstream& out, const cn::ResourceSpec& r) {
     std::vector<std::string> parts;
     if (!r.enabled) {
-        parts.emplace_back("disabled");
+        parts.emplace_back(
+            r.requires_params.empty()
+                ? "disabled"
+                : "disabled unless " + Join(r.requires_params, ", ") + " is set"
+        );
     }
     // A child runs inside its parent's run, never on a schedule of its own.
     parts.push_back(r.parent ? "with each run of " + r.parent->resource : Schedule(r.schedule));
@@ -101,6 +105,10 @@ void Source(std::ostringstream& out, const SourceConfig& s) {
         out << "    base_url: " << c.base_url << "\n";
     }
     out << "    auth: " << detail::AuthKindName(c.auth.kind) << "\n";
+    if (c.webhook) {
+        out << "    webhooks: POST /webhooks/" << c.webhook->strategy << "/" << s.name << "/<"
+            << c.webhook->token_param << ">, and .../chat for Chat API agent messages\n";
+    }
     if (!s.values.empty()) {
         std::vector<std::string> values;
         for (const auto& [k, v] : s.values) {
@@ -157,6 +165,13 @@ std::string Summarize(const Config& config) {
     } else {
         out << "admin: listen " << config.admin.listen << ", stale after "
             << config.admin.stale_after_intervals << " intervals\n";
+    }
+    if (config.webhooks.listen.empty()) {
+        out << "webhooks: disabled\n";
+    } else {
+        out << "webhooks: listen " << config.webhooks.listen << ", max_body_bytes "
+            << FormatBytes(config.webhooks.max_body_bytes) << ", max_batch_events "
+            << config.webhooks.max_batch_events << "\n";
     }
     out << "log: level " << config.log.level << ", format " << config.log.format << "\n";
     out << "limits: max_concurrent_runs " << config.limits.max_concurrent_runs

@@ -101,6 +101,11 @@ SelectRecords(const json::value& body, const ResourceSpec& resource, std::string
     if (v->is_null()) {
         return json::array{};
     }
+    if (!resource.scalar_field.empty()) {
+        json::object record;
+        record[resource.scalar_field] = *v;
+        return json::array{std::move(record)};
+    }
     error = "records path '" + resource.records_path + "' holds neither an array nor an object";
     return Errc::kUpstreamBadPayload;
 }
@@ -151,6 +156,9 @@ struct SourceRunner::RunContext {
     std::optional<CursorValue> run_cursor;
     /// Identifies one complete listing for soft deletes; kept across resumed runs.
     std::string pass_id;
+    /// For changes_only resources: the record this run read, serialized, to be committed
+    /// as the resource's cursor.
+    std::optional<std::string> last_record;
 
     void Fail(boost::system::error_code ec, std::string outcome) {
         report.outcome = std::move(outcome);
@@ -733,6 +741,10 @@ Task<RunReport> SourceRunner::Finish(RunContext& run, std::string outcome) {
         if (run.run_cursor && (!committed || *committed < *run.run_cursor)) {
             committed = run.run_cursor;
         }
+        if (run.last_record) {
+            end.cursor = run.last_record;
+            run.report.cursor = *run.last_record;
+        }
         if (committed) {
             end.cursor = committed->Canonical();
             run.report.cursor = *end.cursor;
@@ -799,6 +811,54 @@ RunReport SourceRunner::Abort(RunContext& run) {
         metrics_.Error(settings_.name, run.report.resource, run.report.error_kind);
     }
     return run.report;
+}
+
+void SourceRunner::ExportScalar(const ResourceSpec& resource, const json::array& records) {
+    if (records.empty() || !records.back().is_object()) {
+        return;
+    }
+    const auto* v = records.back().get_object().if_contains(resource.scalar_field);
+    if (v == nullptr) {
+        return;
+    }
+    if (v->is_number()) {
+        metrics_.StatusValue(settings_.name, resource.name, v->to_number<double>());
+    } else if (v->is_bool()) {
+        metrics_.StatusValue(settings_.name, resource.name, v->get_bool() ? 1.0 : 0.0);
+    }
+}
+
+void SourceRunner::KeepOnlyAChange(
+    RunContext& run,
+    json::object& checkpoint,
+    std::chrono::system_clock::time_point run_started_at,
+    json::array& records
+) {
+    if (records.empty()) {
+        return;
+    }
+    json::value record = records.back();
+    const auto now = json::serialize(record);
+    // The last change written: by an earlier run (the cursor), or by this run's own page
+    // when a crash came between that page and the end of the run (the checkpoint).
+    std::optional<std::string> last = run.committed_cursor;
+    if (auto c = StringAt(checkpoint, "last_record")) {
+        last = std::move(c);
+    }
+    run.last_record = now;
+    if (last && *last == now) {
+        records.clear();
+        ++run.report.rows_unchanged;
+        return;
+    }
+    checkpoint["last_record"] = now;
+    record.as_object()["changed_at"] = FormatCursor(
+        CursorValue{
+            true, std::chrono::time_point_cast<std::chrono::microseconds>(run_started_at), 0},
+        CursorFormat::kIso8601,
+        ""
+    );
+    records = json::array{std::move(record)};
 }
 
 Task<RunReport> SourceRunner::Run(std::string resource_name) {
@@ -918,6 +978,7 @@ Task<RunReport> SourceRunner::Run(std::string resource_name) {
             if (auto p = StringAt(checkpoint, "pass")) {
                 pass_id = *p;
             }
+            run.last_record = StringAt(checkpoint, "last_record");
             if (const auto* p = checkpoint.if_contains("pending"); p != nullptr && p->is_array()) {
                 pending = p->get_array();
             }
@@ -1032,6 +1093,12 @@ Task<RunReport> SourceRunner::Run(std::string resource_name) {
             }
         }
 
+        if (!resource.scalar_field.empty()) {
+            ExportScalar(resource, records);
+        }
+        if (resource.changes_only) {
+            KeepOnlyAChange(run, checkpoint, run_started_at, records);
+        }
         const auto resume = json::serialize(checkpoint);
         if (inc) {
             for (const auto& item : records) {

@@ -140,6 +140,16 @@ private:
     Task<Result<void>>
     RunChildren(RunContext& run, const boost::json::array& parents, boost::json::object checkpoint);
     Task<bool> Sleep(Millis duration);
+    /// Sets chatsync_status_value from the record a scalar resource read.
+    void ExportScalar(const ResourceSpec& resource, const boost::json::array& records);
+    /// For changes_only resources: drops the record when it equals the last change written,
+    /// else stamps it with `changed_at` and notes it in the checkpoint.
+    void KeepOnlyAChange(
+        RunContext& run,
+        boost::json::object& checkpoint,
+        std::chrono::system_clock::time_point run_started_at,
+        boost::json::array& records
+    );
     /// Ends a run: the run log, the state (cursor promoted on success) and the metrics.
     Task<RunReport> Finish(RunContext& run, std::string outcome);
     /// Ends a run that never started in the run log (database or latch refused it).

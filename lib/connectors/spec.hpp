@@ -308,6 +308,17 @@ struct ResourceSpec {
     /// only a per-resource override changes it.
     bool own_schedule = false;
     std::vector<ErrorRule> error_rules;
+    /// For APIs that answer a bare scalar (JivoChat's channel status: `0` or `1`): such a
+    /// body is the record `{<scalar_field>: <value>}`. Its numeric value is also exported as
+    /// the gauge chatsync_status_value.
+    std::string scalar_field;
+    /// The resource keeps a history of changes: a run writes its one record, with
+    /// `changed_at` (the run's start) added, only when it differs from the record of the
+    /// last run that wrote one. The primary key is then `changed_at`.
+    bool changes_only = false;
+    /// Config values the resource needs: unless each is set, the resource is disabled
+    /// (`check-config` says so), and enabling it in the config is an error.
+    std::vector<std::string> requires_params;
     /// Objects nested deeper than this are stored whole as jsonb instead of flattened.
     std::uint32_t max_nesting = 3;
     bool enabled = true;
@@ -343,6 +354,16 @@ struct EgressGuardSpec {
     bool operator==(const EgressGuardSpec&) const = default;
 };
 
+/// Events the platform pushes to the daemon's webhook listener, mapped to tables by a
+/// strategy implemented in C++ (see lib/connectors/builtin/).
+struct WebhookSpec {
+    /// The mapping: "jivochat".
+    std::string strategy;
+    /// The config value holding the secret token that is part of the source's webhook URLs.
+    std::string token_param = "webhook_token";
+    bool operator==(const WebhookSpec&) const = default;
+};
+
 struct ConnectorSpec {
     std::string name;
     /// Template (usually from config, e.g. "{{ config.base_url }}").
@@ -358,6 +379,7 @@ struct ConnectorSpec {
     RateLimitSpec rate_limit;
     ScheduleSpec schedule;
     std::optional<EgressGuardSpec> egress_guard;
+    std::optional<WebhookSpec> webhook;
     std::vector<ResourceSpec> resources;
 
     bool operator==(const ConnectorSpec&) const = default;

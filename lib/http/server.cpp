@@ -242,6 +242,28 @@ Task<void> LingeringClose(beast::tcp_stream& stream) {
     }
 }
 
+void NoteRefused(const ServerState& state, const std::string& path, unsigned status) {
+    if (state.options.on_refused) {
+        state.options.on_refused(path, status);
+    }
+}
+
+/// Answers 413 and closes; returns whether the answer went out (then the close lingers).
+Task<bool> RefuseTooLarge(
+    ServerState& state,
+    beast::tcp_stream& stream,
+    const std::string& path,
+    unsigned version,
+    bool head
+) {
+    NoteRefused(state, path, 413);
+    auto res = ToBeast(PlainResponse(413, "request body too large\n"), version, false, head);
+    stream.expires_after(state.options.read_timeout);
+    auto [write_ec, written] = co_await bhttp::async_write(stream, res, kAsTuple);
+    (void)written;
+    co_return !write_ec;
+}
+
 Task<void> RunSession(std::shared_ptr<ServerState> state, Tcp::socket socket) {
     error_code ec;
     const auto remote = socket.remote_endpoint(ec);
@@ -265,6 +287,7 @@ Task<void> RunSession(std::shared_ptr<ServerState> state, Tcp::socket socket) {
         if (header_ec) {
             if (header_ec.category() == error_code(bhttp::error::end_of_stream).category() &&
                 header_ec != bhttp::error::end_of_stream) {
+                NoteRefused(*state, {}, 400);
                 auto res = ToBeast(PlainResponse(400, "bad request\n"), 11, false, false);
                 stream.expires_after(read_timeout);
                 auto [write_ec, written] = co_await bhttp::async_write(stream, res, kAsTuple);
@@ -278,14 +301,11 @@ Task<void> RunSession(std::shared_ptr<ServerState> state, Tcp::socket socket) {
         const auto& header = header_parser.get();
         const unsigned version = header.version();
         const bool head = header.method() == bhttp::verb::head;
+        const std::string_view target = header.target();
+        const std::string path(target.substr(0, target.find('?')));
         const auto content_length = header_parser.content_length();
         if (content_length && *content_length > state->options.max_body_bytes) {
-            auto res =
-                ToBeast(PlainResponse(413, "request body too large\n"), version, false, head);
-            stream.expires_after(read_timeout);
-            auto [write_ec, written] = co_await bhttp::async_write(stream, res, kAsTuple);
-            (void)written;
-            lingering = !write_ec;
+            lingering = co_await RefuseTooLarge(*state, stream, path, version, head);
             break;
         }
         if (IEquals(header[bhttp::field::expect], "100-continue")) {
@@ -305,12 +325,7 @@ Task<void> RunSession(std::shared_ptr<ServerState> state, Tcp::socket socket) {
         (void)body_n;
         if (body_ec == bhttp::error::body_limit) {
             // A chunked body has no Content-Length to refuse up front.
-            auto res =
-                ToBeast(PlainResponse(413, "request body too large\n"), version, false, head);
-            stream.expires_after(read_timeout);
-            auto [write_ec, written] = co_await bhttp::async_write(stream, res, kAsTuple);
-            (void)written;
-            lingering = !write_ec;
+            lingering = co_await RefuseTooLarge(*state, stream, path, version, head);
             break;
         }
         if (body_ec) {

@@ -48,6 +48,9 @@ public:
         std::string listen = "127.0.0.1:0";
         std::size_t max_body_bytes = std::size_t{1} << 20U;
         Millis read_timeout = std::chrono::seconds(30);
+        /// Told of every request the server refuses before a handler sees it: 413 for a body
+        /// over max_body_bytes, 400 for a request that does not parse (`path` is then "").
+        std::function<void(const std::string& path, unsigned status)> on_refused{};
     };
 
     Server(Executor executor, Options options, Handler handler);

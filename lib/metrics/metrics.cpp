@@ -16,6 +16,13 @@ namespace {
 const prometheus::Histogram::BucketBoundaries
     kHttpBuckets{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
 
+/// Webhook acknowledgement buckets: from a group commit on a fast disk to a struggling one.
+const prometheus::Histogram::BucketBoundaries
+    kAckBuckets{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+
+const prometheus::Histogram::BucketBoundaries
+    kBatchBuckets{1, 2, 5, 10, 20, 50, 100, 200, 500, 1000};
+
 /// Run duration buckets: seconds to an hour.
 const prometheus::Histogram::BucketBoundaries
     kRunBuckets{0.1, 0.5, 1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600};
@@ -118,6 +125,36 @@ struct Metrics::Impl {
                 "previous run."
             )
             .Register(*registry);
+    prometheus::Family<prometheus::Gauge>& status_value =
+        prometheus::BuildGauge()
+            .Name("chatsync_status_value")
+            .Help("The value a status resource last read (JivoChat channel: 1 available, 0 not).")
+            .Register(*registry);
+    prometheus::Family<prometheus::Counter>& webhook_events =
+        prometheus::BuildCounter()
+            .Name("chatsync_webhook_events_total")
+            .Help("Webhook bodies received, by event name and outcome.")
+            .Register(*registry);
+    prometheus::Family<prometheus::Counter>& webhook_bytes =
+        prometheus::BuildCounter()
+            .Name("chatsync_webhook_bytes_total")
+            .Help("Bytes of webhook bodies received.")
+            .Register(*registry);
+    prometheus::Family<prometheus::Histogram>& webhook_ack =
+        prometheus::BuildHistogram()
+            .Name("chatsync_webhook_ack_seconds")
+            .Help("From a webhook's last byte to its answer (after the commit).")
+            .Register(*registry);
+    prometheus::Family<prometheus::Counter>& webhook_rejected =
+        prometheus::BuildCounter()
+            .Name("chatsync_webhook_requests_rejected_total")
+            .Help("Webhook requests answered with an error, by reason.")
+            .Register(*registry);
+    prometheus::Family<prometheus::Histogram>& webhook_batch =
+        prometheus::BuildHistogram()
+            .Name("chatsync_webhook_batch_events")
+            .Help("Webhook events committed together in one transaction.")
+            .Register(*registry);
     prometheus::Family<prometheus::Counter>& task_failures =
         prometheus::BuildCounter()
             .Name("chatsync_task_failures_total")
@@ -216,6 +253,31 @@ void Metrics::Latched(std::string_view source, bool latched) {
 
 void Metrics::EgressChange(std::string_view source) {
     impl_->egress_changes.Add({{"source", S(source)}}).Increment();
+}
+
+void Metrics::StatusValue(std::string_view source, std::string_view resource, double value) {
+    impl_->status_value.Add({{"source", S(source)}, {"resource", S(resource)}}).Set(value);
+}
+
+void Metrics::WebhookEvent(
+    std::string_view source,
+    std::string_view event,
+    std::string_view outcome,
+    std::size_t bytes,
+    double ack_seconds
+) {
+    impl_->webhook_events.Add({{"source", S(source)}, {"event", S(event)}, {"outcome", S(outcome)}}
+    ).Increment();
+    impl_->webhook_bytes.Add({{"source", S(source)}}).Increment(static_cast<double>(bytes));
+    impl_->webhook_ack.Add({{"source", S(source)}}, kAckBuckets).Observe(ack_seconds);
+}
+
+void Metrics::WebhookRejected(std::string_view source, std::string_view reason) {
+    impl_->webhook_rejected.Add({{"source", S(source)}, {"reason", S(reason)}}).Increment();
+}
+
+void Metrics::WebhookBatch(std::size_t events) {
+    impl_->webhook_batch.Add({}, kBatchBuckets).Observe(static_cast<double>(events));
 }
 
 void Metrics::TaskFailure(std::string_view task) {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -76,6 +77,31 @@ public:
     /// chatsync_egress_changes_total{source}: a run of a guarded source sent from another
     /// address than the previous run.
     void EgressChange(std::string_view source);
+
+    /// chatsync_status_value{source,resource}: the number a scalar resource last read
+    /// (JivoChat's channel status: 1 available, 0 not).
+    void StatusValue(std::string_view source, std::string_view resource, double value);
+
+    /// chatsync_webhook_events_total{source,event,outcome}, chatsync_webhook_bytes_total{source}
+    /// and chatsync_webhook_ack_seconds{source}, for one received body. `event` is a
+    /// documented event name or "other" (the strategy bounds it); `outcome` is stored,
+    /// unmapped (stored without rows: an unknown event), malformed (stored raw), duplicate,
+    /// derive_failed (stored, its rows refused) or failed (not stored: answered 503).
+    void WebhookEvent(
+        std::string_view source,
+        std::string_view event,
+        std::string_view outcome,
+        std::size_t bytes,
+        double ack_seconds
+    );
+
+    /// chatsync_webhook_requests_rejected_total{source,reason}: not_found (wrong path or
+    /// token), method, too_large, bad_request, unavailable (the database did not take it).
+    /// `source` is "" when the path names no configured source.
+    void WebhookRejected(std::string_view source, std::string_view reason);
+
+    /// chatsync_webhook_batch_events: events committed together in one transaction.
+    void WebhookBatch(std::size_t events);
 
     /// chatsync_task_failures_total{task}: a root coroutine ended with an exception.
     void TaskFailure(std::string_view task);

@@ -4,10 +4,13 @@
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <map>
+#include <memory>
 #include <mutex>
 #include <stdexcept>
 #include <string_view>
 #include <thread>
+#include <tuple>
 #include <type_traits>
 #include <unordered_map>
 #include <unordered_set>
@@ -193,6 +196,20 @@ constexpr std::string_view kLockKeySql = "SELECT pg_advisory_xact_lock($1::bigin
 
 constexpr std::string_view kPingSql = "SELECT 1";
 
+/// Stores a batch of webhook bodies: the tuples (EventValuesSql) follow, then
+/// kInsertEventsTailSql. A body stored before (same source and key) is skipped and not
+/// returned, so the rows returned are the new events.
+constexpr std::string_view kInsertEventsHeadSql =
+    "INSERT INTO {s}.webhook_events (source, event_key, received_at, channel, event_name, "
+    "event_type, bytes, body, raw, malformed, derive_error) VALUES ";
+
+constexpr std::string_view kInsertEventsTailSql =
+    " ON CONFLICT (source, event_key) DO NOTHING RETURNING source, event_key";
+
+/// Why a stored event has no derived rows.
+constexpr std::string_view kEventDeriveErrorSql =
+    "UPDATE {s}.webhook_events SET derive_error = $3 WHERE source = $1 AND event_key = $2";
+
 /// A resource's run lock, held by the sink's lock session from BeginRun to FinishRun.
 /// Session-level, so that it outlives the run's transactions and vanishes with the process.
 /// It shares the one-key space with the table locks; their keys hash other text.
@@ -201,7 +218,7 @@ constexpr std::string_view kTryRunLockSql = "SELECT pg_try_advisory_lock($1::big
 constexpr std::string_view kRunUnlockSql = "SELECT pg_advisory_unlock($1::bigint)";
 
 /// Prepared on every connection: (statement name, SQL with `{s}`).
-constexpr std::array<std::pair<std::string_view, std::string_view>, 26> kPrepared{{
+constexpr std::array<std::pair<std::string_view, std::string_view>, 27> kPrepared{{
     {"load_state", kLoadStateSql},
     {"list_states", kListStatesSql},
     {"interrupt_runs", kInterruptRunsSql},
@@ -228,6 +245,7 @@ constexpr std::array<std::pair<std::string_view, std::string_view>, 26> kPrepare
     {"schema_exists", kSchemaExistsSql},
     {"try_run_lock", kTryRunLockSql},
     {"run_unlock", kRunUnlockSql},
+    {"event_derive_error", kEventDeriveErrorSql},
 }};
 
 /// A failure the sink detects itself, carried to the boundary like a libpqxx exception.
@@ -445,6 +463,332 @@ void CopyRows(
         writer.write_raw_line(line);
     }
     writer.complete();
+}
+
+/// The column types an event table may declare (EventColumn::type). Fixed, because the merge
+/// policies compare values: every one of these has equality and ordering.
+constexpr std::array<std::string_view, 8> kEventColumnTypes{
+    "text",
+    "bigint",
+    "integer",
+    "smallint",
+    "boolean",
+    "double precision",
+    "timestamptz",
+    "jsonb",
+};
+
+/// `text` as a text column accepts it: NUL bytes dropped, and every byte that does not start a
+/// well-formed UTF-8 sequence replaced by U+FFFD. For the labels stored next to an event
+/// (channel, event name and type), which must never keep the event itself from being stored.
+std::string ValidText(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    std::size_t i = 0;
+    while (i < text.size()) {
+        const auto lead = static_cast<unsigned char>(text[i]);
+        if (lead < 0x80U) {
+            if (lead != 0) {
+                out.push_back(text[i]);
+            }
+            ++i;
+            continue;
+        }
+        std::size_t len = 0;
+        std::uint32_t min = 0;
+        if ((lead & 0xE0U) == 0xC0U) {
+            len = 2;
+            min = 0x80;
+        } else if ((lead & 0xF0U) == 0xE0U) {
+            len = 3;
+            min = 0x800;
+        } else if ((lead & 0xF8U) == 0xF0U) {
+            len = 4;
+            min = 0x10000;
+        }
+        bool ok = len != 0 && i + len <= text.size();
+        std::uint32_t code = ok ? (lead & (0x7FU >> len)) : 0U;
+        for (std::size_t k = 1; ok && k < len; ++k) {
+            const auto next = static_cast<unsigned char>(text[i + k]);
+            ok = (next & 0xC0U) == 0x80U;
+            code = (code << 6U) | (next & 0x3FU);
+        }
+        // Overlong forms, UTF-16 surrogates and code points past U+10FFFF are invalid too.
+        ok = ok && code >= min && code <= 0x10FFFFU && (code < 0xD800U || code > 0xDFFFU);
+        if (ok) {
+            out.append(text.substr(i, len));
+            i += len;
+        } else {
+            out += "\xEF\xBF\xBD";
+            ++i;
+        }
+    }
+    return out;
+}
+
+/// A point in time as an SQL timestamptz expression, exact to the microsecond.
+std::string TimestampSql(TimePoint t) {
+    return "('epoch'::timestamptz + " + std::to_string(ToMicros(t).value_or(0)) +
+           " * interval '1 microsecond')";
+}
+
+/// A declared event table, as StoreEvents writes it.
+struct EventTablePlan {
+    struct Column {
+        /// The column's name in the database.
+        std::string name;
+        /// The same, quoted.
+        std::string ident;
+        /// The type as declared, for CREATE and ALTER.
+        std::string declared_type;
+        /// The type as the catalog has it after PrepareEventTables (the declared one unless an
+        /// operator changed the column): values are cast to it, so a value it rejects fails
+        /// with a message that names it.
+        std::string sql_type;
+    };
+
+    /// `"schema"."table"`.
+    std::string qualified;
+    /// The table's advisory lock, shared with CommitPage.
+    std::int64_t lock_key = 0;
+    MergePolicy merge = MergePolicy::kCoalesce;
+    /// Declared names of the key columns.
+    std::vector<std::string> key;
+    /// The quoted key columns, comma-separated (the ON CONFLICT target).
+    std::string key_list;
+    /// Declared name of the rank column; empty unless merge is kRanked.
+    std::string rank;
+    /// By declared name, in declaration order.
+    std::vector<std::pair<std::string, Column>> columns;
+
+    const Column* Find(std::string_view name) const {
+        for (const auto& [declared, column] : columns) {
+            if (declared == name) {
+                return &column;
+            }
+        }
+        return nullptr;
+    }
+};
+
+/// Checks a declaration and plans its table in the schema `schema_ident` (a short identifier,
+/// unquoted). Column types stay to be read from the catalog. Throws SinkFailure.
+EventTablePlan PlanEventTable(const std::string& schema_ident, const EventTable& table) {
+    const auto fail = [&](const std::string& why) {
+        return SinkFailure(
+            Errc::kSinkPermanent, "event table " + schema_ident + "." + table.name + ": " + why
+        );
+    };
+    if (table.name.empty()) {
+        throw SinkFailure(
+            Errc::kSinkPermanent, "an event table of " + schema_ident + " has no name"
+        );
+    }
+    if (table.key.empty()) {
+        throw fail("no key columns");
+    }
+    EventTablePlan plan;
+    plan.qualified =
+        detail::QualifiedName(schema_ident, detail::ShortIdentifier(table.name, table.name));
+    plan.lock_key = detail::AdvisoryLockKey("chatsync.table:" + plan.qualified);
+    plan.merge = table.merge;
+    plan.key = table.key;
+    std::unordered_set<std::string> names;
+    for (const auto& c : table.columns) {
+        std::string name = detail::ShortIdentifier(c.name, c.name);
+        if (c.name.empty() || name == detail::kSyncedAtColumn) {
+            throw fail("column name '" + c.name + "' is empty or reserved");
+        }
+        if (!names.insert(name).second) {
+            throw fail("column " + c.name + " is declared twice");
+        }
+        if (std::find(kEventColumnTypes.begin(), kEventColumnTypes.end(), c.type) ==
+            kEventColumnTypes.end()) {
+            throw fail(
+                "column " + c.name + " has type '" + c.type +
+                "' (text, bigint, integer, smallint, boolean, double precision, timestamptz or "
+                "jsonb)"
+            );
+        }
+        EventTablePlan::Column column;
+        column.ident = QuoteIdent(name);
+        column.name = std::move(name);
+        column.declared_type = c.type;
+        column.sql_type = c.type;
+        plan.columns.emplace_back(c.name, std::move(column));
+    }
+    std::unordered_set<std::string> key_names;
+    for (const auto& k : table.key) {
+        const EventTablePlan::Column* column = plan.Find(k);
+        if (column == nullptr) {
+            throw fail("key column " + k + " is not declared");
+        }
+        if (!key_names.insert(k).second) {
+            throw fail("key column " + k + " is named twice");
+        }
+        plan.key_list += (plan.key_list.empty() ? "" : ", ") + column->ident;
+    }
+    if (table.merge == MergePolicy::kRanked) {
+        if (plan.Find(table.rank_column) == nullptr || key_names.count(table.rank_column) > 0) {
+            throw fail("rank column '" + table.rank_column + "' is not a declared non-key column");
+        }
+        plan.rank = table.rank_column;
+    }
+    return plan;
+}
+
+/// `CREATE TABLE IF NOT EXISTS` for a planned event table.
+std::string CreateEventTableSql(const EventTablePlan& plan) {
+    std::string sql = "CREATE TABLE IF NOT EXISTS " + plan.qualified + " (";
+    for (const auto& [declared, column] : plan.columns) {
+        sql += column.ident + " " + column.declared_type + ", ";
+    }
+    sql +=
+        QuoteIdent(detail::kSyncedAtColumn) + " timestamptz, PRIMARY KEY (" + plan.key_list + "))";
+    return sql;
+}
+
+/// One upsert of `row` into its table, following the table's merge policy; `synced_at` is
+/// the SQL for the time the event was received. Throws SinkFailure when the row does not fit
+/// the declaration, and pqxx::argument_error when a value is not valid in the connection's
+/// encoding.
+///
+/// kCoalesce: `c = COALESCE(EXCLUDED.c, t.c)` for each given non-key column.
+/// kRanked: `c = CASE WHEN <the new rank is not lower> THEN COALESCE(EXCLUDED.c, t.c)
+/// ELSE COALESCE(t.c, EXCLUDED.c) END` and `rank = GREATEST(t.rank, EXCLUDED.rank)`; a
+/// stored null rank counts as the lowest, so unranked rows never hold back ranked ones.
+/// Either way the WHERE skips rows the update would leave as they are, so they are neither
+/// rewritten nor their `_chatsync_synced_at` moved.
+std::string EventUpsertSql(
+    pqxx::connection& conn,
+    const EventTablePlan& table,
+    const EventRow& row,
+    std::string_view synced_at
+) {
+    const auto fail = [&](const std::string& why) {
+        return SinkFailure(Errc::kSinkPermanent, "a row for table " + row.table + ": " + why);
+    };
+    const std::string synced = QuoteIdent(detail::kSyncedAtColumn);
+    std::string columns;
+    std::string values;
+    std::vector<const EventTablePlan::Column*> merged;
+    std::unordered_set<std::string_view> given;
+    std::size_t keys = 0;
+    for (const auto& [name, value] : row.values) {
+        const EventTablePlan::Column* column = table.Find(name);
+        if (column == nullptr) {
+            throw fail("no column " + name + " is declared");
+        }
+        if (!given.insert(name).second) {
+            throw fail("column " + name + " is given twice");
+        }
+        if (value && value->find('\0') != std::string::npos) {
+            throw fail("the value of column " + name + " contains a NUL byte");
+        }
+        if (std::find(table.key.begin(), table.key.end(), name) != table.key.end()) {
+            if (!value) {
+                throw fail("key column " + name + " is null");
+            }
+            ++keys;
+        } else if (name != table.rank) {
+            merged.push_back(column);
+        }
+        columns += column->ident + ", ";
+        values +=
+            (value ? conn.quote(*value) : std::string("NULL")) + "::" + column->sql_type + ", ";
+    }
+    if (keys != table.key.size()) {
+        for (const auto& k : table.key) {
+            if (given.count(k) == 0) {
+                throw fail("key column " + k + " is missing");
+            }
+        }
+    }
+    std::string sql = "INSERT INTO " + table.qualified + " AS t (" + columns + synced +
+                      ") VALUES (" + values + std::string(synced_at) + ") ON CONFLICT (" +
+                      table.key_list + ") DO ";
+    const bool ranked = table.merge == MergePolicy::kRanked;
+    if (table.merge == MergePolicy::kKeepFirst || (merged.empty() && !ranked)) {
+        return sql + "NOTHING";
+    }
+    // (column, its new value): the SET list, and both sides of the WHERE.
+    std::vector<std::pair<std::string, std::string>> set;
+    std::string rank;
+    std::string newer;
+    if (ranked) {
+        rank = table.Find(table.rank)->ident;
+        newer = "t." + rank + " IS NULL OR EXCLUDED." + rank + " >= t." + rank;
+    }
+    for (const auto* column : merged) {
+        const std::string& c = column->ident;
+        std::string fresh = "COALESCE(EXCLUDED." + c + ", t." + c + ")";
+        if (ranked) {
+            fresh = "CASE WHEN " + newer + " THEN " + fresh + " ELSE COALESCE(t." + c +
+                    ", EXCLUDED." + c + ") END";
+        }
+        set.emplace_back(c, std::move(fresh));
+    }
+    if (ranked) {
+        set.emplace_back(rank, "GREATEST(t." + rank + ", EXCLUDED." + rank + ")");
+    }
+    std::string assignments;
+    std::string before;
+    std::string after;
+    for (const auto& [c, fresh] : set) {
+        assignments += c + " = " + fresh + ", ";
+        before += (before.empty() ? "t." : ", t.") + c;
+        after += (after.empty() ? "" : ", ") + fresh;
+    }
+    return sql + "UPDATE SET " + assignments + synced + " = GREATEST(t." + synced + ", EXCLUDED." +
+           synced + ") WHERE ROW(" + before + ") IS DISTINCT FROM ROW(" + after + ")";
+}
+
+/// How an event's body is stored.
+enum class BodyAs {
+    /// Valid JSON, in `body`, exactly as received.
+    kJson,
+    /// Not JSON: the bytes in `raw`, flagged malformed.
+    kMalformed,
+    /// JSON that the database refused: the bytes in `raw`, not flagged (derive_error says why).
+    kRefused,
+};
+
+/// An event's tuple for kInsertEventsHeadSql. Throws pqxx::argument_error when the body is to
+/// be stored as JSON and is not valid in the connection's encoding.
+std::string EventValuesSql(
+    pqxx::connection& conn,
+    const InboundEvent& event,
+    BodyAs body_as,
+    const std::string& derive_error
+) {
+    const auto optional_text = [&](const std::string& text) {
+        std::string valid = ValidText(text);
+        return valid.empty() ? std::string("NULL") : conn.quote(valid);
+    };
+    std::string sql = "(" + conn.quote(event.source) + ", " + conn.quote(event.event_key) + ", " +
+                      TimestampSql(event.received_at) + ", " +
+                      conn.quote(ValidText(event.channel)) + ", " +
+                      optional_text(event.event_name) + ", " + optional_text(event.event_type) +
+                      ", " + std::to_string(event.body.size()) + ", ";
+    if (body_as == BodyAs::kJson) {
+        sql += conn.quote(event.body) + "::json, NULL, false, ";
+    } else {
+        // libpqxx 6.4 takes binary data as unsigned bytes only.
+        const auto* bytes = reinterpret_cast<const unsigned char*>(event.body.data());
+        sql += "NULL, " + conn.quote_raw(bytes, event.body.size()) + ", " +
+               (body_as == BodyAs::kMalformed ? "true" : "false") + ", ";
+    }
+    sql += optional_text(derive_error) + ")";
+    return sql;
+}
+
+/// Whether a failure of an event's own SQL is the event's fault (a value, a body or a row the
+/// database refuses), so that the event is stored without it and the batch goes on. Anything
+/// that may pass (a lost connection, a serialization failure, a timeout) is not: the whole
+/// call fails and the events are delivered again.
+bool IsEventFault(const pqxx::sql_error& e, const pqxx::connection& conn) {
+    return conn.is_open() && e.sqlstate().size() == 5 &&
+           ClassifySqlState(e.sqlstate()).code == Errc::kSinkPermanent;
 }
 
 }  // namespace
@@ -702,7 +1046,8 @@ struct PgSink::Impl {
         old.reset();
     }
 
-    void SetLastError(const std::string& message) {
+    /// `message` without the Redactor's secrets and the DSN's.
+    std::string Redacted(std::string_view message) const {
         std::string clean = redactor.Redact(message);
         for (const auto& secret : dsn_secrets) {
             // Very short passwords would mask ordinary letters; below 3 bytes the DSN
@@ -716,6 +1061,11 @@ struct PgSink::Impl {
                 pos += Redactor::kMask.size();
             }
         }
+        return clean;
+    }
+
+    void SetLastError(const std::string& message) {
+        std::string clean = Redacted(message);
         const std::lock_guard lock(error_mutex);
         last_error = std::move(clean);
     }
@@ -1103,6 +1453,464 @@ struct PgSink::Impl {
         return static_cast<std::int64_t>(r.affected_rows());
     }
 
+    // --- Event intake.
+
+    /// Creates the schema and the tables, adds missing columns, and remembers the
+    /// declarations for StoreEvents once they are committed.
+    void PrepareEventTablesBlocking(
+        pqxx::connection& conn,
+        const std::string& schema,
+        const std::vector<EventTable>& tables
+    ) {
+        if (schema.empty()) {
+            throw SinkFailure(Errc::kSinkPermanent, "the event tables name no schema");
+        }
+        const std::string schema_ident = detail::ShortIdentifier(schema, schema);
+        std::vector<EventTablePlan> plans;
+        std::vector<std::int64_t> lock_keys;
+        std::unordered_set<std::string> names;
+        for (const auto& table : tables) {
+            if (!names.insert(table.name).second) {
+                throw SinkFailure(
+                    Errc::kSinkPermanent,
+                    "event table " + schema_ident + "." + table.name + " is declared twice"
+                );
+            }
+            plans.push_back(PlanEventTable(schema_ident, table));
+            lock_keys.push_back(plans.back().lock_key);
+        }
+        std::sort(lock_keys.begin(), lock_keys.end());
+
+        pqxx::work tx(conn);
+        // The same locks, in the same order, as CommitPage: concurrent CREATE TABLE IF NOT
+        // EXISTS (or CREATE SCHEMA) of one name can fail on the catalog's unique indexes.
+        if (!lock_keys.empty()) {
+            tx.exec_prepared("lock_tables", ArrayLiteral(lock_keys));
+        }
+        tx.exec_prepared(
+            "lock_key", detail::AdvisoryLockKey("chatsync.schema:" + QuoteIdent(schema_ident))
+        );
+        if (!tx.exec_prepared1("schema_exists", schema_ident)[0].as<bool>()) {
+            tx.exec("CREATE SCHEMA IF NOT EXISTS " + QuoteIdent(schema_ident));
+        }
+        for (auto& plan : plans) {
+            const std::vector<detail::ExistingColumn> existing = ReadColumns(tx, plan.qualified);
+            if (existing.empty()) {
+                tx.exec(CreateEventTableSql(plan));
+            } else {
+                CheckEventTableKey(tx, plan);
+                std::string add;
+                const auto missing = [&](std::string_view name) {
+                    return std::none_of(existing.begin(), existing.end(), [&](const auto& c) {
+                        return c.name == name;
+                    });
+                };
+                for (const auto& [declared, column] : plan.columns) {
+                    if (missing(column.name)) {
+                        add += std::string(add.empty() ? "" : ", ") + "ADD COLUMN IF NOT EXISTS " +
+                               column.ident + " " + column.declared_type;
+                    }
+                }
+                if (missing(detail::kSyncedAtColumn)) {
+                    add += std::string(add.empty() ? "" : ", ") + "ADD COLUMN IF NOT EXISTS " +
+                           QuoteIdent(detail::kSyncedAtColumn) + " timestamptz";
+                }
+                if (!add.empty()) {
+                    tx.exec("ALTER TABLE " + plan.qualified + " " + add);
+                }
+            }
+            for (const auto& live : ReadColumns(tx, plan.qualified)) {
+                for (auto& [declared, column] : plan.columns) {
+                    if (column.name == live.name) {
+                        column.sql_type = live.sql_type;
+                    }
+                }
+            }
+        }
+        tx.commit();
+        const std::lock_guard lock(event_tables_mutex);
+        for (std::size_t i = 0; i < plans.size(); ++i) {
+            event_tables[{schema, tables[i].name}] =
+                std::make_shared<const EventTablePlan>(std::move(plans[i]));
+        }
+    }
+
+    /// An existing event table must have the declared key as its primary key, or ON CONFLICT
+    /// could not name it.
+    static void CheckEventTableKey(pqxx::work& tx, const EventTablePlan& plan) {
+        std::vector<std::string> live;
+        for (const auto& row : tx.exec_prepared("primary_key_columns", plan.qualified)) {
+            live.push_back(row[0].as<std::string>());
+        }
+        std::vector<std::string> declared;
+        for (const auto& k : plan.key) {
+            declared.push_back(plan.Find(k)->name);
+        }
+        std::sort(live.begin(), live.end());
+        std::sort(declared.begin(), declared.end());
+        if (live != declared) {
+            std::string have;
+            for (const auto& c : live) {
+                have += (have.empty() ? "" : ", ") + c;
+            }
+            throw SinkFailure(
+                Errc::kSinkPermanent,
+                "table " + plan.qualified + " exists with primary key (" + have +
+                    "), not the declared (" + plan.key_list + ")"
+            );
+        }
+    }
+
+    std::shared_ptr<const EventTablePlan>
+    FindEventTable(const std::string& schema, const std::string& table) {
+        const std::lock_guard lock(event_tables_mutex);
+        const auto it = event_tables.find({schema, table});
+        return it == event_tables.end() ? nullptr : it->second;
+    }
+
+    /// A batch of events turned into SQL, before anything runs.
+    struct EventBatch {
+        struct Entry {
+            /// The same source and key came earlier in the batch: this one is a duplicate.
+            bool repeat = false;
+            /// The tuple for the events insert.
+            std::string values;
+            /// The upserts of the derived rows, each ending in ";\n"; empty when none.
+            std::string rows_sql;
+            /// Why the rows are not written, when that is known before any SQL runs (a row
+            /// that does not fit its table, a body the connection cannot send as JSON).
+            std::string error;
+        };
+
+        std::vector<Entry> entries;
+        /// The events to insert (first occurrences), ordered by source and key: concurrent
+        /// batches then take their row locks in one order and cannot deadlock on them.
+        std::vector<std::size_t> insert_order;
+        /// "source\0key" -> index of the first occurrence.
+        std::unordered_map<std::string, std::size_t> first;
+        /// The event tables the rows write, sorted.
+        std::vector<std::int64_t> lock_keys;
+    };
+
+    /// A refusal's explanation, for derive_error and EventResult::error.
+    std::string SqlErrorText(const pqxx::sql_error& e) const {
+        return Redacted(OneLine(std::string(e.what()) + " (SQLSTATE " + e.sqlstate() + ")"));
+    }
+
+    static std::string EventKey(std::string_view source, std::string_view key) {
+        std::string out(source);
+        out.push_back('\0');
+        out.append(key);
+        return out;
+    }
+
+    EventBatch PlanEvents(pqxx::connection& conn, const std::vector<InboundEvent>& events) {
+        EventBatch batch;
+        batch.entries.resize(events.size());
+        for (std::size_t i = 0; i < events.size(); ++i) {
+            const InboundEvent& event = events[i];
+            EventBatch::Entry& entry = batch.entries[i];
+            // Both are ours (a source name, a digest), and a replaced byte could merge two keys.
+            for (const std::string* text : {&event.source, &event.event_key}) {
+                if (ValidText(*text) != *text) {
+                    throw SinkFailure(
+                        Errc::kSinkPermanent,
+                        "event " + std::to_string(i) + ": source or key is not UTF-8 text"
+                    );
+                }
+            }
+            if (!batch.first.emplace(EventKey(event.source, event.event_key), i).second) {
+                entry.repeat = true;
+                continue;
+            }
+            batch.insert_order.push_back(i);
+            BodyAs body_as = event.valid_json ? BodyAs::kJson : BodyAs::kMalformed;
+            if (body_as == BodyAs::kJson && event.body.find('\0') != std::string::npos) {
+                body_as = BodyAs::kRefused;
+                entry.error = "the body was refused as JSON: it contains a NUL byte";
+            }
+            if (body_as == BodyAs::kJson) {
+                entry.error = PlanEventRows(conn, event, entry.rows_sql, batch.lock_keys);
+                try {
+                    entry.values = EventValuesSql(conn, event, body_as, entry.error);
+                } catch (const pqxx::argument_error& e) {
+                    body_as = BodyAs::kRefused;
+                    entry.rows_sql.clear();
+                    entry.error =
+                        "the body was refused as JSON: not valid text (" + OneLine(e.what()) + ")";
+                }
+            }
+            if (body_as != BodyAs::kJson) {
+                // Rows come only from JSON bodies.
+                entry.values = EventValuesSql(conn, event, body_as, entry.error);
+            }
+        }
+        std::sort(
+            batch.insert_order.begin(),
+            batch.insert_order.end(),
+            [&](std::size_t a, std::size_t b) {
+                return std::tie(events[a].source, events[a].event_key) <
+                       std::tie(events[b].source, events[b].event_key);
+            }
+        );
+        std::sort(batch.lock_keys.begin(), batch.lock_keys.end());
+        batch.lock_keys.erase(
+            std::unique(batch.lock_keys.begin(), batch.lock_keys.end()), batch.lock_keys.end()
+        );
+        return batch;
+    }
+
+    /// Builds the upserts of an event's rows into `sql`; returns why they cannot be written
+    /// (then `sql` is empty), or "".
+    std::string PlanEventRows(
+        pqxx::connection& conn,
+        const InboundEvent& event,
+        std::string& sql,
+        std::vector<std::int64_t>& lock_keys
+    ) {
+        const std::string synced_at = TimestampSql(event.received_at);
+        std::vector<std::int64_t> keys;
+        for (const auto& row : event.rows) {
+            std::string why;
+            try {
+                const auto table = FindEventTable(event.source, row.table);
+                if (!table) {
+                    throw SinkFailure(
+                        Errc::kSinkPermanent,
+                        "a row for table " + row.table + ": no such event table is declared for " +
+                            event.source
+                    );
+                }
+                sql += EventUpsertSql(conn, *table, row, synced_at) + ";\n";
+                keys.push_back(table->lock_key);
+                continue;
+            } catch (const SinkFailure& e) {
+                why = e.what();
+            } catch (const pqxx::argument_error& e) {
+                // A value that is not text in the connection's encoding.
+                why = "a row for table " + row.table + ": " + OneLine(e.what());
+            }
+            sql.clear();
+            return "derived rows refused: " + Redacted(why);
+        }
+        lock_keys.insert(lock_keys.end(), keys.begin(), keys.end());
+        return {};
+    }
+
+    /// Takes the locks of the tables a batch writes, so that two batches updating the same
+    /// rows in different orders wait for each other instead of deadlocking.
+    static void LockEventTables(pqxx::work& tx, const EventBatch& batch) {
+        if (!batch.lock_keys.empty()) {
+            tx.exec_prepared("lock_tables", ArrayLiteral(batch.lock_keys));
+        }
+    }
+
+    std::string InsertEventsSql(const EventBatch& batch, const std::vector<std::size_t>& which)
+        const {
+        std::string sql = Sql(kInsertEventsHeadSql);
+        for (std::size_t n = 0; n < which.size(); ++n) {
+            if (n > 0) {
+                sql += ",\n";
+            }
+            sql += batch.entries[which[n]].values;
+        }
+        sql += kInsertEventsTailSql;
+        return sql;
+    }
+
+    /// Marks the events an insert returned as new.
+    static void
+    MarkNew(const EventBatch& batch, const pqxx::result& returned, std::vector<bool>& fresh) {
+        for (const auto& row : returned) {
+            const auto it =
+                batch.first.find(EventKey(row[0].as<std::string>(), row[1].as<std::string>()));
+            if (it == batch.first.end()) {
+                throw std::logic_error("the events insert returned a key it was not given");
+            }
+            fresh[it->second] = true;
+        }
+    }
+
+    static std::vector<EventResult> EventResults(
+        const EventBatch& batch,
+        const std::vector<bool>& fresh,
+        const std::vector<std::string>& errors
+    ) {
+        std::vector<EventResult> out(batch.entries.size());
+        for (std::size_t i = 0; i < out.size(); ++i) {
+            if (batch.entries[i].repeat || !fresh[i]) {
+                out[i].outcome = EventResult::Outcome::kDuplicate;
+            } else if (!errors[i].empty()) {
+                out[i].outcome = EventResult::Outcome::kStoredWithoutRows;
+                out[i].error = errors[i];
+            }
+        }
+        return out;
+    }
+
+    std::vector<EventResult>
+    StoreEventsBlocking(pqxx::connection& conn, const std::vector<InboundEvent>& events) {
+        const EventBatch batch = PlanEvents(conn, events);
+        try {
+            return StoreEventBatch(conn, batch);
+        } catch (const pqxx::sql_error& e) {
+            if (!IsEventFault(e, conn)) {
+                throw;
+            }
+        }
+        // The database refused something of the batch for good, and which event it belongs
+        // to is unknown: the batch is redone, the events at fault sorted out.
+        return StoreEventsOneByOne(conn, events, batch);
+    }
+
+    /// The whole batch in one transaction: one insert for the events, one round trip for
+    /// the upserts of the new ones (in the order of the batch, so that events touching the
+    /// same row apply in the order received).
+    std::vector<EventResult> StoreEventBatch(pqxx::connection& conn, const EventBatch& batch)
+        const {
+        const std::size_t n = batch.entries.size();
+        std::vector<bool> fresh(n, false);
+        std::vector<std::string> errors(n);
+        pqxx::work tx(conn);
+        LockEventTables(tx, batch);
+        if (!batch.insert_order.empty()) {
+            MarkNew(batch, tx.exec(InsertEventsSql(batch, batch.insert_order)), fresh);
+        }
+        std::string upserts;
+        for (std::size_t i = 0; i < n; ++i) {
+            errors[i] = batch.entries[i].error;
+            if (fresh[i]) {
+                upserts += batch.entries[i].rows_sql;
+            }
+        }
+        if (!upserts.empty()) {
+            tx.exec(upserts);
+        }
+        tx.commit();
+        return EventResults(batch, fresh, errors);
+    }
+
+    /// Runs `sql(first, last)`, the statements of `items[first, last)`, under a savepoint,
+    /// and hands its result to `done`. When the database refuses it for good, the two halves
+    /// go on their own, down to single items, whose refusal goes to `refused(item, why)`.
+    /// The statements still run in the order of `items`, and k refused items among n cost
+    /// about 2k·log2(n) attempts instead of one per item.
+    template <class MakeSql, class Done, class Refused>
+    void Bisect(
+        pqxx::work& tx,
+        const pqxx::connection& conn,
+        const std::vector<std::size_t>& items,
+        std::size_t first,
+        std::size_t last,
+        const MakeSql& sql,
+        const Done& done,
+        const Refused& refused
+    ) const {
+        if (first >= last) {
+            return;
+        }
+        std::string why;
+        {
+            pqxx::subtransaction sub(tx, "chatsync_events");
+            try {
+                const pqxx::result r = sub.exec(sql(first, last));
+                sub.commit();
+                done(r);
+                return;
+            } catch (const pqxx::sql_error& e) {
+                if (!IsEventFault(e, conn)) {
+                    throw;
+                }
+                why = SqlErrorText(e);
+                // libpqxx has rolled back to the savepoint already; this only says so.
+                sub.abort();
+            }
+        }
+        if (last - first == 1) {
+            refused(items[first], why);
+            return;
+        }
+        const std::size_t middle = first + (last - first) / 2;
+        Bisect(tx, conn, items, first, middle, sql, done, refused);
+        Bisect(tx, conn, items, middle, last, sql, done, refused);
+    }
+
+    /// The batch again, the events that cannot be stored whole sorted out under savepoints:
+    /// an event whose body the database refuses is stored with its bytes in `raw` and
+    /// without rows; an event whose rows are refused is stored without them. Either way
+    /// derive_error says why. Every other event is stored as in StoreEventBatch.
+    std::vector<EventResult> StoreEventsOneByOne(
+        pqxx::connection& conn,
+        const std::vector<InboundEvent>& events,
+        const EventBatch& batch
+    ) const {
+        const std::size_t n = batch.entries.size();
+        std::vector<bool> fresh(n, false);
+        std::vector<std::string> errors(n);
+        for (std::size_t i = 0; i < n; ++i) {
+            errors[i] = batch.entries[i].error;
+        }
+        pqxx::work tx(conn);
+        LockEventTables(tx, batch);
+
+        const auto insert_sql = [&](std::size_t first, std::size_t last) {
+            return InsertEventsSql(
+                batch,
+                std::vector<std::size_t>(
+                    batch.insert_order.begin() + static_cast<std::ptrdiff_t>(first),
+                    batch.insert_order.begin() + static_cast<std::ptrdiff_t>(last)
+                )
+            );
+        };
+        const auto inserted = [&](const pqxx::result& r) {
+            MarkNew(batch, r, fresh);
+        };
+        // Only its body comes from outside, so that is what the database refused: the bytes
+        // are kept and no rows written. Should this fail too, so does the call.
+        const auto body_refused = [&](std::size_t i, const std::string& why) {
+            errors[i] = "the body was refused as JSON: " + why;
+            EventBatch single;
+            single.entries.emplace_back().values =
+                EventValuesSql(conn, events[i], BodyAs::kRefused, errors[i]);
+            fresh[i] = !tx.exec(InsertEventsSql(single, {0})).empty();
+        };
+        Bisect(
+            tx,
+            conn,
+            batch.insert_order,
+            0,
+            batch.insert_order.size(),
+            insert_sql,
+            inserted,
+            body_refused
+        );
+
+        std::vector<std::size_t> with_rows;
+        for (std::size_t i = 0; i < n; ++i) {
+            if (fresh[i] && errors[i].empty() && !batch.entries[i].rows_sql.empty()) {
+                with_rows.push_back(i);
+            }
+        }
+        const auto rows_sql = [&](std::size_t first, std::size_t last) {
+            std::string sql;
+            for (std::size_t k = first; k < last; ++k) {
+                sql += batch.entries[with_rows[k]].rows_sql;
+            }
+            return sql;
+        };
+        const auto rows_written = [](const pqxx::result&) {
+        };
+        const auto rows_refused = [&](std::size_t i, const std::string& why) {
+            errors[i] = "derived rows refused: " + why;
+            tx.exec_prepared(
+                "event_derive_error", events[i].source, events[i].event_key, errors[i]
+            );
+        };
+        Bisect(tx, conn, with_rows, 0, with_rows.size(), rows_sql, rows_written, rows_refused);
+        tx.commit();
+        return EventResults(batch, fresh, errors);
+    }
+
     static void PingBlocking(pqxx::connection& conn) {
         pqxx::nontransaction tx(conn);
         tx.exec_prepared("ping");
@@ -1127,6 +1935,12 @@ struct PgSink::Impl {
 
     mutable std::mutex error_mutex;
     std::string last_error;
+
+    /// The event tables PrepareEventTables declared, by (schema, table) as given. Entries are
+    /// replaced, never changed, so StoreEvents keeps using the one it found.
+    std::mutex event_tables_mutex;
+    std::map<std::pair<std::string, std::string>, std::shared_ptr<const EventTablePlan>>
+        event_tables;
 
     std::atomic<bool> stopped{false};
     std::mutex stop_mutex;
@@ -1290,6 +2104,31 @@ Task<Result<bool>> PgSink::ClearLatch(std::string source) {
         return impl->ClearLatchBlocking(c, source);
     };
     auto task = impl_->Dispatch<bool>("ClearLatch", std::move(op));
+    auto result = co_await std::move(task);
+    co_return result;
+}
+
+Task<Result<void>> PgSink::PrepareEventTables(std::string schema, std::vector<EventTable> tables) {
+    std::string operation = "PrepareEventTables " + schema;
+    auto op = [impl = impl_.get(),
+               schema = std::move(schema),
+               tables = std::move(tables)](pqxx::connection& c) {
+        impl->PrepareEventTablesBlocking(c, schema, tables);
+    };
+    auto task = impl_->Dispatch<void>(std::move(operation), std::move(op));
+    auto result = co_await std::move(task);
+    co_return result;
+}
+
+Task<Result<std::vector<EventResult>>> PgSink::StoreEvents(std::vector<InboundEvent> events) {
+    if (events.empty()) {
+        co_return std::vector<EventResult>{};
+    }
+    std::string operation = "StoreEvents (" + std::to_string(events.size()) + " events)";
+    auto op = [impl = impl_.get(), events = std::move(events)](pqxx::connection& c) {
+        return impl->StoreEventsBlocking(c, events);
+    };
+    auto task = impl_->Dispatch<std::vector<EventResult>>(std::move(operation), std::move(op));
     auto result = co_await std::move(task);
     co_return result;
 }

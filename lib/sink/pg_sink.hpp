@@ -23,6 +23,13 @@ namespace chatsync::sink {
 /// Writes to one table take a transaction-scoped advisory lock, so DDL on a table never races
 /// another connection's write to it; pages for different tables commit in parallel.
 ///
+/// Event intake (StoreEvents) writes each batch in one transaction: one multi-row insert into
+/// the state schema's `webhook_events` (`ON CONFLICT DO NOTHING`, so a replay is stored once),
+/// then the new events' rows as single-row upserts into the tables PrepareEventTables declared,
+/// sent together in one round trip. When the database refuses something of the batch for
+/// good (a value, a body), the batch is redone under savepoints, halved until the events at
+/// fault are found; only they lose their rows (their bytes are kept, with `derive_error`).
+///
 /// A run holds a session-level advisory lock on its resource from BeginRun to FinishRun, keyed
 /// by a hash of "<state_schema>/<source>/<resource>" and kept on one extra connection (opened
 /// by the first BeginRun), so that two daemons on one database never run the same resource at
@@ -93,6 +100,9 @@ public:
     ) override;
     Task<Result<std::int64_t>> ForgetEgress(std::string source) override;
     Task<Result<bool>> ClearLatch(std::string source) override;
+    Task<Result<void>> PrepareEventTables(std::string schema, std::vector<EventTable> tables)
+        override;
+    Task<Result<std::vector<EventResult>>> StoreEvents(std::vector<InboundEvent> events) override;
     Task<Result<void>> Ping() override;
 
     /// The redacted explanation of the most recent failed call. Thread-safe.

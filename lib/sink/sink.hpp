@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/asio.hpp"
+#include "core/error.hpp"
 #include "core/result.hpp"
 #include "core/table.hpp"
 
@@ -132,6 +133,87 @@ struct EgressClaim {
     std::string previous;
 };
 
+/// A column of a table that event intake writes. Unlike synced resources, these tables have
+/// a fixed layout, declared by the strategy that maps the events (JivoChat's, for example).
+struct EventColumn {
+    std::string name;
+    /// The SQL type: text, bigint, integer, smallint, boolean, double precision, timestamptz
+    /// or jsonb.
+    std::string type;
+};
+
+/// What an upsert does to a row that exists already.
+enum class MergePolicy {
+    /// The stored row stays as it is (the key says everything, as for a call's status).
+    kKeepFirst,
+    /// A value of the new row replaces the stored one unless it is null.
+    kCoalesce,
+    /// Rows carry a rank (EventTable::rank_column, smallint): a non-null value from a row of
+    /// equal or higher rank replaces the stored one; from a lower rank it only fills a stored
+    /// null; the stored rank becomes the greater. The final row then does not depend on the
+    /// order in which its events arrived as long as the highest-ranked event carries every
+    /// value that lower-ranked ones disagree on; between events of equal rank the later one
+    /// wins. (A row keeps one rank, not one per column: a value two lower ranks disagree on,
+    /// and the highest leaves null, can depend on the order.)
+    kRanked,
+};
+
+/// A table in the source's schema that event intake upserts into.
+struct EventTable {
+    std::string name;
+    /// Besides these, every table gets `_chatsync_synced_at timestamptz`: when the latest
+    /// event that changed the row was received.
+    std::vector<EventColumn> columns;
+    /// Column names of the primary key.
+    std::vector<std::string> key;
+    MergePolicy merge = MergePolicy::kCoalesce;
+    std::string rank_column;
+};
+
+/// One row derived from an event.
+struct EventRow {
+    std::string table;
+    /// Column name -> value as text in PostgreSQL's input syntax for the column's type
+    /// (JSON text for jsonb, ISO-8601 for timestamptz); nullopt is NULL. Columns left out
+    /// are NULL, which under kCoalesce and kRanked means "keep the stored value".
+    std::vector<std::pair<std::string, std::optional<std::string>>> values;
+};
+
+/// One received webhook body.
+struct InboundEvent {
+    std::string source;
+    /// Unique per source for identical bodies (a digest of the body): a replay has the same
+    /// key and is stored once.
+    std::string event_key;
+    TimePoint received_at;
+    /// Which URL it came in through: "webhook" or "chat_api".
+    std::string channel;
+    /// The event's name and, for CRM webhooks, its category; empty when unknown.
+    std::string event_name;
+    std::string event_type;
+    /// The body exactly as received.
+    std::string body;
+    /// False when the body is not JSON: it is stored raw and flagged, without derived rows.
+    bool valid_json = true;
+    /// Rows for the source's event tables (schema = source), written only when the event is
+    /// new, in the same transaction as the event itself.
+    std::vector<EventRow> rows;
+};
+
+struct EventResult {
+    enum class Outcome {
+        /// Stored with its derived rows.
+        kStored,
+        /// An identical body was stored before: nothing written.
+        kDuplicate,
+        /// Stored, but its derived rows could not be written (the database refused a value):
+        /// the event is kept with the error, and nothing else of its batch is affected.
+        kStoredWithoutRows,
+    } outcome = Outcome::kStored;
+    /// For kStoredWithoutRows: why, redacted.
+    std::string error;
+};
+
 /// Storage of synced rows, resource state, the run log and latches.
 ///
 /// @par Thread Safety
@@ -193,6 +275,25 @@ public:
     virtual Task<Result<std::int64_t>> ForgetEgress(std::string source) {
         (void)source;
         co_return std::int64_t{0};
+    }
+
+    /// Creates the schema and the event tables of a source receiving events, and adds the
+    /// columns a table lacks. Idempotent.
+    virtual Task<Result<void>>
+    PrepareEventTables(std::string schema, std::vector<EventTable> tables) {
+        (void)schema;
+        (void)tables;
+        co_return Result<void>{};
+    }
+
+    /// Stores a batch of events durably and idempotently, with their derived rows: when it
+    /// returns a value, everything in it has been committed (one transaction for the whole
+    /// batch, so that many events share one commit). Results are in the order of `events`.
+    /// A failure (the database is unreachable, the commit is in doubt) means that none of
+    /// them may be acknowledged: they are to be sent again, and a replay is stored once.
+    virtual Task<Result<std::vector<EventResult>>> StoreEvents(std::vector<InboundEvent> events) {
+        (void)events;
+        co_return Errc::kSinkPermanent;
     }
 
     /// Checks that the database answers (for /readyz).

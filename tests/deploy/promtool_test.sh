@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # Checks deploy/prometheus with promtool: the scrape config (and the rule files it loads),
 # the alert rules, and the rules' unit tests. Also checks that the Grafana dashboard is valid
-# JSON and that every chatsync metric it or the rules query is one the daemon exports (or the
-# announced webhook metric).
+# JSON and that every chatsync metric it or the rules query is one the daemon exports.
 #
 #   promtool_test.sh SOURCE_DIR
 set -euo pipefail
@@ -32,7 +31,10 @@ chatsync_runs_total chatsync_run_duration_seconds_bucket chatsync_run_duration_s
 chatsync_run_duration_seconds_count chatsync_last_success_timestamp_seconds
 chatsync_cursor_lag_seconds chatsync_errors_total chatsync_resource_running
 chatsync_source_latched chatsync_database_up chatsync_task_failures_total chatsync_egress_changes_total
-chatsync_webhook_requests_rejected_total "
+chatsync_webhook_requests_rejected_total chatsync_webhook_events_total chatsync_webhook_bytes_total
+chatsync_webhook_ack_seconds_bucket chatsync_webhook_ack_seconds_sum chatsync_webhook_ack_seconds_count
+chatsync_webhook_batch_events_bucket chatsync_webhook_batch_events_sum
+chatsync_webhook_batch_events_count chatsync_status_value "
 dashboard="$dir/grafana/chatsync-dashboard.json"
 python3 -m json.tool "$dashboard" >/dev/null || fail "$dashboard is not valid JSON"
 used=$(grep -ohE 'chatsync_[a-z_]+' "$dashboard" "$dir"/prometheus/rules/*.yml | sort -u)

@@ -11,69 +11,6 @@
 namespace chatsync::test {
 namespace {
 
-/// A PostgreSQL cluster of the test's own (scripts/pg-cluster.sh), so that stopping it does
-/// not disturb other tests.
-class PrivateCluster final {
-public:
-    /// Starts on a free port, trying another when one is taken between the choice and the
-    /// server's bind.
-    PrivateCluster() {
-        // When the tests run as root the server runs as `postgres`, which must reach the
-        // cluster directory inside this otherwise private temporary directory.
-        std::filesystem::permissions(dir_.path(), std::filesystem::perms(0755));
-        std::string failures;
-        for (int attempt = 0; attempt < 3 && dsn_.empty(); ++attempt) {
-            port_ = std::to_string(FreePort());
-            auto started = RunProcess(
-                {"/bin/bash",
-                 SourceDir() + "/scripts/pg-cluster.sh",
-                 "start",
-                 dir_.path() + "/pg",
-                 port_}
-            );
-            if (started.exit_code != 0) {
-                failures += started.output;
-                continue;
-            }
-            const auto nl = started.output.find_last_not_of('\n');
-            const auto begin = started.output.rfind('\n', nl);
-            const auto from = begin == std::string::npos ? 0 : begin + 1;
-            dsn_ = started.output.substr(from, nl - from + 1);
-        }
-        if (dsn_.empty()) {
-            throw std::runtime_error("pg-cluster.sh start failed: " + failures);
-        }
-    }
-
-    ~PrivateCluster() { Stop(); }
-
-    void Stop() {
-        RunProcess(
-            {"/bin/bash", SourceDir() + "/scripts/pg-cluster.sh", "stop", dir_.path() + "/pg"}
-        );
-    }
-
-    void Start() {
-        auto r = RunProcess(
-            {"/bin/bash",
-             SourceDir() + "/scripts/pg-cluster.sh",
-             "start",
-             dir_.path() + "/pg",
-             port_}
-        );
-        if (r.exit_code != 0) {
-            throw std::runtime_error("pg-cluster.sh restart failed: " + r.output);
-        }
-    }
-
-    const std::string& dsn() const noexcept { return dsn_; }
-
-private:
-    TempDir dir_;
-    std::string port_;
-    std::string dsn_;
-};
-
 TEST(Admin, MetricsPassPromtoolAndReadinessFollowsTheDatabase) {
     CHATSYNC_REQUIRE_DSN(shared_dsn);
     PrivateCluster pg;

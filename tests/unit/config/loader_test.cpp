@@ -458,13 +458,17 @@ TEST(ConfigLoader, ConnectorMustBeANameOrAMapping) {
 
 TEST(ConfigLoader, BuiltinConnectorsLoadByName) {
     // Fill every parameter without a default with a placeholder (so that some auth
-    // alternative applies); the built-in path must resolve.
+    // alternative applies, and long enough for a webhook token); the built-in path must
+    // resolve.
     for (const auto& name : BuiltinConnectorNames()) {
         const auto spec = ParseConnectorSpec(std::string(*connectors::BuiltinSpec(name)), name);
-        std::string config = "sources:\n  - name: s\n    connector: " + name + "\n    config:\n";
+        std::string config =
+            "webhooks: {listen: \"127.0.0.1:0\"}\nsources:\n  - name: s\n"
+            "    connector: " +
+            name + "\n    config:\n";
         for (const auto& [key, param] : spec.params) {
             if (!param.default_value) {
-                config += "      " + key + ": placeholder\n";
+                config += "      " + key + ": placeholder-placeholder\n";
             }
         }
         const Config c = Load(config);

@@ -1,0 +1,345 @@
+#include "server/webhook.hpp"
+
+#include <array>
+#include <chrono>
+#include <deque>
+#include <exception>
+#include <optional>
+#include <string_view>
+#include <utility>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <spdlog/spdlog.h>
+
+#include "connectors/webhook_strategy.hpp"
+#include "core/error.hpp"
+#include "core/time.hpp"
+#include "http/server.hpp"
+#include "metrics/metrics.hpp"
+#include "sink/sink.hpp"
+
+namespace chatsync::server {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using Digest = std::array<unsigned char, 32>;
+
+constexpr std::string_view kPrefix = "/webhooks/";
+constexpr std::string_view kChatSuffix = "chat";
+constexpr std::string_view kAck = R"({"result":"ok"})";
+
+Digest Sha256(std::string_view a, std::string_view b = {}) {
+    Digest out{};
+    unsigned int size = 0;
+    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+    if (ctx == nullptr) {
+        throw std::bad_alloc();
+    }
+    EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
+    EVP_DigestUpdate(ctx, a.data(), a.size());
+    EVP_DigestUpdate(ctx, b.data(), b.size());
+    EVP_DigestFinal_ex(ctx, out.data(), &size);
+    EVP_MD_CTX_free(ctx);
+    return out;
+}
+
+std::string Hex(const Digest& d) {
+    static constexpr std::string_view kDigits = "0123456789abcdef";
+    std::string out;
+    out.reserve(d.size() * 2);
+    for (const unsigned char c : d) {
+        out += kDigits[c >> 4U];
+        out += kDigits[c & 0xFU];
+    }
+    return out;
+}
+
+/// Equal tokens, in time that depends on neither token's content nor length: both are
+/// hashed, and the digests compared with CRYPTO_memcmp.
+bool SameToken(std::string_view given, std::string_view expected) {
+    const auto a = Sha256(given);
+    const auto b = Sha256(expected);
+    return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+/// The parts of /webhooks/<strategy>/<source>/<token>[/chat].
+struct Target {
+    std::string_view strategy;
+    std::string_view source;
+    std::string_view token;
+    connectors::WebhookChannel channel = connectors::WebhookChannel::kWebhook;
+};
+
+std::optional<Target> ParseTarget(std::string_view path) {
+    if (!path.starts_with(kPrefix)) {
+        return std::nullopt;
+    }
+    path.remove_prefix(kPrefix.size());
+    std::vector<std::string_view> parts;
+    while (!path.empty()) {
+        const auto slash = path.find('/');
+        parts.push_back(path.substr(0, slash));
+        path = slash == std::string_view::npos ? std::string_view() : path.substr(slash + 1);
+    }
+    if (parts.size() == 4 && parts[3] == kChatSuffix) {
+        return Target{parts[0], parts[1], parts[2], connectors::WebhookChannel::kChatApi};
+    }
+    if (parts.size() == 3) {
+        return Target{parts[0], parts[1], parts[2], connectors::WebhookChannel::kWebhook};
+    }
+    return std::nullopt;
+}
+
+http::ServerResponse Plain(unsigned status, std::string body) {
+    http::ServerResponse r;
+    r.status = status;
+    r.body = std::move(body);
+    return r;
+}
+
+}  // namespace
+
+struct WebhookServer::Impl {
+    /// An event waiting for its commit; the request's coroutine sleeps on `wake`.
+    struct Pending {
+        explicit Pending(Executor executor)
+            : wake(executor, Clock::time_point::max()) {}
+
+        sink::InboundEvent event;
+        net::steady_timer wake;
+        bool done = false;
+        Result<sink::EventResult> result = Errc::kCancelled;
+    };
+
+    Impl(Executor executor_in, Options options_in, sink::Sink& sink_in, metrics::Metrics& m)
+        : executor(executor_in)
+        , options(std::move(options_in))
+        , sink(sink_in)
+        , metrics(m)
+        , server(
+              executor,
+              http::Server::Options{
+                  .listen = options.listen,
+                  .max_body_bytes = options.max_body_bytes,
+                  .on_refused =
+                      [this](const std::string& path, unsigned status) {
+                          metrics.WebhookRejected(
+                              KnownSource(path), status == 413 ? "too_large" : "bad_request"
+                          );
+                      }},
+              [this](http::ServerRequest request) { return Handle(std::move(request)); }
+          ) {}
+
+    /// The route a path names with the right token, or nullptr.
+    const WebhookRoute* Find(const Target& t) const {
+        for (const auto& r : routes) {
+            if (r.source == t.source && r.strategy_name == t.strategy) {
+                return SameToken(t.token, r.token) ? &r : nullptr;
+            }
+        }
+        // No such source: still compare, so that answers take the same time either way.
+        (void)SameToken(t.token, "");
+        return nullptr;
+    }
+
+    /// The source of a path with the right token (for metric labels), else "".
+    std::string KnownSource(const std::string& path) const {
+        const auto t = ParseTarget(path);
+        const WebhookRoute* r = t ? Find(*t) : nullptr;
+        return r != nullptr ? r->source : std::string();
+    }
+
+    Task<http::ServerResponse> Handle(http::ServerRequest request) {
+        const auto arrived = Clock::now();
+        const auto target = ParseTarget(request.path);
+        const WebhookRoute* route = target ? Find(*target) : nullptr;
+        if (route == nullptr) {
+            metrics.WebhookRejected("", "not_found");
+            co_return Plain(404, "not found\n");
+        }
+        if (request.method != "POST") {
+            metrics.WebhookRejected(route->source, "method");
+            auto r = Plain(405, "method not allowed; Jivo delivers with POST\n");
+            r.headers.emplace_back("Allow", "POST");
+            co_return r;
+        }
+        // Copied: a reload may replace the routes while this request waits for its commit.
+        const std::string source = route->source;
+        const auto strategy = route->strategy;
+        const auto channel = target->channel;
+        const auto channel_name = std::string(connectors::ChannelName(channel));
+
+        sink::InboundEvent event;
+        event.source = source;
+        event.channel = channel_name;
+        event.received_at = std::chrono::system_clock::now();
+        event.event_key = Hex(Sha256(channel_name + "\n", request.body));
+        const auto received_at =
+            FormatIso8601(std::chrono::time_point_cast<std::chrono::microseconds>(event.received_at)
+            );
+        auto mapped = strategy->Map(channel, request.body, event.event_key, received_at);
+        event.event_name = std::move(mapped.event_name);
+        event.event_type = std::move(mapped.event_type);
+        event.valid_json = mapped.valid_json;
+        event.rows = std::move(mapped.rows);
+        const std::size_t bytes = request.body.size();
+        event.body = std::move(request.body);
+        const bool has_rows = !event.rows.empty();
+        const bool valid = event.valid_json;
+
+        auto stored = co_await Submit(std::move(event));
+        const double seconds = std::chrono::duration<double>(Clock::now() - arrived).count();
+        if (!stored) {
+            metrics.WebhookEvent(source, mapped.metric_event, "failed", bytes, seconds);
+            metrics.WebhookRejected(source, "unavailable");
+            auto r = Plain(503, "the event could not be stored now; deliver it again\n");
+            r.headers.emplace_back("Retry-After", "5");
+            co_return r;
+        }
+        std::string_view outcome = "stored";
+        switch (stored->outcome) {
+            case sink::EventResult::Outcome::kDuplicate:
+                outcome = "duplicate";
+                break;
+            case sink::EventResult::Outcome::kStoredWithoutRows:
+                outcome = "derive_failed";
+                spdlog::warn(
+                    "webhook event stored without its rows source={} event={} error=\"{}\"",
+                    source,
+                    mapped.metric_event,
+                    stored->error
+                );
+                break;
+            case sink::EventResult::Outcome::kStored:
+                outcome = !valid ? "malformed" : (has_rows ? "stored" : "unmapped");
+                break;
+        }
+        if (outcome == "malformed") {
+            spdlog::info(
+                "stored a webhook body that is not JSON, flagged malformed source={} event={} "
+                "bytes={}",
+                source,
+                mapped.metric_event,
+                bytes
+            );
+        }
+        metrics.WebhookEvent(source, mapped.metric_event, outcome, bytes, seconds);
+        http::ServerResponse r;
+        r.content_type = "application/json";
+        r.body = kAck;
+        co_return r;
+    }
+
+    /// Queues an event for the next commit and waits for it.
+    Task<Result<sink::EventResult>> Submit(sink::InboundEvent event) {
+        auto pending = std::make_shared<Pending>(executor);
+        pending->event = std::move(event);
+        queue.push_back(pending);
+        if (!writing) {
+            writing = true;
+            net::co_spawn(executor, WriteLoop(), [this](const std::exception_ptr& error) {
+                writing = false;
+                if (error) {
+                    // Wake everyone still waiting: their events were not stored.
+                    for (auto& p : queue) {
+                        p->done = true;
+                        p->wake.cancel();
+                    }
+                    queue.clear();
+                }
+            });
+        }
+        while (!pending->done) {
+            auto [ec] = co_await pending->wake.async_wait(kAsTuple);
+            (void)ec;  // Cancelled when the result is in.
+        }
+        co_return pending->result;
+    }
+
+    /// Commits the queue in batches until it is empty. Events that arrive during a commit
+    /// go into the next batch.
+    Task<void> WriteLoop() {
+        while (!queue.empty()) {
+            std::vector<std::shared_ptr<Pending>> batch;
+            std::vector<sink::InboundEvent> events;
+            while (!queue.empty() && batch.size() < options.max_batch_events) {
+                batch.push_back(std::move(queue.front()));
+                queue.pop_front();
+                events.push_back(std::move(batch.back()->event));
+            }
+            metrics.WebhookBatch(batch.size());
+            Result<std::vector<sink::EventResult>> results = Errc::kSinkPermanent;
+            try {
+                auto task = sink.StoreEvents(std::move(events));
+                results = co_await std::move(task);
+            } catch (const std::exception& e) {
+                // Nothing is acknowledged that was not committed; the senders deliver again.
+                spdlog::error("storing webhook events failed error=\"{}\"", e.what());
+            }
+            if (!results) {
+                const auto now = Clock::now();
+                if (now - last_failure_log > std::chrono::seconds(10)) {
+                    spdlog::warn(
+                        "webhook events not stored, answered 503 events={} error=\"{}\"",
+                        batch.size(),
+                        sink.LastError()
+                    );
+                    last_failure_log = now;
+                }
+            }
+            for (std::size_t i = 0; i < batch.size(); ++i) {
+                auto& p = *batch[i];
+                if (!results) {
+                    p.result = results.error();
+                } else if (i < results->size()) {
+                    p.result = (*results)[i];
+                }
+                p.done = true;
+                p.wake.cancel();
+            }
+        }
+        writing = false;
+    }
+
+    Executor executor;
+    Options options;
+    sink::Sink& sink;
+    metrics::Metrics& metrics;
+    std::vector<WebhookRoute> routes;
+    std::deque<std::shared_ptr<Pending>> queue;
+    bool writing = false;
+    Clock::time_point last_failure_log{};
+    /// Last: its handler refers to the members above.
+    http::Server server;
+};
+
+WebhookServer::WebhookServer(
+    Executor executor,
+    Options options,
+    sink::Sink& sink,
+    metrics::Metrics& metrics
+)
+    : impl_(std::make_unique<Impl>(executor, std::move(options), sink, metrics)) {}
+
+WebhookServer::~WebhookServer() = default;
+
+void WebhookServer::SetRoutes(std::vector<WebhookRoute> routes) {
+    impl_->routes = std::move(routes);
+}
+
+Result<void> WebhookServer::Start() {
+    return impl_->server.Start();
+}
+
+std::uint16_t WebhookServer::port() const noexcept {
+    return impl_->server.port();
+}
+
+void WebhookServer::Stop() {
+    impl_->server.Stop();
+}
+
+}  // namespace chatsync::server
