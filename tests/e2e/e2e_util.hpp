@@ -61,15 +61,16 @@ inline int FreePort() {
     return ntohs(addr.sin_port);
 }
 
-/// The admin listener's port, read from the daemon's start-up log line (0 if it never came).
-inline std::uint16_t AdminPort(Process& daemon) {
+/// The port a listener of the daemon bound, read from its start-up log line
+/// "<what> ready listen=... port=N" (0 if it never came).
+inline std::uint16_t ListenerPort(Process& daemon, const std::string& what) {
     std::uint16_t port = 0;
+    const std::regex ready(what + " ready listen=\\S+ port=(\\d+)");
     WaitFor(
         [&] {
-            static const std::regex kReady("admin listener ready listen=\\S+ port=(\\d+)");
             std::smatch m;
             const auto out = daemon.Output();
-            if (std::regex_search(out, m, kReady)) {
+            if (std::regex_search(out, m, ready)) {
                 port = static_cast<std::uint16_t>(std::stoi(m[1]));
                 return true;
             }
@@ -78,6 +79,11 @@ inline std::uint16_t AdminPort(Process& daemon) {
         std::chrono::seconds(30)
     );
     return port;
+}
+
+/// The admin listener's port (0 if it never came).
+inline std::uint16_t AdminPort(Process& daemon) {
+    return ListenerPort(daemon, "admin listener");
 }
 
 /// A PostgreSQL cluster of the test's own (scripts/pg-cluster.sh), so that stopping it does

@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <regex>
 #include <set>
 #include <string>
 #include <thread>
@@ -27,24 +26,6 @@ constexpr const char* kWebhookToken = "wh-0123456789abcdef-secret";
 /// between two deliveries of the same events, so comparisons leave them out).
 constexpr std::array<std::string_view, 7>
     kTables{"chats", "messages", "clients", "agents", "calls", "offline_messages", "crm_events"};
-
-std::uint16_t WebhookPort(Process& daemon) {
-    std::uint16_t port = 0;
-    WaitFor(
-        [&] {
-            static const std::regex kReady("webhook listener ready listen=\\S+ port=(\\d+)");
-            std::smatch m;
-            const auto out = daemon.Output();
-            if (std::regex_search(out, m, kReady)) {
-                port = static_cast<std::uint16_t>(std::stoi(m[1]));
-                return true;
-            }
-            return false;
-        },
-        seconds(30)
-    );
-    return port;
-}
 
 /// A config with one jivochat source per name, the webhook listener and the admin listener.
 std::string JivoConfig(
@@ -81,7 +62,7 @@ struct JivoDaemon {
         const auto config =
             dir.Write("c.yaml", JivoConfig(dsn, dir.path(), sources, channel_url, extra_webhooks));
         process = StartChatsyncd({"-c", config, "run"}, dir.path() + "/daemon.log");
-        port = WebhookPort(*process);
+        port = ListenerPort(*process, "webhook listener");
         admin_port = AdminPort(*process);
     }
 
