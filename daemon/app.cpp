@@ -88,6 +88,7 @@ SettingsFor(const config::SourceConfig& source, const config::Config& config) {
     s.backoff.max_attempts = source.retry.max_attempts;
     s.max_retry_after = source.retry.max_retry_after;
     s.max_batch_rows = config.limits.max_batch_rows;
+    s.max_in_flight_bytes = static_cast<std::size_t>(config.limits.max_in_flight_bytes);
     s.hold = source.retry.hold;
     if (!source.http.local_address.empty()) {
         s.egress = source.http.local_address;

@@ -3,6 +3,8 @@
 #include <string>
 #include <vector>
 
+#include <malloc.h>
+
 #include "config/config.hpp"
 #include "daemon/app.hpp"
 #include "daemon/cli.hpp"
@@ -10,6 +12,12 @@
 using chatsync::daemon::ExitCode;
 
 int main(int argc, char** argv) {
+    // Response bodies and the arenas their pages are parsed into are large and short-lived.
+    // From this size on they are mapped and unmapped on their own, so memory goes back to the
+    // system when a page is done. Left to itself, glibc raises this threshold after the first
+    // such free and puts later pages on the heap, which then grows to hold the worst
+    // interleaving of them all.
+    mallopt(M_MMAP_THRESHOLD, 256 * 1024);
     try {
         const std::vector<std::string> args(argv + 1, argv + argc);
         chatsync::daemon::Arguments parsed;

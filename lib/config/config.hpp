@@ -103,6 +103,10 @@ struct LimitsConfig {
     /// Rows per database transaction at most (large pages are split; the checkpoint goes with
     /// the last part).
     std::uint32_t max_batch_rows = 5000;
+    /// Response bytes one resource run holds at once: the page being written and the page
+    /// fetched ahead meanwhile. A page larger than half of it is written before the next is
+    /// fetched.
+    std::uint64_t max_in_flight_bytes = std::uint64_t{16} << 20U;
 };
 
 struct HttpConfig {

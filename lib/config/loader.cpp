@@ -266,6 +266,9 @@ private:
             if (const auto v = lm.Integer("max_batch_rows", 1, kMaxUint32)) {
                 config.limits.max_batch_rows = static_cast<std::uint32_t>(*v);
             }
+            if (const auto v = lm.ByteSize("max_in_flight_bytes")) {
+                config.limits.max_in_flight_bytes = *v;
+            }
             lm.Finish();
         }
         if (const YamlNode* s = m.Get("sources")) {

@@ -177,7 +177,8 @@ std::string Summarize(const Config& config) {
     out << "limits: max_concurrent_runs " << config.limits.max_concurrent_runs
         << ", shutdown_grace " << FormatDuration(config.limits.shutdown_grace)
         << ", max_response_bytes " << FormatBytes(config.limits.max_response_bytes)
-        << ", max_batch_rows " << config.limits.max_batch_rows << "\n";
+        << ", max_batch_rows " << config.limits.max_batch_rows << ", max_in_flight_bytes "
+        << FormatBytes(config.limits.max_in_flight_bytes) << "\n";
     if (config.sources.empty()) {
         out << "sources: none (the daemon serves metrics and health only)\n";
         return out.str();

@@ -3,8 +3,13 @@
 #include <algorithm>
 #include <chrono>
 #include <random>
+#include <span>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/deferred.hpp>
+#include <boost/asio/experimental/parallel_group.hpp>
 #include <boost/asio/redirect_error.hpp>
+#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <spdlog/spdlog.h>
@@ -39,7 +44,7 @@ double Seconds(Clock::duration d) {
 /// Appends the records of a page to a batch, with the parent's fields; checks the key.
 Result<void> AppendRecords(
     RowBatch& batch,
-    const json::array& records,
+    std::span<const json::value> records,
     const ResourceSpec& resource,
     const json::value* parent,
     std::string& error
@@ -75,9 +80,10 @@ Result<void> AppendRecords(
     return {};
 }
 
-/// Selects the records of a page: an array at the path, or one object as a one-record page.
-Result<json::array>
-SelectRecords(const json::value& body, const ResourceSpec& resource, std::string& error) {
+/// Where a page's records are: the value at the records path (or at a fallback path); nullptr
+/// when an optional path is absent. The body keeps them until TakeRecords.
+Result<json::value*>
+FindRecords(json::value& body, const ResourceSpec& resource, std::string& error) {
     const auto* v = FindPath(body, resource.records_path);
     for (const auto& path : resource.more_records_paths) {
         if (v != nullptr) {
@@ -87,27 +93,45 @@ SelectRecords(const json::value& body, const ResourceSpec& resource, std::string
     }
     if (v == nullptr) {
         if (resource.records_optional) {
-            return json::array{};
+            return nullptr;
         }
         error = "records path '" + resource.records_path + "' not found in the response";
         return Errc::kUpstreamBadPayload;
     }
-    if (const auto* arr = v->if_array()) {
-        return *arr;
+    if (!v->is_array() && !v->is_object() && !v->is_null() && resource.scalar_field.empty()) {
+        error = "records path '" + resource.records_path + "' holds neither an array nor an object";
+        return Errc::kUpstreamBadPayload;
     }
+    // FindPath only reads; the body is the caller's to change.
+    return const_cast<json::value*>(v);
+}
+
+/// How many records TakeRecords makes of what FindRecords found.
+std::size_t RecordCount(const json::value* v) {
+    if (v == nullptr || v->is_null()) {
+        return 0;
+    }
+    return v->is_array() ? v->get_array().size() : 1;
+}
+
+/// Moves the records out of the body (no copy: they share the page's memory): an array as it
+/// is, one object as a one-record page, a scalar as the record {scalar_field: value}.
+json::array TakeRecords(json::value* v, const ResourceSpec& resource) {
+    if (v == nullptr || v->is_null()) {
+        return json::array(v == nullptr ? json::storage_ptr() : v->storage());
+    }
+    if (auto* arr = v->if_array()) {
+        return std::move(*arr);
+    }
+    json::array out(v->storage());
     if (v->is_object()) {
-        return json::array{*v};
+        out.push_back(std::move(*v));
+    } else {
+        json::object record(v->storage());
+        record[resource.scalar_field] = std::move(*v);
+        out.push_back(std::move(record));
     }
-    if (v->is_null()) {
-        return json::array{};
-    }
-    if (!resource.scalar_field.empty()) {
-        json::object record;
-        record[resource.scalar_field] = *v;
-        return json::array{std::move(record)};
-    }
-    error = "records path '" + resource.records_path + "' holds neither an array nor an object";
-    return Errc::kUpstreamBadPayload;
+    return out;
 }
 
 std::vector<const ResourceSpec*> ChildrenOf(const ConnectorSpec& spec, const std::string& parent) {
@@ -170,10 +194,21 @@ struct SourceRunner::RunContext {
 };
 
 struct SourceRunner::Fetched {
+    /// Holds every value of `body`, which never frees them one by one: parsing a page is a
+    /// few large allocations and dropping it is free. Values taken out of the body keep
+    /// pointing here, so they must not outlive it (an assignment to a value elsewhere copies).
+    /// Declared first, so that it is destroyed last. A moved-from json::value that was
+    /// assigned (not constructed) copies into its own storage: Fetched is only ever
+    /// constructed from another, never assigned.
+    std::unique_ptr<json::monotonic_resource> arena;
     http::Response response;
     json::value body;
     std::string url;
     bool ignored = false;
+    /// The size of the response body as received.
+    std::size_t bytes = 0;
+    /// The page's records, flattened while the page before was written (see Preflatten).
+    std::optional<RowBatch> rows;
 };
 
 SourceRunner::SourceRunner(
@@ -465,10 +500,19 @@ Task<Result<SourceRunner::Fetched>> SourceRunner::Fetch(
             source, resource.name, std::to_string(response->status), SecondsSince(started)
         );
 
-        Fetched fetched;
-        fetched.url = url;
+        // The parse tree takes about twice the text's size: its first block fits most pages.
+        auto arena = std::make_unique<json::monotonic_resource>(2 * response->body.size() + 1024);
         boost::system::error_code parse_ec;
-        fetched.body = json::parse(response->body, parse_ec);
+        json::value parsed = json::parse(response->body, parse_ec, arena.get());
+        Fetched fetched{
+            .arena = std::move(arena),
+            .response = {},
+            .body = std::move(parsed),
+            .url = url,
+            .ignored = false,
+            .bytes = response->body.size(),
+            .rows = std::nullopt,
+        };
         const json::value* body = parse_ec ? nullptr : &fetched.body;
         const auto verdict = Classify(rules, *response, body);
         switch (verdict.action) {
@@ -480,6 +524,8 @@ Task<Result<SourceRunner::Fetched>> SourceRunner::Fetch(
                     co_return Errc::kUpstreamBadPayload;
                 }
                 fetched.response = std::move(*response);
+                // Parsed: the text is not needed again, and a page can be large.
+                std::string().swap(fetched.response.body);
                 co_return fetched;
             case ErrorAction::kIgnore:
                 fetched.ignored = true;
@@ -612,22 +658,23 @@ SourceRunner::RunChildren(RunContext& run, const json::array& parents, json::obj
                 if (!fetched) {
                     co_return fetched.error();
                 }
-                json::array records;
+                json::value* found = nullptr;
                 if (!fetched->ignored) {
-                    auto selected = SelectRecords(fetched->body, *child, run.error);
+                    auto selected = FindRecords(fetched->body, *child, run.error);
                     if (!selected) {
                         co_return selected.error();
                     }
-                    records = std::move(*selected);
+                    found = *selected;
                 }
                 auto next = NextPosition(
                     child->pagination,
                     position,
                     &fetched->body,
                     fetched->response,
-                    records.size(),
+                    RecordCount(found),
                     fetched->url
                 );
+                json::array records = TakeRecords(found, *child);
                 // The parent stays pending until its last child page commits, so a restart
                 // fetches its children again (upserts make that harmless).
                 json::array still = pending;
@@ -657,10 +704,11 @@ SourceRunner::RunChildren(RunContext& run, const json::array& parents, json::obj
 Task<Result<std::vector<std::size_t>>> SourceRunner::CommitRecords(
     RunContext& run,
     const ResourceSpec& resource,
-    json::array records,
+    const json::array& records,
     const json::value* parent,
     std::string resume_checkpoint,
-    std::string checkpoint
+    std::string checkpoint,
+    std::optional<RowBatch> prepared
 ) {
     const bool has_children = !ChildrenOf(settings_.spec, resource.name).empty();
     const std::size_t batch = std::max<std::size_t>(1, settings_.max_batch_rows);
@@ -685,11 +733,10 @@ Task<Result<std::vector<std::size_t>>> SourceRunner::CommitRecords(
                 write.seen_pass = run.pass_id;
             }
             write.want_changed_rows = has_children;
-            json::array part(
-                records.begin() + static_cast<std::ptrdiff_t>(start),
-                records.begin() + static_cast<std::ptrdiff_t>(end)
-            );
-            if (auto r = AppendRecords(write.rows, part, resource, parent, run.error); !r) {
+            const std::span<const json::value> part(records.data() + start, end - start);
+            if (prepared && start == 0 && last) {
+                write.rows = std::move(*prepared);
+            } else if (auto r = AppendRecords(write.rows, part, resource, parent, run.error); !r) {
                 co_return r.error();
             }
             commit.tables.push_back(std::move(write));
@@ -710,6 +757,100 @@ Task<Result<std::vector<std::size_t>>> SourceRunner::CommitRecords(
         start = end;
     } while (start < records.size());
     co_return changed;
+}
+
+void SourceRunner::Preflatten(Fetched& fetched, const ResourceSpec& resource) const {
+    // Records that a run still changes (scalar and changes-only resources) or splits over
+    // several transactions are flattened when they are written.
+    if (fetched.ignored || !resource.scalar_field.empty() || resource.changes_only) {
+        return;
+    }
+    std::string error;
+    const auto found = FindRecords(fetched.body, resource, error);
+    if (!found || *found == nullptr || !(*found)->is_array()) {
+        return;
+    }
+    const auto& records = (*found)->get_array();
+    if (records.empty() || records.size() > settings_.max_batch_rows) {
+        return;
+    }
+    RowBatch rows;
+    // On failure CommitRecords meets the same error again, and reports it.
+    if (AppendRecords(rows, records, resource, nullptr, error)) {
+        fetched.rows = std::move(rows);
+    }
+}
+
+Task<Result<SourceRunner::Fetched>> SourceRunner::FetchUnlessAhead(
+    std::optional<Result<Fetched>>& ahead,
+    RunContext& run,
+    const ResourceSpec& resource,
+    json::object context,
+    PagePosition position
+) {
+    if (ahead) {
+        Result<Fetched> fetched(std::move(*ahead));
+        ahead.reset();
+        co_return fetched;
+    }
+    auto fetch = Fetch(run, resource, std::move(context), position);
+    co_return co_await std::move(fetch);
+}
+
+Task<std::pair<Result<std::vector<std::size_t>>, Result<SourceRunner::Fetched>>>
+SourceRunner::CommitAndFetch(
+    RunContext& run,
+    const ResourceSpec& resource,
+    const json::array& records,
+    std::string resume_checkpoint,
+    std::string checkpoint,
+    std::optional<RowBatch> prepared,
+    json::object next_context,
+    PagePosition next
+) {
+    std::string commit_error;
+    auto commit = [&]() -> Task<Result<std::vector<std::size_t>>> {
+        auto task = CommitRecords(
+            run,
+            resource,
+            records,
+            nullptr,
+            std::move(resume_checkpoint),
+            std::move(checkpoint),
+            std::move(prepared)
+        );
+        auto written = co_await std::move(task);
+        if (!written) {
+            commit_error = run.error;
+        }
+        co_return written;
+    };
+    // The next page is read and flattened while the database writes this one.
+    auto fetch = [&]() -> Task<Result<Fetched>> {
+        auto task = Fetch(run, resource, std::move(next_context), next);
+        auto fetched = co_await std::move(task);
+        if (fetched) {
+            Preflatten(*fetched, resource);
+        }
+        co_return fetched;
+    };
+    auto group = net::experimental::make_parallel_group(
+        net::co_spawn(executor_, commit(), net::deferred),
+        net::co_spawn(executor_, fetch(), net::deferred)
+    );
+    auto wait = group.async_wait(net::experimental::wait_for_all(), kUseAwaitable);
+    auto [order, commit_exception, written, fetch_exception, fetched] = co_await std::move(wait);
+    (void)order;
+    for (const auto& e : {commit_exception, fetch_exception}) {
+        if (e) {
+            std::rethrow_exception(e);
+        }
+    }
+    // The run fails for the write, not for a page it would have read next.
+    if (!written) {
+        run.error = std::move(commit_error);
+    }
+    co_return std::pair{std::move(written), std::move(fetched)};
 }
 
 Task<RunReport> SourceRunner::Finish(RunContext& run, std::string outcome) {
@@ -1031,44 +1172,51 @@ Task<RunReport> SourceRunner::Run(std::string resource_name) {
     if (partition && partitions.empty()) {
         partitions.push_back(Partition{}.ToJson());
     }
+    const auto page_context = [&](const PagePosition& at) {
+        json::object ctx;
+        ctx["config"] = settings_.values;
+        ctx["cursor"] = cursor_ctx;
+        ctx["page"] = PageContext(resource.pagination, at);
+        if (partition) {
+            ctx["partition"] =
+                PartitionContext(*partition, Partition::FromJson(partitions.front()));
+        }
+        return ctx;
+    };
+    // The next page, fetched while the previous one was written.
+    std::optional<Result<Fetched>> ahead;
     while (position) {
         if (stopping_) {
             run.Fail(Errc::kCancelled, "cancelled");
             co_return co_await Finish(run, "cancelled");
         }
-        json::object ctx;
-        ctx["config"] = settings_.values;
-        ctx["cursor"] = cursor_ctx;
-        ctx["page"] = PageContext(resource.pagination, *position);
-        if (partition) {
-            ctx["partition"] =
-                PartitionContext(*partition, Partition::FromJson(partitions.front()));
-        }
-        auto fetched = co_await Fetch(run, resource, ctx, *position);
+        auto fetch = FetchUnlessAhead(ahead, run, resource, page_context(*position), *position);
+        Result<Fetched> fetched = co_await std::move(fetch);
         if (!fetched) {
             const auto ec = fetched.error();
             run.Fail(ec, OutcomeOf(ec));
             co_return co_await Finish(run, run.report.outcome);
         }
-        json::array records;
+        json::value* found = nullptr;
         if (!fetched->ignored) {
-            auto selected = SelectRecords(fetched->body, resource, run.error);
+            auto selected = FindRecords(fetched->body, resource, run.error);
             if (!selected) {
                 run.error = "page " + std::to_string(position->pages + 1) + " from " +
                             http::RedactUrl(fetched->url) + ": " + run.error;
                 run.Fail(selected.error(), "failed");
                 co_return co_await Finish(run, "failed");
             }
-            records = std::move(*selected);
+            found = *selected;
         }
         auto next = NextPosition(
             resource.pagination,
             *position,
             &fetched->body,
             fetched->response,
-            records.size(),
+            RecordCount(found),
             fetched->url
         );
+        json::array records = TakeRecords(found, resource);
         if (partition && !next) {
             // This call is done: a full answer is replaced by narrower calls, depth first so
             // that the queue stays short.
@@ -1126,9 +1274,36 @@ Task<RunReport> SourceRunner::Run(std::string resource_name) {
         // changed is known only once it commits, and a crash right after must not lose
         // their children. The list is narrowed to the changed rows just after.
         checkpoint["pending"] = children.empty() ? json::array{} : records;
-        auto changed = co_await CommitRecords(
-            run, resource, records, nullptr, resume, json::serialize(checkpoint)
-        );
+        Result<std::vector<std::size_t>> changed = Errc::kCancelled;
+        // Fetching ahead overlaps the API's time with the database's. Not for parents: their
+        // children come between two of their pages.
+        if (next && children.empty() && !stopping_ &&
+            2 * fetched->bytes <= settings_.max_in_flight_bytes) {
+            auto both = CommitAndFetch(
+                run,
+                resource,
+                records,
+                resume,
+                json::serialize(checkpoint),
+                std::move(fetched->rows),
+                page_context(*next),
+                *next
+            );
+            auto [committed, fetched_next] = co_await std::move(both);
+            changed = std::move(committed);
+            ahead.emplace(std::move(fetched_next));
+        } else {
+            auto commit = CommitRecords(
+                run,
+                resource,
+                records,
+                nullptr,
+                resume,
+                json::serialize(checkpoint),
+                std::move(fetched->rows)
+            );
+            changed = co_await std::move(commit);
+        }
         if (!changed) {
             if (changed.error() == Errc::kUpstreamBadPayload) {
                 run.error = "page " + std::to_string(position->pages + 1) + ": " + run.error;
@@ -1150,8 +1325,9 @@ Task<RunReport> SourceRunner::Run(std::string resource_name) {
                     parents.push_back(records[index]);
                 }
                 checkpoint["pending"] = parents;
+                const json::array no_records;
                 auto narrowed = co_await CommitRecords(
-                    run, resource, {}, nullptr, "", json::serialize(checkpoint)
+                    run, resource, no_records, nullptr, "", json::serialize(checkpoint)
                 );
                 if (!narrowed) {
                     run.Fail(narrowed.error(), "failed");

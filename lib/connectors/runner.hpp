@@ -6,6 +6,7 @@
 #include <optional>
 #include <random>
 #include <string>
+#include <utility>
 
 #include <boost/asio/steady_timer.hpp>
 #include <boost/json/object.hpp>
@@ -14,6 +15,7 @@
 #include "connectors/spec.hpp"
 #include "core/asio.hpp"
 #include "core/redactor.hpp"
+#include "core/table.hpp"
 #include "http/budget.hpp"
 #include "http/client.hpp"
 #include "http/retry.hpp"
@@ -43,6 +45,9 @@ struct SourceSettings {
     std::uint32_t max_rate_limited_waits = 20;
     /// Rows per database transaction at most; larger pages are written in several.
     std::uint32_t max_batch_rows = 5000;
+    /// Response bytes a resource run holds at once: the page being written and the one
+    /// fetched ahead meanwhile. A page larger than half of it is not fetched ahead.
+    std::size_t max_in_flight_bytes = std::size_t{16} << 20U;
     /// The host-local label of where requests leave from, for the egress guard: the pinned
     /// address, or "unpinned" when the config vouches for one stable egress address.
     std::string egress = "unpinned";
@@ -128,15 +133,40 @@ private:
     void HoldSource(RunContext& run);
     /// Writes records to the resource's table with the checkpoint, in transactions of at most
     /// max_batch_rows rows: the last stores `checkpoint`, earlier ones `resume_checkpoint`.
-    /// Returns the indices of the records that were inserted or changed.
+    /// Returns the indices of the records that were inserted or changed. `prepared`, when
+    /// given, is the records already flattened (Preflatten).
     Task<Result<std::vector<std::size_t>>> CommitRecords(
         RunContext& run,
         const ResourceSpec& resource,
-        boost::json::array records,
+        const boost::json::array& records,
         const boost::json::value* parent,
         std::string resume_checkpoint,
-        std::string checkpoint
+        std::string checkpoint,
+        std::optional<RowBatch> prepared = std::nullopt
     );
+    /// The page fetched ahead, taken out of `ahead`, or else the page at `position`.
+    Task<Result<Fetched>> FetchUnlessAhead(
+        std::optional<Result<Fetched>>& ahead,
+        RunContext& run,
+        const ResourceSpec& resource,
+        boost::json::object context,
+        PagePosition position
+    );
+    /// CommitRecords for a page without a parent while the next page is fetched; the run's
+    /// error, when both fail, is the write's.
+    Task<std::pair<Result<std::vector<std::size_t>>, Result<Fetched>>> CommitAndFetch(
+        RunContext& run,
+        const ResourceSpec& resource,
+        const boost::json::array& records,
+        std::string resume_checkpoint,
+        std::string checkpoint,
+        std::optional<RowBatch> prepared,
+        boost::json::object next_context,
+        PagePosition next
+    );
+    /// Flattens a page's records into Fetched::rows ahead of CommitRecords, when they will
+    /// be written as they are in one transaction.
+    void Preflatten(Fetched& fetched, const ResourceSpec& resource) const;
     Task<Result<void>>
     RunChildren(RunContext& run, const boost::json::array& parents, boost::json::object checkpoint);
     Task<bool> Sleep(Millis duration);

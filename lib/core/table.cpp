@@ -60,7 +60,7 @@ std::optional<ColumnType> ColumnTypeFromSql(std::string_view sql_name) noexcept 
 }
 
 std::size_t RowBatch::Column(std::string_view path, std::string_view name, ColumnType type) {
-    if (const auto it = by_path_.find(std::string(path)); it != by_path_.end()) {
+    if (const auto it = by_path_.find(path); it != by_path_.end()) {
         auto& col = columns_[it->second];
         col.type = col.typed ? Widen(col.type, type) : type;
         col.typed = true;
@@ -72,7 +72,7 @@ std::size_t RowBatch::Column(std::string_view path, std::string_view name, Colum
 }
 
 std::optional<std::size_t> RowBatch::FindColumn(std::string_view path) const {
-    if (const auto it = by_path_.find(std::string(path)); it != by_path_.end()) {
+    if (const auto it = by_path_.find(path); it != by_path_.end()) {
         return it->second;
     }
     return std::nullopt;
@@ -85,7 +85,7 @@ RowBatch::Row& RowBatch::AddRow() {
 }
 
 std::size_t RowBatch::Column(std::string_view path, std::string_view name) {
-    if (const auto it = by_path_.find(std::string(path)); it != by_path_.end()) {
+    if (const auto it = by_path_.find(path); it != by_path_.end()) {
         return it->second;
     }
     columns_.push_back(ColumnDef{std::string(path), std::string(name), ColumnType::kText, false});
@@ -105,15 +105,14 @@ void RowBatch::Set(std::size_t column, Value value) {
     row[column] = std::move(value);
 }
 
-std::string CellText(const Value& v, ColumnType target) {
+std::string_view CellText(const Value& v, ColumnType target, std::string& scratch) {
     if (target != ColumnType::kJsonb ||
         (v.type != ColumnType::kText && v.type != ColumnType::kTimestamptz)) {
         return v.text;
     }
-    std::string out;
-    out.reserve(v.text.size() + 2);
-    AppendJsonString(out, v.text);
-    return out;
+    scratch.clear();
+    AppendJsonString(scratch, v.text);
+    return scratch;
 }
 
 }  // namespace chatsync

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -58,8 +59,9 @@ struct Value {
 };
 
 /// The text of `v` for a column of type `target` (Widen(v.type, target) == target): as is,
-/// except that a text or timestamptz value in a jsonb column becomes a JSON string.
-std::string CellText(const Value& v, ColumnType target);
+/// except that a text or timestamptz value in a jsonb column becomes a JSON string, built in
+/// `scratch`. The view lives as long as `v` and `scratch` stay unchanged.
+std::string_view CellText(const Value& v, ColumnType target, std::string& scratch);
 
 /// Rows for one table. A cell is nullopt for NULL. A row may be shorter than `columns`:
 /// missing trailing cells are NULL.
@@ -100,7 +102,17 @@ public:
 
 private:
     std::vector<ColumnDef> columns_;
-    std::unordered_map<std::string, std::size_t> by_path_;
+
+    /// Hashes strings and string_views alike, so lookups by path do not copy it.
+    struct PathHash {
+        using is_transparent = void;
+
+        std::size_t operator()(std::string_view s) const noexcept {
+            return std::hash<std::string_view>{}(s);
+        }
+    };
+
+    std::unordered_map<std::string, std::size_t, PathHash, std::equal_to<>> by_path_;
     std::vector<Row> rows_;
     std::size_t bytes_ = 0;
 };

@@ -2,9 +2,11 @@
 
 #include <array>
 #include <cctype>
+#include <charconv>
 #include <cmath>
-#include <cstdio>
 #include <cstdlib>
+#include <string_view>
+#include <vector>
 
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
@@ -15,49 +17,60 @@ namespace chatsync::normalize {
 namespace {
 
 std::string FormatDouble(double d) {
-    // JSON has no NaN or infinities, so every double here is finite; %.17g round-trips.
+    // JSON has no NaN or infinities, so every double here is finite. to_chars gives the
+    // shortest text that reads back as the same double.
     std::array<char, 32> buf{};
-    const int n = std::snprintf(buf.data(), buf.size(), "%.17g", d);
-    std::string shortest(buf.data(), static_cast<std::size_t>(n));
-    // Prefer the shortest representation that reads back as the same double.
-    for (int precision = 1; precision < 17; ++precision) {
-        const int m = std::snprintf(buf.data(), buf.size(), "%.*g", precision, d);
-        if (std::strtod(buf.data(), nullptr) == d) {
-            return {buf.data(), static_cast<std::size_t>(m)};
+    const auto [end, ec] = std::to_chars(buf.data(), buf.data() + buf.size(), d);
+    return ec == std::errc{} ? std::string(buf.data(), end) : std::to_string(d);
+}
+
+/// The proposed column name of a path: its components in snake_case, joined by "__".
+std::string ColumnName(const std::vector<std::string_view>& components) {
+    std::string name;
+    for (const auto c : components) {
+        if (!name.empty()) {
+            name += "__";
         }
+        name += SnakeCase(c);
     }
-    return shortest;
+    return name;
+}
+
+/// The batch column for a path; the name is worked out only for a path new to the batch.
+std::size_t
+ColumnOf(RowBatch& batch, std::string_view path, const std::vector<std::string_view>& components) {
+    if (const auto column = batch.FindColumn(path)) {
+        return *column;
+    }
+    return batch.Column(path, ColumnName(components));
 }
 
 void Flatten(
     RowBatch& batch,
     const boost::json::object& obj,
     std::string& path,
-    std::string& name,
-    std::uint32_t depth,
+    std::vector<std::string_view>& components,
     const FlattenOptions& options
 ) {
     for (const auto& kv : obj) {
         const auto path_len = path.size();
-        const auto name_len = name.size();
         if (!path.empty()) {
             path.push_back('.');
-            name += "__";
         }
         path += kv.key();
-        name += SnakeCase(kv.key());
+        components.push_back(kv.key());
         const auto* child = kv.value().if_object();
-        if (child != nullptr && depth + 1 < options.max_nesting) {
-            Flatten(batch, *child, path, name, depth + 1, options);
+        if (child != nullptr && components.size() < options.max_nesting) {
+            Flatten(batch, *child, path, components, options);
         } else if (!kv.value().is_null()) {
-            batch.Set(batch.Column(path, name), ToValue(kv.value()));
+            batch.Set(ColumnOf(batch, path, components), ToValue(kv.value()));
         } else {
             // A null has no type; the column is noted untyped so that the sink clears an
             // existing column but creates none for it.
-            batch.Column(path, name);
+            ColumnOf(batch, path, components);
         }
+        components.pop_back();
         path.resize(path_len);
-        name.resize(name_len);
     }
 }
 
@@ -98,8 +111,8 @@ void AppendRecord(
 ) {
     batch.AddRow();
     std::string path;
-    std::string name;
-    Flatten(batch, record, path, name, 0, options);
+    std::vector<std::string_view> components;
+    Flatten(batch, record, path, components, options);
 }
 
 std::string SnakeCase(std::string_view component) {

@@ -172,14 +172,6 @@ constexpr std::string_view kEgressForgetSql = "DELETE FROM {s}.egress WHERE sour
 
 constexpr std::string_view kRunEgressSql = "UPDATE {s}.runs SET egress = $2 WHERE run_id = $1";
 
-/// A table's live columns with their types and comments (the source paths); no rows when
-/// the table does not exist.
-constexpr std::string_view kTableColumnsSql =
-    "SELECT a.attname, format_type(a.atttypid, a.atttypmod), "
-    "col_description(a.attrelid, a.attnum) FROM pg_catalog.pg_attribute AS a "
-    "WHERE a.attrelid = to_regclass($1::text) AND a.attnum > 0 AND NOT a.attisdropped "
-    "ORDER BY a.attnum";
-
 /// A table's primary key columns, in key order.
 constexpr std::string_view kPrimaryKeyColumnsSql =
     "SELECT a.attname FROM pg_catalog.pg_index AS i JOIN pg_catalog.pg_attribute AS a "
@@ -237,7 +229,7 @@ constexpr std::array<std::pair<std::string_view, std::string_view>, 27> kPrepare
     {"egress_touch", kEgressTouchSql},
     {"egress_forget", kEgressForgetSql},
     {"run_egress", kRunEgressSql},
-    {"table_columns", kTableColumnsSql},
+    {"table_columns", detail::kTableColumnsSql},
     {"primary_key_columns", kPrimaryKeyColumnsSql},
     {"lock_tables", kLockTablesSql},
     {"lock_key", kLockKeySql},
@@ -446,6 +438,7 @@ void CopyRows(
     pqxx::tablewriter writer(tx, stage);
 #pragma GCC diagnostic pop
     std::string line;
+    std::string scratch;
     const auto& rows = batch.rows();
     for (std::size_t r = 0; r < rows.size(); ++r) {
         line.clear();
@@ -458,7 +451,7 @@ void CopyRows(
                 line += "\\N";
                 continue;
             }
-            detail::AppendCopyField(line, CellText(*row[b], col.cell_type));
+            detail::AppendCopyField(line, CellText(*row[b], col.cell_type, scratch));
         }
         writer.write_raw_line(line);
     }
@@ -1239,7 +1232,7 @@ struct PgSink::Impl {
             for (const auto& ddl : plan.ddl) {
                 tx.exec(ddl);
             }
-            const std::string stage = "pg_temp._chatsync_stage_" + std::to_string(i);
+            const std::string stage = detail::StagingTableName(plan, i);
             tx.exec(detail::StagingTableSql(plan, stage));
             CopyRows(tx, stage, plan, tw.rows);
 
@@ -1293,6 +1286,12 @@ struct PgSink::Impl {
         }
         pqxx::work tx(conn);
         FinishResult result;
+        if (success && !end.sweeps.empty()) {
+            // A sweep compares every row with the pass's keys, written moments ago: the
+            // statistics may not know them yet, and a nested loop planned for "few keys"
+            // over a million would run for hours. A hash anti-join is right at every size.
+            tx.exec("SET LOCAL enable_nestloop = off");
+        }
         if (success) {
             const std::string schema = detail::ShortIdentifier(end.schema, end.schema);
             for (const auto& sweep : end.sweeps) {

@@ -97,6 +97,85 @@ constexpr std::array<std::string_view, 6> kCommentBodies{
     "See attached \"log.txt\"",
     "Line one\nLine two"};
 
+constexpr std::array<std::string_view, 5> kPlans{"free", "team", "business", "enterprise", "trial"};
+constexpr std::array<std::string_view, 6>
+    kLocales{"de-DE", "pt-BR", "ja-JP", "ru-RU", "fr-CA", "en-US"};
+constexpr std::array<std::string_view, 6> kCompanies{
+    "Müller & Söhne GmbH",
+    "Açaí Ltda.",
+    "株式会社テスト",
+    "ООО «Ромашка»",
+    "Café Crème SARL",
+    "Acme, Inc."};
+constexpr std::array<std::string_view, 4> kRoles{"admin", "agent", "viewer", "owner"};
+constexpr std::array<std::string_view, 4> kBios{
+    "Support lead for the DACH region; speaks German, English and a little 日本語. Prefers "
+    "e-mail over phone ☎️.",
+    "Работает с клиентами с 2019 года, отвечает за VIP-очередь и эскалации.",
+    "Customer since the beta. Asked for \"dark mode\" twice 🌙 and for CSV export.",
+    "Travaille à Montréal; disponible du lundi au vendredi, 9 h – 17 h (heure de l'Est)."};
+
+/// The 19 fields that make a record wide: nested objects two levels deep, an array, a
+/// nullable time, and longer unicode text.
+std::string WideFields(std::uint64_t seed, std::int64_t id, SysTime created_at) {
+    Rng rng(StreamSeed(seed, id, 0x77696465ULL));
+    std::string out;
+    out.reserve(640);
+    out.append(",\"created_at\":");
+    AppendJsonString(
+        out, FormatIso8601(created_at - std::chrono::hours(24 * (1 + rng.Below(900))))
+    );
+    out.append(",\"phone\":");
+    AppendJsonString(out, "+49 30 " + std::to_string(1000000 + rng.Below(9000000)));
+    out.append(",\"locale\":");
+    AppendJsonString(out, kLocales[rng.Below(kLocales.size())]);
+    out.append(",\"verified\":");
+    out.append(rng.Below(3) == 0 ? "false" : "true");
+    out.append(",\"login_count\":");
+    AppendJsonInt(out, static_cast<std::int64_t>(rng.Below(5000)));
+    out.append(",\"last_seen_at\":");
+    if (rng.Below(4) == 0) {
+        out.append("null");
+    } else {
+        AppendJsonString(out, FormatIso8601(created_at + std::chrono::minutes(rng.Below(100000))));
+    }
+    out.append(",\"plan\":{\"name\":");
+    AppendJsonString(out, kPlans[rng.Below(kPlans.size())]);
+    out.append(",\"seats\":");
+    AppendJsonInt(out, static_cast<std::int64_t>(1 + rng.Below(250)));
+    out.append(",\"monthly_price\":");
+    AppendJsonDouble(out, NonIntegral(rng.Uniform(0, 5000, 2)));
+    out.append(",\"renews_at\":");
+    AppendJsonString(
+        out, FormatIso8601(created_at + std::chrono::hours(24 * (30 + rng.Below(365))))
+    );
+    out.append("},\"company\":{\"name\":");
+    AppendJsonString(out, kCompanies[rng.Below(kCompanies.size())]);
+    out.append(",\"size\":");
+    AppendJsonInt(out, static_cast<std::int64_t>(1 + rng.Below(20000)));
+    out.append(",\"billing\":{\"vat_id\":");
+    AppendJsonString(out, "DE" + std::to_string(100000000 + rng.Below(899999999)));
+    out.append(",\"country\":");
+    AppendJsonString(out, kLocales[rng.Below(kLocales.size())].substr(3));
+    out.append("}},\"preferences\":{\"newsletter\":");
+    out.append(rng.Below(2) == 0 ? "false" : "true");
+    out.append(",\"channel\":");
+    AppendJsonString(out, rng.Below(2) == 0 ? "email" : "chat");
+    out.append("},\"roles\":[");
+    const std::size_t roles = 1 + rng.Below(3);
+    for (std::size_t i = 0; i < roles; ++i) {
+        if (i > 0) {
+            out.push_back(',');
+        }
+        AppendJsonString(out, kRoles[(id + static_cast<std::int64_t>(i)) % kRoles.size()]);
+    }
+    out.append("],\"bio\":");
+    AppendJsonString(out, kBios[rng.Below(kBios.size())]);
+    out.append(",\"external_id\":");
+    AppendJsonString(out, "crm-" + std::to_string(rng.Next() % 1000000000000ULL));
+    return out;
+}
+
 std::string Pad5(std::uint64_t v) {
     std::string s = std::to_string(v % 100000);
     return std::string(5 - s.size(), '0') + s;
@@ -155,6 +234,7 @@ std::string RecordJson(const Record& r) {
             AppendJsonString(out, r.note);
             break;
     }
+    out.append(r.extra_json);
     out.push_back('}');
     return out;
 }
@@ -206,6 +286,9 @@ Record Dataset::Generate(std::int64_t id, SysTime updated_at) const {
         default:
             r.note_kind = Record::Note::kText;
             r.note = std::string(kNotes[rng.Below(kNotes.size())]);
+    }
+    if (options_.wide) {
+        r.extra_json = WideFields(options_.seed, id, updated_at);
     }
     r.json = RecordJson(r);
     return r;

@@ -34,6 +34,8 @@ struct Record {
     enum class Note { kAbsent, kNull, kText } note_kind = Note::kAbsent;
     std::string note;
     int revision = 0;
+    /// Wide records only: the further fields, serialised (",\"created_at\":...").
+    std::string extra_json;
     std::string json;
 };
 
@@ -59,6 +61,9 @@ public:
     struct Options {
         std::int64_t records = 1000;
         std::uint64_t seed = 1;
+        /// Records carry 19 more fields (Record::extra_json), nested and unicode, for
+        /// benchmarks that need production-sized rows.
+        bool wide = false;
     };
 
     explicit Dataset(Options options);

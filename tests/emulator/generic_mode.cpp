@@ -152,7 +152,10 @@ SysTime Now() {
 
 GenericMode::GenericMode(const ModeContext& context)
     : options_(context.options)
-    , dataset_(Dataset::Options{.records = context.options.records, .seed = context.options.seed})
+    , dataset_(Dataset::Options{
+          .records = context.options.records,
+          .seed = context.options.seed,
+          .wide = context.options.wide_records})
     , auth_(context.options) {}
 
 std::unique_ptr<Mode> CreateGenericMode(const ModeContext& context) {

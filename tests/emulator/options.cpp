@@ -230,6 +230,8 @@ CommandLine ParseCommandLine(const std::vector<std::string>& args) {
             }
         } else if (flag == "--seed") {
             options.seed = ParseNumber<std::uint64_t>(flag, value());
+        } else if (flag == "--wide-records") {
+            options.wide_records = true;
         } else if (flag == "--auth") {
             const std::string name = value();
             const auto mode = ParseAuthMode(name);
@@ -265,8 +267,7 @@ CommandLine ParseCommandLine(const std::vector<std::string>& args) {
         } else if (flag == "--tiledesk-messages-per-request") {
             options.tiledesk_messages_per_request = ParseNumber<std::int64_t>(flag, value());
             if (options.tiledesk_messages_per_request < 0) {
-                throw std::invalid_argument(
-                    "--tiledesk-messages-per-request: must not be negative"
+                throw std::invalid_argument("--tiledesk-messages-per-request: must not be negative"
                 );
             }
         } else if (flag == "--tiledesk-project") {
@@ -329,6 +330,8 @@ and serves until SIGTERM or SIGINT.
                          "tiledesk", "jivochat", "mesibo")
   --records N            records in the generic dataset (default 1000)
   --seed S               dataset seed (default 1)
+  --wide-records         generic records of about 30 fields (nested objects, arrays, longer
+                         unicode text) instead of 12, as a production API sends them
   --auth MODE            none|bearer|basic|header|query|body|path|login (default none)
   --token T              token for bearer/header/query/body/path (default emulator-token)
   --username U           user for basic/login (default emulator)

@@ -35,6 +35,7 @@ struct Options {
     std::string port_file;          ///< Empty: not written.
     std::int64_t records = 1000;
     std::uint64_t seed = 1;
+    bool wide_records = false;  ///< Generic records with 19 more fields (benchmarks).
     AuthMode auth = AuthMode::kNone;
     std::string token = "emulator-token";
     std::string username = "emulator";
@@ -57,10 +58,10 @@ struct Options {
     std::string tiledesk_timezone = "UTC";
     /// Zone the current date parser uses when the client sends no `timezone`.
     std::string tiledesk_default_timezone = "Europe/Rome";
-    bool tiledesk_legacy_dates = false;          ///< --tiledesk-date-filter legacy.
-    bool tiledesk_unversioned = false;           ///< Also serve without the /v3 prefix.
-    bool tiledesk_sortfield_alias = false;       ///< Read `sortField` when `sort` is absent.
-    bool tiledesk_single_role_error = false;     ///< A single `role=` value answers 500.
+    bool tiledesk_legacy_dates = false;               ///< --tiledesk-date-filter legacy.
+    bool tiledesk_unversioned = false;                ///< Also serve without the /v3 prefix.
+    bool tiledesk_sortfield_alias = false;            ///< Read `sortField` when `sort` is absent.
+    bool tiledesk_single_role_error = false;          ///< A single `role=` value answers 500.
     std::chrono::milliseconds tiledesk_token_ttl{0};  ///< 0: JWTs never expire.
 
     // JivoChat mode (--jivochat-*): defaults of the emitter's jobs and the Chat API channels.

@@ -1,5 +1,6 @@
 #include "sink/detail/identifier.hpp"
 
+#include <algorithm>
 #include <array>
 
 namespace chatsync::sink::detail {
@@ -93,8 +94,18 @@ std::string QuoteLiteral(std::string_view text) {
 }
 
 void AppendCopyField(std::string& out, std::string_view text) {
-    for (const char ch : text) {
-        switch (ch) {
+    // Runs without special characters, the common case, are appended whole.
+    const auto special = [](char ch) {
+        return ch == '\\' || ch == '\t' || ch == '\n' || ch == '\r' || ch == '\0';
+    };
+    while (!text.empty()) {
+        const auto it = std::find_if(text.begin(), text.end(), special);
+        const auto pos = static_cast<std::size_t>(it - text.begin());
+        out.append(text.substr(0, pos));
+        if (it == text.end()) {
+            return;
+        }
+        switch (text[pos]) {
             case '\\':
                 out += "\\\\";
                 break;
@@ -107,11 +118,11 @@ void AppendCopyField(std::string& out, std::string_view text) {
             case '\r':
                 out += "\\r";
                 break;
-            case '\0':
-                break;
             default:
-                out.push_back(ch);
+                // NUL: PostgreSQL text cannot hold it; dropped.
+                break;
         }
+        text.remove_prefix(pos + 1);
     }
 }
 

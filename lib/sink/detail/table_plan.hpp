@@ -21,6 +21,14 @@ inline constexpr std::string_view kDeletedAtColumn = "_chatsync_deleted_at";
 /// The staging table's batch position column; reserved so no data column can take it.
 inline constexpr std::string_view kOrdinalColumn = "_chatsync_ord";
 
+/// A table's live columns as ExistingColumn rows (name, format_type, comment) for $1, the
+/// qualified name; no rows when the table does not exist.
+inline constexpr std::string_view kTableColumnsSql =
+    "SELECT a.attname, format_type(a.atttypid, a.atttypmod), "
+    "col_description(a.attrelid, a.attnum) FROM pg_catalog.pg_attribute AS a "
+    "WHERE a.attrelid = to_regclass($1::text) AND a.attnum > 0 AND NOT a.attisdropped "
+    "ORDER BY a.attnum";
+
 /// A column as the catalog has it.
 struct ExistingColumn {
     std::string name;
@@ -75,8 +83,14 @@ TablePlan PlanTable(
     bool want_deleted_at
 );
 
-/// `CREATE TEMP TABLE <stage> (_chatsync_ord bigint, <columns>) ON COMMIT DROP`.
+/// `CREATE TEMP TABLE IF NOT EXISTS <stage> (_chatsync_ord bigint, <columns>) ON COMMIT
+/// DELETE ROWS`: made once per connection and emptied by every commit, so that writing a
+/// batch adds nothing to the catalog.
 std::string StagingTableSql(const TablePlan& plan, std::string_view stage);
+
+/// A staging table name for the plan's column layout (the same layout, the same name), with
+/// `slot` telling apart the tables of one transaction: `pg_temp._chatsync_stage_<slot>_<hash>`.
+std::string StagingTableName(const TablePlan& plan, std::size_t slot);
 
 /// The upsert from `stage` into the table. Parameter $1 is the run id. Unchanged rows are
 /// filtered out before they reach ON CONFLICT, so they are neither rewritten nor locked.

@@ -38,6 +38,38 @@ TEST(EmulatorDataset, RecordDoesNotDependOnTheRecordCount) {
     EXPECT_EQ(small.Find(3)->json, large.Find(3)->json);
 }
 
+/// Leaf values of a JSON document (arrays count as one, like a column).
+std::size_t Leaves(const boost::json::value& v) {
+    if (!v.is_object()) {
+        return 1;
+    }
+    std::size_t n = 0;
+    for (const auto& kv : v.get_object()) {
+        n += Leaves(kv.value());
+    }
+    return n;
+}
+
+TEST(EmulatorDataset, WideRecordsAddNestedFieldsAndSurviveMutation) {
+    Dataset narrow(Dataset::Options{.records = 50, .seed = 4});
+    Dataset wide(Dataset::Options{.records = 50, .seed = 4, .wide = true});
+    for (std::int64_t id = 1; id <= 50; ++id) {
+        const auto n = boost::json::parse(narrow.Find(id)->json);
+        const auto w = boost::json::parse(wide.Find(id)->json);
+        // The narrow fields are the same; 19 more follow them.
+        for (const auto& kv : n.as_object()) {
+            EXPECT_EQ(w.as_object().at(kv.key()), kv.value()) << id << " " << kv.key();
+        }
+        EXPECT_EQ(Leaves(w), Leaves(n) + 19) << wide.Find(id)->json;
+        EXPECT_TRUE(w.at("company").at("billing").is_object());
+        EXPECT_TRUE(w.at("roles").is_array());
+    }
+    wide.Mutate({7}, DatasetEpoch());
+    const auto mutated = boost::json::parse(wide.Find(7)->json);
+    EXPECT_NE(mutated.at("name").as_string().find("(rev 1)"), std::string::npos);
+    EXPECT_TRUE(mutated.as_object().contains("bio"));
+}
+
 TEST(EmulatorDataset, MutationTimesAreStrictlyLaterThanAnyBefore) {
     Dataset dataset(Dataset::Options{.records = 10, .seed = 1});
     // A clock behind the data still moves forward: last + 1 ms.
@@ -136,6 +168,7 @@ TEST(EmulatorOptions, ParsesTheDocumentedFlags) {
          "5",
          "--seed",
          "9",
+         "--wide-records",
          "--auth",
          "login",
          "--token",
@@ -160,6 +193,8 @@ TEST(EmulatorOptions, ParsesTheDocumentedFlags) {
     EXPECT_EQ(o.port_file, "/tmp/p");
     EXPECT_EQ(o.records, 5);
     EXPECT_EQ(o.seed, 9u);
+    EXPECT_TRUE(o.wide_records);
+    EXPECT_FALSE(ParseCommandLine({}).options.wide_records);
     EXPECT_EQ(o.auth, AuthMode::kLogin);
     EXPECT_EQ(o.token_ttl, seconds(90));
     EXPECT_EQ(o.max_page_size, 10);

@@ -106,6 +106,7 @@ TEST(ConfigLoader, EmptyConfigUsesEveryDefault) {
     EXPECT_EQ(c.limits.shutdown_grace, 20s);
     EXPECT_EQ(c.limits.max_response_bytes, 64U << 20U);
     EXPECT_EQ(c.limits.max_batch_rows, 5000U);
+    EXPECT_EQ(c.limits.max_in_flight_bytes, 16U << 20U);
     EXPECT_TRUE(c.sources.empty());
 }
 
@@ -126,7 +127,7 @@ TEST(ConfigLoader, ReadsEveryDaemonKey) {
         "admin: {listen: \"[::1]:9000\", stale_after_intervals: 2.5}\n"
         "log: {level: debug, format: json}\n"
         "limits: {max_concurrent_runs: 8, shutdown_grace: 1m30s, max_response_bytes: 1GiB, "
-        "max_batch_rows: 100}\n",
+        "max_batch_rows: 100, max_in_flight_bytes: 0}\n",
         "/etc/chatsync/chatsync.yaml"
     );
     EXPECT_EQ(c.data_dir, "/etc/chatsync/state");  // relative to the config file
@@ -145,6 +146,7 @@ TEST(ConfigLoader, ReadsEveryDaemonKey) {
     EXPECT_EQ(c.limits.shutdown_grace, 90s);
     EXPECT_EQ(c.limits.max_response_bytes, 1ULL << 30U);
     EXPECT_EQ(c.limits.max_batch_rows, 100U);
+    EXPECT_EQ(c.limits.max_in_flight_bytes, 0U);
 }
 
 TEST(ConfigLoader, EmptyAdminListenDisablesIt) {
@@ -570,7 +572,7 @@ TEST(ConfigSummary, EmbeddedDatabaseAndNoSources) {
     EXPECT_NE(summary.find("sources: none"), std::string::npos) << summary;
     EXPECT_NE(
         summary.find("limits: max_concurrent_runs 4, shutdown_grace 20s, max_response_bytes 64MiB, "
-                     "max_batch_rows 5000\n"),
+                     "max_batch_rows 5000, max_in_flight_bytes 16MiB\n"),
         std::string::npos
     ) << summary;
 }
@@ -618,6 +620,7 @@ TEST(ConfigExample, LoadsWithItsVariablesSet) {
     EXPECT_EQ(c.limits.shutdown_grace, defaults.limits.shutdown_grace);
     EXPECT_EQ(c.limits.max_response_bytes, defaults.limits.max_response_bytes);
     EXPECT_EQ(c.limits.max_batch_rows, defaults.limits.max_batch_rows);
+    EXPECT_EQ(c.limits.max_in_flight_bytes, defaults.limits.max_in_flight_bytes);
     const SourceConfig plain{};
     EXPECT_EQ(s.retry.max_attempts, plain.retry.max_attempts);
     EXPECT_EQ(s.retry.initial_backoff, plain.retry.initial_backoff);

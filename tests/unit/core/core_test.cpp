@@ -111,9 +111,12 @@ TEST(Json, AppendJsonStringEscapesQuotesBackslashesAndControls) {
 }
 
 TEST(Table, CellTextQuotesStringsForJsonbColumns) {
-    EXPECT_EQ(CellText(Value{"a\"b\n", ColumnType::kText}, ColumnType::kJsonb), "\"a\\\"b\\n\"");
-    EXPECT_EQ(CellText(Value{"5", ColumnType::kBigint}, ColumnType::kJsonb), "5");
-    EXPECT_EQ(CellText(Value{"[1]", ColumnType::kJsonb}, ColumnType::kText), "[1]");
+    std::string scratch;
+    EXPECT_EQ(
+        CellText(Value{"a\"b\n", ColumnType::kText}, ColumnType::kJsonb, scratch), "\"a\\\"b\\n\""
+    );
+    EXPECT_EQ(CellText(Value{"5", ColumnType::kBigint}, ColumnType::kJsonb, scratch), "5");
+    EXPECT_EQ(CellText(Value{"[1]", ColumnType::kJsonb}, ColumnType::kText, scratch), "[1]");
 }
 
 TEST(Redactor, MasksSecretsAndTheirUrlEncodedForm) {
