@@ -20,7 +20,7 @@
 #   bench/sync.sh [RECORDS] [PAGE_SIZE]     (defaults: 1000000 records, pages of 1000)
 #
 # Needs a build (scripts/build.sh; CHATSYNC_BUILD_DIR overrides build/) and the test packages
-# (scripts/packages.sh install test: PostgreSQL, curl). Exits 1 when a target is missed.
+# (scripts/packages.sh install bench: PostgreSQL, curl, python3). Exits 1 when a target is missed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 records=${1:-1000000}

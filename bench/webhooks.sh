@@ -7,7 +7,7 @@
 #   bench/webhooks.sh [EVENTS] [CONNECTIONS]     (defaults: 20000 events, 16 connections)
 #
 # Needs a build (scripts/build.sh; CHATSYNC_BUILD_DIR overrides build/) and the test packages
-# (scripts/packages.sh install test: PostgreSQL with pgbench, curl).
+# (scripts/packages.sh install bench: PostgreSQL with pgbench, curl, python3).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD

@@ -6,6 +6,7 @@
 #   scripts/packages.sh server    the PostgreSQL server for the embedded cluster (no DSN configured)
 #   scripts/packages.sh test      what the test suite needs on top of build (PostgreSQL, promtool)
 #   scripts/packages.sh deploy    what the deployment tests need (podman to build the image)
+#   scripts/packages.sh bench     what the benchmarks in bench/ need on top of build
 #   scripts/packages.sh install GROUP...   apt-get install those groups (run as root)
 #
 # README.md, .ci/run and the Dockerfile all read this file; change packages only here.
@@ -29,6 +30,9 @@ test_packages=(
   postgresql-15 postgresql-client-15
   prometheus procps curl
 )
+bench_packages=(
+  postgresql-15 postgresql-client-15 curl python3
+)
 deploy_packages=(
   podman runc debootstrap containernetworking-plugins uidmap fuse-overlayfs slirp4netns
 )
@@ -40,12 +44,13 @@ list() {
     server) printf '%s\n' "${server_packages[@]}" ;;
     test) printf '%s\n' "${test_packages[@]}" ;;
     deploy) printf '%s\n' "${deploy_packages[@]}" ;;
-    *) echo "unknown package group: $1 (build, runtime, server, test, deploy)" >&2; return 2 ;;
+    bench) printf '%s\n' "${bench_packages[@]}" ;;
+    *) echo "unknown package group: $1 (build, runtime, server, test, deploy, bench)" >&2; return 2 ;;
   esac
 }
 
 case "${1:-}" in
-  build|runtime|server|test|deploy) list "$1" ;;
+  build|runtime|server|test|deploy|bench) list "$1" ;;
   install)
     shift
     [ $# -gt 0 ] || { echo "usage: $0 install GROUP..." >&2; exit 2; }
