@@ -34,16 +34,7 @@ for tool in daemon/chatsyncd tests/emulator/chatsync-emulator bench/chatsync-ben
     [[ -x "$bin/$tool" ]] || { echo "bench: no $bin/$tool: build first (scripts/build.sh)" >&2; exit 1; }
 done
 
-work=$(mktemp -d /tmp/chatsync-bench.XXXXXX)
-chmod 755 "$work"
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    scripts/pg-cluster.sh stop "$work/pg" >/dev/null 2>&1 || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
+source bench/common.sh
 
 fail() {
     echo "bench: $*" >&2

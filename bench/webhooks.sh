@@ -18,16 +18,7 @@ bin=${CHATSYNC_BUILD_DIR:-build}
     { echo "bench: build first (scripts/build.sh)" >&2; exit 1; }
 command -v pgbench >/dev/null || { echo "bench: pgbench missing (package postgresql-client-15)" >&2; exit 1; }
 
-work=$(mktemp -d /tmp/chatsync-bench.XXXXXX)
-chmod 755 "$work"
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    scripts/pg-cluster.sh stop "$work/pg" >/dev/null 2>&1 || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
+source bench/common.sh
 
 port=$(( 20000 + RANDOM % 20000 ))
 dsn=$(PG_DURABLE=1 scripts/pg-cluster.sh start "$work/pg" "$port")

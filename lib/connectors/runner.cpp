@@ -194,12 +194,11 @@ struct SourceRunner::RunContext {
 };
 
 struct SourceRunner::Fetched {
-    /// Holds every value of `body`, which never frees them one by one: parsing a page is a
-    /// few large allocations and dropping it is free. Values taken out of the body keep
-    /// pointing here, so they must not outlive it (an assignment to a value elsewhere copies).
-    /// Declared first, so that it is destroyed last. A moved-from json::value that was
-    /// assigned (not constructed) copies into its own storage: Fetched is only ever
-    /// constructed from another, never assigned.
+    /// Holds every value of `body` and never frees them one by one: parsing a page is a few
+    /// large allocations, and dropping it is free. Declared first, so that it is destroyed
+    /// last. Values moved out of the body still live here and must not outlive it; assigning
+    /// one to a value elsewhere copies it into that value's storage. A Fetched is only ever
+    /// move-constructed, never assigned, since assigning `body` would copy it out of the arena.
     std::unique_ptr<json::monotonic_resource> arena;
     http::Response response;
     json::value body;

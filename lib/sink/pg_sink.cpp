@@ -1199,6 +1199,38 @@ struct PgSink::Impl {
         std::sort(lock_keys.begin(), lock_keys.end());
         lock_keys.erase(std::unique(lock_keys.begin(), lock_keys.end()), lock_keys.end());
 
+        // The staging tables of this thread's session, by slot: reused while the layout stays
+        // the same (pages of one resource usually share it), replaced when it changes, so a
+        // session holds one per slot however many layouts it has seen. Updated only once a
+        // transaction commits, and forgotten when one fails, since a rollback undoes them.
+        thread_local StagingTables stages;
+        if (stages.backend != conn.backendpid()) {
+            stages = StagingTables{conn.backendpid(), {}};
+        }
+        std::vector<std::pair<std::size_t, std::string>> made;
+        try {
+            return CommitPageTransaction(conn, page, schema, qualified, lock_keys, stages, made);
+        } catch (...) {
+            stages.layouts.clear();
+            throw;
+        }
+    }
+
+    /// The staging tables a session has made, by slot (CommitPageBlocking).
+    struct StagingTables {
+        int backend = 0;
+        std::vector<std::string> layouts;
+    };
+
+    WriteResult CommitPageTransaction(
+        pqxx::connection& conn,
+        const PageCommit& page,
+        const std::string& schema,
+        const std::vector<std::string>& qualified,
+        const std::vector<std::int64_t>& lock_keys,
+        StagingTables& stages,
+        std::vector<std::pair<std::size_t, std::string>>& made
+    ) const {
         pqxx::work tx(conn);
         if (!lock_keys.empty()) {
             tx.exec_prepared("lock_tables", ArrayLiteral(lock_keys));
@@ -1232,8 +1264,13 @@ struct PgSink::Impl {
             for (const auto& ddl : plan.ddl) {
                 tx.exec(ddl);
             }
-            const std::string stage = detail::StagingTableName(plan, i);
-            tx.exec(detail::StagingTableSql(plan, stage));
+            const std::string stage = "pg_temp._chatsync_stage_" + std::to_string(i);
+            std::string layout = detail::StagingTableSql(plan, stage);
+            if (i >= stages.layouts.size() || stages.layouts[i] != layout) {
+                tx.exec("DROP TABLE IF EXISTS " + stage);
+                tx.exec(layout);
+                made.emplace_back(i, std::move(layout));
+            }
             CopyRows(tx, stage, plan, tw.rows);
 
             const pqxx::result r =
@@ -1270,6 +1307,12 @@ struct PgSink::Impl {
             NullIfEmpty(page.run_id)
         );
         tx.commit();
+        for (auto& [slot, layout] : made) {
+            if (stages.layouts.size() <= slot) {
+                stages.layouts.resize(slot + 1);
+            }
+            stages.layouts[slot] = std::move(layout);
+        }
         return result;
     }
 

@@ -1,8 +1,5 @@
 #include "sink/detail/table_plan.hpp"
 
-#include <array>
-#include <cstdio>
-#include <functional>
 #include <stdexcept>
 #include <unordered_map>
 #include <unordered_set>
@@ -269,30 +266,13 @@ TablePlan PlanTable(
 }
 
 std::string StagingTableSql(const TablePlan& plan, std::string_view stage) {
-    std::string sql = "CREATE TEMP TABLE IF NOT EXISTS " + std::string(stage) + " (" +
-                      QuoteIdent(kOrdinalColumn) + " bigint";
+    std::string sql =
+        "CREATE TEMP TABLE " + std::string(stage) + " (" + QuoteIdent(kOrdinalColumn) + " bigint";
     for (const auto& c : plan.columns) {
         sql += ", " + QuoteIdent(c.name) + " " + c.sql_type;
     }
     sql += ") ON COMMIT DELETE ROWS";
     return sql;
-}
-
-std::string StagingTableName(const TablePlan& plan, std::size_t slot) {
-    std::string layout;
-    for (const auto& c : plan.columns) {
-        layout += QuoteIdent(c.name) + " " + c.sql_type + ",";
-    }
-    // Temporary tables live as long as the session, which is this process's: a hash that
-    // is stable within the process is enough.
-    std::array<char, 17> hash{};
-    std::snprintf(
-        hash.data(),
-        hash.size(),
-        "%016llx",
-        static_cast<unsigned long long>(std::hash<std::string>{}(layout))
-    );
-    return "pg_temp._chatsync_stage_" + std::to_string(slot) + "_" + hash.data();
 }
 
 std::string UpsertSql(const TablePlan& plan, std::string_view stage, bool per_row) {

@@ -83,14 +83,9 @@ TablePlan PlanTable(
     bool want_deleted_at
 );
 
-/// `CREATE TEMP TABLE IF NOT EXISTS <stage> (_chatsync_ord bigint, <columns>) ON COMMIT
-/// DELETE ROWS`: made once per connection and emptied by every commit, so that writing a
-/// batch adds nothing to the catalog.
+/// `CREATE TEMP TABLE <stage> (_chatsync_ord bigint, <columns>) ON COMMIT DELETE ROWS`: every
+/// commit empties it, so a session keeps it for as long as batches have the same layout.
 std::string StagingTableSql(const TablePlan& plan, std::string_view stage);
-
-/// A staging table name for the plan's column layout (the same layout, the same name), with
-/// `slot` telling apart the tables of one transaction: `pg_temp._chatsync_stage_<slot>_<hash>`.
-std::string StagingTableName(const TablePlan& plan, std::size_t slot);
 
 /// The upsert from `stage` into the table. Parameter $1 is the run id. Unchanged rows are
 /// filtered out before they reach ON CONFLICT, so they are neither rewritten nor locked.
