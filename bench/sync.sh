@@ -185,7 +185,7 @@ baseline_phase() {
     {
         echo "BEGIN;"
         echo "$(sed -n 2p "$work/baseline-sql.txt");"
-        echo "\\copy _chatsync_stage FROM '$work/rows.tsv'"
+        echo "\\copy _chatsync_stage (_chatsync_ord, $(sed -n 1p "$work/baseline-sql.txt")) FROM '$work/rows.tsv'"
         echo "PREPARE up(text) AS $(sed -n 3p "$work/baseline-sql.txt");"
         echo "EXECUTE up('baseline');"
         echo "COMMIT;"

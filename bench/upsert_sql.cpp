@@ -5,9 +5,9 @@
 //   chatsync-bench-sql DSN SOURCE TARGET KEY_PATH...
 //
 // SOURCE is a table chatsyncd wrote (its column comments name the record paths); TARGET an
-// existing table of the same layout. Prints three lines: the column list of the staging
-// table after its ordinal column, the CREATE TEMP TABLE statement for a staging table named
-// `_chatsync_stage`, and the upsert from it into TARGET ($1 is the run id).
+// existing table of the same layout. Prints three lines: the staging columns a batch is
+// copied into, after the ordinal column; the CREATE TEMP TABLE statement for a staging table
+// named `_chatsync_stage`; and the upsert from it into TARGET ($1 is the run id).
 
 #include <iostream>
 #include <string>
@@ -72,7 +72,8 @@ int main(int argc, char** argv) {
             columns += (columns.empty() ? "" : ", ") + chatsync::sink::detail::QuoteIdent(c.name);
         }
         std::cout << columns << "\n"
-                  << chatsync::sink::detail::StagingTableSql(plan, "_chatsync_stage") << "\n"
+                  << chatsync::sink::detail::StagingTableSql(plan, target, "_chatsync_stage")
+                  << "\n"
                   << chatsync::sink::detail::UpsertSql(plan, "_chatsync_stage", false) << "\n";
         return 0;
     } catch (const std::exception& e) {

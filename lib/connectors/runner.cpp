@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <deque>
 #include <random>
 #include <span>
 
@@ -32,6 +33,11 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 namespace json = boost::json;
+
+/// How much response a gathered transaction holds at most (less when max_in_flight_bytes is
+/// smaller): about a thousand typical records. Past that a transaction's fixed cost is small
+/// next to its rows, and more would only hold more memory.
+constexpr std::size_t kGatherBytes = std::size_t{1} << 20U;
 
 double SecondsSince(Clock::time_point start) {
     return std::chrono::duration<double>(Clock::now() - start).count();
@@ -781,75 +787,157 @@ void SourceRunner::Preflatten(Fetched& fetched, const ResourceSpec& resource) co
 }
 
 Task<Result<SourceRunner::Fetched>> SourceRunner::FetchUnlessAhead(
-    std::optional<Result<Fetched>>& ahead,
+    std::deque<Result<Fetched>>& ahead,
     RunContext& run,
     const ResourceSpec& resource,
     json::object context,
     PagePosition position
 ) {
-    if (ahead) {
-        Result<Fetched> fetched(std::move(*ahead));
-        ahead.reset();
+    if (!ahead.empty()) {
+        Result<Fetched> fetched(std::move(ahead.front()));
+        ahead.pop_front();
         co_return fetched;
     }
     auto fetch = Fetch(run, resource, std::move(context), position);
     co_return co_await std::move(fetch);
 }
 
-Task<std::pair<Result<std::vector<std::size_t>>, Result<SourceRunner::Fetched>>>
-SourceRunner::CommitAndFetch(
+Task<Result<std::vector<std::size_t>>> SourceRunner::WriteWhileReading(
     RunContext& run,
     const ResourceSpec& resource,
-    const json::array& records,
-    std::string resume_checkpoint,
-    std::string checkpoint,
-    std::optional<RowBatch> prepared,
-    json::object next_context,
-    PagePosition next
+    Task<Result<std::vector<std::size_t>>> write,
+    ReadAhead read,
+    std::deque<Result<Fetched>>& ahead
 ) {
-    std::string commit_error;
+    std::string write_error;
     auto commit = [&]() -> Task<Result<std::vector<std::size_t>>> {
-        auto task = CommitRecords(
-            run,
-            resource,
-            records,
-            nullptr,
-            std::move(resume_checkpoint),
-            std::move(checkpoint),
-            std::move(prepared)
-        );
-        auto written = co_await std::move(task);
+        auto written = co_await std::move(write);
         if (!written) {
-            commit_error = run.error;
+            write_error = run.error;
         }
         co_return written;
     };
-    // The next page is read and flattened while the database writes this one.
-    auto fetch = [&]() -> Task<Result<Fetched>> {
-        auto task = Fetch(run, resource, std::move(next_context), next);
-        auto fetched = co_await std::move(task);
-        if (fetched) {
-            Preflatten(*fetched, resource);
+    // The next pages are read and flattened while the database writes: one, or as many as
+    // make a batch of read.gather_bytes or max_batch_rows rows (the first always).
+    auto fetch = [&]() -> Task<void> {
+        PagePosition at = read.from;
+        std::size_t bytes = 0;
+        std::size_t rows = 0;
+        while (true) {
+            auto task = Fetch(run, resource, read.context(at), at);
+            auto fetched = co_await std::move(task);
+            std::optional<PagePosition> following;
+            std::size_t page_bytes = 0;
+            std::size_t page_rows = 0;
+            if (fetched) {
+                Preflatten(*fetched, resource);
+                std::string error;
+                json::value* found = nullptr;
+                if (!fetched->ignored) {
+                    auto selected = FindRecords(fetched->body, resource, error);
+                    found = selected ? *selected : nullptr;
+                }
+                page_bytes = fetched->bytes;
+                page_rows = RecordCount(found);
+                if (fetched->rows) {
+                    following = NextPosition(
+                        resource.pagination,
+                        at,
+                        &fetched->body,
+                        fetched->response,
+                        page_rows,
+                        fetched->url
+                    );
+                }
+            }
+            ahead.push_back(std::move(fetched));
+            bytes += page_bytes;
+            rows += page_rows;
+            // Another page of the same size must still fit.
+            if (!following || stopping_ || bytes + page_bytes > read.gather_bytes ||
+                rows + page_rows > settings_.max_batch_rows) {
+                co_return;
+            }
+            at = *following;
         }
-        co_return fetched;
     };
     auto group = net::experimental::make_parallel_group(
         net::co_spawn(executor_, commit(), net::deferred),
         net::co_spawn(executor_, fetch(), net::deferred)
     );
     auto wait = group.async_wait(net::experimental::wait_for_all(), kUseAwaitable);
-    auto [order, commit_exception, written, fetch_exception, fetched] = co_await std::move(wait);
+    auto [order, write_exception, written, read_exception] = co_await std::move(wait);
     (void)order;
-    for (const auto& e : {commit_exception, fetch_exception}) {
+    for (const auto& e : {write_exception, read_exception}) {
         if (e) {
             std::rethrow_exception(e);
         }
     }
     // The run fails for the write, not for a page it would have read next.
     if (!written) {
-        run.error = std::move(commit_error);
+        run.error = std::move(write_error);
     }
-    co_return std::pair{std::move(written), std::move(fetched)};
+    co_return std::move(written);
+}
+
+Task<Result<std::vector<std::size_t>>> SourceRunner::CommitRows(
+    RunContext& run,
+    const ResourceSpec& resource,
+    RowBatch rows,
+    std::string checkpoint
+) {
+    sink::PageCommit commit;
+    commit.schema = settings_.name;
+    commit.source = settings_.name;
+    commit.resource = run.resource->name;
+    commit.run_id = run.run_id;
+    commit.checkpoint = std::move(checkpoint);
+    if (!rows.empty()) {
+        sink::TableWrite write;
+        write.table = resource.name;
+        write.key_paths = resource.primary_key;
+        if (resource.soft_delete) {
+            write.seen_pass = run.pass_id;
+        }
+        write.rows = std::move(rows);
+        commit.tables.push_back(std::move(write));
+    }
+    auto written = co_await sink_.CommitPage(std::move(commit));
+    if (!written) {
+        run.error = "database: " + sink_.LastError();
+        co_return written.error();
+    }
+    for (const auto& t : written->tables) {
+        run.report.rows_written += t.inserted + t.updated;
+        run.report.rows_unchanged += t.unchanged;
+        metrics_.Page(settings_.name, resource.name, t.inserted + t.updated, t.unchanged);
+    }
+    co_return std::vector<std::size_t>{};
+}
+
+Task<void> SourceRunner::FlushGathered(
+    RunContext& run,
+    const ResourceSpec& resource,
+    RowBatch& gathered,
+    const std::string& checkpoint
+) {
+    if (gathered.empty()) {
+        co_return;
+    }
+    // The failure being reported stays the run's error; should this write fail too, its
+    // pages are read again by the next run.
+    const std::string error = run.error;
+    auto task = CommitRows(run, resource, std::exchange(gathered, RowBatch{}), checkpoint);
+    auto written = co_await std::move(task);
+    if (!written) {
+        spdlog::warn(
+            "could not write the pages read before a failure source={} resource={} error=\"{}\"",
+            settings_.name,
+            resource.name,
+            redactor_.Redact(run.error)
+        );
+    }
+    run.error = error;
 }
 
 Task<RunReport> SourceRunner::Finish(RunContext& run, std::string outcome) {
@@ -1182,16 +1270,29 @@ Task<RunReport> SourceRunner::Run(std::string resource_name) {
         }
         return ctx;
     };
-    // The next page, fetched while the previous one was written.
-    std::optional<Result<Fetched>> ahead;
+    // Pages read while the previous write ran, in order.
+    std::deque<Result<Fetched>> ahead;
+    // Pages that go to the table as they are, of a resource listed in one sequence, are
+    // gathered into one transaction for as many as were read ahead during the previous
+    // write: the rows, and the checkpoint after the last of them.
+    const bool gathers =
+        children.empty() && !partition && resource.scalar_field.empty() && !resource.changes_only;
+    const std::size_t gather_bytes =
+        gathers ? std::min<std::size_t>(kGatherBytes, settings_.max_in_flight_bytes / 2) : 0;
+    RowBatch gathered;
+    std::string gathered_checkpoint;
     while (position) {
         if (stopping_) {
+            auto flush = FlushGathered(run, resource, gathered, gathered_checkpoint);
+            co_await std::move(flush);
             run.Fail(Errc::kCancelled, "cancelled");
             co_return co_await Finish(run, "cancelled");
         }
         auto fetch = FetchUnlessAhead(ahead, run, resource, page_context(*position), *position);
         Result<Fetched> fetched = co_await std::move(fetch);
         if (!fetched) {
+            auto flush = FlushGathered(run, resource, gathered, gathered_checkpoint);
+            co_await std::move(flush);
             const auto ec = fetched.error();
             run.Fail(ec, OutcomeOf(ec));
             co_return co_await Finish(run, run.report.outcome);
@@ -1202,6 +1303,8 @@ Task<RunReport> SourceRunner::Run(std::string resource_name) {
             if (!selected) {
                 run.error = "page " + std::to_string(position->pages + 1) + " from " +
                             http::RedactUrl(fetched->url) + ": " + run.error;
+                auto flush = FlushGathered(run, resource, gathered, gathered_checkpoint);
+                co_await std::move(flush);
                 run.Fail(selected.error(), "failed");
                 co_return co_await Finish(run, "failed");
             }
@@ -1273,34 +1376,81 @@ Task<RunReport> SourceRunner::Run(std::string resource_name) {
         // changed is known only once it commits, and a crash right after must not lose
         // their children. The list is narrowed to the changed rows just after.
         checkpoint["pending"] = children.empty() ? json::array{} : records;
+        if (gathers && records.size() <= settings_.max_batch_rows) {
+            RowBatch rows;
+            if (fetched->rows) {
+                rows = std::move(*fetched->rows);
+            } else if (auto r = AppendRecords(rows, records, resource, nullptr, run.error); !r) {
+                run.error = "page " + std::to_string(position->pages + 1) + ": " + run.error;
+                auto flush = FlushGathered(run, resource, gathered, gathered_checkpoint);
+                co_await std::move(flush);
+                run.Fail(r.error(), "failed");
+                co_return co_await Finish(run, "failed");
+            }
+            if (gathered.size() + rows.size() > settings_.max_batch_rows) {
+                auto write = CommitRows(
+                    run, resource, std::exchange(gathered, RowBatch{}), gathered_checkpoint
+                );
+                if (auto written = co_await std::move(write); !written) {
+                    run.Fail(written.error(), "failed");
+                    co_return co_await Finish(run, "failed");
+                }
+            }
+            gathered.Append(std::move(rows));
+            gathered_checkpoint = json::serialize(checkpoint);
+            ++run.report.pages;
+            position = next;
+            if (next && !ahead.empty() && !stopping_) {
+                continue;
+            }
+            auto write =
+                CommitRows(run, resource, std::exchange(gathered, RowBatch{}), gathered_checkpoint);
+            Result<std::vector<std::size_t>> written = Errc::kCancelled;
+            if (next && !stopping_ && 2 * fetched->bytes <= settings_.max_in_flight_bytes) {
+                auto both = WriteWhileReading(
+                    run,
+                    resource,
+                    std::move(write),
+                    ReadAhead{*next, page_context, gather_bytes},
+                    ahead
+                );
+                written = co_await std::move(both);
+            } else {
+                written = co_await std::move(write);
+            }
+            if (!written) {
+                run.Fail(written.error(), "failed");
+                co_return co_await Finish(run, "failed");
+            }
+            continue;
+        }
+        if (!gathered.empty()) {
+            auto write =
+                CommitRows(run, resource, std::exchange(gathered, RowBatch{}), gathered_checkpoint);
+            if (auto written = co_await std::move(write); !written) {
+                run.Fail(written.error(), "failed");
+                co_return co_await Finish(run, "failed");
+            }
+        }
         Result<std::vector<std::size_t>> changed = Errc::kCancelled;
-        // Fetching ahead overlaps the API's time with the database's. Not for parents: their
+        // Reading ahead overlaps the API's time with the database's. Not for parents: their
         // children come between two of their pages.
+        auto commit = CommitRecords(
+            run,
+            resource,
+            records,
+            nullptr,
+            resume,
+            json::serialize(checkpoint),
+            std::move(fetched->rows)
+        );
         if (next && children.empty() && !stopping_ &&
             2 * fetched->bytes <= settings_.max_in_flight_bytes) {
-            auto both = CommitAndFetch(
-                run,
-                resource,
-                records,
-                resume,
-                json::serialize(checkpoint),
-                std::move(fetched->rows),
-                page_context(*next),
-                *next
+            auto both = WriteWhileReading(
+                run, resource, std::move(commit), ReadAhead{*next, page_context, 0}, ahead
             );
-            auto [committed, fetched_next] = co_await std::move(both);
-            changed = std::move(committed);
-            ahead.emplace(std::move(fetched_next));
+            changed = co_await std::move(both);
         } else {
-            auto commit = CommitRecords(
-                run,
-                resource,
-                records,
-                nullptr,
-                resume,
-                json::serialize(checkpoint),
-                std::move(fetched->rows)
-            );
             changed = co_await std::move(commit);
         }
         if (!changed) {

@@ -1,6 +1,8 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
+#include <functional>
 #include <list>
 #include <memory>
 #include <optional>
@@ -144,28 +146,50 @@ private:
         std::string checkpoint,
         std::optional<RowBatch> prepared = std::nullopt
     );
-    /// The page fetched ahead, taken out of `ahead`, or else the page at `position`.
+    /// The first page read ahead, taken out of `ahead`, or else the page at `position`.
     Task<Result<Fetched>> FetchUnlessAhead(
-        std::optional<Result<Fetched>>& ahead,
+        std::deque<Result<Fetched>>& ahead,
         RunContext& run,
         const ResourceSpec& resource,
         boost::json::object context,
         PagePosition position
     );
-    /// CommitRecords for a page without a parent while the next page is fetched; the run's
-    /// error, when both fail, is the write's.
-    Task<std::pair<Result<std::vector<std::size_t>>, Result<Fetched>>> CommitAndFetch(
+
+    /// What WriteWhileReading reads: pages from `from`, one, or while they fit in
+    /// `gather_bytes` of response and max_batch_rows rows.
+    struct ReadAhead {
+        PagePosition from;
+        std::function<boost::json::object(const PagePosition&)> context;
+        std::size_t gather_bytes = 0;
+    };
+
+    /// Awaits `write` (a page's or gathered pages' commit) while the pages after it are
+    /// fetched and flattened into `ahead`. The run's error, when both fail, is the write's.
+    Task<Result<std::vector<std::size_t>>> WriteWhileReading(
         RunContext& run,
         const ResourceSpec& resource,
-        const boost::json::array& records,
-        std::string resume_checkpoint,
-        std::string checkpoint,
-        std::optional<RowBatch> prepared,
-        boost::json::object next_context,
-        PagePosition next
+        Task<Result<std::vector<std::size_t>>> write,
+        ReadAhead read,
+        std::deque<Result<Fetched>>& ahead
     );
-    /// Flattens a page's records into Fetched::rows ahead of CommitRecords, when they will
-    /// be written as they are in one transaction.
+    /// Writes rows already flattened, gathered from pages of a resource without a parent,
+    /// with the checkpoint after the last of those pages.
+    Task<Result<std::vector<std::size_t>>> CommitRows(
+        RunContext& run,
+        const ResourceSpec& resource,
+        RowBatch rows,
+        std::string checkpoint
+    );
+    /// Before a run fails on a page: writes the rows gathered from the pages before it, so
+    /// that the failure costs only what comes after. Keeps run.error.
+    Task<void> FlushGathered(
+        RunContext& run,
+        const ResourceSpec& resource,
+        RowBatch& gathered,
+        const std::string& checkpoint
+    );
+    /// Flattens a page's records into Fetched::rows ahead of their write, when they will be
+    /// written as they are in one transaction.
     void Preflatten(Fetched& fetched, const ResourceSpec& resource) const;
     Task<Result<void>>
     RunChildren(RunContext& run, const boost::json::array& parents, boost::json::object checkpoint);

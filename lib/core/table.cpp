@@ -105,6 +105,39 @@ void RowBatch::Set(std::size_t column, Value value) {
     row[column] = std::move(value);
 }
 
+void RowBatch::Append(RowBatch&& other) {
+    if (rows_.empty() && columns_.empty()) {
+        *this = std::move(other);
+        return;
+    }
+    std::vector<std::size_t> target(other.columns_.size());
+    for (std::size_t i = 0; i < other.columns_.size(); ++i) {
+        const ColumnDef& from = other.columns_[i];
+        target[i] = Column(from.path, from.name);
+        if (from.typed) {
+            ColumnDef& col = columns_[target[i]];
+            col.type = col.typed ? Widen(col.type, from.type) : from.type;
+            col.typed = true;
+        }
+    }
+    rows_.reserve(rows_.size() + other.rows_.size());
+    for (Row& row : other.rows_) {
+        Row& out = rows_.emplace_back();
+        out.reserve(columns_.size());
+        for (std::size_t i = 0; i < row.size(); ++i) {
+            if (!row[i]) {
+                continue;
+            }
+            if (out.size() <= target[i]) {
+                out.resize(target[i] + 1);
+            }
+            out[target[i]] = std::move(row[i]);
+        }
+    }
+    bytes_ += other.bytes_;
+    other = RowBatch{};
+}
+
 std::string_view CellText(const Value& v, ColumnType target, std::string& scratch) {
     if (target != ColumnType::kJsonb ||
         (v.type != ColumnType::kText && v.type != ColumnType::kTimestamptz)) {

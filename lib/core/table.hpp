@@ -86,6 +86,9 @@ public:
     /// Sets cell `column` of the last row, growing it as needed, and widens the column by
     /// the value's type.
     void Set(std::size_t column, Value value);
+    /// Moves `other`'s rows after these, matching columns by path (new ones are added) and
+    /// widening each column by `other`'s type for it.
+    void Append(RowBatch&& other);
 
     const std::vector<ColumnDef>& columns() const noexcept { return columns_; }
 

@@ -435,7 +435,8 @@ void CopyRows(
     // tuples); it is deprecated there, not broken, and we need per-batch column sets.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-    pqxx::tablewriter writer(tx, stage);
+    const std::vector<std::string> columns = detail::StagingCopyColumns(plan);
+    pqxx::tablewriter writer(tx, stage, columns.begin(), columns.end());
 #pragma GCC diagnostic pop
     std::string line;
     std::string scratch;
@@ -1243,12 +1244,9 @@ struct PgSink::Impl {
             if (tw.rows.empty()) {
                 continue;
             }
+            const std::vector<detail::ExistingColumn> existing = ReadColumns(tx, qualified[i]);
             const detail::TablePlan plan = detail::PlanTable(
-                qualified[i],
-                ReadColumns(tx, qualified[i]),
-                tw.rows.columns(),
-                tw.key_paths,
-                tw.seen_pass.has_value()
+                qualified[i], existing, tw.rows.columns(), tw.key_paths, tw.seen_pass.has_value()
             );
             if (plan.create && !schema_ready) {
                 // Taken after the table locks and released only at commit; nobody waits for a
@@ -1265,7 +1263,7 @@ struct PgSink::Impl {
                 tx.exec(ddl);
             }
             const std::string stage = "pg_temp._chatsync_stage_" + std::to_string(i);
-            std::string layout = detail::StagingTableSql(plan, stage);
+            std::string layout = detail::StagingTableSql(plan, existing, stage);
             if (i >= stages.layouts.size() || stages.layouts[i] != layout) {
                 tx.exec("DROP TABLE IF EXISTS " + stage);
                 tx.exec(layout);

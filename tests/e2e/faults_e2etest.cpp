@@ -30,7 +30,13 @@ TEST(Crash, KillNineMidSyncResumesFromTheLastCommittedPage) {
         "POST", "/_admin/faults", R"({"kind":"delay","ms":60,"count":-1,"path":"/generic/page"})"
     );
     const auto source = UniqueName("kill");
-    const auto config = dir.Write("c.yaml", E2eConfig(dsn, source, emu.url(), dir.path()));
+    // Transactions of five pages: pages read ahead are gathered into one, and the kill
+    // should land between two of them.
+    auto yaml = E2eConfig(dsn, source, emu.url(), dir.path());
+    const std::string limits = "limits:\n  shutdown_grace: 10s\n";
+    ASSERT_NE(yaml.find(limits), std::string::npos);
+    yaml.replace(yaml.find(limits), limits.size(), limits + "  max_batch_rows: 500\n");
+    const auto config = dir.Write("c.yaml", yaml);
     const std::vector<std::string> once{
         "-c", config, "once", "--source", source, "--resource", "page"};
 

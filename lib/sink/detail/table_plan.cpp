@@ -265,14 +265,43 @@ TablePlan PlanTable(
     return plan;
 }
 
-std::string StagingTableSql(const TablePlan& plan, std::string_view stage) {
+std::string StagingTableSql(
+    const TablePlan& plan,
+    const std::vector<ExistingColumn>& existing,
+    std::string_view stage
+) {
+    std::unordered_map<std::string_view, std::string_view> planned;
+    for (const auto& c : plan.columns) {
+        planned.emplace(c.name, c.sql_type);
+    }
     std::string sql =
         "CREATE TEMP TABLE " + std::string(stage) + " (" + QuoteIdent(kOrdinalColumn) + " bigint";
+    for (const auto& e : existing) {
+        if (IsReserved(e.name)) {
+            continue;
+        }
+        const auto it = planned.find(e.name);
+        sql += ", " + QuoteIdent(e.name) + " " +
+               std::string(it == planned.end() ? e.sql_type : it->second);
+        if (it != planned.end()) {
+            planned.erase(it);
+        }
+    }
     for (const auto& c : plan.columns) {
-        sql += ", " + QuoteIdent(c.name) + " " + c.sql_type;
+        if (planned.count(c.name) > 0) {
+            sql += ", " + QuoteIdent(c.name) + " " + c.sql_type;
+        }
     }
     sql += ") ON COMMIT DELETE ROWS";
     return sql;
+}
+
+std::vector<std::string> StagingCopyColumns(const TablePlan& plan) {
+    std::vector<std::string> out{QuoteIdent(kOrdinalColumn)};
+    for (const auto& c : plan.columns) {
+        out.push_back(QuoteIdent(c.name));
+    }
+    return out;
 }
 
 std::string UpsertSql(const TablePlan& plan, std::string_view stage, bool per_row) {

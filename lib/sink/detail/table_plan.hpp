@@ -83,9 +83,19 @@ TablePlan PlanTable(
     bool want_deleted_at
 );
 
-/// `CREATE TEMP TABLE <stage> (_chatsync_ord bigint, <columns>) ON COMMIT DELETE ROWS`: every
-/// commit empties it, so a session keeps it for as long as batches have the same layout.
-std::string StagingTableSql(const TablePlan& plan, std::string_view stage);
+/// `CREATE TEMP TABLE <stage> (_chatsync_ord bigint, <columns>) ON COMMIT DELETE ROWS` with
+/// every data column the table has after the plan's DDL (`existing` is the table before it),
+/// whether or not the batch has values for it: all batches for a table then share one layout,
+/// and every commit empties the table, so a session makes it once. A batch is copied into
+/// its own columns (StagingCopyColumns).
+std::string StagingTableSql(
+    const TablePlan& plan,
+    const std::vector<ExistingColumn>& existing,
+    std::string_view stage
+);
+
+/// The quoted staging columns a batch is copied into: the ordinal, then the plan's columns.
+std::vector<std::string> StagingCopyColumns(const TablePlan& plan);
 
 /// The upsert from `stage` into the table. Parameter $1 is the run id. Unchanged rows are
 /// filtered out before they reach ON CONFLICT, so they are neither rewritten nor locked.
