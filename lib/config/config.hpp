@@ -103,9 +103,9 @@ struct LimitsConfig {
     /// Rows per database transaction at most (large pages are split; the checkpoint goes with
     /// the last part).
     std::uint32_t max_batch_rows = 5000;
-    /// Response bytes one resource run holds at once: the page being written and the page
-    /// fetched ahead meanwhile. A page larger than half of it is written before the next is
-    /// fetched.
+    /// Response bytes one resource run holds at once: what is being written and the pages
+    /// read ahead meanwhile (at most half of it, and 1 MiB). A page larger than half of it is
+    /// written before the next is read; 0 turns reading ahead off.
     std::uint64_t max_in_flight_bytes = std::uint64_t{16} << 20U;
 };
 

@@ -47,8 +47,9 @@ struct SourceSettings {
     std::uint32_t max_rate_limited_waits = 20;
     /// Rows per database transaction at most; larger pages are written in several.
     std::uint32_t max_batch_rows = 5000;
-    /// Response bytes a resource run holds at once: the page being written and the one
-    /// fetched ahead meanwhile. A page larger than half of it is not fetched ahead.
+    /// Response bytes a resource run holds at once: what is being written and the pages read
+    /// ahead meanwhile (at most half of it, and 1 MiB). After a page larger than half of it,
+    /// the next is read only once that page is written.
     std::size_t max_in_flight_bytes = std::size_t{16} << 20U;
     /// The host-local label of where requests leave from, for the egress guard: the pinned
     /// address, or "unpinned" when the config vouches for one stable egress address.
