@@ -722,42 +722,24 @@ Task<Result<std::vector<std::size_t>>> SourceRunner::CommitRecords(
     do {
         const std::size_t end = std::min(records.size(), start + batch);
         const bool last = end == records.size();
-        sink::PageCommit commit;
-        commit.schema = settings_.name;
-        commit.source = settings_.name;
-        commit.resource = run.resource->name;
-        commit.run_id = run.run_id;
+        RowBatch rows;
+        const std::span<const json::value> part(records.data() + start, end - start);
+        if (prepared && start == 0 && last) {
+            rows = std::move(*prepared);
+        } else if (auto r = AppendRecords(rows, part, resource, parent, run.error); !r) {
+            co_return r.error();
+        }
         // Parts before the last keep the checkpoint that repeats this page, so a crash
         // between them resumes at the same page.
-        commit.checkpoint = last ? checkpoint : resume_checkpoint;
-        if (end > start) {
-            sink::TableWrite write;
-            write.table = resource.name;
-            write.key_paths = resource.primary_key;
-            if (resource.soft_delete) {
-                write.seen_pass = run.pass_id;
-            }
-            write.want_changed_rows = has_children;
-            const std::span<const json::value> part(records.data() + start, end - start);
-            if (prepared && start == 0 && last) {
-                write.rows = std::move(*prepared);
-            } else if (auto r = AppendRecords(write.rows, part, resource, parent, run.error); !r) {
-                co_return r.error();
-            }
-            commit.tables.push_back(std::move(write));
-        }
-        auto written = co_await sink_.CommitPage(std::move(commit));
+        auto write = CommitRows(
+            run, resource, std::move(rows), last ? checkpoint : resume_checkpoint, has_children
+        );
+        auto written = co_await std::move(write);
         if (!written) {
-            run.error = "database: " + sink_.LastError();
             co_return written.error();
         }
-        for (const auto& t : written->tables) {
-            run.report.rows_written += t.inserted + t.updated;
-            run.report.rows_unchanged += t.unchanged;
-            metrics_.Page(settings_.name, resource.name, t.inserted + t.updated, t.unchanged);
-            for (const auto index : t.changed_rows) {
-                changed.push_back(start + index);
-            }
+        for (const auto index : *written) {
+            changed.push_back(start + index);
         }
         start = end;
     } while (start < records.size());
@@ -884,7 +866,8 @@ Task<Result<std::vector<std::size_t>>> SourceRunner::CommitRows(
     RunContext& run,
     const ResourceSpec& resource,
     RowBatch rows,
-    std::string checkpoint
+    std::string checkpoint,
+    bool want_changed_rows
 ) {
     sink::PageCommit commit;
     commit.schema = settings_.name;
@@ -899,6 +882,7 @@ Task<Result<std::vector<std::size_t>>> SourceRunner::CommitRows(
         if (resource.soft_delete) {
             write.seen_pass = run.pass_id;
         }
+        write.want_changed_rows = want_changed_rows;
         write.rows = std::move(rows);
         commit.tables.push_back(std::move(write));
     }
@@ -907,12 +891,14 @@ Task<Result<std::vector<std::size_t>>> SourceRunner::CommitRows(
         run.error = "database: " + sink_.LastError();
         co_return written.error();
     }
+    std::vector<std::size_t> changed;
     for (const auto& t : written->tables) {
         run.report.rows_written += t.inserted + t.updated;
         run.report.rows_unchanged += t.unchanged;
         metrics_.Page(settings_.name, resource.name, t.inserted + t.updated, t.unchanged);
+        changed.insert(changed.end(), t.changed_rows.begin(), t.changed_rows.end());
     }
-    co_return std::vector<std::size_t>{};
+    co_return changed;
 }
 
 Task<void> SourceRunner::FlushGathered(

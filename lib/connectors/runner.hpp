@@ -173,13 +173,14 @@ private:
         ReadAhead read,
         std::deque<Result<Fetched>>& ahead
     );
-    /// Writes rows already flattened, gathered from pages of a resource without a parent,
-    /// with the checkpoint after the last of those pages.
+    /// Writes flattened rows and the checkpoint in one transaction. With
+    /// `want_changed_rows`, returns the indices of the rows inserted or changed.
     Task<Result<std::vector<std::size_t>>> CommitRows(
         RunContext& run,
         const ResourceSpec& resource,
         RowBatch rows,
-        std::string checkpoint
+        std::string checkpoint,
+        bool want_changed_rows = false
     );
     /// Before a run fails on a page: writes the rows gathered from the pages before it, so
     /// that the failure costs only what comes after. Keeps run.error.
