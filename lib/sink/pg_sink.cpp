@@ -1200,17 +1200,16 @@ struct PgSink::Impl {
         std::sort(lock_keys.begin(), lock_keys.end());
         lock_keys.erase(std::unique(lock_keys.begin(), lock_keys.end()), lock_keys.end());
 
-        // The staging tables of this thread's session, by slot: reused while the layout stays
-        // the same (pages of one resource usually share it), replaced when it changes, so a
-        // session holds one per slot however many layouts it has seen. Updated only once a
-        // transaction commits, and forgotten when one fails, since a rollback undoes them.
+        // The staging tables of this thread's session, by slot: reused while they have the
+        // layout of the table written through them, replaced when it changes, so a session
+        // holds one per slot. Updated only once a transaction commits, and forgotten when one
+        // fails, since a rollback undoes what it made.
         thread_local StagingTables stages;
         if (stages.backend != conn.backendpid()) {
             stages = StagingTables{conn.backendpid(), {}};
         }
-        std::vector<std::pair<std::size_t, std::string>> made;
         try {
-            return CommitPageTransaction(conn, page, schema, qualified, lock_keys, stages, made);
+            return CommitPageTransaction(conn, page, schema, qualified, lock_keys, stages);
         } catch (...) {
             stages.layouts.clear();
             throw;
@@ -1229,9 +1228,10 @@ struct PgSink::Impl {
         const std::string& schema,
         const std::vector<std::string>& qualified,
         const std::vector<std::int64_t>& lock_keys,
-        StagingTables& stages,
-        std::vector<std::pair<std::size_t, std::string>>& made
+        StagingTables& stages
     ) const {
+        // Staging tables made by this transaction, by slot.
+        std::vector<std::pair<std::size_t, std::string>> made;
         pqxx::work tx(conn);
         if (!lock_keys.empty()) {
             tx.exec_prepared("lock_tables", ArrayLiteral(lock_keys));
