@@ -99,13 +99,7 @@ public:
         std::string failures;
         for (int attempt = 0; attempt < 3 && dsn_.empty(); ++attempt) {
             port_ = std::to_string(FreePort());
-            auto started = RunProcess(
-                {"/bin/bash",
-                 SourceDir() + "/scripts/pg-cluster.sh",
-                 "start",
-                 dir_.path() + "/pg",
-                 port_}
-            );
+            auto started = Script("start", port_);
             if (started.exit_code != 0) {
                 failures += started.output;
                 continue;
@@ -122,20 +116,10 @@ public:
 
     ~PrivateCluster() { Stop(); }
 
-    void Stop() {
-        RunProcess(
-            {"/bin/bash", SourceDir() + "/scripts/pg-cluster.sh", "stop", dir_.path() + "/pg"}
-        );
-    }
+    void Stop() { Script("stop"); }
 
     void Start() {
-        auto r = RunProcess(
-            {"/bin/bash",
-             SourceDir() + "/scripts/pg-cluster.sh",
-             "start",
-             dir_.path() + "/pg",
-             port_}
-        );
+        auto r = Script("start", port_);
         if (r.exit_code != 0) {
             throw std::runtime_error("pg-cluster.sh restart failed: " + r.output);
         }
@@ -144,6 +128,16 @@ public:
     const std::string& dsn() const noexcept { return dsn_; }
 
 private:
+    /// scripts/pg-cluster.sh COMMAND on this cluster's directory (and port, for start).
+    Completed Script(const std::string& command, const std::string& port = "") const {
+        std::vector<std::string> args{
+            "/bin/bash", SourceDir() + "/scripts/pg-cluster.sh", command, dir_.path() + "/pg"};
+        if (!port.empty()) {
+            args.push_back(port);
+        }
+        return RunProcess(args);
+    }
+
     TempDir dir_;
     std::string port_;
     std::string dsn_;

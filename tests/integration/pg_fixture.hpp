@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdlib>
+#include <map>
 #include <memory>
 #include <optional>
 #include <random>
@@ -193,6 +194,33 @@ protected:
     /// `"source"."table"`.
     std::string Table(const std::string& table) const {
         return "\"" + source_ + "\".\"" + table + "\"";
+    }
+
+    /// column name -> format_type of the test source's `table`.
+    std::map<std::string, std::string> ColumnTypes(const std::string& table) {
+        std::map<std::string, std::string> out;
+        for (const auto& row : Query(
+                 "SELECT a.attname, format_type(a.atttypid, a.atttypmod) FROM pg_attribute a "
+                 "WHERE a.attrelid = to_regclass(" +
+                 admin_->quote(Table(table)) + ") AND a.attnum > 0 AND NOT a.attisdropped"
+             )) {
+            out[row[0].as<std::string>()] = row[1].as<std::string>();
+        }
+        return out;
+    }
+
+    /// The primary key columns of the test source's `table`, in key order.
+    std::vector<std::string> PrimaryKey(const std::string& table) {
+        std::vector<std::string> out;
+        for (const auto& row : Query(
+                 "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = "
+                 "i.indrelid AND a.attnum = ANY (i.indkey) WHERE i.indrelid = to_regclass(" +
+                 admin_->quote(Table(table)) +
+                 ") AND i.indisprimary ORDER BY array_position(i.indkey::int2[], a.attnum)"
+             )) {
+            out.push_back(row[0].as<std::string>());
+        }
+        return out;
     }
 
     /// `"state_schema".table`.

@@ -18,19 +18,6 @@ using sink::PgSink;
 
 class PgSinkTest : public PgFixture {
 protected:
-    /// column name -> format_type of the test source's `table`.
-    std::map<std::string, std::string> ColumnTypes(const std::string& table) {
-        std::map<std::string, std::string> out;
-        for (const auto& row : Query(
-                 "SELECT a.attname, format_type(a.atttypid, a.atttypmod) FROM pg_attribute a "
-                 "WHERE a.attrelid = to_regclass(" +
-                 admin_->quote(Table(table)) + ") AND a.attnum > 0 AND NOT a.attisdropped"
-             )) {
-            out[row[0].as<std::string>()] = row[1].as<std::string>();
-        }
-        return out;
-    }
-
     /// column name -> comment (source path).
     std::map<std::string, std::string> ColumnComments(const std::string& table) {
         std::map<std::string, std::string> out;
@@ -42,19 +29,6 @@ protected:
                  "col_description(a.attrelid, a.attnum) IS NOT NULL"
              )) {
             out[row[0].as<std::string>()] = row[1].as<std::string>();
-        }
-        return out;
-    }
-
-    std::vector<std::string> PrimaryKey(const std::string& table) {
-        std::vector<std::string> out;
-        for (const auto& row : Query(
-                 "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = "
-                 "i.indrelid AND a.attnum = ANY (i.indkey) WHERE i.indrelid = to_regclass(" +
-                 admin_->quote(Table(table)) +
-                 ") AND i.indisprimary ORDER BY array_position(i.indkey::int2[], a.attnum)"
-             )) {
-            out.push_back(row[0].as<std::string>());
         }
         return out;
     }

@@ -6,20 +6,12 @@
 #include <gtest/gtest.h>
 
 #include "config/config.hpp"
+#include "unit/config/load_errors.hpp"
 
 namespace chatsync::config {
 namespace {
 
 namespace cn = chatsync::connectors;
-
-std::string Errors(const std::string& yaml) {
-    try {
-        LoadString(yaml, "test.yaml");
-    } catch (const ConfigErrors& e) {
-        return e.what();
-    }
-    return "";
-}
 
 /// A tiledesk source with the given config values (indented six spaces).
 std::string Tiledesk(const std::string& values) {

@@ -7,18 +7,10 @@
 #include <gtest/gtest.h>
 
 #include "config/config.hpp"
+#include "unit/config/load_errors.hpp"
 
 namespace chatsync::config {
 namespace {
-
-std::string Errors(const std::string& yaml) {
-    try {
-        LoadString(yaml, "test.yaml");
-    } catch (const ConfigErrors& e) {
-        return e.what();
-    }
-    return "";
-}
 
 std::string Jivo(const std::string& values, const std::string& listen = "127.0.0.1:8080") {
     return "webhooks:\n  listen: \"" + listen +
