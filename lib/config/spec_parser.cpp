@@ -11,8 +11,11 @@
 #include <utility>
 #include <variant>
 
+#include <boost/json/serialize.hpp>
+
 #include "config/config.hpp"
 #include "config/detail/reader.hpp"
+#include "connectors/template.hpp"
 #include "core/time.hpp"
 
 namespace chatsync::config::detail {
@@ -662,6 +665,9 @@ cn::IncrementalSpec ReadIncremental(Context& ctx, const YamlNode& node, const st
     if (const auto v = m.Duration("lookback")) {
         out.lookback = *v;
     }
+    if (const auto v = m.Bool("keyset")) {
+        out.keyset = *v;
+    }
     m.Finish();
     return out;
 }
@@ -795,6 +801,25 @@ cn::ResourceSpec ReadResource(
     }
     if (const YamlNode* p = m.Get("parent"); p != nullptr && !p->IsNull()) {
         out.parent = ReadParent(ctx, *p, m.PathOf("parent"), parent_ref);
+    }
+    if (out.incremental && out.incremental->keyset) {
+        // Each page restarts the listing at the last cursor value, which must reach the API.
+        const auto& rq = out.request;
+        bool placed = !out.incremental->start_param.empty() || cn::References(rq.path, "cursor.start");
+        for (const auto& [name, value] : rq.query) {
+            placed = placed || cn::References(value, "cursor.start");
+        }
+        if (rq.body) {
+            placed = placed || cn::References(boost::json::serialize(*rq.body), "cursor.start");
+        }
+        const auto where = JoinPath(m.PathOf("incremental"), "keyset");
+        if (!placed) {
+            ctx.Error(
+                inc->mark,
+                where,
+                "needs the request to filter by {{ cursor.start }} (start_param or a template)"
+            );
+        }
     }
     if (const YamlNode* p = m.Get("partition"); p != nullptr && !p->IsNull()) {
         out.partition = ReadPartition(ctx, *p, m.PathOf("partition"));

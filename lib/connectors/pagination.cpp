@@ -40,6 +40,12 @@ boost::json::value PagePosition::ToJson() const {
     o["url"] = url;
     o["token"] = token;
     o["pages"] = pages;
+    if (overlap != 0) {
+        o["overlap"] = overlap;
+    }
+    if (!keyset.empty()) {
+        o["keyset"] = keyset;
+    }
     return o;
 }
 
@@ -61,8 +67,19 @@ PagePosition PagePosition::FromJson(const boost::json::value& v) {
         if (const auto* s = o->if_contains("token"); s != nullptr && s->is_string()) {
             p.token = std::string(s->get_string());
         }
+        if (const auto* n = o->if_contains("overlap"); n != nullptr && n->is_int64()) {
+            p.overlap = n->get_int64();
+        }
+        if (const auto* s = o->if_contains("keyset"); s != nullptr && s->is_string()) {
+            p.keyset = std::string(s->get_string());
+        }
     }
     return p;
+}
+
+std::optional<std::int64_t>
+ReportedTotal(const PaginationSpec& spec, const boost::json::value* body) {
+    return IntAt(body, spec.total_path);
 }
 
 PagePosition FirstPosition(const PaginationSpec& spec) {

@@ -24,10 +24,22 @@ struct PagePosition {
     std::string token;
     /// Pages fetched so far in this listing (for max_pages).
     std::int64_t pages = 0;
+    /// Offset listings: records requested again before the next one (the offset above is
+    /// already that much earlier), whose key proves the listing did not move.
+    std::int64_t overlap = 0;
+    /// Keyset listings: the cursor value (canonical) the listing restarts from; the
+    /// request's `cursor.start` is this value instead of the window's start.
+    std::string keyset;
+
+    bool operator==(const PagePosition&) const = default;
 
     boost::json::value ToJson() const;
     static PagePosition FromJson(const boost::json::value& v);
 };
+
+/// The record total a page reports at `total_path`, if the spec names one and it is there.
+std::optional<std::int64_t>
+ReportedTotal(const PaginationSpec& spec, const boost::json::value* body);
 
 /// The first position of a listing.
 PagePosition FirstPosition(const PaginationSpec& spec);

@@ -3,24 +3,19 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
-#include <list>
-#include <memory>
 #include <optional>
-#include <random>
 #include <string>
-#include <utility>
+#include <vector>
 
-#include <boost/asio/steady_timer.hpp>
 #include <boost/json/object.hpp>
 
+#include "connectors/checkpoint.hpp"
+#include "connectors/fetcher.hpp"
 #include "connectors/pagination.hpp"
 #include "connectors/spec.hpp"
 #include "core/asio.hpp"
 #include "core/redactor.hpp"
 #include "core/table.hpp"
-#include "http/budget.hpp"
-#include "http/client.hpp"
-#include "http/retry.hpp"
 
 namespace chatsync::sink {
 class Sink;
@@ -32,32 +27,7 @@ class Metrics;
 
 namespace chatsync::connectors {
 
-/// Everything a SourceRunner needs to know about its source, resolved from the config.
-struct SourceSettings {
-    std::string name;
-    ConnectorSpec spec;
-    /// `{{ config.* }}` values.
-    boost::json::object values;
-    http::Client::Options http;
-    http::RateBudget::Options budget;
-    http::BackoffPolicy backoff;
-    /// A Retry-After longer than this fails the run instead of waiting.
-    Millis max_retry_after = std::chrono::minutes(15);
-    /// Consecutive rate-limited answers tolerated for one request before the run fails.
-    std::uint32_t max_rate_limited_waits = 20;
-    /// Rows per database transaction at most; larger pages are written in several.
-    std::uint32_t max_batch_rows = 5000;
-    /// Response bytes a resource run holds at once: what is being written and the pages read
-    /// ahead meanwhile (at most half of it, and 1 MiB). After a page larger than half of it,
-    /// the next is read only once that page is written.
-    std::size_t max_in_flight_bytes = std::size_t{16} << 20U;
-    /// The host-local label of where requests leave from, for the egress guard: the pinned
-    /// address, or "unpinned" when the config vouches for one stable egress address.
-    std::string egress = "unpinned";
-    /// After rejected credentials (or an error rule with action hold) the source sends
-    /// nothing for this long; a config reload, which makes a new runner, ends it sooner.
-    Millis hold = std::chrono::minutes(15);
-};
+class ListingGuard;
 
 /// What one run of a resource did.
 struct RunReport {
@@ -77,13 +47,15 @@ struct RunReport {
     /// The committed cursor after the run (canonical form), if the resource has one.
     std::string cursor;
     bool resumed = false;
+    /// Times the listing was seen to move while read (see ListingGuard).
+    std::int64_t shifts = 0;
     double seconds = 0;
 };
 
 /// Walks the resources of one source: builds each request from the spec, sends it through
-/// the source's rate budget with retries and error rules, selects and flattens the records,
-/// and commits every page with its checkpoint through the sink. Child resources run inside
-/// their parent's run, for the parent rows each page inserted or changed.
+/// the source's Fetcher, selects and flattens the records, and commits every page with its
+/// checkpoint through the sink. Child resources run inside their parent's run, for the parent
+/// rows each page inserted or changed.
 ///
 /// @par Thread Safety
 /// Use from one executor. Different resources of a source may run concurrently; the same
@@ -115,30 +87,30 @@ public:
 
 private:
     struct RunContext;
-    struct Fetched;
+    using Pages = std::deque<Result<FetchedPage>>;
+    using Changed = Result<std::vector<std::size_t>>;
 
-    /// Sends one page's request with the budget, retries, re-login and error rules.
-    Task<Result<Fetched>> Fetch(
-        RunContext& run,
-        const ResourceSpec& resource,
-        boost::json::object context,
-        PagePosition position
-    );
-    /// Signs in when the auth is a login and there is no valid token. One sign-in at a time:
-    /// concurrent callers wait for the one in flight. `rejected_token` is the token a 401
-    /// answered; a sign-in happens only if it is still the current one.
-    Task<Result<void>> EnsureLogin(RunContext& run, const std::string* rejected_token);
-    /// Sends the login request and keeps the token it returns.
-    Task<Result<void>> SignIn(RunContext& run);
-    /// Whether the source is held (by another resource's refusal); says why in run.error.
-    bool HeldMeanwhile(RunContext& run);
-    /// Stops every resource of the source for settings_.hold, and says so in run.error.
-    void HoldSource(RunContext& run);
+    /// The page loop: reads the listing from run.checkpoint to its end, checking that it does
+    /// not move under the reader, and commits each page with the checkpoint after it.
+    Task<RunReport> ReadListing(RunContext& run);
+    /// The template context of a page request.
+    boost::json::object PageContext(const RunContext& run, const PagePosition& at) const;
+    /// The position after a page: the pagination's, adjusted by the guard.
+    std::optional<PagePosition> Following(
+        const RunContext& run,
+        const ListingGuard& guard,
+        const PagePosition& at,
+        const FetchedPage& page,
+        const boost::json::value* found
+    ) const;
+    /// The checkpoint's stored form, which never holds a secret.
+    std::string Encode(const Checkpoint& checkpoint) const;
+
     /// Writes records to the resource's table with the checkpoint, in transactions of at most
     /// max_batch_rows rows: the last stores `checkpoint`, earlier ones `resume_checkpoint`.
     /// Returns the indices of the records that were inserted or changed. `prepared`, when
     /// given, is the records already flattened (Preflatten).
-    Task<Result<std::vector<std::size_t>>> CommitRecords(
+    Task<Changed> CommitRecords(
         RunContext& run,
         const ResourceSpec& resource,
         const boost::json::array& records,
@@ -148,8 +120,8 @@ private:
         std::optional<RowBatch> prepared = std::nullopt
     );
     /// The first page read ahead, taken out of `ahead`, or else the page at `position`.
-    Task<Result<Fetched>> FetchUnlessAhead(
-        std::deque<Result<Fetched>>& ahead,
+    Task<Result<FetchedPage>> FetchUnlessAhead(
+        Pages& ahead,
         RunContext& run,
         const ResourceSpec& resource,
         boost::json::object context,
@@ -161,21 +133,25 @@ private:
     struct ReadAhead {
         PagePosition from;
         std::function<boost::json::object(const PagePosition&)> context;
+        std::function<std::optional<PagePosition>(
+            const PagePosition&, const FetchedPage&, const boost::json::value*
+        )>
+            following;
         std::size_t gather_bytes = 0;
     };
 
     /// Awaits `write` (a page's or gathered pages' commit) while the pages after it are
     /// fetched and flattened into `ahead`. The run's error, when both fail, is the write's.
-    Task<Result<std::vector<std::size_t>>> WriteWhileReading(
+    Task<Changed> WriteWhileReading(
         RunContext& run,
         const ResourceSpec& resource,
-        Task<Result<std::vector<std::size_t>>> write,
+        Task<Changed> write,
         ReadAhead read,
-        std::deque<Result<Fetched>>& ahead
+        Pages& ahead
     );
     /// Writes flattened rows and the checkpoint in one transaction. With
     /// `want_changed_rows`, returns the indices of the rows inserted or changed.
-    Task<Result<std::vector<std::size_t>>> CommitRows(
+    Task<Changed> CommitRows(
         RunContext& run,
         const ResourceSpec& resource,
         RowBatch rows,
@@ -190,22 +166,18 @@ private:
         RowBatch& gathered,
         const std::string& checkpoint
     );
-    /// Flattens a page's records into Fetched::rows ahead of their write, when they will be
-    /// written as they are in one transaction.
-    void Preflatten(Fetched& fetched, const ResourceSpec& resource) const;
+    /// Flattens a page's records into FetchedPage::rows ahead of their write, when they will
+    /// be written as they are in one transaction.
+    void Preflatten(FetchedPage& fetched, const ResourceSpec& resource) const;
+    /// Fetches the children of `parents`, keeping them pending in the checkpoint until their
+    /// last page commits.
     Task<Result<void>>
-    RunChildren(RunContext& run, const boost::json::array& parents, boost::json::object checkpoint);
-    Task<bool> Sleep(Millis duration);
+    RunChildren(RunContext& run, const boost::json::array& parents, Checkpoint checkpoint);
     /// Sets chatsync_status_value from the record a scalar resource read.
     void ExportScalar(const ResourceSpec& resource, const boost::json::array& records);
     /// For changes_only resources: drops the record when it equals the last change written,
     /// else stamps it with `changed_at` and notes it in the checkpoint.
-    void KeepOnlyAChange(
-        RunContext& run,
-        boost::json::object& checkpoint,
-        std::chrono::system_clock::time_point run_started_at,
-        boost::json::array& records
-    );
+    void KeepOnlyAChange(RunContext& run, boost::json::array& records);
     /// Ends a run: the run log, the state (cursor promoted on success) and the metrics.
     Task<RunReport> Finish(RunContext& run, std::string outcome);
     /// Ends a run that never started in the run log (database or latch refused it).
@@ -216,26 +188,9 @@ private:
     sink::Sink& sink_;
     metrics::Metrics& metrics_;
     const Redactor& redactor_;
-    http::Client client_;
-    http::RateBudget budget_;
-    std::mt19937_64 rng_;
-    std::string login_token_;
-    std::chrono::steady_clock::time_point login_at_{};
-    /// Set while a sign-in request is in flight; waiters sleep on it until it is cancelled.
-    net::steady_timer* login_in_flight_ = nullptr;
-
-    /// Why and until when the source is held (see SourceSettings::hold).
-    struct Hold {
-        std::string reason;
-        std::string resource;
-        std::chrono::steady_clock::time_point until;
-    };
-
-    std::optional<Hold> hold_;
-    bool stopping_ = false;
-    /// Timers of waits in progress, so that RequestStop() can wake them. Declared last: the
-    /// waits that register here must not outlive the members above.
-    std::list<net::steady_timer*> sleeping_;
+    Fetcher fetcher_;
+    /// The config's secret values, kept out of checkpoints.
+    SecretTemplates secrets_;
 };
 
 }  // namespace chatsync::connectors

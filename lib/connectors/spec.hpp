@@ -193,6 +193,11 @@ struct IncrementalSpec {
     /// Each run re-reads this far behind the committed cursor, for late-arriving updates.
     /// Unchanged rows are not rewritten, so a wide window costs requests, not writes.
     Millis lookback{0};
+    /// The listing is ordered by the cursor field, ascending, and `cursor.start` is an
+    /// inclusive lower bound: each page after the first restarts the listing at the last
+    /// cursor value read (records sharing it are read again and skipped), so records that
+    /// move or vanish behind the reader cannot shift unread ones past it.
+    bool keyset = false;
 
     bool operator==(const IncrementalSpec&) const = default;
 };

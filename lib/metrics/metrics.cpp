@@ -80,6 +80,14 @@ struct Metrics::Impl {
             .Name("chatsync_rows_deleted_total")
             .Help("Rows soft-deleted because a complete listing no longer returned them.")
             .Register(*registry);
+    prometheus::Family<prometheus::Counter>& listing_shifts =
+        prometheus::BuildCounter()
+            .Name("chatsync_listing_shifts_total")
+            .Help("Listings seen to move while read, by what was done: stepped_back (pages read "
+                  "again back to the last record read), restarted (read again from the first "
+                  "page), shifted_forward (records read again), unverified (the cursor was held "
+                  "back and deletions were not swept).")
+            .Register(*registry);
     prometheus::Family<prometheus::Counter>& pages = prometheus::BuildCounter()
                                                          .Name("chatsync_pages_total")
                                                          .Help("Pages committed.")
@@ -215,6 +223,16 @@ void Metrics::Page(
 void Metrics::RowsDeleted(std::string_view source, std::string_view resource, std::int64_t n) {
     impl_->rows_deleted.Add({{"source", S(source)}, {"resource", S(resource)}}
     ).Increment(static_cast<double>(n));
+}
+
+void Metrics::ListingShift(
+    std::string_view source,
+    std::string_view resource,
+    std::string_view action
+) {
+    impl_->listing_shifts
+        .Add({{"source", S(source)}, {"resource", S(resource)}, {"action", S(action)}})
+        .Increment();
 }
 
 void Metrics::Run(

@@ -51,6 +51,8 @@ public:
         std::int64_t unchanged
     );
     void RowsDeleted(std::string_view source, std::string_view resource, std::int64_t n);
+    /// chatsync_listing_shifts_total{source,resource,action}.
+    void ListingShift(std::string_view source, std::string_view resource, std::string_view action);
 
     /// chatsync_runs_total{source,resource,outcome}, chatsync_run_duration_seconds{source,resource}
     /// and, on success, chatsync_last_success_timestamp_seconds{source,resource}.

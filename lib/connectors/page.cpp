@@ -1,0 +1,130 @@
+#include "connectors/page.hpp"
+
+#include <boost/json/value.hpp>
+
+#include "core/error.hpp"
+#include "core/json.hpp"
+#include "normalize/flatten.hpp"
+
+namespace chatsync::connectors::detail {
+
+namespace json = boost::json;
+
+/// Appends the records of a page to a batch, with the parent's fields; checks the key.
+Result<void> AppendRecords(
+    RowBatch& batch,
+    std::span<const json::value> records,
+    const ResourceSpec& resource,
+    const json::value* parent,
+    std::string& error
+) {
+    const normalize::FlattenOptions options{.max_nesting = resource.max_nesting};
+    std::size_t index = 0;
+    for (const auto& item : records) {
+        const auto* record = item.if_object();
+        if (record == nullptr) {
+            error = "record " + std::to_string(index) + " is not a JSON object";
+            return Errc::kUpstreamBadPayload;
+        }
+        normalize::AppendRecord(batch, *record, options);
+        if (parent != nullptr && resource.parent) {
+            for (const auto& [column, path] : resource.parent->fields) {
+                const auto* v = FindPath(*parent, path);
+                if (v != nullptr && !v->is_null()) {
+                    batch.Set(batch.Column(column, column), normalize::ToValue(*v));
+                }
+            }
+        }
+        for (const auto& key : resource.primary_key) {
+            const auto col = batch.FindColumn(key);
+            const auto& row = batch.rows().back();
+            if (!col || *col >= row.size() || !row[*col]) {
+                error = "record " + std::to_string(index) +
+                        " has no value for primary key field '" + key + "'";
+                return Errc::kUpstreamBadPayload;
+            }
+        }
+        ++index;
+    }
+    return {};
+}
+
+/// Where a page's records are: the value at the records path (or at a fallback path); nullptr
+/// when an optional path is absent. The body keeps them until TakeRecords.
+Result<json::value*>
+FindRecords(json::value& body, const ResourceSpec& resource, std::string& error) {
+    const auto* v = FindPath(body, resource.records_path);
+    for (const auto& path : resource.more_records_paths) {
+        if (v != nullptr) {
+            break;
+        }
+        v = FindPath(body, path);
+    }
+    if (v == nullptr) {
+        if (resource.records_optional) {
+            return nullptr;
+        }
+        error = "records path '" + resource.records_path + "' not found in the response";
+        return Errc::kUpstreamBadPayload;
+    }
+    if (!v->is_array() && !v->is_object() && !v->is_null() && resource.scalar_field.empty()) {
+        error = "records path '" + resource.records_path + "' holds neither an array nor an object";
+        return Errc::kUpstreamBadPayload;
+    }
+    // FindPath only reads; the body is the caller's to change.
+    return const_cast<json::value*>(v);
+}
+
+/// How many records TakeRecords makes of what FindRecords found.
+std::size_t RecordCount(const json::value* v) {
+    if (v == nullptr || v->is_null()) {
+        return 0;
+    }
+    return v->is_array() ? v->get_array().size() : 1;
+}
+
+/// Moves the records out of the body (no copy: they share the page's memory): an array as it
+/// is, one object as a one-record page, a scalar as the record {scalar_field: value}.
+json::array TakeRecords(json::value* v, const ResourceSpec& resource) {
+    if (v == nullptr || v->is_null()) {
+        return json::array(v == nullptr ? json::storage_ptr() : v->storage());
+    }
+    if (auto* arr = v->if_array()) {
+        return std::move(*arr);
+    }
+    json::array out(v->storage());
+    if (v->is_object()) {
+        out.push_back(std::move(*v));
+    } else {
+        json::object record(v->storage());
+        record[resource.scalar_field] = std::move(*v);
+        out.push_back(std::move(record));
+    }
+    return out;
+}
+
+std::vector<const ResourceSpec*> ChildrenOf(const ConnectorSpec& spec, const std::string& parent) {
+    std::vector<const ResourceSpec*> out;
+    for (const auto& r : spec.resources) {
+        if (r.enabled && r.parent && r.parent->resource == parent) {
+            out.push_back(&r);
+        }
+    }
+    return out;
+}
+
+/// The run outcome a failed fetch ends in.
+std::string OutcomeOf(boost::system::error_code ec) {
+    if (ec == Errc::kCancelled) {
+        return "cancelled";
+    }
+    if (ec == Errc::kUpstreamLatched) {
+        return "latched";
+    }
+    if (ec == Errc::kSourceHeld) {
+        return "held";
+    }
+    return "failed";
+}
+
+}  // namespace chatsync::connectors::detail

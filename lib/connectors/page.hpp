@@ -1,0 +1,46 @@
+#pragma once
+
+#include <span>
+#include <string>
+#include <vector>
+
+#include <boost/json/array.hpp>
+#include <boost/system/error_code.hpp>
+
+#include "connectors/spec.hpp"
+#include "core/result.hpp"
+#include "core/table.hpp"
+
+/// @file
+/// What the runner does with one page's body: find its records, take them out, flatten them.
+
+namespace chatsync::connectors::detail {
+
+/// Appends the records of a page to a batch, with the parent's fields; checks the key.
+Result<void> AppendRecords(
+    RowBatch& batch,
+    std::span<const boost::json::value> records,
+    const ResourceSpec& resource,
+    const boost::json::value* parent,
+    std::string& error
+);
+
+/// Where a page's records are: the value at the records path (or at a fallback path); nullptr
+/// when an optional path is absent. The body keeps them until TakeRecords.
+Result<boost::json::value*>
+FindRecords(boost::json::value& body, const ResourceSpec& resource, std::string& error);
+
+/// How many records TakeRecords makes of what FindRecords found.
+std::size_t RecordCount(const boost::json::value* v);
+
+/// Moves the records out of the body (no copy: they share the page's memory): an array as it
+/// is, one object as a one-record page, a scalar as the record {scalar_field: value}.
+boost::json::array TakeRecords(boost::json::value* v, const ResourceSpec& resource);
+
+/// The enabled children of a resource.
+std::vector<const ResourceSpec*> ChildrenOf(const ConnectorSpec& spec, const std::string& parent);
+
+/// The run outcome a failed fetch ends in.
+std::string OutcomeOf(boost::system::error_code ec);
+
+}  // namespace chatsync::connectors::detail
