@@ -1,170 +1,49 @@
 // The JivoChat webhook strategy: Webhooks API, CRM webhooks and Chat API agent messages
 // mapped to chats, messages, clients, agents, calls, offline_messages and crm_events.
 //
-// Jivo's own examples disagree on the JSON type of ids (agent.id is a string, assigned_agent.id
-// a number, visitor.number both, client_id both), so every id is read as "string or number"
-// and stored as text: one column type whatever the event sent.
+// The tables and events the strategy knows are in jivochat_catalogue.cpp, and the readers
+// that turn loosely typed fields into column text in jivochat_fields.cpp; this file maps
+// each event to its rows.
 
-#include <algorithm>
-#include <array>
-#include <chrono>
-#include <cmath>
-#include <cstdint>
-#include <optional>
+#include <cstddef>
+#include <initializer_list>
+#include <memory>
 #include <set>
 #include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
+#include "connectors/detail/jivochat_catalogue.hpp"
+#include "connectors/detail/jivochat_fields.hpp"
 #include "connectors/webhook_strategy.hpp"
-#include "core/time.hpp"
 
 namespace chatsync::connectors {
 namespace {
 
 namespace json = boost::json;
-using sink::EventColumn;
+using detail::At;
+using detail::Bool;
+using detail::ChatStage;
+using detail::Id;
+using detail::Int;
+using detail::JivoTables;
+using detail::Json;
+using detail::kRankClientCard;
+using detail::kRankSideEvent;
+using detail::kStageAccepted;
+using detail::kStageFinished;
+using detail::MetricEvent;
+using detail::ScanString;
+using detail::Str;
+using detail::Text;
+using detail::UnixTime;
 using sink::EventRow;
 using sink::EventTable;
-using sink::MergePolicy;
-using Text = std::optional<std::string>;
-
-/// Stages of a chat, the rank of its row: the final state does not depend on the order in
-/// which the events arrive (a late chat_accepted never overwrites a finished chat).
-constexpr int kStageAccepted = 1;
-constexpr int kStageAssigned = 2;
-constexpr int kStageUpdated = 3;
-constexpr int kStageFinished = 4;
-/// The client card (client_updated, client_attribute_updated) outranks the visitor data a
-/// chat event carries; calls and offline messages only fill what no chat event said.
-constexpr int kRankClientCard = 10;
-constexpr int kRankSideEvent = 0;
-
-constexpr std::array<std::string_view, 8> kWebhookEvents{
-    "call_event",
-    "chat_accepted",
-    "chat_assigned",
-    "chat_finished",
-    "chat_updated",
-    "client_attribute_updated",
-    "client_updated",
-    "offline_message"};
-
-constexpr std::array<std::string_view, 7> kCrmTypes{
-    "crm_client",
-    "crm_client_tag",
-    "crm_deal",
-    "crm_organization",
-    "crm_pipeline",
-    "crm_status",
-    "crm_task"};
-
-const json::value* At(const json::value& v, std::string_view path) {
-    const json::value* cur = &v;
-    while (!path.empty()) {
-        const auto dot = path.find('.');
-        const auto key = path.substr(0, dot);
-        const auto* o = cur->if_object();
-        if (o == nullptr) {
-            return nullptr;
-        }
-        cur = o->if_contains(key);
-        if (cur == nullptr) {
-            return nullptr;
-        }
-        path = dot == std::string_view::npos ? std::string_view() : path.substr(dot + 1);
-    }
-    return cur;
-}
-
-/// An id sent as a string or a number, as text; nullopt for null, "", objects and arrays.
-Text Id(const json::value* v) {
-    if (v == nullptr) {
-        return std::nullopt;
-    }
-    if (const auto* s = v->if_string()) {
-        return s->empty() ? Text() : Text(std::string(*s));
-    }
-    if (const auto* i = v->if_int64()) {
-        return std::to_string(*i);
-    }
-    if (const auto* u = v->if_uint64()) {
-        return std::to_string(*u);
-    }
-    if (const auto* d = v->if_double()) {
-        if (std::isfinite(*d) && std::trunc(*d) == *d && std::fabs(*d) < 9.0e15) {
-            return std::to_string(static_cast<std::int64_t>(*d));
-        }
-        return json::serialize(*v);
-    }
-    return std::nullopt;
-}
-
-/// A scalar as text (strings as they are, numbers and booleans written out).
-Text Str(const json::value* v) {
-    if (v == nullptr || v->is_null() || v->is_object() || v->is_array()) {
-        return std::nullopt;
-    }
-    if (const auto* s = v->if_string()) {
-        return std::string(*s);
-    }
-    if (const auto* b = v->if_bool()) {
-        return *b ? "true" : "false";
-    }
-    return Id(v);
-}
-
-/// An integer sent as a number or a string of digits.
-Text Int(const json::value* v) {
-    auto text = Id(v);
-    if (!text) {
-        return std::nullopt;
-    }
-    const bool digits =
-        !text->empty() &&
-        std::all_of(text->begin() + (text->front() == '-' ? 1 : 0), text->end(), [](char c) {
-            return c >= '0' && c <= '9';
-        });
-    return digits && text->size() <= 18 ? text : Text();
-}
-
-/// A boolean sent as true/false or 0/1.
-Text Bool(const json::value* v) {
-    if (v == nullptr) {
-        return std::nullopt;
-    }
-    if (const auto* b = v->if_bool()) {
-        return *b ? "true" : "false";
-    }
-    if (auto i = Int(v); i && (*i == "0" || *i == "1")) {
-        return *i == "1" ? "true" : "false";
-    }
-    return std::nullopt;
-}
-
-/// An object or array as JSON text.
-Text Json(const json::value* v) {
-    if (v == nullptr || v->is_null()) {
-        return std::nullopt;
-    }
-    return json::serialize(*v);
-}
-
-/// Unix seconds (number or digits) as an ISO-8601 UTC time.
-Text UnixTime(const json::value* v) {
-    const auto i = Int(v);
-    if (!i) {
-        return std::nullopt;
-    }
-    const auto seconds = std::stoll(*i);
-    // Years 1970 to 9999: anything else is not a time the column should hold.
-    if (seconds < 0 || seconds > 253402300799LL) {
-        return std::nullopt;
-    }
-    return FormatIso8601(SysTime(std::chrono::seconds(seconds)));
-}
 
 /// Builds one EventRow.
 class Row final {
@@ -181,173 +60,6 @@ public:
 private:
     EventRow row_;
 };
-
-EventTable Table(
-    std::string name,
-    std::vector<EventColumn> columns,
-    std::vector<std::string> key,
-    MergePolicy merge,
-    std::string rank = {}
-) {
-    return EventTable{
-        .name = std::move(name),
-        .columns = std::move(columns),
-        .key = std::move(key),
-        .merge = merge,
-        .rank_column = std::move(rank)};
-}
-
-std::vector<EventTable> JivoTables() {
-    std::vector<EventTable> out;
-    out.push_back(Table(
-        "chats",
-        {{"chat_id", "text"},
-         {"widget_id", "text"},
-         {"state", "text"},
-         {"stage", "smallint"},
-         {"client_id", "text"},
-         {"visitor_name", "text"},
-         {"visitor_email", "text"},
-         {"visitor_phone", "text"},
-         {"user_token", "text"},
-         {"agent_id", "text"},
-         {"agent_name", "text"},
-         {"assigned_agent_id", "text"},
-         {"department_id", "text"},
-         {"department_name", "text"},
-         {"topic_id", "text"},
-         {"topic_title", "text"},
-         {"organization_id", "text"},
-         {"organization_name", "text"},
-         {"client_status", "text"},
-         {"tags", "jsonb"},
-         {"page_url", "text"},
-         {"page_title", "text"},
-         {"country", "text"},
-         {"city", "text"},
-         {"ip_addr", "text"},
-         {"utm", "jsonb"},
-         {"rate", "text"},
-         {"blacklisted", "boolean"},
-         {"invitation", "text"},
-         {"message_count", "integer"},
-         {"first_message_at", "timestamptz"},
-         {"last_message_at", "timestamptz"},
-         {"accepted_received_at", "timestamptz"},
-         {"finished_received_at", "timestamptz"}},
-        {"chat_id"},
-        MergePolicy::kRanked,
-        "stage"
-    ));
-    out.push_back(Table(
-        "messages",
-        {{"message_key", "text"},
-         {"chat_id", "text"},
-         {"position", "integer"},
-         {"client_id", "text"},
-         {"channel", "text"},
-         {"direction", "text"},
-         {"type", "text"},
-         {"agent_id", "text"},
-         {"text", "text"},
-         {"file", "text"},
-         {"file_name", "text"},
-         {"sent_at", "timestamptz"}},
-        {"message_key"},
-        MergePolicy::kCoalesce
-    ));
-    out.push_back(Table(
-        "clients",
-        {{"client_id", "text"},
-         {"rank", "smallint"},
-         {"widget_id", "text"},
-         {"name", "text"},
-         {"email", "text"},
-         {"phone", "text"},
-         {"description", "text"},
-         {"chats_count", "integer"},
-         {"social", "jsonb"},
-         {"user_token", "text"},
-         {"organization_id", "text"},
-         {"organization_name", "text"},
-         {"status_id", "text"},
-         {"status_title", "text"},
-         {"assigned_agent_id", "text"},
-         {"tags", "jsonb"},
-         {"attributes", "jsonb"}},
-        {"client_id"},
-        MergePolicy::kRanked,
-        "rank"
-    ));
-    out.push_back(Table(
-        "agents",
-        {{"agent_id", "text"}, {"name", "text"}, {"email", "text"}, {"phone", "text"}},
-        {"agent_id"},
-        MergePolicy::kCoalesce
-    ));
-    out.push_back(Table(
-        "calls",
-        {{"chat_id", "text"},
-         {"status", "text"},
-         {"type", "text"},
-         {"phone", "text"},
-         {"reason", "text"},
-         {"record_url", "text"},
-         {"agent_id", "text"},
-         {"client_id", "text"},
-         {"widget_id", "text"},
-         {"received_at", "timestamptz"}},
-        {"chat_id", "status"},
-        MergePolicy::kCoalesce
-    ));
-    out.push_back(Table(
-        "offline_messages",
-        {{"offline_message_id", "text"},
-         {"chat_id", "text"},
-         {"widget_id", "text"},
-         {"client_id", "text"},
-         {"name", "text"},
-         {"email", "text"},
-         {"phone", "text"},
-         {"message", "text"},
-         {"page_url", "text"},
-         {"received_at", "timestamptz"}},
-        {"offline_message_id"},
-        MergePolicy::kKeepFirst
-    ));
-    out.push_back(Table(
-        "crm_events",
-        {{"event_key", "text"},
-         {"event_type", "text"},
-         {"event_name", "text"},
-         {"entity_id", "text"},
-         {"client_id", "text"},
-         {"agent_id", "text"},
-         {"title", "text"},
-         {"event_ts", "timestamptz"},
-         {"payload", "jsonb"},
-         {"received_at", "timestamptz"}},
-        {"event_key"},
-        MergePolicy::kKeepFirst
-    ));
-    return out;
-}
-
-int ChatStage(std::string_view name) {
-    if (name == "chat_accepted") {
-        return kStageAccepted;
-    }
-    if (name == "chat_assigned") {
-        return kStageAssigned;
-    }
-    if (name == "chat_updated") {
-        return kStageUpdated;
-    }
-    if (name == "chat_finished") {
-        return kStageFinished;
-    }
-    return 0;
-}
 
 /// Collects rows, each agent once per event (one statement may not touch a row twice).
 class Rows final {
@@ -687,42 +399,6 @@ void MapChatApi(const json::value& e, const std::string& event_key, Rows& rows) 
                  .Set("sent_at", UnixTime(At(*message, "timestamp")))
                  .Done());
     rows.Agent(At(e, "sender"));
-}
-
-/// `"key": "value"` in a body that is not JSON (the doc's own examples are not), for the
-/// event name column and the metric label.
-std::string ScanString(std::string_view body, std::string_view key) {
-    const std::string quoted = "\"" + std::string(key) + "\"";
-    const auto at = body.find(quoted);
-    if (at == std::string_view::npos) {
-        return {};
-    }
-    auto pos = body.find_first_not_of(" \t\r\n", at + quoted.size());
-    if (pos == std::string_view::npos || body[pos] != ':') {
-        return {};
-    }
-    pos = body.find_first_not_of(" \t\r\n", pos + 1);
-    if (pos == std::string_view::npos || body[pos] != '"') {
-        return {};
-    }
-    const auto end = body.find('"', pos + 1);
-    if (end == std::string_view::npos || end - pos - 1 > 64) {
-        return {};
-    }
-    return std::string(body.substr(pos + 1, end - pos - 1));
-}
-
-std::string MetricEvent(const std::string& name, const std::string& type, WebhookChannel channel) {
-    if (channel == WebhookChannel::kChatApi) {
-        return "chat_api_message";
-    }
-    if (std::find(kCrmTypes.begin(), kCrmTypes.end(), type) != kCrmTypes.end()) {
-        return type;
-    }
-    if (std::find(kWebhookEvents.begin(), kWebhookEvents.end(), name) != kWebhookEvents.end()) {
-        return name;
-    }
-    return "other";
 }
 
 class JivoChatStrategy final : public WebhookStrategy {
