@@ -1,0 +1,496 @@
+// SourceRunner against the emulator's generic API, served in-process on loopback, writing
+// into FakeSink: what lands in the tables, what the run reports, and which requests it made.
+
+#include "connectors/runner.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+#include <gtest/gtest.h>
+
+#include "config/config.hpp"
+#include "core/redactor.hpp"
+#include "core/time.hpp"
+#include "emulator/emulator.hpp"
+#include "http/client.hpp"
+#include "metrics/metrics.hpp"
+#include "normalize/flatten.hpp"
+#include "support/fake_sink.hpp"
+#include "support/run_async.hpp"
+
+namespace chatsync::connectors {
+namespace {
+
+namespace json = boost::json;
+
+/// Not a multiple of the page size, so that the last page is a short one.
+constexpr std::int64_t kRecords = 47;
+/// Records per page: the spec below says 10 in each resource.
+constexpr std::int64_t kPageSize = 10;
+constexpr std::int64_t kPages = (kRecords + kPageSize - 1) / kPageSize;
+constexpr std::string_view kSource = "emu";
+constexpr std::string_view kToken = "runner-test-token";
+
+/// The generic API as tests/e2e/specs/generic.yaml describes it, with pages of kPageSize
+/// records; `offset` is listed in full here (it has no cursor).
+constexpr std::string_view kSpec = R"(
+name: generic
+base_url: "{{ config.base_url }}"
+params:
+  base_url: {required: true}
+  token: {required: true, secret: true}
+auth: {type: bearer, token: "{{ config.token }}"}
+resources:
+  - name: page
+    request:
+      path: /generic/page
+      query: {per_page: "10", updated_since: "{{ cursor.start }}"}
+    records: data
+    primary_key: [id]
+    pagination: {type: page_number, page_size: 10, total_pages_path: total_pages}
+    incremental: {cursor_field: updated_at, format: iso8601, lookback: 0s}
+
+  - name: offset
+    request: {path: /generic/offset}
+    records: items
+    primary_key: [id]
+    pagination: {type: offset, offset_param: offset, limit_param: limit, page_size: 10, total_path: total}
+
+  - name: next
+    request:
+      path: /generic/next
+      query: {page_size: "10"}
+    records: results
+    primary_key: [id]
+    pagination: {type: next_url, next_url_path: next}
+
+  - name: cursor
+    request:
+      path: /generic/cursor
+      query: {limit: "10"}
+    records: records
+    primary_key: [id]
+    pagination: {type: cursor, token_path: meta.next_cursor, token_param: cursor, has_more_path: meta.has_more}
+)";
+
+/// Rows by id, each as column name -> text with NULLs left out: how a table and the dataset
+/// are compared.
+using Rows = std::map<std::string, std::map<std::string, std::string>>;
+
+/// The value of `name` in a query string ("a=1&b=2"), undecoded.
+std::optional<std::string> QueryParam(std::string_view query, std::string_view name) {
+    while (!query.empty()) {
+        const auto amp = query.find('&');
+        const auto pair = query.substr(0, amp);
+        if (const auto eq = pair.find('='); eq != std::string_view::npos) {
+            if (pair.substr(0, eq) == name) {
+                return std::string(pair.substr(eq + 1));
+            }
+        }
+        query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+    }
+    return std::nullopt;
+}
+
+SysTime Time(std::string_view iso) {
+    const auto t = ParseIso8601(iso);
+    if (!t) {
+        ADD_FAILURE() << "not an ISO-8601 time: " << iso;
+        return SysTime{};
+    }
+    return *t;
+}
+
+/// Runs the emulator (generic mode, bearer auth, kRecords records) and the runners under test
+/// on one io_context, driven by this thread: every request is answered in the order the
+/// runner sends it, and nothing depends on the machine's speed.
+class RunnerTest : public ::testing::Test {
+protected:
+    RunnerTest() {
+        emulator::Options options;
+        options.records = kRecords;
+        options.auth = emulator::AuthMode::kBearer;
+        options.token = std::string(kToken);
+        options.modes = {"generic"};
+        emulator_ = std::make_unique<emulator::Emulator>(ioc_.get_executor(), options);
+        emulator_->Start();
+    }
+
+    ~RunnerTest() override {
+        emulator_->Stop();
+        // The emulator is destroyed only once its closed connections have wound down; Stop()
+        // leaves no work that lasts, so this returns as soon as they have.
+        ioc_.restart();
+        ioc_.run_for(std::chrono::seconds(10));
+    }
+
+    RunnerTest(const RunnerTest&) = delete;
+    RunnerTest& operator=(const RunnerTest&) = delete;
+
+    std::string BaseUrl() const { return "http://127.0.0.1:" + std::to_string(emulator_->Port()); }
+
+    SourceSettings Settings() const {
+        SourceSettings s;
+        s.name = std::string(kSource);
+        s.spec = config::ParseConnectorSpec(std::string(kSpec), "runner_test_spec.yaml");
+        s.values["base_url"] = BaseUrl();
+        s.values["token"] = kToken;
+        s.backoff = http::BackoffPolicy{
+            .initial = std::chrono::milliseconds(1),
+            .max = std::chrono::milliseconds(5),
+            .max_attempts = 3,
+        };
+        // One page per transaction, so that a failure can come between two pages.
+        s.max_batch_rows = static_cast<std::uint32_t>(kPageSize);
+        return s;
+    }
+
+    /// A runner as a (re)started process makes it: it shares nothing with earlier runners but
+    /// the sink.
+    std::unique_ptr<SourceRunner> NewRunner() {
+        return std::make_unique<SourceRunner>(
+            ioc_.get_executor(), Settings(), sink_, metrics_, redactor_
+        );
+    }
+
+    RunReport Run(SourceRunner& runner, std::string resource) {
+        return test::RunAsync(ioc_, runner.Run(std::move(resource)));
+    }
+
+    /// Calls the emulator's admin API; returns the parsed answer.
+    json::value Admin(std::string method, std::string target, std::string body = "") {
+        http::Request request;
+        request.method = std::move(method);
+        request.url = BaseUrl() + target;
+        if (!body.empty()) {
+            request.headers.emplace_back("Content-Type", "application/json");
+            request.body = std::move(body);
+        }
+        const std::string what = request.method + " " + target;
+        auto response = test::RunAsync(ioc_, admin_.Send(std::move(request)));
+        if (!response) {
+            ADD_FAILURE() << what << ": " << response.error().message();
+            return nullptr;
+        }
+        if (response->status != 200) {
+            ADD_FAILURE() << what << " answered " << response->status << ": " << response->body;
+            return nullptr;
+        }
+        return json::parse(response->body);
+    }
+
+    /// The emulator's records (GET /_admin/dataset) as the table should hold them: flattened
+    /// as the resource's records are.
+    Rows Dataset(const std::string& resource) {
+        const json::array records = Records();
+        const auto settings = Settings();
+        const normalize::FlattenOptions options{
+            .max_nesting = settings.spec.FindResource(resource)->max_nesting};
+        Rows rows;
+        for (const auto& record : records) {
+            RowBatch batch;
+            normalize::AppendRecord(batch, record.as_object(), options);
+            auto& row = rows[json::serialize(record.at("id"))];
+            for (std::size_t c = 0; c < batch.columns().size(); ++c) {
+                const auto& cells = batch.rows().back();
+                if (c < cells.size() && cells[c]) {
+                    row[batch.columns()[c].name] = cells[c]->text;
+                }
+            }
+        }
+        return rows;
+    }
+
+    /// The resource's table in the sink, keyed like Dataset().
+    Rows Table(const std::string& resource) const {
+        Rows rows;
+        if (const auto* table = sink_.FindTable(std::string(kSource), resource)) {
+            for (const auto& [key, row] : table->rows) {
+                rows[key.front()] = row.values;
+            }
+        }
+        return rows;
+    }
+
+    /// The updated_at of the latest record: what the cursor should say after a full pass.
+    SysTime LatestUpdate() {
+        SysTime latest{};
+        for (const auto& record : Records()) {
+            latest = std::max(latest, Time(record.at("updated_at").as_string()));
+        }
+        return latest;
+    }
+
+    /// The emulator's records (GET /_admin/dataset), ordered by (updated_at, id).
+    json::array Records() { return Admin("GET", "/_admin/dataset").as_array(); }
+
+    /// The requests the emulator has logged since the last ClearRequests().
+    json::array Requests() { return Admin("GET", "/_admin/requests").as_array(); }
+
+    void ClearRequests() { Admin("POST", "/_admin/requests/clear"); }
+
+    /// The commits that committed, in order.
+    std::vector<test::FakeSink::CommitRecord> Committed() const {
+        std::vector<test::FakeSink::CommitRecord> out;
+        for (const auto& c : sink_.Commits()) {
+            if (c.committed) {
+                out.push_back(c);
+            }
+        }
+        return out;
+    }
+
+    /// Rows that commits carried, summed over `commits`.
+    static std::size_t RowsIn(const std::vector<test::FakeSink::CommitRecord>& commits) {
+        std::size_t n = 0;
+        for (const auto& c : commits) {
+            for (const auto& [table, rows] : c.rows) {
+                n += rows;
+            }
+        }
+        return n;
+    }
+
+    /// Every row of `table` equals the emulator's record with its id.
+    void ExpectRowsMatchDataset(const Rows& table, const Rows& dataset) {
+        for (const auto& [id, values] : table) {
+            const auto it = dataset.find(id);
+            if (it == dataset.end()) {
+                ADD_FAILURE() << "row " << id << " is not in the emulator's dataset";
+                continue;
+            }
+            EXPECT_EQ(values, it->second) << "row " << id;
+        }
+    }
+
+    /// Declared first: everything below runs on it.
+    net::io_context ioc_{1};
+    std::unique_ptr<emulator::Emulator> emulator_;
+    metrics::Metrics metrics_;
+    Redactor redactor_;
+    test::FakeSink sink_;
+    http::Client admin_{ioc_.get_executor(), http::Client::Options{}};
+};
+
+class RunnerListing : public RunnerTest, public ::testing::WithParamInterface<const char*> {};
+
+TEST_P(RunnerListing, LandsEveryRecordExactlyOnce) {
+    const std::string resource = GetParam();
+    auto runner = NewRunner();
+    const RunReport report = Run(*runner, resource);
+
+    EXPECT_EQ(report.outcome, "success") << report.error;
+    EXPECT_EQ(report.error_kind, "");
+    EXPECT_FALSE(report.resumed);
+    EXPECT_EQ(report.rows_written, kRecords);
+    EXPECT_EQ(report.rows_unchanged, 0);
+    EXPECT_EQ(report.pages, kPages);
+
+    const Rows dataset = Dataset(resource);
+    ASSERT_EQ(dataset.size(), static_cast<std::size_t>(kRecords));
+    EXPECT_EQ(Table(resource), dataset);
+    // Each record went to the database in one commit, and was written once.
+    EXPECT_EQ(RowsIn(sink_.Commits()), static_cast<std::size_t>(kRecords));
+    for (const auto& [key, row] : sink_.FindTable(std::string(kSource), resource)->rows) {
+        EXPECT_EQ(row.writes, 1) << "row " << key.front();
+    }
+
+    // One request per page, each answered 200, and the run counted them all.
+    const auto requests = Requests();
+    EXPECT_EQ(report.requests, kPages);
+    EXPECT_EQ(static_cast<std::int64_t>(requests.size()), report.requests);
+    for (const auto& r : requests) {
+        EXPECT_EQ(r.at("status").as_int64(), 200) << json::serialize(r);
+    }
+
+    ASSERT_EQ(sink_.Runs().size(), 1U);
+    EXPECT_EQ(sink_.Runs()[0].outcome, "success");
+    EXPECT_EQ(sink_.Runs()[0].rows_written, kRecords);
+    const auto state = sink_.State(std::string(kSource), resource);
+    ASSERT_TRUE(state);
+    EXPECT_EQ(state->last_outcome, "success");
+    EXPECT_FALSE(state->checkpoint) << "a finished run leaves no checkpoint";
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Runner,
+    RunnerListing,
+    ::testing::Values("page", "offset", "next", "cursor"),
+    [](const ::testing::TestParamInfo<const char*>& param) { return std::string(param.param); }
+);
+
+TEST_F(RunnerTest, IncrementalRerunRewritesOnlyTheMutatedRows) {
+    auto runner = NewRunner();
+    const RunReport first = Run(*runner, "page");
+    ASSERT_EQ(first.outcome, "success") << first.error;
+    ASSERT_FALSE(first.cursor.empty());
+    const SysTime first_cursor = Time(first.cursor);
+    EXPECT_EQ(first_cursor, LatestUpdate());
+    const std::string first_run = sink_.Runs().back().run_id;
+
+    constexpr std::int64_t kMutated = 5;
+    const auto mutated = Admin("POST", "/_admin/mutate", R"({"count": 5})");
+    std::vector<std::string> changed;
+    for (const auto& id : mutated.at("changed").as_array()) {
+        changed.push_back(json::serialize(id));
+    }
+    ASSERT_EQ(changed.size(), static_cast<std::size_t>(kMutated));
+    ClearRequests();
+
+    const RunReport second = Run(*runner, "page");
+    EXPECT_EQ(second.outcome, "success") << second.error;
+    EXPECT_EQ(second.rows_written, kMutated);
+    const std::string second_run = sink_.Runs().back().run_id;
+    ASSERT_NE(second_run, first_run);
+
+    // Exactly the mutated rows were rewritten, by the second run; the rest kept their one write.
+    std::vector<std::string> rewritten;
+    for (const auto& [key, row] : sink_.FindTable(std::string(kSource), "page")->rows) {
+        if (row.run_id == second_run) {
+            rewritten.push_back(key.front());
+            EXPECT_EQ(row.writes, 2) << "row " << key.front();
+        } else {
+            EXPECT_EQ(row.run_id, first_run) << "row " << key.front();
+            EXPECT_EQ(row.writes, 1) << "row " << key.front();
+        }
+    }
+    std::sort(rewritten.begin(), rewritten.end());
+    std::sort(changed.begin(), changed.end());
+    EXPECT_EQ(rewritten, changed);
+    EXPECT_EQ(Table("page"), Dataset("page"));
+
+    // The re-run read only the window from the old cursor on: the mutated records, and those
+    // still at the cursor (which are unchanged).
+    std::int64_t at_or_after = 0;
+    for (const auto& record : Records()) {
+        at_or_after += Time(record.at("updated_at").as_string()) >= first_cursor ? 1 : 0;
+    }
+    EXPECT_EQ(second.rows_written + second.rows_unchanged, at_or_after);
+    EXPECT_LT(at_or_after, kRecords);
+    EXPECT_EQ(static_cast<std::int64_t>(Requests().size()), second.requests);
+    EXPECT_EQ(second.requests, (at_or_after + kPageSize - 1) / kPageSize);
+
+    // The cursor moved to the newest change, and the state says so.
+    ASSERT_FALSE(second.cursor.empty());
+    EXPECT_GT(Time(second.cursor), first_cursor);
+    EXPECT_EQ(Time(second.cursor), LatestUpdate());
+    const auto state = sink_.State(std::string(kSource), "page");
+    ASSERT_TRUE(state);
+    ASSERT_TRUE(state->cursor);
+    EXPECT_EQ(*state->cursor, second.cursor);
+}
+
+TEST_F(RunnerTest, ResumesFromTheLastCommittedPageAfterACrash) {
+    // The process dies during the third commit: it and everything after it are lost.
+    constexpr std::size_t kCommitted = 2;
+    sink_.FailCommits({.after = kCommitted, .count = test::FakeSink::CommitFault::kEvery});
+    {
+        auto runner = NewRunner();
+        const RunReport crashed = Run(*runner, "page");
+        EXPECT_EQ(crashed.outcome, "failed");
+        EXPECT_EQ(crashed.error_kind, ErrorKind(Errc::kSinkTransient));
+    }
+
+    const auto committed = Committed();
+    ASSERT_EQ(committed.size(), kCommitted);
+    const auto state = sink_.State(std::string(kSource), "page");
+    ASSERT_TRUE(state);
+    ASSERT_TRUE(state->checkpoint);
+    EXPECT_EQ(*state->checkpoint, committed.back().checkpoint);
+    EXPECT_FALSE(state->cursor) << "the cursor advances only when a pass completes";
+    // The table holds what those commits carried, and nothing of the lost ones.
+    const Rows dataset = Dataset("page");
+    const Rows before = Table("page");
+    EXPECT_EQ(before.size(), RowsIn(committed));
+    EXPECT_LT(before.size(), static_cast<std::size_t>(kRecords));
+    ExpectRowsMatchDataset(before, dataset);
+
+    // A new process on the same database.
+    sink_.ClearFaults();
+    ClearRequests();
+    std::int64_t written_before = 0;
+    for (const auto& run : sink_.Runs()) {
+        written_before += run.rows_written;
+    }
+    auto runner = NewRunner();
+    const RunReport resumed = Run(*runner, "page");
+    EXPECT_EQ(resumed.outcome, "success") << resumed.error;
+    EXPECT_TRUE(resumed.resumed);
+    EXPECT_EQ(Table("page"), dataset);
+    // No gap and no duplicate: every record was written once over both runs.
+    EXPECT_EQ(written_before + resumed.rows_written, kRecords);
+    for (const auto& [key, row] : sink_.FindTable(std::string(kSource), "page")->rows) {
+        EXPECT_EQ(row.writes, 1) << "row " << key.front();
+    }
+    // It went on from where the first run stopped instead of starting over.
+    EXPECT_LT(resumed.requests, kPages);
+    for (const auto& r : Requests()) {
+        const auto page = QueryParam(std::string(r.at("query").as_string()), "page");
+        EXPECT_NE(page.value_or("1"), "1") << "page 1 was read again: " << json::serialize(r);
+    }
+    const auto after = sink_.State(std::string(kSource), "page");
+    ASSERT_TRUE(after);
+    EXPECT_FALSE(after->checkpoint);
+    EXPECT_EQ(after->last_outcome, "success");
+    ASSERT_TRUE(after->cursor);
+    EXPECT_EQ(Time(*after->cursor), LatestUpdate());
+}
+
+TEST_F(RunnerTest, MalformedPageFailsTheRunAndKeepsTheLastCheckpoint) {
+    constexpr std::int64_t kBadPage = 3;
+    Admin(
+        "POST",
+        "/_admin/faults",
+        R"({"kind": "malformed", "path": "/generic/page", "page": )" + std::to_string(kBadPage) +
+            "}"
+    );
+    auto runner = NewRunner();
+    const RunReport failed = Run(*runner, "page");
+    EXPECT_EQ(failed.outcome, "failed");
+    EXPECT_EQ(failed.error_kind, "bad_payload");
+    EXPECT_FALSE(failed.error.empty());
+
+    // The pages before the malformed one are in, with the checkpoint after the last of them.
+    const auto committed = Committed();
+    ASSERT_FALSE(committed.empty());
+    const auto state = sink_.State(std::string(kSource), "page");
+    ASSERT_TRUE(state);
+    ASSERT_TRUE(state->checkpoint);
+    EXPECT_EQ(*state->checkpoint, committed.back().checkpoint);
+    EXPECT_EQ(state->last_outcome, "failed");
+    EXPECT_FALSE(state->cursor);
+    const Rows dataset = Dataset("page");
+    const Rows before = Table("page");
+    EXPECT_EQ(before.size(), static_cast<std::size_t>((kBadPage - 1) * kPageSize));
+    ExpectRowsMatchDataset(before, dataset);
+    const auto requests = Requests();
+    const auto malformed =
+        std::count_if(requests.begin(), requests.end(), [](const json::value& r) {
+            const auto* fault = r.as_object().if_contains("fault");
+            return fault != nullptr && fault->as_string() == "malformed";
+        });
+    EXPECT_EQ(malformed, 1);
+    ASSERT_EQ(sink_.Runs().size(), 1U);
+    EXPECT_EQ(sink_.Runs()[0].outcome, "failed");
+
+    // The fault has passed: the next run resumes from the checkpoint and completes.
+    const RunReport next = Run(*runner, "page");
+    EXPECT_EQ(next.outcome, "success") << next.error;
+    EXPECT_TRUE(next.resumed);
+    EXPECT_EQ(Table("page"), dataset);
+    EXPECT_EQ(failed.rows_written + next.rows_written, kRecords);
+}
+
+}  // namespace
+}  // namespace chatsync::connectors
