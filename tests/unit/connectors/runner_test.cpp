@@ -287,6 +287,10 @@ class RunnerListing : public RunnerTest, public ::testing::WithParamInterface<co
 
 TEST_P(RunnerListing, LandsEveryRecordExactlyOnce) {
     const std::string resource = GetParam();
+    // An offset listing asks for each page after the first one record early, and checks that
+    // record is the last one read: pages bring one new record fewer.
+    const std::int64_t pages =
+        resource == "offset" ? 1 + (kRecords - kPageSize + kPageSize - 2) / (kPageSize - 1) : kPages;
     auto runner = NewRunner();
     const RunReport report = Run(*runner, resource);
 
@@ -295,7 +299,7 @@ TEST_P(RunnerListing, LandsEveryRecordExactlyOnce) {
     EXPECT_FALSE(report.resumed);
     EXPECT_EQ(report.rows_written, kRecords);
     EXPECT_EQ(report.rows_unchanged, 0);
-    EXPECT_EQ(report.pages, kPages);
+    EXPECT_EQ(report.pages, pages);
 
     const Rows dataset = Dataset(resource);
     ASSERT_EQ(dataset.size(), static_cast<std::size_t>(kRecords));
@@ -308,7 +312,7 @@ TEST_P(RunnerListing, LandsEveryRecordExactlyOnce) {
 
     // One request per page, each answered 200, and the run counted them all.
     const auto requests = Requests();
-    EXPECT_EQ(report.requests, kPages);
+    EXPECT_EQ(report.requests, pages);
     EXPECT_EQ(static_cast<std::int64_t>(requests.size()), report.requests);
     for (const auto& r : requests) {
         EXPECT_EQ(r.at("status").as_int64(), 200) << json::serialize(r);
