@@ -381,6 +381,19 @@ const Rejection kRejections[] = {
      "true",
      "sources[0].connector.resources[0].soft_delete",
      "needs a full listing on every run; it cannot be combined with incremental"},
+    {"KeysetWithoutStartFilter",
+     "sources:\n"
+     "  - name: demo\n"
+     "    connector:\n"
+     "      resources:\n"
+     "        - name: items\n"
+     "          request: {path: /items}\n"
+     "          primary_key: id\n"
+     "          incremental: {cursor_field: updated_at, keyset: true}\n",
+     8,
+     "{cursor_field",
+     "sources[0].connector.resources[0].incremental.keyset",
+     "needs the request to filter by {{ cursor.start }} (start_param or a template)"},
     {"BadAuthType",
      "sources:\n"
      "  - name: demo\n"
