@@ -6,6 +6,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include "core/redactor.hpp"
 #include "core/text.hpp"
 
 namespace chatsync::connectors {
@@ -59,6 +60,10 @@ std::optional<PagePosition>
 RevealPosition(const json::value& v, const SecretTemplates& secrets, bool& clear) {
     auto p = PagePosition::FromJson(v);
     for (std::string* text : {&p.url, &p.token}) {
+        // A secret without a name was masked when stored: the position cannot be used.
+        if (text->find(Redactor::kMask) != std::string::npos) {
+            return std::nullopt;
+        }
         clear = clear || secrets.Hide(*text) != *text;
         auto revealed = secrets.Reveal(*text);
         if (!revealed) {

@@ -88,7 +88,9 @@ TEST_P(MovingWhileDown, KilledAfter16PagesWithAFifthChangedMeanwhileResumesWitho
             "\"}"
     );
     const auto source = UniqueName("moving");
-    auto yaml = E2eConfig(dsn, source, emu.url(), dir.path());
+    auto yaml = E2eConfig(
+        dsn, source, emu.url(), dir.path(), "    resources:\n      keyset: {enabled: true}\n"
+    );
     // One page per transaction, none read ahead: page 17 is asked for only once 16 committed.
     const std::string limits = "limits:\n  shutdown_grace: 10s\n";
     ASSERT_NE(yaml.find(limits), std::string::npos);

@@ -95,6 +95,13 @@ TEST(Checkpoint, APlaceholderForASecretNoLongerConfiguredMakesNoCheckpoint) {
     EXPECT_FALSE(Checkpoint::Decode(text, SecretTemplates{}));
 }
 
+TEST(Checkpoint, APositionWhoseSecretWasMaskedMakesNoCheckpoint) {
+    Checkpoint c;
+    c.position = PagePosition{};
+    c.position->url = "http://api.test/next?session=***";
+    EXPECT_FALSE(Checkpoint::Decode(c.Encode(Secrets()), Secrets()));
+}
+
 TEST(Checkpoint, TheUnversionedLayoutIsReadAndMarkedForRewriting) {
     // As runs wrote it before checkpoints had a version, with a key in a next URL.
     const std::string legacy =
