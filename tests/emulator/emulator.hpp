@@ -35,7 +35,7 @@ class Server;
 /// own. Destroy the emulator after run() has returned.
 class Emulator final {
 public:
-    /// Throws std::invalid_argument for an unknown --mode or a bad --fault.
+    /// Throws std::invalid_argument for an unknown --mode, a bad --fault or a bad --moving.
     Emulator(Executor executor, Options options);
     ~Emulator();
     Emulator(const Emulator&) = delete;

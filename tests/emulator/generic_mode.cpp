@@ -4,6 +4,7 @@
 #include <array>
 #include <charconv>
 #include <cmath>
+#include <stdexcept>
 
 #include <boost/json/parse.hpp>
 
@@ -156,7 +157,23 @@ GenericMode::GenericMode(const ModeContext& context)
           .records = context.options.records,
           .seed = context.options.seed,
           .wide = context.options.wide_records})
-    , auth_(context.options) {}
+    , auth_(context.options)
+    , tokens_(context.options.generic_tokens) {
+    if (options_.moving.empty()) {
+        return;
+    }
+    boost::system::error_code ec;
+    const auto json = boost::json::parse(options_.moving, ec);
+    if (ec) {
+        throw std::invalid_argument("--moving: not JSON: " + options_.moving);
+    }
+    std::string error;
+    const auto setting = ParseMoving(json, error);
+    if (!setting) {
+        throw std::invalid_argument("--moving: " + error);
+    }
+    ApplyMoving(*setting);
+}
 
 std::unique_ptr<Mode> CreateGenericMode(const ModeContext& context) {
     return std::make_unique<GenericMode>(context);
@@ -171,6 +188,22 @@ Handler GenericMode::Guard(Handler handler) {
     };
 }
 
+Handler GenericMode::MoveFirst(Handler handler) {
+    return [this, handler = std::move(handler)](const Request& request, const PathParams& params) {
+        moving_.BeforeListing(dataset_, Now());
+        return handler(request, params);
+    };
+}
+
+void GenericMode::ApplyMoving(const MovingSetting& setting) {
+    if (setting.tokens) {
+        tokens_ = *setting.tokens;
+    }
+    if (!setting.tokens_only) {
+        moving_.Set(setting);
+    }
+}
+
 void GenericMode::AddRoutes(Router& router) {
     using Member = Response (GenericMode::*)(const Request&, const PathParams&);
     const auto bind = [this](Member member) -> Handler {
@@ -183,27 +216,30 @@ void GenericMode::AddRoutes(Router& router) {
         std::string_view method;
         std::string_view suffix;
         Member member;
+        bool listing;  ///< A listing route: the moving listing counts it and may step first.
     };
 
     static constexpr std::array<DataRoute, 9> kDataRoutes{{
-        {"GET", "/page", &GenericMode::Page},
-        {"GET", "/offset", &GenericMode::Offset},
-        {"GET", "/next", &GenericMode::Next},
-        {"GET", "/cursor", &GenericMode::Cursor},
-        {"GET", "/cursor-header", &GenericMode::CursorHeader},
-        {"GET", "/link", &GenericMode::Link},
-        {"GET", "/records/{id}", &GenericMode::Single},
-        {"GET", "/records/{id}/comments", &GenericMode::Comments},
-        {"POST", "/search", &GenericMode::Search},
+        {"GET", "/page", &GenericMode::Page, true},
+        {"GET", "/offset", &GenericMode::Offset, true},
+        {"GET", "/next", &GenericMode::Next, true},
+        {"GET", "/cursor", &GenericMode::Cursor, true},
+        {"GET", "/cursor-header", &GenericMode::CursorHeader, true},
+        {"GET", "/link", &GenericMode::Link, true},
+        {"GET", "/records/{id}", &GenericMode::Single, false},
+        {"GET", "/records/{id}/comments", &GenericMode::Comments, false},
+        {"POST", "/search", &GenericMode::Search, true},
     }};
     for (const auto& route : kDataRoutes) {
-        router.Add(route.method, "/generic" + std::string(route.suffix), Guard(bind(route.member)));
+        // Moving comes inside the auth check: a refused request is not a listing request.
+        const auto handler = [&] {
+            return Guard(route.listing ? MoveFirst(bind(route.member)) : bind(route.member));
+        };
+        router.Add(route.method, "/generic" + std::string(route.suffix), handler());
         // In path mode the plain form stays routed so that it answers 401, not 404.
         if (auth_.Mode() == AuthMode::kPath) {
             router.Add(
-                route.method,
-                "/key/{api_key}/generic" + std::string(route.suffix),
-                Guard(bind(route.member))
+                route.method, "/key/{api_key}/generic" + std::string(route.suffix), handler()
             );
         }
     }
@@ -215,6 +251,9 @@ void GenericMode::AddRoutes(Router& router) {
     router.Add("POST", "/_admin/add", bind(&GenericMode::AdminAdd));
     router.Add("POST", "/_admin/delete", bind(&GenericMode::AdminDelete));
     router.Add("POST", "/_admin/revoke-tokens", bind(&GenericMode::AdminRevokeTokens));
+    router.Add("GET", "/_admin/moving", bind(&GenericMode::AdminMoving));
+    router.Add("POST", "/_admin/moving", bind(&GenericMode::AdminSetMoving));
+    router.Add("DELETE", "/_admin/moving", bind(&GenericMode::AdminStopMoving));
 }
 
 void GenericMode::AddStats(boost::json::object& stats) const {
@@ -234,11 +273,23 @@ GenericMode::Records GenericMode::AfterCursor(const Request& request, Records re
     if (token == nullptr || token->empty()) {
         return records;
     }
-    const auto key = DecodeCursor(*token);
-    if (!key) {
-        throw HttpError(400, "invalid cursor");
+    // Both kinds are read whatever kind is being made, so that a test can switch kinds in the
+    // middle of a walk.
+    if (const auto key = DecodeCursor(*token)) {
+        return Dataset::After(records, key->updated_at, key->id);
     }
-    return Dataset::After(records, key->updated_at, key->id);
+    if (const auto position = DecodeOffsetCursor(*token)) {
+        return records.subspan(std::min(*position, records.size()));
+    }
+    throw HttpError(400, "invalid cursor");
+}
+
+std::string GenericMode::NextToken(Records listing, Records page) const {
+    if (tokens_ == GenericTokens::kOffset) {
+        const auto position = static_cast<std::size_t>(page.data() - listing.data()) + page.size();
+        return EncodeOffsetCursor(position);
+    }
+    return EncodeCursor({page.back()->updated_at, page.back()->id});
 }
 
 Response GenericMode::PageBody(Records records, std::int64_t page, std::int64_t per_page) const {
@@ -283,7 +334,8 @@ Response GenericMode::Offset(const Request& request, const PathParams&) {
 }
 
 Response GenericMode::Next(const Request& request, const PathParams& params) {
-    const auto rest = AfterCursor(request, dataset_.Since(SinceParam(request)));
+    const auto listing = dataset_.Since(SinceParam(request));
+    const auto rest = AfterCursor(request, listing);
     const std::int64_t size = PageSize(request, "page_size");
     const auto page = rest.first(std::min(rest.size(), static_cast<std::size_t>(size)));
     std::string body = "{\"results\":";
@@ -292,7 +344,7 @@ Response GenericMode::Next(const Request& request, const PathParams& params) {
     if (page.size() < rest.size()) {
         QueryParams query{{"page_size", std::to_string(size)}};
         KeepFilter(request, query);
-        query.emplace_back("cursor", EncodeCursor({page.back()->updated_at, page.back()->id}));
+        query.emplace_back("cursor", NextToken(listing, page));
         AppendJsonString(body, AbsoluteUrl(request, BasePath(params) + "/next", query));
     } else {
         body.append("null");
@@ -302,7 +354,8 @@ Response GenericMode::Next(const Request& request, const PathParams& params) {
 }
 
 Response GenericMode::Cursor(const Request& request, const PathParams&) {
-    const auto rest = AfterCursor(request, dataset_.Since(SinceParam(request)));
+    const auto listing = dataset_.Since(SinceParam(request));
+    const auto rest = AfterCursor(request, listing);
     const std::int64_t limit = PageSize(request, "limit");
     const auto page = rest.first(std::min(rest.size(), static_cast<std::size_t>(limit)));
     const bool has_more = page.size() < rest.size();
@@ -310,7 +363,7 @@ Response GenericMode::Cursor(const Request& request, const PathParams&) {
     body.append(JoinJson(page));
     body.append(",\"meta\":{\"next_cursor\":");
     if (has_more) {
-        AppendJsonString(body, EncodeCursor({page.back()->updated_at, page.back()->id}));
+        AppendJsonString(body, NextToken(listing, page));
     } else {
         body.append("null");
     }
@@ -321,14 +374,13 @@ Response GenericMode::Cursor(const Request& request, const PathParams&) {
 }
 
 Response GenericMode::CursorHeader(const Request& request, const PathParams&) {
-    const auto rest = AfterCursor(request, dataset_.Since(SinceParam(request)));
+    const auto listing = dataset_.Since(SinceParam(request));
+    const auto rest = AfterCursor(request, listing);
     const std::int64_t limit = PageSize(request, "limit");
     const auto page = rest.first(std::min(rest.size(), static_cast<std::size_t>(limit)));
     Response response = JsonResponse(200, JoinJson(page));
     if (page.size() < rest.size()) {
-        response.headers.emplace_back(
-            "X-Next-Cursor", EncodeCursor({page.back()->updated_at, page.back()->id})
-        );
+        response.headers.emplace_back("X-Next-Cursor", NextToken(listing, page));
     }
     return response;
 }
@@ -491,6 +543,27 @@ Response GenericMode::AdminAdd(const Request& request, const PathParams&) {
 
 Response GenericMode::AdminDelete(const Request& request, const PathParams&) {
     return JsonResponse(200, IdsJson("deleted", dataset_.Remove(BodyIds(BodyObject(request)))));
+}
+
+Response GenericMode::AdminMoving(const Request&, const PathParams&) {
+    boost::json::object state = moving_.ToJson();
+    state["tokens"] = GenericTokensName(tokens_);
+    return JsonResponse(200, ToJsonText(state));
+}
+
+Response GenericMode::AdminSetMoving(const Request& request, const PathParams& params) {
+    std::string error;
+    const auto setting = ParseMoving(BodyObject(request), error);
+    if (!setting) {
+        throw HttpError(400, error);
+    }
+    ApplyMoving(*setting);
+    return AdminMoving(request, params);
+}
+
+Response GenericMode::AdminStopMoving(const Request& request, const PathParams& params) {
+    moving_.Disable();
+    return AdminMoving(request, params);
 }
 
 Response GenericMode::AdminRevokeTokens(const Request&, const PathParams&) {

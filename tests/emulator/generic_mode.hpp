@@ -8,6 +8,7 @@
 #include "emulator/auth.hpp"
 #include "emulator/dataset.hpp"
 #include "emulator/mode.hpp"
+#include "emulator/moving.hpp"
 
 /// @file
 /// The generic paginated API: one dataset served through every common pagination style.
@@ -16,9 +17,10 @@ namespace chatsync::emulator {
 
 /// Routes under /generic (and /key/<token>/generic with --auth path), POST /auth/login with
 /// --auth login, and the dataset admin routes (/_admin/dataset, mutate, add, delete,
-/// revoke-tokens).
+/// revoke-tokens, moving).
 class GenericMode final : public Mode {
 public:
+    /// Throws std::invalid_argument for a bad --moving.
     explicit GenericMode(const ModeContext& context);
 
     std::string_view Name() const override { return "generic"; }
@@ -33,6 +35,10 @@ private:
 
     /// Wraps a data route with the auth check (401 `{"error":"unauthorized"}`).
     Handler Guard(Handler handler);
+    /// Wraps a listing route so that the moving listing may step before it answers.
+    Handler MoveFirst(Handler handler);
+    /// Puts a moving setting in force; its `tokens`, when given, switches the token kind.
+    void ApplyMoving(const MovingSetting& setting);
 
     Response Page(const Request& request, const PathParams& params);
     Response Offset(const Request& request, const PathParams& params);
@@ -50,16 +56,24 @@ private:
     Response AdminAdd(const Request& request, const PathParams& params);
     Response AdminDelete(const Request& request, const PathParams& params);
     Response AdminRevokeTokens(const Request& request, const PathParams& params);
+    Response AdminMoving(const Request& request, const PathParams& params);
+    Response AdminSetMoving(const Request& request, const PathParams& params);
+    Response AdminStopMoving(const Request& request, const PathParams& params);
 
     /// The page-number body shared by GET /generic/page and POST /generic/search.
     Response PageBody(Records records, std::int64_t page, std::int64_t per_page) const;
-    /// Records after the request's cursor (400 for a bad one), or all of `records`.
+    /// Records after the request's cursor (400 for a bad one), or all of `records`. Takes
+    /// tokens of either kind.
     Records AfterCursor(const Request& request, Records records) const;
+    /// The continuation token after `page`, a part of `listing`, of the kind in force.
+    std::string NextToken(Records listing, Records page) const;
     std::int64_t PageSize(const Request& request, std::string_view name) const;
 
     const Options& options_;
     Dataset dataset_;
     GenericAuth auth_;
+    GenericTokens tokens_;
+    MovingListing moving_;
 };
 
 std::unique_ptr<Mode> CreateGenericMode(const ModeContext& context);

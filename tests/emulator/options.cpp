@@ -189,6 +189,20 @@ std::optional<AuthMode> ParseAuthMode(std::string_view name) {
     return std::nullopt;
 }
 
+std::optional<GenericTokens> ParseGenericTokens(std::string_view name) {
+    if (name == "keyset") {
+        return GenericTokens::kKeyset;
+    }
+    if (name == "offset") {
+        return GenericTokens::kOffset;
+    }
+    return std::nullopt;
+}
+
+std::string_view GenericTokensName(GenericTokens tokens) {
+    return tokens == GenericTokens::kOffset ? "offset" : "keyset";
+}
+
 std::string_view AuthModeName(AuthMode mode) {
     for (const auto& [text, value] : kAuthModes) {
         if (value == mode) {
@@ -255,6 +269,15 @@ CommandLine ParseCommandLine(const std::vector<std::string>& args) {
             if (options.max_page_size < 1) {
                 throw std::invalid_argument("--max-page-size: must be at least 1");
             }
+        } else if (flag == "--generic-tokens") {
+            const std::string name = value();
+            const auto tokens = ParseGenericTokens(name);
+            if (!tokens) {
+                throw std::invalid_argument("--generic-tokens: keyset or offset, not " + name);
+            }
+            options.generic_tokens = *tokens;
+        } else if (flag == "--moving") {
+            options.moving = value();
         } else if (flag == "--log-requests") {
             options.log_requests = true;
         } else if (flag == "--fault") {
@@ -338,6 +361,30 @@ and serves until SIGTERM or SIGINT.
   --password P           password for basic/login (default emulator-password)
   --token-ttl DURATION   lifetime of login tokens, e.g. 3600s, 15m (default 1h)
   --max-page-size N      cap on page sizes (default 1000)
+  --generic-tokens KIND  keyset|offset: what the continuation tokens of /generic/next,
+                         /cursor and /cursor-header encode: (updated_at, id) of the last
+                         record sent, or the position of the next one in the filtered
+                         listing, which shifts when the listing moves (default keyset)
+  --moving JSON          make the generic listing move while it is read, as a live
+                         platform's does; the setting is a JSON object, as for
+                         POST /_admin/moving (GET shows it and its counters, DELETE stops):
+                           every N       step before every N-th listing request (page,
+                                         offset, next, cursor, cursor-header, link,
+                                         search) (default 1)
+                           update N      records updated per step: new content and an
+                                         updated_at later than any, so they move to the
+                                         end of the listing (default 1)
+                           insert N      records added per step (default 0)
+                           delete N      records removed per step; the rest shift back
+                                         (default 0)
+                           seed S        seed of the picks, uniform over all records
+                                         (default 1)
+                           stop_after N  no more steps after N (default: never stop)
+                           enabled B     false turns moving off (default true)
+                           tokens KIND   as --generic-tokens; a body with only this
+                                         field leaves the moving as it is
+                         GET also answers the totals steps, updated, inserted,
+                         deleted and deleted_ids (every id moving deleted)
   --fault JSON           a fault object, as for POST /_admin/faults (repeatable)
   --log-requests         print one line per request to stderr
 

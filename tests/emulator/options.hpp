@@ -28,6 +28,20 @@ enum class AuthMode {
 std::optional<AuthMode> ParseAuthMode(std::string_view name);
 std::string_view AuthModeName(AuthMode mode);
 
+/// What the continuation tokens of /generic/next, /generic/cursor and /generic/cursor-header
+/// encode (--generic-tokens).
+enum class GenericTokens {
+    /// (updated_at, id) of the last record sent: a listing that moves does not shift under it.
+    kKeyset,
+    /// The position of the next record in the filtered listing: a listing that moves shifts
+    /// under it as under an offset.
+    kOffset,
+};
+
+/// "keyset" or "offset"; nullopt for another name.
+std::optional<GenericTokens> ParseGenericTokens(std::string_view name);
+std::string_view GenericTokensName(GenericTokens tokens);
+
 /// Everything the emulator is configured with. Defaults are what the binary uses without flags.
 struct Options {
     std::string listen_host = "127.0.0.1";
@@ -42,6 +56,8 @@ struct Options {
     std::string password = "emulator-password";
     std::chrono::milliseconds token_ttl = std::chrono::hours(1);
     std::int64_t max_page_size = 1000;
+    GenericTokens generic_tokens = GenericTokens::kKeyset;
+    std::string moving;  ///< JSON text given with --moving; empty: the listing stays put.
     bool log_requests = false;
     std::vector<std::string> faults;  ///< JSON texts given with --fault.
     std::vector<std::string> modes;   ///< --mode names; empty means every built-in mode.

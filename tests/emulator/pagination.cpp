@@ -9,6 +9,7 @@ namespace chatsync::emulator {
 namespace {
 
 constexpr std::string_view kCursorPrefix = "k1|";
+constexpr std::string_view kOffsetPrefix = "o:";
 
 int Base64Value(char c) {
     if (c >= 'A' && c <= 'Z')
@@ -81,6 +82,27 @@ std::optional<CursorKey> DecodeCursor(std::string_view token) {
         return std::nullopt;
     }
     return CursorKey{SysTime{std::chrono::microseconds{micros}}, id};
+}
+
+std::string EncodeOffsetCursor(std::size_t position) {
+    std::string token = Base64Encode(std::string(kOffsetPrefix) + std::to_string(position));
+    std::replace(token.begin(), token.end(), '+', '-');
+    std::replace(token.begin(), token.end(), '/', '_');
+    token.erase(token.find_last_not_of('=') + 1);
+    return token;
+}
+
+std::optional<std::size_t> DecodeOffsetCursor(std::string_view token) {
+    const auto plain = Base64Decode(token);
+    if (!plain || !plain->starts_with(kOffsetPrefix)) {
+        return std::nullopt;
+    }
+    const std::string_view digits = std::string_view(*plain).substr(kOffsetPrefix.size());
+    std::int64_t position = 0;
+    if (!ParseInt(digits, position) || position < 0) {
+        return std::nullopt;
+    }
+    return static_cast<std::size_t>(position);
 }
 
 PageWindow PageSlice(std::size_t total, std::int64_t page, std::int64_t per_page) {

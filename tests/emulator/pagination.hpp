@@ -31,6 +31,14 @@ std::string EncodeCursor(const CursorKey& key);
 /// a form decoder turned an unencoded '+' into one. nullopt for anything else.
 std::optional<CursorKey> DecodeCursor(std::string_view token);
 
+/// An opaque token for a position in a listing (the index of the record a continuation starts
+/// at): URL-safe Base64 of "o:<position>" without padding.
+std::string EncodeOffsetCursor(std::size_t position);
+
+/// Reverses EncodeOffsetCursor, with the same leniency as DecodeCursor. nullopt for anything
+/// else, keyset tokens included.
+std::optional<std::size_t> DecodeOffsetCursor(std::string_view token);
+
 /// The [begin, end) indexes of a 1-based page over `total` items, and the page count.
 /// Pages past the end are empty windows at `total`.
 struct PageWindow {
