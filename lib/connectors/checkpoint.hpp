@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -10,6 +11,7 @@
 #include <boost/json/array.hpp>
 
 #include "connectors/pagination.hpp"
+#include "core/time.hpp"
 
 /// @file
 /// The checkpoint of an unfinished run: where its listing stands, committed with each page so
@@ -62,6 +64,8 @@ struct Checkpoint {
     /// When the listing began (unix microseconds): the cursor never advances past it, since
     /// a record updated during the listing may have been read in its earlier form.
     std::int64_t started_at_us = 0;
+
+    SysTime StartedAt() const { return SysTime{std::chrono::microseconds(started_at_us)}; }
     /// The incremental window's start (canonical cursor), fixed for the whole listing.
     std::optional<std::string> window_start;
     /// The largest cursor value read so far (canonical).

@@ -6,6 +6,8 @@
 
 #include <boost/json/value.hpp>
 
+#include "core/json.hpp"
+
 namespace chatsync::connectors {
 namespace {
 
@@ -90,6 +92,16 @@ ReadCursor(const boost::json::value& v, CursorFormat format, const std::string& 
         default:
             return std::nullopt;
     }
+}
+
+std::optional<CursorValue>
+RecordCursor(const IncrementalSpec& spec, const boost::json::value& record) {
+    const auto* v = FindPath(record, spec.cursor_field);
+    if (v == nullptr || v->is_null()) {
+        return std::nullopt;
+    }
+    return spec.record_format ? ReadCursor(*v, *spec.record_format, spec.record_format_pattern)
+                              : ReadCursor(*v, spec.format, spec.format_pattern);
 }
 
 std::optional<CursorValue>

@@ -34,6 +34,10 @@ struct CursorValue {
 std::optional<CursorValue>
 ReadCursor(const boost::json::value& v, CursorFormat format, const std::string& pattern);
 
+/// The record's cursor: its cursor field read in the spec's record format, if it has one.
+std::optional<CursorValue>
+RecordCursor(const IncrementalSpec& spec, const boost::json::value& record);
+
 /// Parses a stored (canonical) cursor or a configured initial value in `format`.
 std::optional<CursorValue>
 ParseCursorText(const std::string& text, CursorFormat format, const std::string& pattern);

@@ -21,10 +21,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 namespace json = boost::json;
 
-double SecondsSince(Clock::time_point start) {
-    return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
 double Seconds(Clock::duration d) {
     return std::chrono::duration<double>(d).count();
 }

@@ -219,15 +219,8 @@ Task<RunReport> SourceRunner::ReadListing(RunContext& run) {
         }
         const auto resume = Encode(checkpoint);
         if (inc) {
-            const auto fmt = inc->record_format.value_or(inc->format);
-            const auto& pattern =
-                inc->record_format ? inc->record_format_pattern : inc->format_pattern;
             for (const auto& item : records) {
-                const auto* v = FindPath(item, inc->cursor_field);
-                if (v == nullptr || v->is_null()) {
-                    continue;
-                }
-                if (auto c = ReadCursor(*v, fmt, pattern);
+                if (auto c = RecordCursor(*inc, item);
                     c && (!run.run_cursor || *run.run_cursor < *c)) {
                     run.run_cursor = c;
                 }

@@ -16,10 +16,6 @@ namespace {
 
 namespace json = boost::json;
 
-double SecondsSince(std::chrono::steady_clock::time_point start) {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
 }  // namespace
 
 using detail::ChildrenOf;
@@ -57,7 +53,7 @@ Task<RunReport> SourceRunner::Finish(RunContext& run, std::string outcome) {
         }
         // A time cursor stops at the listing's start: a record updated while it was read may
         // have been read before the update, and the next run must read it again.
-        const SysTime began{std::chrono::microseconds(run.checkpoint.started_at_us)};
+        const SysTime began = run.checkpoint.StartedAt();
         if (committed && committed->is_time && run.checkpoint.started_at_us > 0 &&
             began < committed->time) {
             committed->time = began;
@@ -195,7 +191,7 @@ void SourceRunner::KeepOnlyAChange(RunContext& run, json::array& records) {
         return;
     }
     run.checkpoint.last_record = now;
-    const SysTime began{std::chrono::microseconds(run.checkpoint.started_at_us)};
+    const SysTime began = run.checkpoint.StartedAt();
     record.as_object()["changed_at"] =
         FormatCursor(CursorValue{true, began, 0}, CursorFormat::kIso8601, "");
     records = json::array{std::move(record)};

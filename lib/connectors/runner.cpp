@@ -121,14 +121,7 @@ std::optional<PagePosition> SourceRunner::Following(
     const auto& inc = resource.incremental;
     if (inc && inc->keyset && found != nullptr && found->is_array() && !found->get_array().empty()) {
         const auto read = [&](const json::value& record) -> std::optional<std::string> {
-            const auto* v = FindPath(record, inc->cursor_field);
-            const auto fmt = inc->record_format.value_or(inc->format);
-            const auto& pattern =
-                inc->record_format ? inc->record_format_pattern : inc->format_pattern;
-            if (v == nullptr) {
-                return std::nullopt;
-            }
-            const auto c = ReadCursor(*v, fmt, pattern);
+            const auto c = RecordCursor(*inc, record);
             return c ? std::optional(c->Canonical()) : std::nullopt;
         };
         first = read(found->get_array().front());
@@ -267,7 +260,7 @@ Task<RunReport> SourceRunner::Run(std::string resource_name) {
             }
         }
         run.cursor["end"] = FormatCursor(
-            CursorValue{true, SysTime{std::chrono::microseconds(checkpoint.started_at_us)}, 0},
+            CursorValue{true, checkpoint.StartedAt(), 0},
             inc->format,
             inc->format_pattern
         );

@@ -19,4 +19,9 @@ std::string FormatDuration(Millis d);
 /// Parses a byte size: "512", "64KiB", "16MiB", "1GiB" (also KB/MB/GB as powers of 1000).
 std::optional<std::uint64_t> ParseByteSize(std::string_view text);
 
+/// Seconds elapsed on the steady clock since `start`, for durations in metrics and reports.
+inline double SecondsSince(std::chrono::steady_clock::time_point start) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
 }  // namespace chatsync
