@@ -1,5 +1,7 @@
 #include "emulator/tests/emulator_fixture.hpp"
 
+#include <numeric>
+
 #include <gtest/gtest.h>
 
 namespace chatsync::emulator::test {
@@ -56,6 +58,12 @@ std::vector<std::int64_t> WalkPages(
         }
         target = next(result);
     }
+    return ids;
+}
+
+std::vector<std::int64_t> Range(std::int64_t first, std::int64_t last) {
+    std::vector<std::int64_t> ids(static_cast<std::size_t>(last - first + 1));
+    std::iota(ids.begin(), ids.end(), first);
     return ids;
 }
 

@@ -53,6 +53,9 @@ private:
 /// The integers of a JSON array of records' "id" fields (or of plain integers).
 std::vector<std::int64_t> Ids(const boost::json::value& array);
 
+/// The ids first..last, in order.
+std::vector<std::int64_t> Range(std::int64_t first, std::int64_t last);
+
 /// Options with a small dataset, for tests that do not need the default 1000 records.
 Options SmallOptions(std::int64_t records = 50);
 

@@ -18,12 +18,6 @@
 namespace chatsync::emulator::test {
 namespace {
 
-std::vector<std::int64_t> Range(std::int64_t first, std::int64_t last) {
-    std::vector<std::int64_t> ids(static_cast<std::size_t>(last - first + 1));
-    std::iota(ids.begin(), ids.end(), first);
-    return ids;
-}
-
 boost::json::value SetMoving(TestClient& client, const std::string& json) {
     const auto result = client.Post("/_admin/moving", json);
     EXPECT_EQ(result.status, 200u) << result.body;

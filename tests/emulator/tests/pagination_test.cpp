@@ -17,12 +17,6 @@
 namespace chatsync::emulator::test {
 namespace {
 
-std::vector<std::int64_t> Range(std::int64_t first, std::int64_t last) {
-    std::vector<std::int64_t> ids(static_cast<std::size_t>(last - first + 1));
-    std::iota(ids.begin(), ids.end(), first);
-    return ids;
-}
-
 /// The URL of the entry with rel="<rel>" in a Link header, or "".
 std::string LinkRel(const std::string& header, std::string_view rel) {
     std::size_t pos = 0;
