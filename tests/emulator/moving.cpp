@@ -1,6 +1,7 @@
 #include "emulator/moving.hpp"
 
 #include <algorithm>
+#include <array>
 #include <limits>
 #include <string_view>
 #include <utility>
@@ -41,6 +42,29 @@ FieldInt(std::string_view key, const boost::json::value& v, std::int64_t min, st
     return n;
 }
 
+/// The setting's fields that hold a count, with their least value.
+struct CountField {
+    std::string_view name;
+    std::int64_t min;
+    std::int64_t MovingSetting::*member;
+};
+
+constexpr std::array<CountField, 4> kCountFields{{
+    {"every", 1, &MovingSetting::every},
+    {"update", 0, &MovingSetting::updates},
+    {"insert", 0, &MovingSetting::inserts},
+    {"delete", 0, &MovingSetting::deletes},
+}};
+
+const CountField* CountFieldNamed(std::string_view key) {
+    for (const auto& field : kCountFields) {
+        if (field.name == key) {
+            return &field;
+        }
+    }
+    return nullptr;
+}
+
 }  // namespace
 
 std::optional<MovingSetting> ParseMoving(const boost::json::value& json, std::string& error) {
@@ -67,20 +91,8 @@ std::optional<MovingSetting> ParseMoving(const boost::json::value& json, std::st
                 return std::nullopt;
             }
             setting.enabled = v.get_bool();
-        } else if (key == "every") {
-            if (!count(1, setting.every)) {
-                return std::nullopt;
-            }
-        } else if (key == "update") {
-            if (!count(0, setting.updates)) {
-                return std::nullopt;
-            }
-        } else if (key == "insert") {
-            if (!count(0, setting.inserts)) {
-                return std::nullopt;
-            }
-        } else if (key == "delete") {
-            if (!count(0, setting.deletes)) {
+        } else if (const auto* field = CountFieldNamed(key)) {
+            if (!count(field->min, setting.*field->member)) {
                 return std::nullopt;
             }
         } else if (key == "seed") {
