@@ -32,9 +32,12 @@ using detail::TakeRecords;
 /// next to its rows, and more would only hold more memory.
 constexpr std::size_t kGatherBytes = std::size_t{1} << 20U;
 
-/// Listings read again from their first page at most this often in one run; past that the
-/// listing goes on unproven (the cursor is held back and nothing is swept).
+/// Listings read again from their first page at most this often in one run, and pages read
+/// again while stepping back at most this many more than half the pages written; past either,
+/// a listing that moves faster than it can be proven goes on unproven (the cursor is held back
+/// and nothing is swept), so that it still ends.
 constexpr int kMaxRestarts = 3;
+constexpr std::int64_t kMaxExtraRereads = 16;
 
 /// Whether a ListingGuard judges this resource's pages: every paginated listing that is not
 /// partitioned (a partition's answer is complete or split, never paged).
@@ -55,6 +58,8 @@ Task<RunReport> SourceRunner::ReadListing(RunContext& run) {
         checkpoint.partitions.push_back(Partition{}.ToJson());
     }
     const bool guarded = Guarded(resource);
+    // Whether pages are still being proven; a listing that moves too much to prove is not.
+    bool proving = guarded;
     ListingGuard guard(resource.pagination, inc && inc->keyset);
     std::optional<PagePosition> position = checkpoint.position;
     if (position && guarded && run.report.resumed) {
@@ -71,6 +76,7 @@ Task<RunReport> SourceRunner::ReadListing(RunContext& run) {
         }
     }
     int restarts = 0;
+    std::int64_t rereads = 0;
     const auto page_context = [&](const PagePosition& at) { return PageContext(run, at); };
     const auto following = [&](const PagePosition& at,
                                const FetchedPage& page,
@@ -119,7 +125,7 @@ Task<RunReport> SourceRunner::ReadListing(RunContext& run) {
         std::vector<std::string> keys;
         PageVerdict verdict;
         const auto total = ReportedTotal(resource.pagination, &fetched->body);
-        if (guarded) {
+        if (proving) {
             if (found != nullptr && found->is_array()) {
                 for (const auto& record : found->get_array()) {
                     keys.push_back(RecordKey(record, resource.primary_key));
@@ -143,17 +149,26 @@ Task<RunReport> SourceRunner::ReadListing(RunContext& run) {
             );
             // Pages read ahead were placed by the old listing.
             ahead.clear();
-            if (!restart) {
+            const bool exhausted = restart ? ++restarts > kMaxRestarts
+                                           : ++rereads > kMaxExtraRereads + run.report.pages / 2;
+            if (!exhausted && !restart) {
                 position = verdict.position;
                 continue;
             }
-            if (++restarts <= kMaxRestarts) {
+            if (!exhausted) {
                 guard.Restart();
                 position = FirstPosition(resource.pagination);
                 continue;
             }
-            // The listing keeps moving: take the page as it is, and prove nothing.
+            // The listing keeps moving: take the pages as they come, and prove nothing.
+            spdlog::warn(
+                "listing keeps moving, reading on without proof source={} resource={} page={}",
+                source,
+                resource.name,
+                position->pages + 1
+            );
             guard.Restart();
+            proving = false;
             verdict = PageVerdict{};
             if (!checkpoint.unverified_from) {
                 checkpoint.unverified_from = checkpoint.window_start.value_or("");
@@ -172,7 +187,7 @@ Task<RunReport> SourceRunner::ReadListing(RunContext& run) {
             );
             fetched->rows.reset();
         }
-        if (guarded && guard.Accept(*position, keys, verdict.skip, total) > 0 &&
+        if (proving && guard.Accept(*position, keys, verdict.skip, total) > 0 &&
             !checkpoint.unverified_from) {
             // A record came again: it moved while the listing was read, and what stood after
             // its old place shifted back unseen. Nothing here proves the listing complete.
