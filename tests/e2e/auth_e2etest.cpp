@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "core/text.hpp"
 #include "e2e/e2e_util.hpp"
 
 namespace chatsync::test {
@@ -130,6 +131,92 @@ TEST_P(Auth, SyncsWithTheRightCredentialAndFailsCleanlyWithAWrongOne) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Styles, Auth, ::testing::ValuesIn(Cases()), [](const auto& test_info) {
+    return test_info.param.name;
+});
+
+/// The spec of a case, reading the generic API's next-URL listing where the case's request
+/// is a plain GET (a path key then travels in every next URL).
+std::string NextUrlSpec(const AuthCase& c) {
+    auto spec = InlineSpec(c);
+    const std::string paged =
+        "          pagination: {type: page_number, page_size: 100, total_pages_path: "
+        "total_pages}\n";
+    if (c.request.find("generic/page") == std::string::npos) {
+        return spec;
+    }
+    auto request = c.request;
+    request.replace(request.find("generic/page"), 12, "generic/next");
+    request.replace(request.find("per_page"), 8, "page_size");
+    spec.replace(spec.find(c.request), c.request.size(), request);
+    spec.replace(spec.find("records: data"), 13, "records: results");
+    spec.replace(spec.find(paged), paged.size(), "          pagination: {type: next_url, next_url_path: next}\n");
+    return spec;
+}
+
+class Secrets : public ::testing::TestWithParam<AuthCase> {};
+
+TEST_P(Secrets, NoTableHoldsTheCredentialAfterAnInterruptedRun) {
+    CHATSYNC_REQUIRE_DSN(dsn);
+    const auto& c = GetParam();
+    // A credential of this test only, so that the search finds nothing another test stored.
+    const std::string secret = "s3cr3t-" + UniqueName(c.name) + "-key";
+    std::vector<std::string> flags{"--records", "1000", "--auth"};
+    for (auto flag : c.emulator) {
+        flags.push_back(flag == kToken ? secret : flag);
+    }
+    Emulator emu(flags);
+    // The fourth request never gets an answer: the run is killed with pages committed and a
+    // next page still to read.
+    emu.Admin("POST", "/_admin/faults", R"({"kind":"delay","ms":600000,"count":1,"after":3})");
+    TempDir dir;
+    const auto source = UniqueName("secret_" + c.name);
+    auto yaml = E2eConfig(dsn, source, emu.url(), dir.path(), "", "", NextUrlSpec(c));
+    yaml.replace(yaml.find(std::string("token: ") + kToken), 7 + std::string(kToken).size(),
+                 "token: \"" + secret + "\"");
+    const auto config = dir.Write("c.yaml", yaml);
+    auto daemon = StartChatsyncd({"-c", config, "once"}, dir.path() + "/run.log");
+    ASSERT_TRUE(WaitFor(
+        [&] { return emu.Admin("GET", "/_admin/faults").as_array().empty(); },
+        std::chrono::seconds(60)
+    )) << daemon->Output();
+    // The pages before the hung request commit on their own; wait for the checkpoint.
+    ASSERT_TRUE(WaitFor(
+        [&] {
+            return Scalar(
+                       dsn,
+                       "SELECT count(*) FROM chatsync.resource_state WHERE source = '" + source +
+                           "' AND checkpoint IS NOT NULL"
+                   ) == "1";
+        },
+        std::chrono::seconds(60)
+    )) << daemon->Output();
+    daemon->Signal(SIGKILL);
+    daemon->Wait(std::chrono::seconds(10));
+
+    // What the database holds for chatsync (its own tables, every source's rows in them) and
+    // for this source, as pg_dump writes it. Other tests' tables are left out: they are many.
+    const auto dump =
+        RunProcess({"/usr/bin/pg_dump", "--data-only", "--schema", "chatsync", "--schema", source, "--dbname", dsn});
+    ASSERT_EQ(dump.exit_code, 0) << dump.output.substr(0, 2000);
+    ASSERT_NE(dump.output.find(source), std::string::npos) << "the dump lacks this source";
+    const std::string checkpoint = Scalar(
+        dsn,
+        "SELECT checkpoint::text FROM chatsync.resource_state WHERE source = '" + source + "'"
+    );
+    for (const auto& form :
+         {secret, UrlEncode(secret), Base64Encode("chatsync:" + secret)}) {
+        EXPECT_EQ(dump.output.find(form), std::string::npos)
+            << "the database holds the credential as " << form << "; checkpoint " << checkpoint;
+    }
+    EXPECT_EQ(daemon->Output().find(secret), std::string::npos) << "the log holds it";
+
+    // The run resumes from that checkpoint and completes.
+    auto resumed = RunChatsyncd({"-c", config, "once"});
+    ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+    EXPECT_EQ(Scalar(dsn, "SELECT count(DISTINCT id) FROM " + source + ".records"), "1000");
+}
+
+INSTANTIATE_TEST_SUITE_P(Styles, Secrets, ::testing::ValuesIn(Cases()), [](const auto& test_info) {
     return test_info.param.name;
 });
 
