@@ -15,7 +15,8 @@ using detail::TakeRecords;
 Task<Result<void>>
 SourceRunner::RunChildren(RunContext& run, const json::array& parents, Checkpoint checkpoint) {
     const auto children = ChildrenOf(settings_.spec, run.resource->name);
-    json::array pending = parents;
+    // The children see of each parent what a resumed run would see: what the checkpoint keeps.
+    json::array pending = detail::ParentKeys(settings_.spec, run.resource->name, parents);
     while (!pending.empty()) {
         const auto parent = pending.front();
         pending.erase(pending.begin());

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <utility>
 
 #include <boost/json/value.hpp>
 
@@ -30,7 +31,14 @@ std::string RecordKey(const boost::json::value& record, const std::vector<std::s
         if (i > 0) {
             key.push_back('\x1f');
         }
-        if (const auto* v = FindPath(record, key_paths[i]); v != nullptr) {
+        const auto* v = FindPath(record, key_paths[i]);
+        if (v == nullptr) {
+            continue;
+        }
+        // Most keys are integers: written directly, as ScalarText would write them.
+        if (v->is_int64()) {
+            key += std::to_string(v->get_int64());
+        } else {
             key += ScalarText(*v);
         }
     }
@@ -39,7 +47,9 @@ std::string RecordKey(const boost::json::value& record, const std::vector<std::s
 
 ListingGuard::ListingGuard(const PaginationSpec& spec, bool keyset)
     : spec_(spec)
-    , keyset_(keyset) {}
+    , keyset_(keyset) {
+    seen_.reserve(kUnsortedKeys);
+}
 
 PagePosition ListingGuard::Resume(const Boundary& boundary, const PagePosition& next) {
     boundary_ = boundary;
@@ -164,16 +174,50 @@ PageVerdict ListingGuard::Check(
 }
 
 bool ListingGuard::Remember(std::uint64_t hash) {
-    if (std::binary_search(seen_.begin(), seen_.end(), hash) ||
-        std::find(seen_new_.begin(), seen_new_.end(), hash) != seen_new_.end()) {
+    // 0 marks a free slot of the table of recent keys.
+    hash = hash == 0 ? 1 : hash;
+    if (std::binary_search(seen_.begin(), seen_.end(), hash)) {
         return false;
     }
-    seen_new_.push_back(hash);
-    if (seen_new_.size() >= kUnsortedKeys) {
-        std::sort(seen_new_.begin(), seen_new_.end());
-        const auto middle = seen_.insert(seen_.end(), seen_new_.begin(), seen_new_.end());
-        std::inplace_merge(seen_.begin(), middle, seen_.end());
-        seen_new_.clear();
+    // Recent keys: an open-addressing table twice the size of what it holds before a merge.
+    if (recent_keys_.empty()) {
+        recent_keys_.assign(2 * kUnsortedKeys, 0);
+    }
+    const std::size_t mask = recent_keys_.size() - 1;
+    std::size_t slot = hash & mask;
+    while (recent_keys_[slot] != 0) {
+        if (recent_keys_[slot] == hash) {
+            return false;
+        }
+        slot = (slot + 1) & mask;
+    }
+    if (seen_.size() + recent_count_ >= kMaxTrackedKeys) {
+        tracking_ = false;
+        return true;
+    }
+    recent_keys_[slot] = hash;
+    if (++recent_count_ >= kUnsortedKeys) {
+        // Merged from the back, in place: no second copy of the list, however long.
+        std::vector<std::uint64_t> added;
+        added.reserve(recent_count_);
+        for (auto& k : recent_keys_) {
+            if (k != 0) {
+                added.push_back(std::exchange(k, 0));
+            }
+        }
+        recent_count_ = 0;
+        std::sort(added.begin(), added.end());
+        auto from = seen_.size();
+        seen_.resize(seen_.size() + added.size());
+        auto to = seen_.size();
+        auto add = added.size();
+        while (add > 0) {
+            if (from > 0 && seen_[from - 1] > added[add - 1]) {
+                seen_[--to] = seen_[--from];
+            } else {
+                seen_[--to] = added[--add];
+            }
+        }
     }
     return true;
 }
@@ -188,7 +232,7 @@ std::size_t ListingGuard::Accept(
     std::size_t again = 0;
     // Only page-number and token listings learn from a record read twice; offset listings
     // prove every boundary, and keyset ones read records again on purpose.
-    if (!keyset_ && spec_.kind != PaginationKind::kOffset) {
+    if (tracking_ && !keyset_ && spec_.kind != PaginationKind::kOffset) {
         const std::hash<std::string> hash;
         for (const auto& k : written) {
             if (!Remember(hash(k))) {
@@ -198,7 +242,8 @@ std::size_t ListingGuard::Accept(
         reappeared_ += again;
     }
     auto& tail = boundary_.tail_keys;
-    tail.insert(tail.end(), written.begin(), written.end());
+    const auto last = written.size() > kTailKeys ? written.last(kTailKeys) : written;
+    tail.insert(tail.end(), last.begin(), last.end());
     if (tail.size() > kTailKeys) {
         tail.erase(tail.begin(), tail.end() - static_cast<std::ptrdiff_t>(kTailKeys));
     }
@@ -248,8 +293,10 @@ void ListingGuard::Restart() {
     searching_ = false;
     steps_ = 0;
     seen_.clear();
-    seen_new_.clear();
+    recent_keys_.clear();
+    recent_count_ = 0;
     reappeared_ = 0;
+    tracking_ = true;
 }
 
 }  // namespace chatsync::connectors

@@ -62,6 +62,9 @@ public:
     /// Keys kept from the end of the last page, to find the boundary again when its very
     /// last record itself moved or was deleted.
     static constexpr std::size_t kTailKeys = 5;
+    /// Records of one listing whose keys are remembered (8 bytes each), to see one come twice;
+    /// past this many, memory stays bounded and a record read twice goes unseen.
+    static constexpr std::size_t kMaxTrackedKeys = std::size_t{1} << 18U;
 
     explicit ListingGuard(const PaginationSpec& spec, bool keyset = false);
 
@@ -105,6 +108,9 @@ public:
     /// the listing was read, and records after its old place may have shifted unseen.
     bool Reappeared() const noexcept { return reappeared_ > 0; }
 
+    /// False once the listing has outgrown kMaxTrackedKeys.
+    bool Tracking() const noexcept { return tracking_; }
+
 private:
     PageVerdict StepBack(const PagePosition& from, std::string reason);
     /// Where the last boundary key is in `keys` (the latest one found), if anywhere.
@@ -119,10 +125,13 @@ private:
     /// While looking for the boundary: how many pages back, and where the search began.
     int steps_ = 0;
     bool searching_ = false;
-    /// Hashes of every key written in this listing: sorted, plus a small unsorted tail.
+    /// Hashes of every key written in this listing: a sorted list, and the latest ones in a
+    /// small table until they are merged into it.
     std::vector<std::uint64_t> seen_;
-    std::vector<std::uint64_t> seen_new_;
+    std::vector<std::uint64_t> recent_keys_;
+    std::size_t recent_count_ = 0;
     std::size_t reappeared_ = 0;
+    bool tracking_ = true;
 };
 
 }  // namespace chatsync::connectors

@@ -1,5 +1,8 @@
 #include "connectors/page.hpp"
 
+#include <set>
+
+#include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
 #include "core/error.hpp"
@@ -109,6 +112,65 @@ std::vector<const ResourceSpec*> ChildrenOf(const ConnectorSpec& spec, const std
         if (r.enabled && r.parent && r.parent->resource == parent) {
             out.push_back(&r);
         }
+    }
+    return out;
+}
+
+namespace {
+
+/// Adds the first segment of every `{{ parent.<path> }}` in `text` to `names`.
+void ParentNames(std::string_view text, std::set<std::string>& names) {
+    constexpr std::string_view kPrefix = "parent.";
+    for (auto at = text.find("{{"); at != std::string_view::npos; at = text.find("{{", at + 2)) {
+        auto inner = text.substr(at + 2);
+        while (!inner.empty() && inner.front() == ' ') {
+            inner.remove_prefix(1);
+        }
+        if (!inner.starts_with(kPrefix)) {
+            continue;
+        }
+        inner.remove_prefix(kPrefix.size());
+        const auto end = inner.find_first_of(". }");
+        names.emplace(inner.substr(0, end));
+    }
+}
+
+}  // namespace
+
+json::array
+ParentKeys(const ConnectorSpec& spec, const std::string& parent, const json::array& records) {
+    const auto children = ChildrenOf(spec, parent);
+    if (children.empty()) {
+        return {};
+    }
+    std::set<std::string> names;
+    for (const auto* child : children) {
+        for (const auto& [column, path] : child->parent->fields) {
+            names.insert(path.substr(0, path.find('.')));
+        }
+        const auto& request = child->request;
+        ParentNames(request.path, names);
+        for (const auto& [name, value] : request.query) {
+            ParentNames(value, names);
+        }
+        for (const auto& [name, value] : request.headers) {
+            ParentNames(value, names);
+        }
+        if (request.body) {
+            ParentNames(json::serialize(*request.body), names);
+        }
+    }
+    json::array out;
+    for (const auto& record : records) {
+        json::object kept;
+        if (const auto* o = record.if_object()) {
+            for (const auto& name : names) {
+                if (const auto* v = o->if_contains(name)) {
+                    kept[name] = *v;
+                }
+            }
+        }
+        out.emplace_back(std::move(kept));
     }
     return out;
 }

@@ -40,6 +40,11 @@ boost::json::array TakeRecords(boost::json::value* v, const ResourceSpec& resour
 /// The enabled children of a resource.
 std::vector<const ResourceSpec*> ChildrenOf(const ConnectorSpec& spec, const std::string& parent);
 
+/// The parent records as their children read them, for the checkpoint: only the top-level
+/// fields that the children's templates and parent fields name, not whole records.
+boost::json::array
+ParentKeys(const ConnectorSpec& spec, const std::string& parent, const boost::json::array& records);
+
 /// The run outcome a failed fetch ends in.
 std::string OutcomeOf(boost::system::error_code ec);
 

@@ -24,6 +24,7 @@ namespace json = boost::json;
 using detail::AppendRecords;
 using detail::ChildrenOf;
 using detail::FindRecords;
+using detail::ParentKeys;
 using detail::RecordCount;
 using detail::TakeRecords;
 
@@ -77,6 +78,7 @@ Task<RunReport> SourceRunner::ReadListing(RunContext& run) {
     }
     int restarts = 0;
     std::int64_t rereads = 0;
+    bool untracked_logged = false;
     const auto page_context = [&](const PagePosition& at) { return PageContext(run, at); };
     const auto following = [&](const PagePosition& at,
                                const FetchedPage& page,
@@ -201,6 +203,16 @@ Task<RunReport> SourceRunner::ReadListing(RunContext& run) {
                 position->pages + 1
             );
         }
+        if (proving && !guard.Tracking() && !untracked_logged) {
+            untracked_logged = true;
+            spdlog::info(
+                "listing longer than {} records, a record read twice is no longer seen source={} "
+                "resource={}",
+                ListingGuard::kMaxTrackedKeys,
+                source,
+                resource.name
+            );
+        }
         if (partition && !next) {
             // This call is done: a full answer is replaced by narrower calls, depth first so
             // that the queue stays short.
@@ -250,7 +262,7 @@ Task<RunReport> SourceRunner::ReadListing(RunContext& run) {
         // Every parent of the page is pending in the page's own transaction: which rows
         // changed is known only once it commits, and a crash right after must not lose
         // their children. The list is narrowed to the changed rows just after.
-        checkpoint.pending = children.empty() ? json::array{} : records;
+        checkpoint.pending = ParentKeys(settings_.spec, resource.name, records);
         if (gathers && records.size() <= settings_.max_batch_rows) {
             RowBatch rows;
             if (fetched->rows) {
@@ -336,7 +348,7 @@ Task<RunReport> SourceRunner::ReadListing(RunContext& run) {
                 for (const auto index : *changed) {
                     parents.push_back(records[index]);
                 }
-                checkpoint.pending = parents;
+                checkpoint.pending = ParentKeys(settings_.spec, resource.name, parents);
                 const json::array no_records;
                 auto narrowed = co_await CommitRecords(
                     run, resource, no_records, nullptr, "", Encode(checkpoint)

@@ -35,11 +35,18 @@ std::optional<std::int64_t> IntAt(const boost::json::value* body, const std::str
 
 boost::json::value PagePosition::ToJson() const {
     boost::json::object o;
+    // Fields at their defaults are left out: a checkpoint is written with every page.
     o["number"] = number;
-    o["offset"] = offset;
-    o["url"] = url;
-    o["token"] = token;
     o["pages"] = pages;
+    if (offset != 0) {
+        o["offset"] = offset;
+    }
+    if (!url.empty()) {
+        o["url"] = url;
+    }
+    if (!token.empty()) {
+        o["token"] = token;
+    }
     if (overlap != 0) {
         o["overlap"] = overlap;
     }

@@ -648,17 +648,20 @@ TEST_P(TiledeskNoBudget, CompletesThroughRateLimitAnswers) {
     );
     TempDir dir;
     const auto source = UniqueName("tiledesk_nobudget");
-    const auto config = dir.Write(
-        "c.yaml",
-        TiledeskConfig(
-            dsn,
-            source,
-            emu,
-            dir.path(),
-            kOwnerCredentials,
-            "    rate_limit: {requests_per_minute: 0, concurrency: 4}\n"
-        )
+    auto yaml = TiledeskConfig(
+        dsn,
+        source,
+        emu,
+        dir.path(),
+        kOwnerCredentials,
+        "    rate_limit: {requests_per_minute: 0, concurrency: 4}\n"
     );
+    // A request refused at the start of a window waits out the rest of it, however fast the
+    // requests before it were sent: with backoffs of up to 2 s, its 20 waits outlast 5 s.
+    const std::string backoff = "max_backoff: 500ms";
+    ASSERT_NE(yaml.find(backoff), std::string::npos);
+    yaml.replace(yaml.find(backoff), backoff.size(), "max_backoff: 2s");
+    const auto config = dir.Write("c.yaml", yaml);
     auto run = RunChatsyncd({"-c", config, "once"}, {}, std::chrono::minutes(10));
     ASSERT_EQ(run.exit_code, 0) << run.output.substr(0, 4000);
     const auto log = emu.Requests();

@@ -168,6 +168,29 @@ TEST(ListingGuard, ARecordReadTwiceInAPageListingIsReported) {
     EXPECT_TRUE(guard.Reappeared());
 }
 
+TEST(ListingGuard, ARecordReadTwiceIsSeenAcrossThousandsOfKeys) {
+    ListingGuard guard(Spec(PaginationKind::kPageNumber));
+    constexpr int kPage = 1000;
+    for (int page = 1; page <= 20; ++page) {
+        ASSERT_EQ(guard.Accept(Page(page), Keys((page - 1) * kPage, page * kPage), 0, std::nullopt), 0U);
+    }
+    EXPECT_EQ(guard.Accept(Page(21), std::vector<std::string>{"k20000", "k7", "k19999"}, 0, std::nullopt), 2U);
+    EXPECT_TRUE(guard.Tracking());
+}
+
+TEST(ListingGuard, PastItsBoundAListingNoLongerRemembersKeys) {
+    ListingGuard guard(Spec(PaginationKind::kPageNumber));
+    constexpr int kPage = 4096;
+    const int pages = static_cast<int>(ListingGuard::kMaxTrackedKeys / kPage) + 1;
+    for (int page = 1; page <= pages; ++page) {
+        guard.Accept(Page(page), Keys((page - 1) * kPage, page * kPage), 0, std::nullopt);
+    }
+    EXPECT_FALSE(guard.Tracking());
+    // Memory stays bounded; a record read twice now goes unseen.
+    EXPECT_EQ(guard.Accept(Page(pages + 1), std::vector<std::string>{"k1"}, 0, std::nullopt), 0U);
+    EXPECT_FALSE(guard.Reappeared());
+}
+
 TEST(ListingGuard, ATokenListingStepsBackThroughTheTokensItKept) {
     ListingGuard guard(Spec(PaginationKind::kCursor));
     PagePosition a;

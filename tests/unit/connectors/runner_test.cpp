@@ -451,6 +451,35 @@ TEST_F(RunnerTest, ResumesFromTheLastCommittedPageAfterACrash) {
     EXPECT_EQ(Time(*after->cursor), LatestUpdate());
 }
 
+TEST_F(RunnerTest, AResumeStepsBackWhenRecordsBeforeItsCheckpointWereDeleted) {
+    // Three pages of ten commit, then the process dies.
+    sink_.FailCommits({.after = 3, .count = test::FakeSink::CommitFault::kEvery});
+    {
+        auto runner = NewRunner();
+        ASSERT_EQ(Run(*runner, "page").outcome, "failed");
+    }
+    // While it is down, twelve records of the pages already read are deleted: every later
+    // record shifts back by more than a page, and page 4 now starts past records never read.
+    std::string ids;
+    for (int id = 5; id <= 16; ++id) {
+        ids += (ids.empty() ? "" : ",") + std::to_string(id);
+    }
+    Admin("POST", "/_admin/delete", R"({"ids":[)" + ids + "]}");
+    sink_.ClearFaults();
+    auto runner = NewRunner();
+    const RunReport resumed = Run(*runner, "page");
+    EXPECT_EQ(resumed.outcome, "success") << resumed.error;
+    EXPECT_TRUE(resumed.resumed);
+    EXPECT_GE(resumed.shifts, 1);
+    // Every record that still exists is in the table, as it is now.
+    const Rows table = Table("page");
+    for (const auto& [id, values] : Dataset("page")) {
+        const auto it = table.find(id);
+        ASSERT_NE(it, table.end()) << "record " << id << " was lost";
+        EXPECT_EQ(it->second, values) << "record " << id;
+    }
+}
+
 TEST_F(RunnerTest, MalformedPageFailsTheRunAndKeepsTheLastCheckpoint) {
     constexpr std::int64_t kBadPage = 3;
     Admin(
