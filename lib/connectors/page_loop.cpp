@@ -181,6 +181,16 @@ Task<RunReport> SourceRunner::ReadListing(RunContext& run) {
             metrics_.ListingShift(source, resource.name, "shifted_forward");
         }
         auto next = Following(run, guard, *position, *fetched, found);
+        if (next && !next->keyset.empty() && next->keyset == position->keyset &&
+            next->number == position->number && next->offset == position->offset &&
+            next->url == position->url && next->token == position->token) {
+            // The page would restart where it started: the API answered records from before
+            // cursor.start, so it does not filter by it, and keyset reading cannot go on.
+            run.error = "keyset listing does not advance: page " +
+                        std::to_string(position->pages + 1) +
+                        " has records before cursor.start; does the API filter by it?";
+            co_return co_await fail(Errc::kUpstreamBadPayload, "failed");
+        }
         json::array records = TakeRecords(found, resource);
         if (verdict.skip > 0) {
             records.erase(

@@ -82,6 +82,25 @@ resources:
     records: records
     primary_key: [id]
     pagination: {type: cursor, token_path: meta.next_cursor, token_param: cursor, has_more_path: meta.has_more}
+
+  - name: keyset
+    request:
+      path: /generic/page
+      query: {per_page: "10", updated_since: "{{ cursor.start }}"}
+    records: data
+    primary_key: [id]
+    pagination: {type: page_number, page_size: 10, total_pages_path: total_pages}
+    incremental: {cursor_field: updated_at, format: iso8601, lookback: 0s, keyset: true}
+
+  # Keyset by a parameter the API does not know: every page starts from the beginning.
+  - name: unfiltered
+    request:
+      path: /generic/page
+      query: {per_page: "10", since: "{{ cursor.start }}"}
+    records: data
+    primary_key: [id]
+    pagination: {type: page_number, page_size: 10, total_pages_path: total_pages}
+    incremental: {cursor_field: updated_at, format: iso8601, lookback: 0s, keyset: true}
 )";
 
 /// Rows by id, each as column name -> text with NULLs left out: how a table and the dataset
@@ -478,6 +497,30 @@ TEST_F(RunnerTest, AResumeStepsBackWhenRecordsBeforeItsCheckpointWereDeleted) {
         ASSERT_NE(it, table.end()) << "record " << id << " was lost";
         EXPECT_EQ(it->second, values) << "record " << id;
     }
+}
+
+TEST_F(RunnerTest, AKeysetListingRestartsEachPageAtTheLastValueRead) {
+    auto runner = NewRunner();
+    const RunReport report = Run(*runner, "keyset");
+    EXPECT_EQ(report.outcome, "success") << report.error;
+    EXPECT_EQ(Table("keyset"), Dataset("keyset"));
+    // Every page after the first asks from the last updated_at read, from its first page.
+    const auto requests = Requests();
+    ASSERT_GE(requests.size(), 2U);
+    for (std::size_t i = 1; i < requests.size(); ++i) {
+        const auto query = std::string(requests[i].at("query").as_string());
+        EXPECT_NE(QueryParam(query, "updated_since").value_or(""), "") << query;
+        EXPECT_EQ(QueryParam(query, "page").value_or("1"), "1") << query;
+    }
+}
+
+TEST_F(RunnerTest, AKeysetListingThatTheApiDoesNotFilterFailsInsteadOfLooping) {
+    auto runner = NewRunner();
+    const RunReport report = Run(*runner, "unfiltered");
+    EXPECT_EQ(report.outcome, "failed");
+    EXPECT_EQ(report.error_kind, "bad_payload");
+    EXPECT_NE(report.error.find("does not advance"), std::string::npos) << report.error;
+    EXPECT_LE(report.requests, 3);
 }
 
 TEST_F(RunnerTest, MalformedPageFailsTheRunAndKeepsTheLastCheckpoint) {
