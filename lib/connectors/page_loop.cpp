@@ -191,6 +191,21 @@ Task<RunReport> SourceRunner::ReadListing(RunContext& run) {
                         " has records before cursor.start; does the API filter by it?";
             co_return co_await fail(Errc::kUpstreamBadPayload, "failed");
         }
+        if (next && !position->keyset.empty() && next->keyset == position->keyset) {
+            // More records share this cursor value than a page holds, and they are paged
+            // within it, where a record that moves or goes shifts the rest unseen. The cursor
+            // stops at the value, so that the next run reads them again.
+            const auto tied = ParseCursorText(position->keyset, inc->format, inc->format_pattern);
+            const auto held = checkpoint.unverified_from && !checkpoint.unverified_from->empty()
+                                  ? ParseCursorText(
+                                        *checkpoint.unverified_from, inc->format, inc->format_pattern
+                                    )
+                                  : std::nullopt;
+            const bool unheld = !checkpoint.unverified_from;
+            if (tied && (unheld || (held && *tied < *held))) {
+                checkpoint.unverified_from = position->keyset;
+            }
+        }
         json::array records = TakeRecords(found, resource);
         if (verdict.skip > 0) {
             records.erase(
