@@ -44,6 +44,12 @@ constexpr NameTable<cn::ApiKeyPlacement, 4> kPlacements{{
     {"path", cn::ApiKeyPlacement::kPath},
 }};
 
+constexpr NameTable<cn::PartitionSpec::Case, 3> kPartitionCases{{
+    {"sensitive", cn::PartitionSpec::Case::kSensitive},
+    {"insensitive", cn::PartitionSpec::Case::kInsensitive},
+    {"probe", cn::PartitionSpec::Case::kProbe},
+}};
+
 constexpr NameTable<cn::PaginationKind, 6> kPaginationKinds{{
     {"none", cn::PaginationKind::kNone},
     {"page_number", cn::PaginationKind::kPageNumber},
@@ -434,11 +440,26 @@ cn::PartitionSpec ReadPartition(Context& ctx, const YamlNode& node, const std::s
     if (auto v = m.String("wildcard")) {
         out.wildcard = std::move(*v);
     }
+    if (auto v = m.String("any_char")) {
+        out.any_char = std::move(*v);
+    }
+    if (auto v = m.String("metacharacters")) {
+        out.metacharacters = std::move(*v);
+    }
+    if (auto v = m.String("never_literal")) {
+        out.never_literal = std::move(*v);
+    }
     if (auto v = m.String("escape")) {
         out.escape = std::move(*v);
     }
-    if (auto v = m.String("escape_chars")) {
-        out.escape_chars = std::move(*v);
+    if (const auto v = ReadEnum(m, "case", kPartitionCases)) {
+        out.case_mode = *v;
+    }
+    if (const auto v = m.Bool("unique")) {
+        out.unique = *v;
+    }
+    if (const auto v = m.Bool("exclusion_probes")) {
+        out.exclusion_probes = *v;
     }
     if (const auto v = m.Integer("max_prefix", 1, 4096)) {
         out.max_prefix = static_cast<std::size_t>(*v);
@@ -805,7 +826,8 @@ cn::ResourceSpec ReadResource(
     if (out.incremental && out.incremental->keyset) {
         // Each page restarts the listing at the last cursor value, which must reach the API.
         const auto& rq = out.request;
-        bool placed = !out.incremental->start_param.empty() || cn::References(rq.path, "cursor.start");
+        bool placed =
+            !out.incremental->start_param.empty() || cn::References(rq.path, "cursor.start");
         for (const auto& [name, value] : rq.query) {
             placed = placed || cn::References(value, "cursor.start");
         }

@@ -164,6 +164,9 @@ std::string Checkpoint::Encode(const SecretTemplates& secrets) const {
     if (!partitions.empty()) {
         o["partitions"] = partitions;
     }
+    if (!partition_notes.empty()) {
+        o["partition_notes"] = partition_notes;
+    }
     PutString(o, "last_record", last_record);
     return json::serialize(o);
 }
@@ -178,7 +181,8 @@ Checkpoint::Decode(std::string_view text, const SecretTemplates& secrets, bool* 
     const auto& o = parsed.get_object();
     const auto* version = o.if_contains("version");
     // Version 1 had no version field, no start time, and no boundary.
-    const std::int64_t v = version == nullptr ? 1 : (version->is_int64() ? version->get_int64() : 0);
+    const std::int64_t v =
+        version == nullptr ? 1 : (version->is_int64() ? version->get_int64() : 0);
     if (v < 1 || v > kVersion) {
         return std::nullopt;
     }
@@ -228,6 +232,9 @@ Checkpoint::Decode(std::string_view text, const SecretTemplates& secrets, bool* 
     }
     if (const auto* p = o.if_contains("partitions"); p != nullptr && p->is_array()) {
         c.partitions = p->get_array();
+    }
+    if (const auto* p = o.if_contains("partition_notes"); p != nullptr && p->is_object()) {
+        c.partition_notes = p->get_object();
     }
     c.last_record = StringAt(o, "last_record");
     if (migrated != nullptr) {

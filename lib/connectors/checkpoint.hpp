@@ -9,6 +9,7 @@
 #include <vector>
 
 #include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
 
 #include "connectors/pagination.hpp"
 #include "core/time.hpp"
@@ -66,6 +67,7 @@ struct Checkpoint {
     std::int64_t started_at_us = 0;
 
     SysTime StartedAt() const { return SysTime{std::chrono::microseconds(started_at_us)}; }
+
     /// The incremental window's start (canonical cursor), fixed for the whole listing.
     std::optional<std::string> window_start;
     /// The largest cursor value read so far (canonical).
@@ -86,6 +88,8 @@ struct Checkpoint {
     boost::json::array pending;
     /// Partitioned listings: the calls still to make, the current one first.
     boost::json::array partitions;
+    /// Partitioned listings: what probes found out about the server (PartitionNotes).
+    boost::json::object partition_notes;
     /// changes_only resources: the last record written, serialized.
     std::optional<std::string> last_record;
 

@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <chrono>
+#include <unordered_set>
 
 #include <boost/json/serialize.hpp>
 #include <spdlog/spdlog.h>
@@ -56,7 +57,7 @@ Task<RunReport> SourceRunner::ReadListing(RunContext& run) {
     const auto children = ChildrenOf(settings_.spec, resource.name);
     const auto& partition = resource.partition;
     if (partition && checkpoint.partitions.empty()) {
-        checkpoint.partitions.push_back(Partition{}.ToJson());
+        checkpoint.partitions = EncodePartitions(FirstPartitions(*partition));
     }
     const bool guarded = Guarded(resource);
     // Whether pages are still being proven; a listing that moves too much to prove is not.
@@ -79,12 +80,13 @@ Task<RunReport> SourceRunner::ReadListing(RunContext& run) {
     int restarts = 0;
     std::int64_t rereads = 0;
     bool untracked_logged = false;
-    const auto page_context = [&](const PagePosition& at) { return PageContext(run, at); };
-    const auto following = [&](const PagePosition& at,
-                               const FetchedPage& page,
-                               const json::value* found) {
-        return Following(run, guard, at, page, found);
+    const auto page_context = [&](const PagePosition& at) {
+        return PageContext(run, at);
     };
+    const auto following =
+        [&](const PagePosition& at, const FetchedPage& page, const json::value* found) {
+            return Following(run, guard, at, page, found);
+        };
     // Pages read while the previous write ran, in order.
     Pages ahead;
     // Pages that go to the table as they are, of a resource listed in one sequence, are
@@ -96,6 +98,26 @@ Task<RunReport> SourceRunner::ReadListing(RunContext& run) {
         gathers ? std::min<std::size_t>(kGatherBytes, settings_.max_in_flight_bytes / 2) : 0;
     RowBatch gathered;
     std::string gathered_checkpoint;
+    // Parents whose children were fetched in this run, by the fields the children read: a
+    // parent listed twice (overlapping partitions, a page read again) gets its children
+    // once. With `mark`, the ones returned are recorded as fetched.
+    std::unordered_set<std::string> parents_done;
+    const auto unseen_parents = [&](const json::array& parents, bool mark) {
+        if (children.empty()) {
+            return parents;
+        }
+        const auto keys = ParentKeys(settings_.spec, resource.name, parents);
+        json::array out;
+        for (std::size_t i = 0; i < parents.size(); ++i) {
+            auto key = json::serialize(keys[i]);
+            const bool seen =
+                mark ? !parents_done.insert(std::move(key)).second : parents_done.contains(key);
+            if (!seen) {
+                out.push_back(parents[i]);
+            }
+        }
+        return out;
+    };
     // Ends the run as failed or cancelled, writing the pages gathered before the failure.
     const auto fail = [&](boost::system::error_code ec, std::string outcome) -> Task<RunReport> {
         auto flush = FlushGathered(run, resource, gathered, gathered_checkpoint);
@@ -196,11 +218,10 @@ Task<RunReport> SourceRunner::ReadListing(RunContext& run) {
             // within it, where a record that moves or goes shifts the rest unseen. The cursor
             // stops at the value, so that the next run reads them again.
             const auto tied = ParseCursorText(position->keyset, inc->format, inc->format_pattern);
-            const auto held = checkpoint.unverified_from && !checkpoint.unverified_from->empty()
-                                  ? ParseCursorText(
-                                        *checkpoint.unverified_from, inc->format, inc->format_pattern
-                                    )
-                                  : std::nullopt;
+            const auto held =
+                checkpoint.unverified_from && !checkpoint.unverified_from->empty()
+                    ? ParseCursorText(*checkpoint.unverified_from, inc->format, inc->format_pattern)
+                    : std::nullopt;
             const bool unheld = !checkpoint.unverified_from;
             if (tied && (unheld || (held && *tied < *held))) {
                 checkpoint.unverified_from = position->keyset;
@@ -210,7 +231,8 @@ Task<RunReport> SourceRunner::ReadListing(RunContext& run) {
         if (verdict.skip > 0) {
             records.erase(
                 records.begin(),
-                records.begin() + static_cast<std::ptrdiff_t>(std::min(verdict.skip, records.size()))
+                records.begin() +
+                    static_cast<std::ptrdiff_t>(std::min(verdict.skip, records.size()))
             );
             fetched->rows.reset();
         }
@@ -239,26 +261,35 @@ Task<RunReport> SourceRunner::ReadListing(RunContext& run) {
             );
         }
         if (partition && !next) {
-            // This call is done: a full answer is replaced by narrower calls, depth first so
-            // that the queue stays short.
-            auto& partitions = checkpoint.partitions;
-            const auto done = Partition::FromJson(partitions.front());
-            partitions.erase(partitions.begin());
-            bool too_deep = false;
-            const auto narrower = SplitPartition(*partition, done, records, too_deep);
-            if (too_deep) {
+            // This call is done: a full answer is replaced by narrower calls and probes,
+            // depth first so that the queue stays short.
+            auto queue = DecodePartitions(checkpoint.partitions);
+            auto notes = PartitionNotes::FromJson(checkpoint.partition_notes);
+            const auto before = notes;
+            const auto step = Advance(*partition, notes, queue, records);
+            if (step.too_deep) {
                 spdlog::warn(
                     "partition still full at the longest prefix; records beyond the cap are "
                     "not listed source={} resource={} prefix_bytes={}",
                     source,
                     resource.name,
-                    done.prefix.size()
+                    partition->max_prefix
                 );
             }
-            for (auto it = narrower.rbegin(); it != narrower.rend(); ++it) {
-                partitions.insert(partitions.begin(), it->ToJson());
+            if (notes.folds_case != before.folds_case ||
+                notes.honours_escapes != before.honours_escapes) {
+                spdlog::info(
+                    "partition filter probed source={} resource={} folds_case={} "
+                    "honours_escapes={}",
+                    source,
+                    resource.name,
+                    notes.folds_case == PartitionNotes::Finding::kYes,
+                    notes.honours_escapes == PartitionNotes::Finding::kYes
+                );
             }
-            if (!partitions.empty()) {
+            checkpoint.partitions = EncodePartitions(queue);
+            checkpoint.partition_notes = notes.ToJson();
+            if (!queue.empty()) {
                 next = FirstPosition(resource.pagination);
             }
         }
@@ -287,7 +318,8 @@ Task<RunReport> SourceRunner::ReadListing(RunContext& run) {
         // Every parent of the page is pending in the page's own transaction: which rows
         // changed is known only once it commits, and a crash right after must not lose
         // their children. The list is narrowed to the changed rows just after.
-        checkpoint.pending = ParentKeys(settings_.spec, resource.name, records);
+        checkpoint.pending =
+            ParentKeys(settings_.spec, resource.name, unseen_parents(records, false));
         if (gathers && records.size() <= settings_.max_batch_rows) {
             RowBatch rows;
             if (fetched->rows) {
@@ -348,7 +380,11 @@ Task<RunReport> SourceRunner::ReadListing(RunContext& run) {
         if (next && children.empty() && !fetcher_.stopping() &&
             2 * fetched->bytes <= settings_.max_in_flight_bytes) {
             auto both = WriteWhileReading(
-                run, resource, std::move(commit), ReadAhead{*next, page_context, following, 0}, ahead
+                run,
+                resource,
+                std::move(commit),
+                ReadAhead{*next, page_context, following, 0},
+                ahead
             );
             changed = co_await std::move(both);
         } else {
@@ -368,11 +404,12 @@ Task<RunReport> SourceRunner::ReadListing(RunContext& run) {
                 });
             json::array parents;
             if (all_children) {
-                parents = records;
+                parents = unseen_parents(records, true);
             } else {
                 for (const auto index : *changed) {
                     parents.push_back(records[index]);
                 }
+                parents = unseen_parents(parents, true);
                 checkpoint.pending = ParentKeys(settings_.spec, resource.name, parents);
                 const json::array no_records;
                 auto narrowed = co_await CommitRecords(

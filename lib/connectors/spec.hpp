@@ -205,22 +205,40 @@ struct IncrementalSpec {
 /// Lists a resource whose API answers at most `split_at` records a call and cannot page past
 /// them, but filters on a key prefix: each call asks for one prefix, and a call that comes
 /// back full is split into narrower ones (the prefix itself, matched exactly, and the prefix
-/// followed by each character of the alphabet and each character seen there in the answer)
-/// until every call returns fewer. Templates place `{{ partition.pattern }}` (the prefix,
-/// escaped, plus the wildcard; or the bare prefix for the exact call) and
-/// `{{ partition.prefix }}`.
+/// followed by each character that may come next) until every call returns fewer; probes
+/// learn how the filter treats case and escapes (see partition.hpp). Templates place
+/// `{{ partition.pattern }}` (what is sent: the prefix plus the wildcard, or the bare key of
+/// an exact call) and `{{ partition.prefix }}`.
 struct PartitionSpec {
+    enum class Case : std::uint8_t {
+        kSensitive,    ///< The alphabet names every letter it needs, in each case.
+        kInsensitive,  ///< The filter folds case: one case of each letter is enough.
+        kProbe,        ///< A probe finds out; the alphabet is written in lower case.
+    };
+
     /// Dotted path of the record field the prefix filters on.
     std::string field;
-    /// Characters a full prefix is extended with, in order.
+    /// Characters a full prefix is extended with, in order. Characters seen in any key
+    /// outside it are added as they appear.
     std::string alphabet;
     std::int64_t split_at = 100;
     /// Appended to a prefix to match everything that starts with it.
     std::string wildcard = "*";
-    /// Written before each character of `escape_chars` in a prefix (pattern metacharacters
-    /// such as SQL LIKE's `%` and `_`).
+    /// Matches any one character (SQL LIKE's `_`); stands for what cannot be named.
+    std::string any_char;
+    /// Characters that do not match themselves unless escaped (SQL LIKE's `%`, `_`, `\`).
+    /// They are escaped only after a probe shows that the server honours `escape`.
+    std::string metacharacters;
+    /// Characters that never match themselves, escaped or not (Mesibo turns `*` into `%`).
+    std::string never_literal;
     std::string escape = "\\";
-    std::string escape_chars;
+    Case case_mode = Case::kSensitive;
+    /// The field's values are unique: a full answer that holds the prefix itself as a key
+    /// needs no exact call.
+    bool unique = false;
+    /// Below a prefix whose keys share their next character, probe which characters occur at
+    /// all, so that the calls below it name only those.
+    bool exclusion_probes = true;
     /// Prefixes longer than this are not split further (a warning says so).
     std::size_t max_prefix = 128;
 

@@ -98,6 +98,7 @@ TEST(Mesibo, LoadsEveryUserGroupAndMembershipOnce) {
 
     // A sync only reads: no write op ever reaches the API.
     const auto stats = Stats(emu);
+    std::printf("mesibo full sync requests: %s\n", json::serialize(stats.at("ops")).c_str());
     EXPECT_EQ(stats.at("write_ops").to_number<int>(), 0) << json::serialize(stats);
     for (const auto& [op, n] : stats.at("ops").as_object()) {
         EXPECT_TRUE(

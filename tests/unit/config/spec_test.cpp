@@ -173,7 +173,8 @@ TEST(ConnectorSpec, RecordsPathsAndPartition) {
         "    request: {method: POST, path: /backend/}\n"
         "    records: [users, user]\n"
         "    primary_key: uid\n"
-        "    partition: {field: address, alphabet: ab, split_at: 50, escape_chars: \"%_\"}\n"
+        "    partition: {field: address, alphabet: ab, split_at: 50, metacharacters: \"%_\",\n"
+        "                any_char: _, never_literal: \"*\", case: probe, unique: true}\n"
     );
     ASSERT_EQ(spec.resources.size(), 1U);
     const auto& r = spec.resources[0];
@@ -185,7 +186,12 @@ TEST(ConnectorSpec, RecordsPathsAndPartition) {
     EXPECT_EQ(r.partition->split_at, 50);
     EXPECT_EQ(r.partition->wildcard, "*");
     EXPECT_EQ(r.partition->escape, "\\");
-    EXPECT_EQ(r.partition->escape_chars, "%_");
+    EXPECT_EQ(r.partition->metacharacters, "%_");
+    EXPECT_EQ(r.partition->any_char, "_");
+    EXPECT_EQ(r.partition->never_literal, "*");
+    EXPECT_EQ(r.partition->case_mode, cn::PartitionSpec::Case::kProbe);
+    EXPECT_TRUE(r.partition->unique);
+    EXPECT_TRUE(r.partition->exclusion_probes);
 
     const auto errors = ErrorsOf(
         "resources:\n"
