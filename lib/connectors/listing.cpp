@@ -143,7 +143,8 @@ PageVerdict ListingGuard::Check(
         // A restart at the last cursor value: the records that share it and were read come
         // first; nothing before it can move past the reader.
         std::size_t skip = 0;
-        while (skip < keys.size() && std::find(tail.begin(), tail.end(), keys[skip]) != tail.end()) {
+        while (skip < keys.size() && std::find(tail.begin(), tail.end(), keys[skip]) != tail.end()
+        ) {
             ++skip;
         }
         return {PageVerdict::Kind::kAccept, skip, {}, {}};
@@ -171,6 +172,14 @@ PageVerdict ListingGuard::Check(
         return {PageVerdict::Kind::kAccept, *found + 1, {}, "the listing shifted forward"};
     }
     return {};
+}
+
+bool ListingGuard::ShortOfTotal() const noexcept {
+    if (!tracking_ || keyset_ || spec_.kind == PaginationKind::kOffset || !boundary_.total) {
+        return false;
+    }
+    const auto distinct = static_cast<std::int64_t>(seen_.size() + recent_count_);
+    return distinct < *boundary_.total;
 }
 
 bool ListingGuard::Remember(std::uint64_t hash) {

@@ -21,9 +21,12 @@
 ///
 /// | pagination | how a shift is seen | what it costs |
 /// | --- | --- | --- |
-/// | offset | each page starts one record early; that record must be the last one read | one record a page; on a shift, re-reads back to the last record read |
-/// | page number, next URL, cursor token, link header | a lower total than the page before, or the last record read found inside the page | on a shift, re-reads back to the last record read |
-/// | keyset (incremental.keyset) | nothing can shift behind the restart point | the records sharing the last cursor value, read again |
+/// | offset | each page starts one record early; that record must be the last one read | one record
+/// a page; on a shift, re-reads back to the last record read | | page number, next URL, cursor
+/// token, link header | a lower total than the page before, or the last record read found inside
+/// the page | on a shift, re-reads back to the last record read | | keyset (incremental.keyset) |
+/// nothing can shift behind the restart point | the records sharing the last cursor value, read
+/// again |
 ///
 /// A resumed run first reads its last committed page again (offset: the overlapping record)
 /// and proves its last record is still there before going on. A record that comes a second
@@ -107,6 +110,12 @@ public:
     /// Whether a record of this listing came a second time in another page: it moved while
     /// the listing was read, and records after its old place may have shifted unseen.
     bool Reappeared() const noexcept { return reappeared_ > 0; }
+
+    /// Whether the listing, read to its end, holds fewer distinct records than the total its
+    /// last page reported: a record moved from ahead of the reader to the end, and one behind
+    /// it shifted back past the reader unseen (or the listing was resumed, and what came
+    /// before is not counted). Only for listings that track keys and report a total.
+    bool ShortOfTotal() const noexcept;
 
     /// False once the listing has outgrown kMaxTrackedKeys.
     bool Tracking() const noexcept { return tracking_; }

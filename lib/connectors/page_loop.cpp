@@ -250,6 +250,20 @@ Task<RunReport> SourceRunner::ReadListing(RunContext& run) {
                 position->pages + 1
             );
         }
+        if (proving && !next && !checkpoint.unverified_from && guard.ShortOfTotal()) {
+            // Fewer records came than the listing holds: one moved from ahead of the reader
+            // to the end, and what stood between shifted back past it unseen.
+            checkpoint.unverified_from = checkpoint.window_start.value_or("");
+            ++checkpoint.shifts;
+            metrics_.ListingShift(source, resource.name, "unverified");
+            spdlog::info(
+                "listing ended short of its total, not proven complete source={} resource={} "
+                "page={}",
+                source,
+                resource.name,
+                position->pages + 1
+            );
+        }
         if (proving && !guard.Tracking() && !untracked_logged) {
             untracked_logged = true;
             spdlog::info(

@@ -42,7 +42,11 @@ PagePosition Offset(std::int64_t offset, std::int64_t overlap) {
 TEST(RecordKey, JoinsTheKeyFieldsAsText) {
     const auto record = boost::json::parse(R"({"id":7,"org":{"slug":"acme"},"n":"x"})");
     EXPECT_EQ(RecordKey(record, {"id"}), "7");
-    EXPECT_EQ(RecordKey(record, {"org.slug", "id"}), "acme\x1f" "7");
+    EXPECT_EQ(
+        RecordKey(record, {"org.slug", "id"}),
+        "acme\x1f"
+        "7"
+    );
 }
 
 TEST(ListingGuard, AnOffsetListingOverlapsOneRecordAndSkipsIt) {
@@ -159,12 +163,33 @@ TEST(ListingGuard, AResumeThatNeverFindsItsBoundaryRestarts) {
     EXPECT_EQ(steps, ListingGuard::kMaxStepsBack);
 }
 
+TEST(ListingGuard, APageListingThatEndsShortOfItsTotalIsReported) {
+    // k5, ahead of the reader, moved to the end while page 1 was read: k4 shifted back into
+    // page 1 and page 2 starts at k6. The total stays 9; nothing comes twice.
+    ListingGuard guard(Spec(PaginationKind::kPageNumber));
+    guard.Accept(Page(1), Keys(0, 4), 0, 9);
+    guard.Accept(Page(2), std::vector<std::string>{"k6", "k7", "k8", "k5"}, 0, 9);
+    EXPECT_FALSE(guard.Reappeared());
+    EXPECT_TRUE(guard.ShortOfTotal());
+
+    ListingGuard whole(Spec(PaginationKind::kPageNumber));
+    whole.Accept(Page(1), Keys(0, 4), 0, 8);
+    whole.Accept(Page(2), Keys(4, 8), 0, 8);
+    EXPECT_FALSE(whole.ShortOfTotal());
+
+    ListingGuard no_total(Spec(PaginationKind::kPageNumber));
+    no_total.Accept(Page(1), Keys(0, 4), 0, std::nullopt);
+    EXPECT_FALSE(no_total.ShortOfTotal()) << "nothing to compare with";
+}
+
 TEST(ListingGuard, ARecordReadTwiceInAPageListingIsReported) {
     ListingGuard guard(Spec(PaginationKind::kPageNumber));
     guard.Accept(Page(1), Keys(0, 4), 0, std::nullopt);
     guard.Accept(Page(2), Keys(4, 8), 0, std::nullopt);
     // k1 was updated and moved to the end.
-    EXPECT_EQ(guard.Accept(Page(3), std::vector<std::string>{"k9", "k10", "k1"}, 0, std::nullopt), 1U);
+    EXPECT_EQ(
+        guard.Accept(Page(3), std::vector<std::string>{"k9", "k10", "k1"}, 0, std::nullopt), 1U
+    );
     EXPECT_TRUE(guard.Reappeared());
 }
 
@@ -172,9 +197,14 @@ TEST(ListingGuard, ARecordReadTwiceIsSeenAcrossThousandsOfKeys) {
     ListingGuard guard(Spec(PaginationKind::kPageNumber));
     constexpr int kPage = 1000;
     for (int page = 1; page <= 20; ++page) {
-        ASSERT_EQ(guard.Accept(Page(page), Keys((page - 1) * kPage, page * kPage), 0, std::nullopt), 0U);
+        ASSERT_EQ(
+            guard.Accept(Page(page), Keys((page - 1) * kPage, page * kPage), 0, std::nullopt), 0U
+        );
     }
-    EXPECT_EQ(guard.Accept(Page(21), std::vector<std::string>{"k20000", "k7", "k19999"}, 0, std::nullopt), 2U);
+    EXPECT_EQ(
+        guard.Accept(Page(21), std::vector<std::string>{"k20000", "k7", "k19999"}, 0, std::nullopt),
+        2U
+    );
     EXPECT_TRUE(guard.Tracking());
 }
 
@@ -215,13 +245,15 @@ TEST(ListingGuard, AKeysetListingRestartsAtTheLastCursorAndSkipsWhatItRead) {
     ListingGuard guard(Spec(PaginationKind::kPageNumber), true);
     guard.Accept(Page(1), Keys(0, 4), 0, std::nullopt);
     PagePosition next = Page(2);
-    const auto restart =
-        guard.Follow(next, 4, std::string("2024-01-01T00:00:00Z"), std::string("2024-01-02T00:00:00Z"));
+    const auto restart = guard.Follow(
+        next, 4, std::string("2024-01-01T00:00:00Z"), std::string("2024-01-02T00:00:00Z")
+    );
     ASSERT_TRUE(restart);
     EXPECT_EQ(restart->number, 1);
     EXPECT_EQ(restart->keyset, "2024-01-02T00:00:00Z");
     // The records that share the last value come first again.
-    const auto verdict = guard.Check(*restart, std::vector<std::string>{"k3", "k4", "k5"}, std::nullopt);
+    const auto verdict =
+        guard.Check(*restart, std::vector<std::string>{"k3", "k4", "k5"}, std::nullopt);
     EXPECT_EQ(verdict.kind, Kind::kAccept);
     EXPECT_EQ(verdict.skip, 1U);
     EXPECT_FALSE(guard.Reappeared());
@@ -233,8 +265,9 @@ TEST(ListingGuard, AKeysetPageOfOneValuePagesOnWithinIt) {
     at.keyset = "2024-01-02T00:00:00Z";
     PagePosition next = at;
     next.number = 2;
-    const auto within =
-        guard.Follow(next, 4, std::string("2024-01-02T00:00:00Z"), std::string("2024-01-02T00:00:00Z"));
+    const auto within = guard.Follow(
+        next, 4, std::string("2024-01-02T00:00:00Z"), std::string("2024-01-02T00:00:00Z")
+    );
     ASSERT_TRUE(within);
     EXPECT_EQ(within->number, 2);
     EXPECT_EQ(within->keyset, "2024-01-02T00:00:00Z");
