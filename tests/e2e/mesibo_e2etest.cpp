@@ -1,6 +1,10 @@
 // End-to-end: the built-in mesibo connector against the emulator's Mesibo mode.
 
+#include <algorithm>
+#include <cstdio>
+#include <iterator>
 #include <set>
+#include <vector>
 
 #include <boost/json/serialize.hpp>
 #include <gtest/gtest.h>
@@ -162,6 +166,129 @@ TEST(Mesibo, LoadsEveryUserGroupAndMembershipOnce) {
         "1"
     );
 }
+
+/// How the server behind the emulator treats the partition filters.
+struct ServerCase {
+    std::string name;
+    std::string escapes;    ///< --mesibo-escapes
+    std::string collation;  ///< --mesibo-collation
+};
+
+void PrintTo(const ServerCase& c, std::ostream* os) {
+    *os << c.name;
+}
+
+class MesiboListing : public ::testing::TestWithParam<ServerCase> {};
+
+std::int64_t Ops(const json::object& stats, const char* op) {
+    const auto& ops = stats.at("ops").as_object();
+    const auto* n = ops.if_contains(op);
+    return n == nullptr ? 0 : n->to_number<std::int64_t>();
+}
+
+/// Every user, group and membership, compared id by id, whether or not the server honours
+/// backslash escapes and folds case or accents, on data whose addresses hold `_`, `%`,
+/// accents, leading symbols and mixed case; and the request count of a run.
+TEST_P(MesiboListing, ListsEveryUserGroupAndMemberWithinTheRequestBound) {
+    CHATSYNC_REQUIRE_DSN(dsn);
+    const auto& c = GetParam();
+    constexpr std::int64_t kUsers = 1000;
+    constexpr std::int64_t kGroups = 150;
+    Emulator emu(
+        {"--mode",
+         "mesibo",
+         "--mesibo-users",
+         std::to_string(kUsers),
+         "--mesibo-groups",
+         std::to_string(kGroups),
+         "--mesibo-max-members",
+         "100",
+         "--mesibo-escapes",
+         c.escapes,
+         "--mesibo-collation",
+         c.collation}
+    );
+    TempDir dir;
+    const auto source = UniqueName("mesibo_" + c.name);
+    const auto config = dir.Write("c.yaml", MesiboConfig(dsn, source, emu, dir.path()));
+    auto run = RunChatsyncd({"-c", config, "once"});
+    ASSERT_EQ(
+        run.exit_code, 0
+    ) << run.output.substr(run.output.size() > 4000 ? run.output.size() - 4000 : 0);
+
+    const auto data = emu.Admin("GET", "/_admin/mesibo/dataset").as_object();
+    std::set<std::string> users;
+    for (const auto& u : data.at("users").as_array()) {
+        users.insert(Text(u.at("uid")) + "|" + Text(u.at("address")));
+    }
+    std::set<std::string> groups;
+    for (const auto& g : data.at("groups").as_array()) {
+        groups.insert(Text(g.at("gid")) + "|" + Text(g.at("name")));
+    }
+    std::set<std::string> members;
+    for (const auto& m : data.at("members").as_array()) {
+        members.insert(Text(m.at("gid")) + "|" + Text(m.at("uid")));
+    }
+    ASSERT_EQ(users.size(), static_cast<std::size_t>(kUsers));
+    const auto got_users = PgSet(dsn, "SELECT uid::text, address FROM " + source + ".users");
+    std::vector<std::string> lost;
+    std::set_difference(
+        users.begin(), users.end(), got_users.begin(), got_users.end(), std::back_inserter(lost)
+    );
+    EXPECT_TRUE(lost.empty()) << lost.size() << " users lost, first: " << lost.front();
+    EXPECT_EQ(got_users, users);
+    EXPECT_EQ(PgSet(dsn, "SELECT gid::text, name FROM " + source + ".groups"), groups);
+    EXPECT_EQ(PgSet(dsn, "SELECT gid::text, uid::text FROM " + source + ".group_members"), members);
+
+    const auto first = Stats(emu);
+    const std::int64_t requests = Ops(first, "usersget") + Ops(first, "groupsget") +
+                                  Ops(first, "groupgetmembers") + Ops(first, "appstats");
+    const std::int64_t bound = (3 * (kUsers + kGroups)) / 2 + kGroups + 10;
+    std::printf(
+        "[ mesibo   ] %s: users %zu groups %zu members %zu; requests %lld (usersget %lld, "
+        "groupsget %lld, groupgetmembers %lld), bound %lld\n",
+        c.name.c_str(),
+        got_users.size(),
+        groups.size(),
+        members.size(),
+        static_cast<long long>(requests),
+        static_cast<long long>(Ops(first, "usersget")),
+        static_cast<long long>(Ops(first, "groupsget")),
+        static_cast<long long>(Ops(first, "groupgetmembers")),
+        static_cast<long long>(bound)
+    );
+    EXPECT_EQ(Ops(first, "groupgetmembers"), kGroups) << "each group's members once";
+    if (c.escapes == "honoured") {
+        EXPECT_LE(requests, bound);
+    }
+
+    // A second run costs the same or less, and still finds everything.
+    auto again = RunChatsyncd({"-c", config, "once"});
+    ASSERT_EQ(again.exit_code, 0) << again.output.substr(0, 4000);
+    const auto second = Stats(emu);
+    const std::int64_t more = Ops(second, "usersget") + Ops(second, "groupsget") +
+                              Ops(second, "groupgetmembers") - Ops(first, "usersget") -
+                              Ops(first, "groupsget") - Ops(first, "groupgetmembers");
+    EXPECT_LE(more, requests);
+    EXPECT_EQ(
+        Scalar(
+            dsn, "SELECT count(*) FROM " + source + ".users WHERE _chatsync_deleted_at IS NOT NULL"
+        ),
+        "0"
+    );
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Server,
+    MesiboListing,
+    ::testing::Values(
+        ServerCase{"escapes_binary", "honoured", "binary"},
+        ServerCase{"escapes_accent_fold", "honoured", "ai_ci"},
+        ServerCase{"no_escapes_binary", "ignored", "binary"},
+        ServerCase{"no_escapes_case_fold", "ignored", "ci"}
+    ),
+    [](const auto& test_info) { return test_info.param.name; }
+);
 
 TEST(Mesibo, TokenBreachLatchesTheSourceUntilCleared) {
     CHATSYNC_REQUIRE_DSN(dsn);
