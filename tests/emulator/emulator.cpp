@@ -117,6 +117,12 @@ Task<Reply> Emulator::Handle(Request request) {
         .status = 0,
         .fault = {},
     });
+    for (const auto& mode : modes_) {
+        if (stopping_) {
+            break;
+        }
+        co_await mode->Hold(request.path);
+    }
     const std::optional<Fault> fault = faults_.Take(request);
     if (fault && fault->kind == FaultKind::kDelay && !stopping_) {
         net::steady_timer timer(executor_, fault->delay);

@@ -25,8 +25,8 @@ namespace chatsync::emulator {
 
 class Server;
 
-/// Serves the selected modes plus the admin API. Every non-admin request is logged and checked
-/// against the fault list before its route runs.
+/// Serves the selected modes plus the admin API. Every non-admin request is logged, passed to
+/// every mode's Hold() and checked against the fault list before its route runs.
 /// @par Thread Safety
 /// Construct, start, stop and destroy it on the thread that runs the executor's io_context
 /// (or before that thread starts); the executor must be single-threaded.
@@ -56,7 +56,7 @@ public:
     /// The mode with this name, or nullptr when it is not served.
     Mode* FindMode(std::string_view name) const;
 
-    /// Answers one request: log, fault, route. The server calls it; tests may too.
+    /// Answers one request: log, hold, fault, route. The server calls it; tests may too.
     Task<Reply> Handle(Request request);
 
 private:

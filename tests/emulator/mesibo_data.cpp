@@ -37,8 +37,37 @@ std::vector<std::string_view> CodePoints(std::string_view s) {
 
 struct LikeToken {
     enum class Kind { kLiteral, kOne, kAny } kind = Kind::kLiteral;
-    std::string_view literal;  ///< One code point, for kLiteral.
+    std::string_view literal;  ///< One folded code point, for kLiteral.
 };
+
+/// A run of code points that fold alike: [first, last] → `to`.
+struct Fold {
+    char32_t first;
+    char32_t last;
+    std::string_view to;
+};
+
+// Latin-1 Supplement and Latin Extended-A letters under ai_ci. × (U+00D7) and ÷ (U+00F7) are
+// not letters and stay as they are. The Unicode collation table gives Ø, Đ, Ł, Ħ, Ŧ and ı the
+// weights of their base letters with a secondary difference, so an accent-insensitive
+// comparison sees the base letter; Þ and Ŋ have primary weights of their own.
+constexpr std::array<Fold, 49> kLatinFolds{{
+    {0xC0, 0xC5, "a"},    {0xC6, 0xC6, "ae"},   {0xC7, 0xC7, "c"},   {0xC8, 0xCB, "e"},
+    {0xCC, 0xCF, "i"},    {0xD0, 0xD0, "d"},    {0xD1, 0xD1, "n"},   {0xD2, 0xD6, "o"},
+    {0xD8, 0xD8, "o"},    {0xD9, 0xDC, "u"},    {0xDD, 0xDD, "y"},   {0xDE, 0xDE, "þ"},
+    {0xDF, 0xDF, "ss"},   {0xE0, 0xE5, "a"},    {0xE6, 0xE6, "ae"},  {0xE7, 0xE7, "c"},
+    {0xE8, 0xEB, "e"},    {0xEC, 0xEF, "i"},    {0xF0, 0xF0, "d"},   {0xF1, 0xF1, "n"},
+    {0xF2, 0xF6, "o"},    {0xF8, 0xF8, "o"},    {0xF9, 0xFC, "u"},   {0xFD, 0xFD, "y"},
+    {0xFE, 0xFE, "þ"},    {0xFF, 0xFF, "y"},    {0x100, 0x105, "a"}, {0x106, 0x10D, "c"},
+    {0x10E, 0x111, "d"},  {0x112, 0x11B, "e"},  {0x11C, 0x123, "g"}, {0x124, 0x127, "h"},
+    {0x128, 0x131, "i"},  {0x132, 0x133, "ij"}, {0x134, 0x135, "j"}, {0x136, 0x138, "k"},
+    {0x139, 0x142, "l"},  {0x143, 0x149, "n"},  {0x14A, 0x14B, "ŋ"}, {0x14C, 0x151, "o"},
+    {0x152, 0x153, "oe"}, {0x154, 0x159, "r"},  {0x15A, 0x161, "s"}, {0x162, 0x167, "t"},
+    {0x168, 0x173, "u"},  {0x174, 0x175, "w"},  {0x176, 0x178, "y"}, {0x179, 0x17E, "z"},
+    {0x17F, 0x17F, "s"},
+}};
+
+constexpr std::string_view kLowerAscii = "abcdefghijklmnopqrstuvwxyz";
 
 std::uint64_t Below(std::uint64_t& rng, std::uint64_t n) {
     return n == 0 ? 0 : SplitMix(rng) % n;
@@ -86,25 +115,106 @@ constexpr std::array<std::string_view, 5> kStatuses{
     "On holiday until Monday",
     "📞 call me"};
 
-/// A family of generated names: a printf pattern with one integer conversion, numbered from
-/// `next` on.
+/// The leading symbols of the `#ops000@example.com` family, one per address in turn.
+constexpr std::string_view kLeadingSymbols = "#!~_%$&'";
+
+/// A family of generated names.
 struct Family {
+    enum class Kind {
+        kPattern,    ///< `pattern`: printf with one integer conversion.
+        kFirstLast,  ///< first.last<n>@mail.example from the name lists.
+        kSymbol,     ///< A leading symbol from kLeadingSymbols, then `pattern`.
+    };
+
     const char* pattern;
-    std::uint64_t weight;  ///< Percent of the records drawn from this family.
+    std::int64_t share;  ///< Per mille of the records.
     std::int64_t next = 0;
+    Kind kind = Kind::kPattern;
 };
 
-/// Draws a family by weight; weights that do not add up to 100 leave the rest to the last one.
+/// Which family each of `total` records comes from: each family gets its share, rounded by
+/// largest remainder so that the counts add up, and the records are shuffled so that every
+/// family spreads over the whole id range.
 template <std::size_t N>
-std::size_t PickFamily(std::uint64_t& rng, const std::array<Family, N>& families) {
-    std::uint64_t pick = Below(rng, 100);
-    std::size_t f = 0;
-    while (f + 1 < families.size() && pick >= families[f].weight) {
-        pick -= families[f].weight;
-        ++f;
+std::vector<std::size_t>
+Draws(std::int64_t total, const std::array<Family, N>& families, std::uint64_t& rng) {
+    std::vector<std::int64_t> counts(N);
+    std::vector<std::pair<std::int64_t, std::size_t>> remainders;
+    std::int64_t assigned = 0;
+    for (std::size_t f = 0; f < N; ++f) {
+        counts[f] = total * families[f].share / 1000;
+        assigned += counts[f];
+        remainders.emplace_back(-(total * families[f].share % 1000), f);
     }
-    return f;
+    std::sort(remainders.begin(), remainders.end());
+    for (std::size_t k = 0; assigned < total; ++k, ++assigned) {
+        ++counts[remainders[k % N].second];
+    }
+    std::vector<std::size_t> order;
+    order.reserve(static_cast<std::size_t>(total));
+    for (std::size_t f = 0; f < N; ++f) {
+        order.insert(order.end(), static_cast<std::size_t>(counts[f]), f);
+    }
+    for (std::size_t k = order.size(); k > 1; --k) {
+        std::swap(order[k - 1], order[static_cast<std::size_t>(Below(rng, k))]);
+    }
+    return order;
 }
+
+template <std::size_t N>
+constexpr bool SharesAddUp(const std::array<Family, N>& families) {
+    std::int64_t sum = 0;
+    for (const Family& f : families) {
+        sum += f.share;
+    }
+    return sum == 1000;
+}
+
+// Each family numbers its own members from `next` on, so addresses are unique and share
+// the family prefix up to the last digits. Families whose keys could meet under a
+// collation are numbered apart: "Office000" and "office500" differ even under ci.
+constexpr std::array<Family, 19> kUserFamilies{{
+    {"user%04lld@example.com", 130},
+    {"+4915112345%03lld", 120},
+    {"support_team_%03lld@corp.example", 120},
+    {"support-team-%03lld@corp.example", 40},
+    {"", 50, 0, Family::Kind::kFirstLast},
+    {"Office%03lld@Example.COM", 40},
+    {"office%03lld@example.com", 10, 500},
+    {"sales%%eu_%03lld@corp.example", 60},
+    {"sales_eu_%03lld@corp.example", 20},
+    {"sales.eu.%03lld@corp.example", 20},
+    {"a_b_%03lld@example.net", 40},
+    {"a.b.%03lld@example.net", 30},
+    {"ab%03lld@example.net", 30},
+    {"josé.müller%03lld@example.de", 35},
+    {"élodie%03lld@example.fr", 110},
+    {"Élodie.%03lld@example.fr", 20, 500},
+    {"Ærø%03lld@example.dk", 25},
+    {"Łucja.Żak%03lld@example.pl", 20},
+    {"ops%03lld@example.com", 80, 0, Family::Kind::kSymbol},
+}};
+static_assert(SharesAddUp(kUserFamilies));
+
+/// The family of phone numbers, whose users often have no name.
+constexpr std::size_t kPhoneFamily = 1;
+
+constexpr std::array<Family, 13> kGroupFamilies{{
+    {"Team %03lld", 300},
+    {"team %03lld", 60},
+    {"Project Alpha %02lld", 100},
+    {"support_%02lld", 80},
+    {"support-%02lld", 50},
+    {"Sales EU %lld", 60},
+    {"100%% Sales %02lld", 60},
+    {"Équipe Québec %02lld", 60},
+    {"équipe %02lld", 40},
+    {"ÆRØ Crew %02lld", 40},
+    {"_internal_%02lld", 50},
+    {"#general %02lld", 40},
+    {"Müller & Söhne %02lld", 60},
+}};
+static_assert(SharesAddUp(kGroupFamilies));
 
 /// ASCII lower-case, leaving UTF-8 sequences alone (addresses are stored as given).
 std::string AsciiLower(std::string_view s) {
@@ -119,6 +229,45 @@ constexpr std::uint32_t kOwnerFlags =
     AdminMask(MesiboAdminBit::kRemUser) | AdminMask(MesiboAdminBit::kAddAdmin) |
     AdminMask(MesiboAdminBit::kRemAdmin) | AdminMask(MesiboAdminBit::kRemOwner);
 
+std::optional<MesiboCollation> ParseMesiboCollation(std::string_view name) {
+    if (name == "binary") {
+        return MesiboCollation::kBinary;
+    }
+    if (name == "ci") {
+        return MesiboCollation::kCi;
+    }
+    if (name == "ai_ci") {
+        return MesiboCollation::kAiCi;
+    }
+    return std::nullopt;
+}
+
+std::string_view MesiboCollationName(MesiboCollation collation) {
+    switch (collation) {
+        case MesiboCollation::kCi:
+            return "ci";
+        case MesiboCollation::kAiCi:
+            return "ai_ci";
+        case MesiboCollation::kBinary:
+            break;
+    }
+    return "binary";
+}
+
+std::optional<MesiboEscapes> ParseMesiboEscapes(std::string_view name) {
+    if (name == "honoured") {
+        return MesiboEscapes::kHonoured;
+    }
+    if (name == "ignored") {
+        return MesiboEscapes::kIgnored;
+    }
+    return std::nullopt;
+}
+
+std::string_view MesiboEscapesName(MesiboEscapes escapes) {
+    return escapes == MesiboEscapes::kIgnored ? "ignored" : "honoured";
+}
+
 std::uint64_t SplitMix(std::uint64_t& state) {
     std::uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
@@ -126,35 +275,93 @@ std::uint64_t SplitMix(std::uint64_t& state) {
     return z ^ (z >> 31);
 }
 
-bool CollatedEquals(std::string_view a, std::string_view b, bool fold) {
-    return fold ? IEquals(a, b) : a == b;
+std::string_view FoldCodePoint(std::string_view code_point, MesiboCollation collation) {
+    if (collation == MesiboCollation::kBinary || code_point.empty()) {
+        return code_point;
+    }
+    if (code_point.size() == 1) {
+        const char c = code_point.front();
+        return c >= 'A' && c <= 'Z' ? kLowerAscii.substr(static_cast<std::size_t>(c - 'A'), 1)
+                                    : code_point;
+    }
+    // Every folded letter is a two-byte sequence (U+0080..U+07FF).
+    if (collation == MesiboCollation::kCi || code_point.size() != 2) {
+        return code_point;
+    }
+    const auto lead = static_cast<unsigned char>(code_point[0]);
+    const auto cont = static_cast<unsigned char>(code_point[1]);
+    const auto code = static_cast<char32_t>(((lead & 0x1fU) << 6U) | (cont & 0x3fU));
+    for (const Fold& fold : kLatinFolds) {
+        if (code >= fold.first && code <= fold.last) {
+            return fold.to;
+        }
+    }
+    return code_point;
 }
 
-bool LikeMatch(std::string_view pattern, std::string_view text, bool fold) {
+std::string CollationKey(std::string_view s, MesiboCollation collation) {
+    if (collation == MesiboCollation::kBinary) {
+        return std::string(s);
+    }
+    std::string key;
+    key.reserve(s.size());
+    for (const std::string_view point : CodePoints(s)) {
+        key += FoldCodePoint(point, collation);
+    }
+    return key;
+}
+
+bool CollatedEquals(std::string_view a, std::string_view b, MesiboCollation collation) {
+    return collation == MesiboCollation::kBinary
+               ? a == b
+               : CollationKey(a, collation) == CollationKey(b, collation);
+}
+
+int CollatedCompare(std::string_view a, std::string_view b, MesiboCollation collation) {
+    if (collation == MesiboCollation::kBinary) {
+        return a.compare(b);
+    }
+    return CollationKey(a, collation).compare(CollationKey(b, collation));
+}
+
+bool LikeMatch(
+    std::string_view pattern,
+    std::string_view text,
+    MesiboCollation collation,
+    MesiboEscapes escapes
+) {
     std::vector<LikeToken> tokens;
     const auto pattern_points = CodePoints(pattern);
     for (std::size_t k = 0; k < pattern_points.size(); ++k) {
         const std::string_view p = pattern_points[k];
-        if (p == "\\" && k + 1 < pattern_points.size()) {
-            tokens.push_back({LikeToken::Kind::kLiteral, pattern_points[++k]});
+        // A trailing backslash has nothing to escape and stays literal, as in MySQL.
+        if (escapes == MesiboEscapes::kHonoured && p == "\\" && k + 1 < pattern_points.size()) {
+            tokens.push_back(
+                {LikeToken::Kind::kLiteral, FoldCodePoint(pattern_points[++k], collation)}
+            );
         } else if (p == "%") {
             tokens.push_back({LikeToken::Kind::kAny, {}});
         } else if (p == "_") {
             tokens.push_back({LikeToken::Kind::kOne, {}});
         } else {
-            tokens.push_back({LikeToken::Kind::kLiteral, p});
+            tokens.push_back({LikeToken::Kind::kLiteral, FoldCodePoint(p, collation)});
         }
     }
-    const auto points = CodePoints(text);
+    // Character by character, as MySQL's LIKE: a character that folds to two letters (Æ)
+    // matches only a pattern character that folds to the same two.
+    auto points = CodePoints(text);
+    for (auto& point : points) {
+        point = FoldCodePoint(point, collation);
+    }
     // The usual wildcard walk: on a mismatch, let the last `%` swallow one more character.
     std::size_t i = 0;
     std::size_t j = 0;
     std::size_t star = tokens.size();
     std::size_t mark = 0;
     while (i < points.size()) {
-        if (j < tokens.size() && (tokens[j].kind == LikeToken::Kind::kOne ||
-                                  (tokens[j].kind == LikeToken::Kind::kLiteral &&
-                                   CollatedEquals(tokens[j].literal, points[i], fold)))) {
+        if (j < tokens.size() &&
+            (tokens[j].kind == LikeToken::Kind::kOne ||
+             (tokens[j].kind == LikeToken::Kind::kLiteral && tokens[j].literal == points[i]))) {
             ++i;
             ++j;
         } else if (j < tokens.size() && tokens[j].kind == LikeToken::Kind::kAny) {
@@ -173,9 +380,10 @@ bool LikeMatch(std::string_view pattern, std::string_view text, bool fold) {
     return j == tokens.size();
 }
 
-MesiboUser* MesiboDataset::FindAddress(std::string_view address, bool fold) {
+MesiboUser* MesiboDataset::FindAddress(std::string_view address, MesiboCollation collation) {
+    const std::string key = CollationKey(address, collation);
     for (auto& [uid, user] : users) {
-        if (CollatedEquals(user.address, address, fold)) {
+        if (CollationKey(user.address, collation) == key) {
             return &user;
         }
     }
@@ -216,37 +424,36 @@ MesiboDataset SeedMesiboDataset(const MesiboSeed& seed) {
     MesiboDataset data;
     std::uint64_t rng = seed.seed;
     constexpr std::int64_t kDay = 86'400;
+    using Kind = Family::Kind;
 
-    // Families of addresses. Each numbers its own members from 0, so addresses are unique and
-    // share the family prefix up to the last digits.
-    std::array<Family, 7> families{{
-        {"user%04lld@example.com", 44},
-        {"+4915112345%03lld", 30},
-        {"support_team_%03lld@corp.example", 6},
-        {"support-team-%03lld@corp.example", 4},
-        {"", 10},  // first.last<n>@mail.example
-        {"Office%03lld@Example.COM", 5},
-        // Numbered apart from "Office…", so that no two differ only in case.
-        {"office%03lld@example.com", 1, 500},
-    }};
+    auto families = kUserFamilies;
+    const std::vector<std::size_t> draws = Draws(seed.users, families, rng);
     std::int64_t uid = data.next_uid;
-    for (std::int64_t n = 0; n < seed.users; ++n) {
+    for (const std::size_t f : draws) {
         MesiboUser user;
         user.uid = uid;
         // Gaps, as after deletions: a client must not assume consecutive uids.
         uid += 1 + (Percent(rng, 20) ? static_cast<std::int64_t>(Below(rng, 4)) : 0);
-        const std::size_t f = PickFamily(rng, families);
         Family& family = families[f];
         const std::string first(kFirstNames[Below(rng, kFirstNames.size())]);
         const std::string last(kLastNames[Below(rng, kLastNames.size())]);
-        if (f == 4) {
-            user.address = AsciiLower(first) + "." + AsciiLower(last) +
-                           std::to_string(family.next++) + "@mail.example";
-        } else {
-            user.address = Format(family.pattern, family.next++);
+        const std::int64_t n = family.next++;
+        switch (family.kind) {
+            case Kind::kFirstLast:
+                user.address = AsciiLower(first) + "." + AsciiLower(last) + std::to_string(n) +
+                               "@mail.example";
+                break;
+            case Kind::kSymbol:
+                user.address =
+                    kLeadingSymbols[static_cast<std::size_t>(n) % kLeadingSymbols.size()] +
+                    Format(family.pattern, n);
+                break;
+            case Kind::kPattern:
+                user.address = Format(family.pattern, n);
+                break;
         }
         // Phone users often never set a name.
-        if (f != 1 || Percent(rng, 60)) {
+        if (f != kPhoneFamily || Percent(rng, 60)) {
             user.name = first + " " + last;
         }
         if (Percent(rng, 40)) {
@@ -264,18 +471,12 @@ MesiboDataset SeedMesiboDataset(const MesiboSeed& seed) {
             seed.now - (user.online ? 0 : static_cast<std::int64_t>(Below(rng, 30 * kDay)));
         user.ipaddr = static_cast<std::uint32_t>(SplitMix(rng));
         user.string_id = Percent(rng, 30);
+        user.bool_flags = Percent(rng, 50);
         data.users.emplace(user.uid, std::move(user));
     }
     data.next_uid = uid;
 
-    std::array<Family, 6> group_families{{
-        {"Team %03lld", 50},
-        {"Project Alpha %02lld", 20},
-        {"support_%02lld", 8},
-        {"support-%02lld", 5},
-        {"Sales EU %lld", 10},
-        {"team %03lld", 7},
-    }};
+    auto group_families = kGroupFamilies;
     std::vector<std::int64_t> uids;
     uids.reserve(data.users.size());
     for (const auto& [id, user] : data.users) {
@@ -284,11 +485,12 @@ MesiboDataset SeedMesiboDataset(const MesiboSeed& seed) {
     const auto total_users = static_cast<std::int64_t>(uids.size());
     const std::int64_t cap = std::min(seed.max_members, total_users);
     std::int64_t gid = data.next_gid;
+    const std::vector<std::size_t> group_draws = Draws(seed.groups, group_families, rng);
     for (std::int64_t n = 0; n < seed.groups; ++n) {
         MesiboGroup group;
         group.gid = gid;
         gid += 1 + (Percent(rng, 15) ? static_cast<std::int64_t>(Below(rng, 7)) : 0);
-        Family& family = group_families[PickFamily(rng, group_families)];
+        Family& family = group_families[group_draws[static_cast<std::size_t>(n)]];
         group.name = Format(family.pattern, family.next++);
         group.pinned = Percent(rng, 3);
         const std::uint64_t flag_pick = Below(rng, 10);
@@ -306,6 +508,7 @@ MesiboDataset SeedMesiboDataset(const MesiboSeed& seed) {
             group.image = "https://cdn.example.com/groups/" + std::to_string(group.gid) + ".png";
         }
         group.string_id = Percent(rng, 30);
+        group.bool_flags = Percent(rng, 50);
 
         std::int64_t size = 0;
         switch (n) {
@@ -338,6 +541,7 @@ MesiboDataset SeedMesiboDataset(const MesiboSeed& seed) {
             std::swap(uids[static_cast<std::size_t>(k)], uids[j]);
             MesiboMember member;
             member.uid = uids[static_cast<std::size_t>(k)];
+            member.bool_flags = Percent(rng, 50);
             if (Percent(rng, 15)) {
                 member.send = Percent(rng, 50);
                 member.list = Percent(rng, 50);

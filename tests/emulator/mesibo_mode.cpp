@@ -5,6 +5,7 @@
 #include <charconv>
 #include <stdexcept>
 
+#include <boost/asio/post.hpp>
 #include <boost/json/parse.hpp>
 
 #include "core/text.hpp"
@@ -361,6 +362,12 @@ std::vector<MesiboMember>::iterator FindMember(MesiboGroup& group, std::int64_t 
     });
 }
 
+/// A member with every permission and no admin bits. A new record's flag form under
+/// --mesibo-flags mixed follows its uid, so that later listings still mix both.
+MesiboMember NewMember(std::int64_t uid) {
+    return MesiboMember{.uid = uid, .bool_flags = uid % 2 == 0};
+}
+
 /// Sets the permissions that `source` names; the others stay.
 void ApplyPermissions(MesiboMember& member, const json::object& source) {
     member.send = BoolField(source, "send").value_or(member.send);
@@ -546,8 +553,9 @@ struct TextFilter {
     std::string text;
     bool like = false;
 
-    bool Matches(std::string_view value, bool fold) const {
-        return like ? LikeMatch(text, value, fold) : CollatedEquals(text, value, fold);
+    bool Matches(std::string_view value, MesiboCollation collation, MesiboEscapes escapes) const {
+        return like ? LikeMatch(text, value, collation, escapes)
+                    : CollatedEquals(text, value, collation);
     }
 };
 
@@ -562,13 +570,6 @@ MakeFilter(const std::optional<std::string>& text, std::string_view property) {
     TextFilter filter{*text, HasWildcard(*text)};
     std::replace(filter.text.begin(), filter.text.end(), '*', '%');
     return filter;
-}
-
-int CollatedCompare(std::string_view a, std::string_view b, bool fold) {
-    if (!fold) {
-        return a.compare(b);
-    }
-    return ToLower(a).compare(ToLower(b));
 }
 
 json::object AdminBody(const Request& request) {
@@ -661,19 +662,21 @@ bool In(const std::array<std::string_view, N>& list, std::string_view s) {
 /// The answer of usersget and groupsget: `<many>count` and `count`, then at most `count` of
 /// the rows. The single-row quirk: one match is an object under `one`, not a one-element
 /// array under `many`.
-template <class Row, class ToJson>
+template <class Row, class ToJson, class Counter>
 json::object ListAnswer(
     std::vector<const Row*> rows,
     std::int64_t count,
     std::string_view one,
     std::string_view many,
-    const ToJson& to_json
+    const ToJson& to_json,
+    const Counter& list_count
 ) {
+    const std::size_t total = rows.size();
     if (static_cast<std::int64_t>(rows.size()) > count) {
         rows.resize(static_cast<std::size_t>(count));
     }
     json::object out;
-    out[std::string(many) + "count"] = static_cast<std::int64_t>(rows.size());
+    out[std::string(many) + "count"] = list_count(rows.size(), total);
     out["count"] = static_cast<std::int64_t>(rows.size());
     if (rows.size() == 1) {
         out[one] = to_json(*rows.front());
@@ -702,6 +705,45 @@ std::optional<MesiboIds> ParseMesiboIds(std::string_view name) {
     return std::nullopt;
 }
 
+std::optional<MesiboFlags> ParseMesiboFlags(std::string_view name) {
+    if (name == "int") {
+        return MesiboFlags::kInt;
+    }
+    if (name == "bool") {
+        return MesiboFlags::kBool;
+    }
+    if (name == "mixed") {
+        return MesiboFlags::kMixed;
+    }
+    return std::nullopt;
+}
+
+std::string_view MesiboFlagsName(MesiboFlags flags) {
+    switch (flags) {
+        case MesiboFlags::kBool:
+            return "bool";
+        case MesiboFlags::kMixed:
+            return "mixed";
+        case MesiboFlags::kInt:
+            break;
+    }
+    return "int";
+}
+
+std::optional<MesiboCounts> ParseMesiboCounts(std::string_view name) {
+    if (name == "rows") {
+        return MesiboCounts::kRows;
+    }
+    if (name == "total") {
+        return MesiboCounts::kTotal;
+    }
+    return std::nullopt;
+}
+
+std::string_view MesiboCountsName(MesiboCounts counts) {
+    return counts == MesiboCounts::kTotal ? "total" : "rows";
+}
+
 std::string_view MesiboIdsName(MesiboIds ids) {
     switch (ids) {
         case MesiboIds::kNumber:
@@ -715,10 +757,27 @@ std::string_view MesiboIdsName(MesiboIds ids) {
 }
 
 MesiboMode::MesiboMode(const ModeContext& context)
-    : options_(context.options) {
+    : executor_(context.executor)
+    , options_(context.options) {
     const auto ids = ParseMesiboIds(options_.mesibo_ids);
     if (!ids) {
         throw std::invalid_argument("--mesibo-ids: number, string or mixed");
+    }
+    const auto collation = ParseMesiboCollation(options_.mesibo_collation);
+    if (!collation) {
+        throw std::invalid_argument("--mesibo-collation: binary, ci or ai_ci");
+    }
+    const auto escapes = ParseMesiboEscapes(options_.mesibo_escapes);
+    if (!escapes) {
+        throw std::invalid_argument("--mesibo-escapes: honoured or ignored");
+    }
+    const auto flags = ParseMesiboFlags(options_.mesibo_flags);
+    if (!flags) {
+        throw std::invalid_argument("--mesibo-flags: int, bool or mixed");
+    }
+    const auto counts = ParseMesiboCounts(options_.mesibo_counts);
+    if (!counts) {
+        throw std::invalid_argument("--mesibo-counts: rows or total");
     }
     const std::string& origin = options_.mesibo_origin_check;
     if (origin != "user-agent" && origin != "any-header" && origin != "off") {
@@ -733,7 +792,10 @@ MesiboMode::MesiboMode(const ModeContext& context)
         .appstats_interval = options_.mesibo_appstats_interval,
         .ids = *ids,
         .origin_check = origin,
-        .case_insensitive = options_.mesibo_case_insensitive,
+        .collation = *collation,
+        .escapes = *escapes,
+        .flags = *flags,
+        .counts = *counts,
         .limited_ops = options_.mesibo_limited_ops,
         .build = options_.mesibo_build,
     };
@@ -813,6 +875,71 @@ void MesiboMode::AddRoutes(Router& router) {
     router.Add("POST", prefix + "/appstats/reset", bind(&MesiboMode::AdminAppStatsReset));
     router.Add("GET", prefix + "/config", bind(&MesiboMode::AdminConfig));
     router.Add("POST", prefix + "/config", bind(&MesiboMode::AdminConfig));
+    for (const std::string_view method : {"GET", "POST", "DELETE"}) {
+        router.Add(method, prefix + "/barrier", bind(&MesiboMode::AdminBarrier));
+    }
+}
+
+Task<void> MesiboMode::Hold(std::string path) {
+    if (path != "/backend/" && path != "/backend" && path != "/api.php") {
+        co_return;
+    }
+    ++received_;
+    if (first_breach_ms_) {
+        ++after_breach_;
+    }
+    if (!barrier_ || stopped_) {
+        co_return;
+    }
+    if (held_.empty()) {
+        barrier_deadline_ = barrier_->timeout.count() > 0
+                                ? std::chrono::steady_clock::now() + barrier_->timeout
+                                : std::chrono::steady_clock::time_point::max();
+    }
+    const std::int64_t round = barrier_releases_;
+    net::steady_timer timer(executor_, barrier_deadline_);
+    held_.push_back(&timer);
+
+    // The list must never point at a timer whose coroutine has ended.
+    struct Unlist {
+        std::vector<net::steady_timer*>& list;
+        net::steady_timer* timer;
+
+        ~Unlist() { std::erase(list, timer); }
+    } unlist{held_, &timer};
+
+    if (static_cast<std::int64_t>(held_.size()) >= barrier_->requests) {
+        ReleaseBarrier(false);
+        // The others resume in arrival order, as their cancelled waits were queued; queueing
+        // behind them answers the last arrival last.
+        co_await net::post(executor_, net::use_awaitable);
+        co_return;
+    }
+    auto [ec] = co_await timer.async_wait(kAsTuple);
+    // operation_aborted: released by a full barrier, the admin API or Stop(). Success: the
+    // deadline passed first, and the first waiter to see it lets every held request go.
+    if (!ec && barrier_releases_ == round) {
+        ReleaseBarrier(true);
+    }
+}
+
+void MesiboMode::ReleaseBarrier(bool timed_out) {
+    if (!barrier_ && held_.empty()) {
+        return;
+    }
+    barrier_.reset();
+    ++barrier_releases_;
+    last_release_ = std::pair(static_cast<std::int64_t>(held_.size()), timed_out);
+    const std::vector<net::steady_timer*> held = std::move(held_);
+    held_.clear();
+    for (net::steady_timer* timer : held) {
+        timer->cancel();
+    }
+}
+
+void MesiboMode::Stop() {
+    stopped_ = true;
+    ReleaseBarrier(false);
 }
 
 void MesiboMode::AddStats(json::object& stats) const {
@@ -840,6 +967,11 @@ void MesiboMode::AddStats(json::object& stats) const {
         {"breaches", breaches_},
         {"trusted_violations", trusted_violations_},
         {"clients", static_cast<std::int64_t>(slots_.size())},
+        {"received", received_},
+        {"held", static_cast<std::int64_t>(held_.size())},
+        {"first_breach_at_ms",
+         first_breach_ms_ ? json::value(*first_breach_ms_) : json::value(nullptr)},
+        {"after_breach", after_breach_},
     };
 }
 
@@ -935,6 +1067,11 @@ Response MesiboMode::Backend(const Request& request) {
         response.body = ToJsonText(answer);
     } catch (const MesiboFailure& e) {
         ++error_counts_[e.Get().error.empty() ? "FAIL" : e.Get().error];
+        // Nothing else runs on this thread before the transport starts writing this answer,
+        // so a request counted in after_breach arrived after the answer was on its way.
+        if (e.Get().error == "TOKENBREACH" && !first_breach_ms_) {
+            first_breach_ms_ = SystemMs();
+        }
         response.body = FailureText(e.Get(), op ? &*op : nullptr, id ? &*id : nullptr);
     }
     return response;
@@ -1074,7 +1211,7 @@ json::object MesiboMode::UsersGet(const json::object& body) {
     std::vector<const MesiboUser*> rows;
     for (const auto& [id, user] : data_.users) {
         if ((uid && user.uid != *uid) ||
-            (address && !address->Matches(user.address, config_.case_insensitive))) {
+            (address && !address->Matches(user.address, config_.collation, config_.escapes))) {
             continue;
         }
         rows.push_back(&user);
@@ -1083,9 +1220,14 @@ json::object MesiboMode::UsersGet(const json::object& body) {
     std::stable_sort(rows.begin(), rows.end(), [](const MesiboUser* a, const MesiboUser* b) {
         return std::pair(a->pinned, a->online) > std::pair(b->pinned, b->online);
     });
-    return ListAnswer(std::move(rows), count, "user", "users", [this](const MesiboUser& user) {
-        return UserJson(user);
-    });
+    return ListAnswer(
+        std::move(rows),
+        count,
+        "user",
+        "users",
+        [this](const MesiboUser& user) { return UserJson(user); },
+        [this](std::size_t n, std::size_t total) { return ListCount(n, total); }
+    );
 }
 
 json::object MesiboMode::GroupsGet(const json::object& body) {
@@ -1099,25 +1241,30 @@ json::object MesiboMode::GroupsGet(const json::object& body) {
     std::vector<const MesiboGroup*> rows;
     for (const auto& [id, group] : data_.groups) {
         if ((gid && group.gid != *gid) ||
-            (name && !name->Matches(group.name, config_.case_insensitive))) {
+            (name && !name->Matches(group.name, config_.collation, config_.escapes))) {
             continue;
         }
         rows.push_back(&group);
     }
-    const bool fold = config_.case_insensitive;
+    const MesiboCollation collation = config_.collation;
     // order by pinned desc, g.name asc, g.gid desc
-    std::sort(rows.begin(), rows.end(), [fold](const MesiboGroup* a, const MesiboGroup* b) {
+    std::sort(rows.begin(), rows.end(), [collation](const MesiboGroup* a, const MesiboGroup* b) {
         if (a->pinned != b->pinned) {
             return a->pinned;
         }
-        if (const int c = CollatedCompare(a->name, b->name, fold); c != 0) {
+        if (const int c = CollatedCompare(a->name, b->name, collation); c != 0) {
             return c < 0;
         }
         return a->gid > b->gid;
     });
-    return ListAnswer(std::move(rows), count, "group", "groups", [this](const MesiboGroup& group) {
-        return GroupJson(group);
-    });
+    return ListAnswer(
+        std::move(rows),
+        count,
+        "group",
+        "groups",
+        [this](const MesiboGroup& group) { return GroupJson(group); },
+        [this](std::size_t n, std::size_t total) { return ListCount(n, total); }
+    );
 }
 
 json::object MesiboMode::GroupGetMembers(const json::object& body) {
@@ -1131,7 +1278,7 @@ json::object MesiboMode::GroupGetMembers(const json::object& body) {
         members.push_back(MemberJson(group, group.members[i]));
     }
     json::object out;
-    out["mcount"] = static_cast<std::int64_t>(n);
+    out["mcount"] = ListCount(n, group.members.size());
     out["count"] = static_cast<std::int64_t>(n);
     out["gid"] = Id(group.gid, group.string_id);
     out["members"] = std::move(members);
@@ -1169,6 +1316,16 @@ json::value MesiboMode::Id(std::int64_t id, bool string_id) const {
     return as_string ? json::value(std::to_string(id)) : json::value(id);
 }
 
+json::value MesiboMode::Flag(bool on, bool record_bool) const {
+    const bool as_bool = config_.flags == MesiboFlags::kBool ||
+                         (config_.flags == MesiboFlags::kMixed && record_bool);
+    return as_bool ? json::value(on) : json::value(std::int64_t{on ? 1 : 0});
+}
+
+std::int64_t MesiboMode::ListCount(std::size_t rows, std::size_t total) const {
+    return static_cast<std::int64_t>(config_.counts == MesiboCounts::kTotal ? total : rows);
+}
+
 json::object MesiboMode::UserJson(const MesiboUser& user) const {
     json::object profile;
     PutIfNotEmpty(profile, "name", user.name);
@@ -1179,9 +1336,9 @@ json::object MesiboMode::UserJson(const MesiboUser& user) const {
         {"address", user.address},
         {"ipaddr", static_cast<std::int64_t>(user.ipaddr)},
         {"lastonline", std::max<std::int64_t>(0, NowSeconds() - user.lastonline)},
-        {"active", user.active ? 1 : 0},
-        {"pinned", user.pinned ? 1 : 0},
-        {"online", user.online ? 1 : 0},
+        {"active", Flag(user.active, user.bool_flags)},
+        {"pinned", Flag(user.pinned, user.bool_flags)},
+        {"online", Flag(user.online, user.bool_flags)},
         {"flag", user.flags},
         {"flags", user.flags},
         // Always empty in usersget; `cts` is written only with a token, so never here.
@@ -1206,7 +1363,7 @@ json::object MesiboMode::GroupJson(const MesiboGroup& group) const {
         {"type", group.type},
         {"flag", group.flags},
         {"sflags", group.sflags},
-        {"pinned", group.pinned ? 1 : 0},
+        {"pinned", Flag(group.pinned, group.bool_flags)},
         {"profile", std::move(profile)},
     };
 }
@@ -1230,11 +1387,11 @@ json::object MesiboMode::MemberJson(const MesiboGroup& group, const MesiboMember
         {"gid", Id(group.gid, group.string_id)},
         {"uid", Id(member.uid, string_id)},
         {"address", it != data_.users.end() ? it->second.address : std::string()},
-        {"cansend", member.send ? 1 : 0},
-        {"canrecv", member.recv ? 1 : 0},
-        {"canpub", member.pub ? 1 : 0},
-        {"cansub", member.sub ? 1 : 0},
-        {"canlist", member.list ? 1 : 0},
+        {"cansend", Flag(member.send, member.bool_flags)},
+        {"canrecv", Flag(member.recv, member.bool_flags)},
+        {"canpub", Flag(member.pub, member.bool_flags)},
+        {"cansub", Flag(member.sub, member.bool_flags)},
+        {"canlist", Flag(member.list, member.bool_flags)},
         {"permissions",
          json::object{
              {"send", member.send},
@@ -1283,6 +1440,7 @@ MesiboUser MesiboMode::NewUser(std::string address) const {
     user.address = std::move(address);
     // New records take both id forms too, so that a later listing still mixes them.
     user.string_id = user.uid % 3 == 0;
+    user.bool_flags = user.uid % 2 == 0;
     user.lastonline = NowSeconds();
     return user;
 }
@@ -1292,6 +1450,7 @@ MesiboGroup MesiboMode::NewGroup() const {
     group.gid = data_.next_gid;
     group.ats = NowSeconds();
     group.string_id = group.gid % 3 == 0;
+    group.bool_flags = group.gid % 2 == 0;
     return group;
 }
 
@@ -1309,8 +1468,8 @@ MesiboGroup& MesiboMode::Commit(MesiboGroup group) {
 
 MesiboUser& MesiboMode::SelectUser(const json::object& user) {
     const UserRef ref = ReadUserRef(user);
-    MesiboUser* found = ref.address ? data_.FindAddress(*ref.address, config_.case_insensitive)
-                                    : data_.FindUid(*ref.uid);
+    MesiboUser* found =
+        ref.address ? data_.FindAddress(*ref.address, config_.collation) : data_.FindUid(*ref.uid);
     if (found == nullptr) {
         InvalidValue({ref.address ? "address" : "uid"});
     }
@@ -1355,7 +1514,7 @@ json::object MesiboMode::UserAdd(const json::object& body) {
     CheckToken(fields);
     MesiboUser draft;
     if (ref.address) {
-        const MesiboUser* found = data_.FindAddress(*ref.address, config_.case_insensitive);
+        const MesiboUser* found = data_.FindAddress(*ref.address, config_.collation);
         draft = found != nullptr ? *found : NewUser(*ref.address);
     } else {
         const MesiboUser* found = data_.FindUid(*ref.uid);
@@ -1430,7 +1589,7 @@ void MesiboMode::EditMembers(MesiboGroup& group, const json::object& members, bo
     const json::object& perm_source = permissions != nullptr ? *permissions : members;
     const json::object* admin = ObjectField(members, "admin");
     for (const std::string& address : MemberAddresses(members)) {
-        const MesiboUser* user = data_.FindAddress(address, config_.case_insensitive);
+        const MesiboUser* user = data_.FindAddress(address, config_.collation);
         if (user == nullptr) {
             continue;
         }
@@ -1446,7 +1605,7 @@ void MesiboMode::EditMembers(MesiboGroup& group, const json::object& members, bo
             continue;
         }
         if (it == group.members.end()) {
-            group.members.push_back(MesiboMember{.uid = user->uid});
+            group.members.push_back(NewMember(user->uid));
             it = std::prev(group.members.end());
         }
         MesiboMember& member = *it;
@@ -1552,7 +1711,7 @@ json::object MesiboMode::Message(const json::object& body) {
         gid && *gid != 0 && data_.FindGid(*gid) == nullptr) {
         InvalidValue({"gid"});
     }
-    if (data_.FindAddress(*from, config_.case_insensitive) == nullptr) {
+    if (data_.FindAddress(*from, config_.collation) == nullptr) {
         if (!BoolField(message, "forced").value_or(false)) {
             InvalidValue({"uid", "from"});
         }
@@ -1594,6 +1753,7 @@ Response MesiboMode::AdminDataset(const Request&, const PathParams&) {
         users.push_back(json::object{
             {"uid", u.uid},
             {"string_id", u.string_id},
+            {"bool_flags", u.bool_flags},
             {"address", u.address},
             {"name", u.name},
             {"status", u.status},
@@ -1614,6 +1774,7 @@ Response MesiboMode::AdminDataset(const Request&, const PathParams&) {
         groups.push_back(json::object{
             {"gid", g.gid},
             {"string_id", g.string_id},
+            {"bool_flags", g.bool_flags},
             {"name", g.name},
             {"flags", g.flags},
             {"pinned", g.pinned},
@@ -1641,12 +1802,14 @@ Response MesiboMode::AdminDataset(const Request&, const PathParams&) {
                 {"sub", m.sub},
                 {"list", m.list},
                 {"aflags", static_cast<std::int64_t>(m.aflags)},
+                {"bool_flags", m.bool_flags},
             });
         }
     }
     return Json(json::object{
         {"now", NowSeconds()},
         {"ids", MesiboIdsName(config_.ids)},
+        {"flags", MesiboFlagsName(config_.flags)},
         {"users", std::move(users)},
         {"groups", std::move(groups)},
         {"members", std::move(members)},
@@ -1656,7 +1819,7 @@ Response MesiboMode::AdminDataset(const Request&, const PathParams&) {
 
 MesiboUser* MesiboMode::AdminFindUser(const json::value& ref) {
     if (ref.is_string()) {
-        return data_.FindAddress(ref.get_string(), config_.case_insensitive);
+        return data_.FindAddress(ref.get_string(), config_.collation);
     }
     if (const auto uid = ToInt(ref)) {
         return data_.FindUid(*uid);
@@ -1706,7 +1869,7 @@ Response MesiboMode::AdminUsersAdd(const Request& request, const PathParams&) {
     const json::object body = AdminBody(request);
     json::array added;
     const auto add = [&](const std::string& address, const json::object& fields) {
-        if (data_.FindAddress(address, config_.case_insensitive) != nullptr) {
+        if (data_.FindAddress(address, config_.collation) != nullptr) {
             throw HttpError(400, "address exists: " + address);
         }
         MesiboUser& user = Commit(NewUser(address));
@@ -1731,7 +1894,7 @@ Response MesiboMode::AdminUsersAdd(const Request& request, const PathParams&) {
         std::array<char, 24> digits{};
         std::snprintf(digits.data(), digits.size(), "%04lld", static_cast<long long>(n));
         const std::string address = prefix + digits.data() + "@example.com";
-        if (data_.FindAddress(address, config_.case_insensitive) == nullptr) {
+        if (data_.FindAddress(address, config_.collation) == nullptr) {
             add(address, none);
             ++k;
         }
@@ -1798,7 +1961,7 @@ Response MesiboMode::AdminGroupsAdd(const Request& request, const PathParams&) {
                     throw HttpError(400, "unknown member " + ToJsonText(ref));
                 }
                 if (FindMember(group, user->uid) == group.members.end()) {
-                    group.members.push_back(MesiboMember{.uid = user->uid});
+                    group.members.push_back(NewMember(user->uid));
                 }
             }
         }
@@ -1889,7 +2052,7 @@ Response MesiboMode::AdminMembers(const Request& request, const PathParams& para
                 continue;
             }
             if (it == group->members.end()) {
-                group->members.push_back(MesiboMember{.uid = user->uid});
+                group->members.push_back(NewMember(user->uid));
                 it = std::prev(group->members.end());
             }
             ApplyPermissions(*it, body);
@@ -1947,6 +2110,8 @@ Response MesiboMode::AdminBreachReset(const Request& request, const PathParams&)
     const json::object body = AdminBody(request);
     disabled_ = false;
     slots_.clear();
+    first_breach_ms_.reset();
+    after_breach_ = 0;
     if (!BoolField(body, "keep_seen").value_or(false)) {
         seen_.clear();
     }
@@ -2065,7 +2230,11 @@ json::object MesiboMode::ConfigJson() const {
         {"appstats_interval_ms", static_cast<std::int64_t>(config_.appstats_interval.count())},
         {"ids", MesiboIdsName(config_.ids)},
         {"origin_check", config_.origin_check},
-        {"case_insensitive", config_.case_insensitive},
+        {"collation", MesiboCollationName(config_.collation)},
+        {"escapes", MesiboEscapesName(config_.escapes)},
+        {"flags", MesiboFlagsName(config_.flags)},
+        {"counts", MesiboCountsName(config_.counts)},
+        {"case_insensitive", config_.collation != MesiboCollation::kBinary},
         {"limited_ops", config_.limited_ops},
         {"build", config_.build},
     };
@@ -2095,7 +2264,23 @@ Response MesiboMode::AdminConfig(const Request& request, const PathParams&) {
             next.origin_check != "off") {
             throw HttpError(400, "origin_check must be user-agent, any-header or off");
         }
-        next.case_insensitive = BoolField(body, "case_insensitive").value_or(next.case_insensitive);
+        // The older switch, kept as an alias; `collation` wins when both are given.
+        if (const auto ci = BoolField(body, "case_insensitive")) {
+            next.collation = *ci ? MesiboCollation::kCi : MesiboCollation::kBinary;
+        }
+        const auto choose = [&body]<class T>(std::string_view key, auto parse, T& field) {
+            if (const auto name = StringField(body, key)) {
+                const auto parsed = parse(*name);
+                if (!parsed) {
+                    throw HttpError(400, std::string(key) + ": unknown value " + *name);
+                }
+                field = *parsed;
+            }
+        };
+        choose("collation", &ParseMesiboCollation, next.collation);
+        choose("escapes", &ParseMesiboEscapes, next.escapes);
+        choose("flags", &ParseMesiboFlags, next.flags);
+        choose("counts", &ParseMesiboCounts, next.counts);
         next.limited_ops = BoolField(body, "limited_ops").value_or(next.limited_ops);
         next.build = AdminInt(body, "build", next.build);
         if (next.max_count < 1) {
@@ -2107,6 +2292,48 @@ Response MesiboMode::AdminConfig(const Request& request, const PathParams&) {
         config_ = std::move(next);
     }
     return Json(ConfigJson());
+}
+
+json::object MesiboMode::BarrierJson() const {
+    json::value last = nullptr;
+    if (last_release_) {
+        last = json::object{{"held", last_release_->first}, {"timed_out", last_release_->second}};
+    }
+    return json::object{
+        {"armed", barrier_.has_value()},
+        {"requests", barrier_ ? barrier_->requests : 0},
+        {"timeout_ms", barrier_ ? static_cast<std::int64_t>(barrier_->timeout.count()) : 0},
+        {"waiting", static_cast<std::int64_t>(held_.size())},
+        {"releases", barrier_releases_},
+        {"last_release", std::move(last)},
+    };
+}
+
+Response MesiboMode::AdminBarrier(const Request& request, const PathParams&) {
+    if (request.method == "DELETE") {
+        ReleaseBarrier(false);
+    } else if (request.method == "POST") {
+        const json::object body = AdminBody(request);
+        const json::value* requests = Field(body, "requests");
+        if (requests == nullptr) {
+            throw HttpError(400, "requests is required");
+        }
+        Barrier next;
+        next.requests = AdminInt(body, "requests", 0);
+        next.timeout =
+            std::chrono::milliseconds(AdminInt(body, "timeout_ms", next.timeout.count()));
+        if (next.requests < 1) {
+            throw HttpError(400, "requests must be at least 1");
+        }
+        if (next.timeout.count() < 0) {
+            throw HttpError(400, "timeout_ms must not be negative");
+        }
+        // Requests an earlier barrier still holds are answered first: a barrier counts only
+        // requests that arrive after it was set.
+        ReleaseBarrier(false);
+        barrier_ = next;
+    }
+    return Json(BarrierJson());
 }
 
 }  // namespace chatsync::emulator

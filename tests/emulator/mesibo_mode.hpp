@@ -7,8 +7,10 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
+#include <boost/asio/steady_timer.hpp>
 #include <boost/json/object.hpp>
 
 #include "emulator/mesibo_data.hpp"
@@ -38,8 +40,16 @@
 ///   sub, list, aflags}
 /// - GET /_admin/mesibo/clients: {limit, disabled, trusted, breaches, trusted_violations,
 ///   slots: [{address, last_seen, count}], tokens: {token: [address, ...]}}
-/// - POST /_admin/mesibo/breach {disabled}: set the TOKENBREACH state (default true).
-/// - POST /_admin/mesibo/breach/reset {keep_seen}: re-enable the app and free every slot.
+/// - POST /_admin/mesibo/breach {disabled}: set the TOKENBREACH state (default true): every
+///   later request with the right token answers TOKENBREACH.
+/// - POST /_admin/mesibo/breach/reset {keep_seen}: re-enable the app, free every slot, and
+///   forget `first_breach_at_ms` and `after_breach`.
+/// - GET|POST|DELETE /_admin/mesibo/barrier: the answer barrier. POST {requests (required,
+///   >= 1), timeout_ms (10000; 0: none)} holds the next API requests unanswered until
+///   `requests` of them wait, or `timeout_ms` have passed since the first arrived; then every
+///   held request is answered and the barrier is gone (one use). DELETE answers the held
+///   ones now. All answer {armed, requests, timeout_ms, waiting, releases, last_release:
+///   {held, timed_out} or null}.
 /// - GET|POST|DELETE /_admin/mesibo/errors, POST /_admin/mesibo/errors/clear: errors answered
 ///   instead of the next requests, {error (required), code, cause, action, properties, count
 ///   (1; -1 for ever), ops: [...], status (HTTP, 200)} or an array of them.
@@ -47,7 +57,14 @@
 ///   advance_ms}
 /// - POST /_admin/mesibo/appstats/reset: forget the last appstats call.
 /// - GET|POST /_admin/mesibo/config {token, ip_limit, ip_ttl_ms, trusted, max_count,
-///   appstats_interval_ms, ids, origin_check, case_insensitive, limited_ops, build}
+///   appstats_interval_ms, ids, origin_check, collation, escapes, flags, counts,
+///   case_insensitive (true: collation ci, false: binary), limited_ops, build}
+///
+/// GET /_admin/stats has a "mesibo" object: users, groups, members, requests (answered by the
+/// API), received (arrived at the API paths, held ones included), ops {op: n}, write_ops,
+/// errors {error: n}, disabled, breaches, trusted_violations, clients, held (waiting at the
+/// barrier now), first_breach_at_ms (wall-clock Unix ms when the first TOKENBREACH answer was
+/// handed to the transport, or null) and after_breach (requests that arrived after that).
 
 namespace chatsync::emulator {
 
@@ -56,6 +73,20 @@ enum class MesiboIds {
     kNumber,  ///< `"uid":5302`, as current builds.
     kString,  ///< `"uid":"5302"`, as the old api.php documentation shows.
     kMixed,   ///< Per record: both forms in one answer.
+};
+
+/// What `active`, `pinned`, `online` and the members' `can*` are written as (--mesibo-flags).
+enum class MesiboFlags {
+    kInt,    ///< 0/1, as the 2023 build writes them.
+    kBool,   ///< true/false.
+    kMixed,  ///< Per record, either.
+};
+
+/// What `userscount`, `groupscount` and `mcount` carry (--mesibo-counts); `count` is always the
+/// rows in the answer.
+enum class MesiboCounts {
+    kRows,   ///< The rows in the answer, as `count`.
+    kTotal,  ///< Every matching row, before the cap.
 };
 
 /// The Mesibo backend of one app.
@@ -68,6 +99,9 @@ enum class MesiboIds {
 ///   success.
 /// - --mesibo-ids (mixed): uid/gid as numbers, as strings, or per record both.
 /// - --mesibo-origin-check (user-agent): BADORIGIN for "Android"/"Mobile" in the User-Agent.
+/// - --mesibo-collation (binary): how address and name filters and lookups compare.
+/// - --mesibo-escapes (honoured): whether a backslash escapes in LIKE patterns.
+/// - --mesibo-flags (int), --mesibo-counts (rows): see MesiboFlags, MesiboCounts.
 /// @par Thread Safety
 /// As every mode: used on the serving thread only.
 class MesiboMode final : public Mode {
@@ -78,7 +112,11 @@ public:
     std::string_view Name() const override { return "mesibo"; }
 
     void AddRoutes(Router& router) override;
+    /// Counts the arrivals at the API paths and holds them at an armed barrier.
+    Task<void> Hold(std::string path) override;
     void AddStats(boost::json::object& stats) const override;
+    /// Answers every held request.
+    void Stop() override;
 
     /// Replaces the dataset (users, groups, members); app state (breach, clients, appstats)
     /// stays.
@@ -120,7 +158,10 @@ private:
         std::chrono::milliseconds appstats_interval = std::chrono::hours(1);
         MesiboIds ids = MesiboIds::kMixed;
         std::string origin_check = "user-agent";
-        bool case_insensitive = false;
+        MesiboCollation collation = MesiboCollation::kBinary;
+        MesiboEscapes escapes = MesiboEscapes::kHonoured;
+        MesiboFlags flags = MesiboFlags::kInt;
+        MesiboCounts counts = MesiboCounts::kRows;
         bool limited_ops = false;
         std::int64_t build = 0;  ///< 0: no `build` in error answers (the cloud).
     };
@@ -168,6 +209,10 @@ private:
     std::int64_t Count(const boost::json::object& body) const;
 
     boost::json::value Id(std::int64_t id, bool string_id) const;
+    /// A 0/1 flag as --mesibo-flags writes it; `record_bool` is the record's pick under mixed.
+    boost::json::value Flag(bool on, bool record_bool) const;
+    /// `<many>count` of a list answer: `rows`, or `total` under --mesibo-counts total.
+    std::int64_t ListCount(std::size_t rows, std::size_t total) const;
     boost::json::object UserJson(const MesiboUser& user) const;
     boost::json::object GroupJson(const MesiboGroup& group) const;
     boost::json::object MemberJson(const MesiboGroup& group, const MesiboMember& member) const;
@@ -194,11 +239,18 @@ private:
     Response AdminClock(const Request& request, const PathParams& params);
     Response AdminAppStatsReset(const Request& request, const PathParams& params);
     Response AdminConfig(const Request& request, const PathParams& params);
+    Response AdminBarrier(const Request& request, const PathParams& params);
+
+    /// Ends the barrier and wakes every held request; `timed_out` is recorded for
+    /// GET /_admin/mesibo/barrier.
+    void ReleaseBarrier(bool timed_out);
+    boost::json::object BarrierJson() const;
 
     boost::json::object ClientsJson() const;
     boost::json::object ConfigJson() const;
     MesiboUser* AdminFindUser(const boost::json::value& ref);
 
+    Executor executor_;
     const Options& options_;
     Config config_;
     MesiboDataset data_;
@@ -220,6 +272,28 @@ private:
     std::int64_t requests_ = 0;
     std::int64_t breaches_ = 0;
     std::int64_t trusted_violations_ = 0;
+
+    // Accounting of TOKENBREACH answers, for tests that a client stops after the first.
+    std::int64_t received_ = 0;  ///< Arrivals at the API paths.
+    std::optional<std::int64_t> first_breach_ms_;
+    std::int64_t after_breach_ = 0;
+
+    /// An armed answer barrier (POST /_admin/mesibo/barrier).
+    struct Barrier {
+        std::int64_t requests = 1;
+        std::chrono::milliseconds timeout{10'000};
+    };
+
+    std::optional<Barrier> barrier_;
+    /// When the held requests are let go without a full barrier: the first arrival plus the
+    /// timeout.
+    std::chrono::steady_clock::time_point barrier_deadline_;
+    std::int64_t barrier_releases_ = 0;
+    std::optional<std::pair<std::int64_t, bool>> last_release_;  ///< Held count, timed out.
+    bool stopped_ = false;
+    // Last: the timers of the held requests, in arrival order. Each belongs to a waiting
+    // coroutine, which takes it off this list before it ends; ReleaseBarrier() cancels them.
+    std::vector<boost::asio::steady_timer*> held_;
 };
 
 std::unique_ptr<Mode> CreateMesiboMode(const ModeContext& context);
@@ -227,5 +301,11 @@ std::unique_ptr<Mode> CreateMesiboMode(const ModeContext& context);
 /// "number", "string", "mixed"; nullopt for anything else.
 std::optional<MesiboIds> ParseMesiboIds(std::string_view name);
 std::string_view MesiboIdsName(MesiboIds ids);
+/// "int", "bool", "mixed"; nullopt for anything else.
+std::optional<MesiboFlags> ParseMesiboFlags(std::string_view name);
+std::string_view MesiboFlagsName(MesiboFlags flags);
+/// "rows", "total"; nullopt for anything else.
+std::optional<MesiboCounts> ParseMesiboCounts(std::string_view name);
+std::string_view MesiboCountsName(MesiboCounts counts);
 
 }  // namespace chatsync::emulator

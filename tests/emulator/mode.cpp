@@ -9,6 +9,11 @@
 
 namespace chatsync::emulator {
 
+Task<void> Mode::Hold(std::string path) {
+    (void)path;
+    co_return;
+}
+
 std::span<const ModeInfo> BuiltinModes() {
     static constexpr std::array<ModeInfo, 4> kModes{{
         {"generic", &CreateGenericMode},

@@ -2,6 +2,7 @@
 
 #include <memory>
 #include <span>
+#include <string>
 #include <string_view>
 
 #include <boost/json/object.hpp>
@@ -40,6 +41,11 @@ public:
     /// Adds the mode's routes. Routes whose path starts with /_admin/ are admin routes: never
     /// faulted or logged, and the mode does not apply its auth to them.
     virtual void AddRoutes(Router& router) = 0;
+
+    /// Runs for every non-admin request as soon as it has arrived, before faults and routing;
+    /// a mode may keep the request waiting here (Mesibo's answer barrier). The default returns
+    /// at once. Stop() must end every wait.
+    virtual Task<void> Hold(std::string path);
 
     /// Adds the mode's counters to GET /_admin/stats.
     virtual void AddStats(boost::json::object& stats) const { (void)stats; }

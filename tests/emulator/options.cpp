@@ -167,8 +167,16 @@ void ParseMesiboFlag(const std::string& flag, const Value& value, Options& optio
         options.mesibo_ids = one_of(value(), {"number", "string", "mixed"});
     } else if (flag == "--mesibo-origin-check") {
         options.mesibo_origin_check = one_of(value(), {"user-agent", "any-header", "off"});
+    } else if (flag == "--mesibo-collation") {
+        options.mesibo_collation = one_of(value(), {"binary", "ci", "ai_ci"});
     } else if (flag == "--mesibo-case-insensitive") {
-        options.mesibo_case_insensitive = true;
+        options.mesibo_collation = "ci";
+    } else if (flag == "--mesibo-escapes") {
+        options.mesibo_escapes = one_of(value(), {"honoured", "ignored"});
+    } else if (flag == "--mesibo-flags") {
+        options.mesibo_flags = one_of(value(), {"int", "bool", "mixed"});
+    } else if (flag == "--mesibo-counts") {
+        options.mesibo_counts = one_of(value(), {"rows", "total"});
     } else if (flag == "--mesibo-limited-ops") {
         options.mesibo_limited_ops = true;
     } else if (flag == "--mesibo-build") {
@@ -429,7 +437,9 @@ API channel GET /KEY/PUBLIC_ID/status); the job flags are defaults a job body ma
 
 Mesibo mode (the backend API: POST /backend/ (also /backend, /api.php) with {"op","token",...};
 always HTTP 200, failures as result:false with error/code; admin under /_admin/mesibo/...):
-  --mesibo-users N                   seeded users (default 1000); addresses share long prefixes
+  --mesibo-users N                   seeded users (default 1000); addresses share long
+                                     prefixes and hold _, %, accents, leading symbols and
+                                     mixed case (families in README's emulator section)
   --mesibo-groups N                  seeded groups (default 150)
   --mesibo-max-members N             largest group (default 130); groups of 100 and 101 exist
   --mesibo-token T                   the app token (default mesibo-app-token)
@@ -446,10 +456,32 @@ always HTTP 200, failures as result:false with error/code; admin under /_admin/m
                                      per record both (default mixed)
   --mesibo-origin-check user-agent|any-header|off  BADORIGIN when the User-Agent (or any
                                      header) contains Android or Mobile (default user-agent)
-  --mesibo-case-insensitive          address/name filters ignore ASCII case (MySQL _ci)
+  --mesibo-collation binary|ci|ai_ci  how address/name filters (exact and wildcard) and
+                                     address lookups compare: byte for byte; ASCII letters
+                                     in either case; or case- and accent-insensitive like
+                                     MySQL's utf8mb4_0900_ai_ci (Latin-1 and Latin
+                                     Extended-A letters fold to their base letter, é = e,
+                                     Ø = o, Æ = ae, ß = ss; LIKE compares character by
+                                     character, so Æ matches æ but not ae) (default binary)
+  --mesibo-case-insensitive          the same as --mesibo-collation ci
+  --mesibo-escapes honoured|ignored  whether a backslash in a wildcard filter makes the next
+                                     character literal (MySQL's default), or is an ordinary
+                                     character (NO_BACKSLASH_ESCAPES) (default honoured)
+  --mesibo-flags int|bool|mixed      users' active/pinned/online, groups' pinned and
+                                     members' cansend/canrecv/canpub/cansub/canlist as 0/1
+                                     (the 2023 build), as true/false, or per record either
+                                     (seeded) (default int)
+  --mesibo-counts rows|total         userscount/groupscount/mcount: the rows in the answer,
+                                     or every matching row before the cap; count is always
+                                     the rows in the answer (default rows)
   --mesibo-limited-ops               only useradd, userset, usertoken, userdel, otp, appstats
                                      (the hosted API for on-premise apps); others BADVALUE
   --mesibo-build N                   add "build":N to error answers (on-premise 2023)
+  Test hooks: POST /_admin/mesibo/breach disables the app now (every later request answers
+  TOKENBREACH); POST /_admin/mesibo/barrier {"requests":N,"timeout_ms":T} holds the next API
+  requests unanswered until N of them wait or T ms pass, then answers them all; the "mesibo"
+  object of GET /_admin/stats has first_breach_at_ms and after_breach (requests that arrived
+  after the first TOKENBREACH answer was sent).
   --help                 this text
 )";
 }

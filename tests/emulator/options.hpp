@@ -111,9 +111,12 @@ struct Options {
     std::chrono::milliseconds mesibo_appstats_interval = std::chrono::hours(1);  ///< 0: no limit.
     std::string mesibo_ids = "mixed";                ///< number, string or mixed.
     std::string mesibo_origin_check = "user-agent";  ///< user-agent, any-header or off.
-    bool mesibo_case_insensitive = false;  ///< Address and name matching ignore ASCII case.
-    bool mesibo_limited_ops = false;       ///< Only the ops the hosted API allows on-premise.
-    std::int64_t mesibo_build = 0;         ///< Non-zero: `build` in error answers (on-premise).
+    std::string mesibo_collation = "binary";         ///< binary, ci or ai_ci.
+    std::string mesibo_escapes = "honoured";         ///< honoured or ignored.
+    std::string mesibo_flags = "int";                ///< int, bool or mixed.
+    std::string mesibo_counts = "rows";              ///< rows or total.
+    bool mesibo_limited_ops = false;  ///< Only the ops the hosted API allows on-premise.
+    std::int64_t mesibo_build = 0;    ///< Non-zero: `build` in error answers (on-premise).
 };
 
 /// The outcome of reading argv: options, or a request for the usage text.
