@@ -236,7 +236,7 @@ public:
         Run(scheduler.Wait());
         PrintSummary(reports_);
         const bool all_ok = std::all_of(reports_.begin(), reports_.end(), [](const auto& r) {
-            return r.outcome == "success";
+            return Succeeded(r);
         });
         return all_ok && !interrupted_ && !refused_sources_ ? kExitOk : kExitFailure;
     }
@@ -509,7 +509,7 @@ private:
                 static_cast<long long>(report.rows_unchanged)
             );
         }
-        const bool ok = report.outcome == "success";
+        const bool ok = Succeeded(report);
         reports_.push_back(std::move(report));
         co_return ok;
     }
@@ -661,7 +661,12 @@ private:
         if (report.outcome == "success") {
             health_[{report.source, report.resource}].last_success = SysClock::now();
         }
-        co_return report.outcome == "success";
+        co_return Succeeded(report);
+    }
+
+    /// A run that did its job: it synced, or it was not due (its API allows no call yet).
+    static bool Succeeded(const connectors::RunReport& r) {
+        return r.outcome == "success" || r.outcome == "not_due";
     }
 
     static void LogReport(const connectors::RunReport& r) {
@@ -685,6 +690,13 @@ private:
             // The refusal that started the hold was logged once, as an error.
             spdlog::debug(
                 "sync held source={} resource={} outcome=held reason=\"{}\"",
+                r.source,
+                r.resource,
+                r.error
+            );
+        } else if (r.outcome == "not_due") {
+            spdlog::info(
+                "sync not due source={} resource={} outcome=not_due reason=\"{}\"",
                 r.source,
                 r.resource,
                 r.error

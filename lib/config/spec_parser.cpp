@@ -878,6 +878,9 @@ cn::ResourceSpec ReadResource(
         }
         out.own_schedule = ps.interval.has_value() || ps.jitter.has_value();
     }
+    if (const auto v = m.Duration("min_interval")) {
+        out.min_interval = *v;
+    }
     if (const YamlNode* e = m.Get("error_rules")) {
         out.error_rules = ReadErrorRules(ctx, *e, m.PathOf("error_rules"));
     }

@@ -41,7 +41,11 @@ Fetcher::Fetcher(
     , redactor_(redactor)
     , client_(executor, settings_.http)
     , budget_(executor, settings_.budget)
-    , rng_(std::random_device{}()) {}
+    , rng_(std::random_device{}()) {
+    client_.SetSendGate([this]() {
+        return latched_ ? make_error_code(Errc::kUpstreamLatched) : boost::system::error_code{};
+    });
+}
 
 void Fetcher::RequestStop() {
     stopping_ = true;
@@ -125,6 +129,10 @@ Task<Result<void>> Fetcher::SignIn(FetchNotes& run) {
         const auto started = Clock::now();
         auto response = co_await client_.Send(std::move(request));
         permit = http::RateBudget::Permit{};
+        if (!response && response.error() == Errc::kUpstreamLatched) {
+            LatchedMeanwhile(run);
+            co_return response.error();
+        }
         ++run.requests;
         // A transport failure, a 5xx or a 429 may pass; anything else is the answer.
         std::string transient;
@@ -202,6 +210,22 @@ bool Fetcher::HeldMeanwhile(FetchNotes& run) {
     return true;
 }
 
+bool Fetcher::LatchedMeanwhile(FetchNotes& run) {
+    if (!latched_) {
+        return false;
+    }
+    run.error = "latched: " + *latched_;
+    return true;
+}
+
+void Fetcher::LatchClearedInDatabase(std::uint64_t stored_before) {
+    if (latched_ && latch_stored_ && latches_stored_ == stored_before) {
+        spdlog::info("latch cleared, requests may leave again source={}", settings_.name);
+        latched_.reset();
+        latch_stored_ = false;
+    }
+}
+
 void Fetcher::HoldSource(FetchNotes& run) {
     hold_ = Hold{redactor_.Redact(run.error), run.resource_name, Clock::now() + settings_.hold};
     run.error += "; holding every resource of the source for " + FormatDuration(settings_.hold) +
@@ -228,6 +252,9 @@ Task<Result<FetchedPage>> Fetcher::Fetch(
     while (true) {
         if (stopping_) {
             co_return Errc::kCancelled;
+        }
+        if (LatchedMeanwhile(run)) {
+            co_return Errc::kUpstreamLatched;
         }
         if (HeldMeanwhile(run)) {
             co_return Errc::kSourceHeld;
@@ -267,6 +294,11 @@ Task<Result<FetchedPage>> Fetcher::Fetch(
         const auto started = Clock::now();
         auto response = co_await client_.Send(std::move(request));
         permit = http::RateBudget::Permit{};
+        if (!response && response.error() == Errc::kUpstreamLatched) {
+            // Withheld by the send gate: another resource's answer latched the source.
+            LatchedMeanwhile(run);
+            co_return response.error();
+        }
         ++run.requests;
         if (!response) {
             const auto ec = response.error();
@@ -404,11 +436,13 @@ Task<Result<FetchedPage>> Fetcher::Fetch(
                 co_return Errc::kUpstreamAuth;
             case ErrorAction::kLatch: {
                 run.error = "latched: " + verdict.message;
-                sink::Latch latch{
-                    source,
-                    redactor_.Redact(verdict.message),
-                    std::chrono::system_clock::now(),
-                    "chatsyncd"};
+                // Before anything is awaited: from here the send gate holds every request.
+                const bool first = !latched_;
+                latched_ = redactor_.Redact(verdict.message);
+                sink::Latch latch{source, *latched_, std::chrono::system_clock::now(), "chatsyncd"};
+                if (!first && latch_stored_) {
+                    co_return Errc::kUpstreamLatched;
+                }
                 auto set = co_await sink_.SetLatch(latch);
                 if (!set) {
                     spdlog::error(
@@ -416,6 +450,9 @@ Task<Result<FetchedPage>> Fetcher::Fetch(
                         source,
                         set.error().message()
                     );
+                } else {
+                    latch_stored_ = true;
+                    ++latches_stored_;
                 }
                 metrics_.Latched(source, true);
                 co_return Errc::kUpstreamLatched;

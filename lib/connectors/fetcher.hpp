@@ -116,6 +116,21 @@ public:
     /// Whether the source is held (by another resource's refusal); says why in notes.error.
     bool HeldMeanwhile(FetchNotes& notes);
 
+    /// Whether an answer latched the source since this fetcher was made; says why in
+    /// notes.error. Once latched, no request of the source leaves: the HTTP client's send
+    /// gate refuses even those already past the budget and waiting for a connection.
+    bool LatchedMeanwhile(FetchNotes& notes);
+
+    /// How many latches this fetcher has stored: read before asking the database whether the
+    /// source is latched, and handed to LatchClearedInDatabase().
+    std::uint64_t LatchesStored() const noexcept { return latches_stored_; }
+
+    /// Told that the database held no latch for the source when read after `stored_before`
+    /// (LatchesStored() at the time): a latch this fetcher stored before that read was cleared
+    /// by an operator, and requests may leave again. One stored later, or one that could not
+    /// be stored, stays (until the process ends, for the latter: nothing else remembers it).
+    void LatchClearedInDatabase(std::uint64_t stored_before);
+
     /// Waits, unless stopped first; false when stopped.
     Task<bool> Sleep(Millis duration);
 
@@ -155,6 +170,12 @@ private:
     };
 
     std::optional<Hold> hold_;
+    /// Why the source is latched (redacted), set in the same step that reads the latching
+    /// answer: no other coroutine runs between that answer and this flag.
+    std::optional<std::string> latched_;
+    /// Whether the latch reached the database, and how many latches have.
+    bool latch_stored_ = false;
+    std::uint64_t latches_stored_ = 0;
     bool stopping_ = false;
     /// Timers of waits in progress, so that RequestStop() can wake them. Declared last: the
     /// waits that register here must not outlive the members above.

@@ -150,8 +150,9 @@ RunReport SourceRunner::Abort(RunContext& run) {
         run.report.seconds,
         std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count()
     );
-    // A held run sent nothing: the refusal that started the hold was counted already.
-    if (run.report.outcome != "held") {
+    // A held run sent nothing: the refusal that started the hold was counted already. A run
+    // not due yet is no error at all.
+    if (run.report.outcome != "held" && run.report.outcome != "not_due") {
         metrics_.Error(settings_.name, run.report.resource, run.report.error_kind);
     }
     return run.report;

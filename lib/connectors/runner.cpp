@@ -13,6 +13,7 @@
 #include "connectors/run_context.hpp"
 #include "core/error.hpp"
 #include "core/json.hpp"
+#include "core/time.hpp"
 #include "metrics/metrics.hpp"
 #include "sink/sink.hpp"
 
@@ -113,13 +114,12 @@ std::optional<PagePosition> SourceRunner::Following(
 ) const {
     const auto& resource = *run.resource;
     const auto count = detail::RecordCount(found);
-    auto next = NextPosition(
-        resource.pagination, at, &page.body, page.response, count, page.url
-    );
+    auto next = NextPosition(resource.pagination, at, &page.body, page.response, count, page.url);
     std::optional<std::string> first;
     std::optional<std::string> last;
     const auto& inc = resource.incremental;
-    if (inc && inc->keyset && found != nullptr && found->is_array() && !found->get_array().empty()) {
+    if (inc && inc->keyset && found != nullptr && found->is_array() &&
+        !found->get_array().empty()) {
         const auto read = [&](const json::value& record) -> std::optional<std::string> {
             const auto c = RecordCursor(*inc, record);
             return c ? std::optional(c->Canonical()) : std::nullopt;
@@ -145,6 +145,7 @@ Task<RunReport> SourceRunner::Run(std::string resource_name) {
     }
     const auto& resource = *run.resource;
 
+    const auto latches_stored = fetcher_.LatchesStored();
     auto latch = co_await sink_.GetLatch(source);
     if (!latch) {
         run.error = "database: " + sink_.LastError();
@@ -157,9 +158,35 @@ Task<RunReport> SourceRunner::Run(std::string resource_name) {
         run.Fail(Errc::kUpstreamLatched, "latched");
         co_return Abort(run);
     }
+    fetcher_.LatchClearedInDatabase(latches_stored);
+    if (fetcher_.LatchedMeanwhile(run)) {
+        metrics_.Latched(source, true);
+        run.Fail(Errc::kUpstreamLatched, "latched");
+        co_return Abort(run);
+    }
     if (fetcher_.HeldMeanwhile(run)) {
         run.Fail(Errc::kSourceHeld, "held");
         co_return Abort(run);
+    }
+    if (resource.min_interval.count() > 0) {
+        auto claim = co_await sink_.ClaimInterval(source, resource_name, resource.min_interval);
+        if (!claim) {
+            run.error = "database: " + sink_.LastError();
+            run.Fail(claim.error(), "failed");
+            co_return Abort(run);
+        }
+        if (!claim->due) {
+            run.error =
+                "not due: the API allows one call every " + FormatDuration(resource.min_interval) +
+                ", and the last one was " +
+                (claim->last
+                     ? FormatIso8601(
+                           std::chrono::time_point_cast<std::chrono::microseconds>(*claim->last)
+                       )
+                     : std::string("moments ago"));
+            run.report.outcome = "not_due";
+            co_return Abort(run);
+        }
     }
     auto state = co_await sink_.LoadState(source, resource_name);
     if (!state) {
@@ -260,9 +287,7 @@ Task<RunReport> SourceRunner::Run(std::string resource_name) {
             }
         }
         run.cursor["end"] = FormatCursor(
-            CursorValue{true, checkpoint.StartedAt(), 0},
-            inc->format,
-            inc->format_pattern
+            CursorValue{true, checkpoint.StartedAt(), 0}, inc->format, inc->format_pattern
         );
     }
     if (migrated) {

@@ -34,7 +34,8 @@ struct RunReport {
     std::string source;
     std::string resource;
     /// "success", "failed", "cancelled", "latched", "skipped" (another process runs it),
-    /// "held" (the source is held after an earlier refusal; nothing was sent).
+    /// "held" (the source is held after an earlier refusal; nothing was sent), "not_due" (the
+    /// resource's min_interval has not passed since its last call; nothing was sent).
     std::string outcome;
     std::string error;
     /// ErrorKind() of the failure, for metrics ("bad_payload", "auth_failed"...).
@@ -133,9 +134,8 @@ private:
     struct ReadAhead {
         PagePosition from;
         std::function<boost::json::object(const PagePosition&)> context;
-        std::function<std::optional<PagePosition>(
-            const PagePosition&, const FetchedPage&, const boost::json::value*
-        )>
+        std::function<std::optional<
+            PagePosition>(const PagePosition&, const FetchedPage&, const boost::json::value*)>
             following;
         std::size_t gather_bytes = 0;
     };

@@ -330,6 +330,10 @@ struct ResourceSpec {
     /// allows one call an hour). A source-level schedule in the config then leaves it alone;
     /// only a per-resource override changes it.
     bool own_schedule = false;
+    /// For APIs that refuse a second call within a period (Mesibo's appstats: one an hour):
+    /// a run that starts sooner than this after the last run that went ahead, from any
+    /// process on the same database, sends nothing and ends `not_due`. Zero: no limit.
+    Millis min_interval{0};
     std::vector<ErrorRule> error_rules;
     /// For APIs that answer a bare scalar (JivoChat's channel status: `0` or `1`): such a
     /// body is the record `{<scalar_field>: <value>}`. Its numeric value is also exported as

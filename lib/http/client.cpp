@@ -322,6 +322,7 @@ struct Client::Impl {
     ssl::context tls_context;
     std::optional<net::ip::address> local_address;
     std::unordered_map<std::string, std::vector<ConnectionPtr>> idle;
+    Client::SendGate gate;
     bool stopped = false;
 };
 
@@ -349,6 +350,12 @@ Task<Result<Response>> Client::Impl::Send(Request request) {
         connection = std::move(*connected);
     }
 
+    if (gate) {
+        if (const auto refused = gate()) {
+            ReturnIdle(key, std::move(connection));
+            co_return refused;
+        }
+    }
     const auto deadline = SteadyClock::now() + options.total_timeout;
     Exchanged exchanged = co_await ExchangeOn(*connection, req, deadline, head);
     if (exchanged.ec && reused && !exchanged.got_response_bytes &&
@@ -363,6 +370,12 @@ Task<Result<Response>> Client::Impl::Send(Request request) {
                 co_return connected.error();
             }
             connection = std::move(*connected);
+            if (gate) {
+                if (const auto refused = gate()) {
+                    ReturnIdle(key, std::move(connection));
+                    co_return refused;
+                }
+            }
             exchanged = co_await ExchangeOn(*connection, req, deadline, head);
         }
     }
@@ -643,6 +656,10 @@ Task<Result<Response>> Client::Send(Request request) {
     Result<Response> result = co_await impl_->Send(std::move(request));
     co_await net::this_coro::throw_if_cancelled(throw_if_cancelled);
     co_return result;
+}
+
+void Client::SetSendGate(SendGate gate) {
+    impl_->gate = std::move(gate);
 }
 
 void Client::Stop() {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -23,6 +24,12 @@ namespace chatsync::http {
 ///
 /// @par Stopping
 /// Stop() closes idle connections; in-flight Send() calls finish or fail on their own timeouts.
+///
+/// @par Send gate
+/// SetSendGate() installs a check asked right before each request's first byte is written,
+/// after any resolve and connect: a request still waiting for its connection when the gate
+/// closes is never sent. Being synchronous on the client's executor, it sees a flag set by
+/// the handler of an answer read a moment earlier.
 ///
 /// Options:
 /// | option | default | meaning |
@@ -64,6 +71,12 @@ public:
     /// failures are transport errors (asio codes), Errc::kTimeout, kResponseTooLarge, kTls,
     /// kBadUrl, and Errc::kCancelled on cancellation.
     Task<Result<Response>> Send(Request request);
+
+    /// Returns a code to refuse the request (Send() fails with it), or a default one to send.
+    using SendGate = std::function<boost::system::error_code()>;
+
+    /// Replaces the gate; an empty one lets every request through.
+    void SetSendGate(SendGate gate);
 
     void Stop();
 

@@ -170,6 +170,18 @@ constexpr std::string_view kEgressTouchSql =
 
 constexpr std::string_view kEgressForgetSql = "DELETE FROM {s}.egress WHERE source = $1";
 
+/// Takes the resource's interval when its last call is old enough; no row when it is not.
+constexpr std::string_view kClaimIntervalSql =
+    "INSERT INTO {s}.resource_state AS r (source, resource, last_call_at) VALUES ($1, $2, now()) "
+    "ON CONFLICT (source, resource) DO UPDATE SET last_call_at = now() "
+    "WHERE r.last_call_at IS NULL OR r.last_call_at <= now() - $3::bigint * interval '1 "
+    "millisecond' "
+    "RETURNING 1";
+
+constexpr std::string_view kLastCallSql =
+    "SELECT floor(extract(epoch FROM last_call_at) * 1000000)::bigint FROM {s}.resource_state "
+    "WHERE source = $1 AND resource = $2";
+
 constexpr std::string_view kRunEgressSql = "UPDATE {s}.runs SET egress = $2 WHERE run_id = $1";
 
 /// A table's primary key columns, in key order.
@@ -210,7 +222,7 @@ constexpr std::string_view kTryRunLockSql = "SELECT pg_try_advisory_lock($1::big
 constexpr std::string_view kRunUnlockSql = "SELECT pg_advisory_unlock($1::bigint)";
 
 /// Prepared on every connection: (statement name, SQL with `{s}`).
-constexpr std::array<std::pair<std::string_view, std::string_view>, 27> kPrepared{{
+constexpr std::array<std::pair<std::string_view, std::string_view>, 29> kPrepared{{
     {"load_state", kLoadStateSql},
     {"list_states", kListStatesSql},
     {"interrupt_runs", kInterruptRunsSql},
@@ -229,6 +241,8 @@ constexpr std::array<std::pair<std::string_view, std::string_view>, 27> kPrepare
     {"egress_touch", kEgressTouchSql},
     {"egress_forget", kEgressForgetSql},
     {"run_egress", kRunEgressSql},
+    {"claim_interval", kClaimIntervalSql},
+    {"last_call", kLastCallSql},
     {"table_columns", detail::kTableColumnsSql},
     {"primary_key_columns", kPrimaryKeyColumnsSql},
     {"lock_tables", kLockTablesSql},
@@ -1486,6 +1500,26 @@ struct PgSink::Impl {
         return claim;
     }
 
+    IntervalClaim ClaimIntervalBlocking(
+        pqxx::connection& conn,
+        const std::string& source,
+        const std::string& resource,
+        Millis min_interval
+    ) const {
+        pqxx::work tx(conn);
+        IntervalClaim claim;
+        const auto ms = static_cast<std::int64_t>(min_interval.count());
+        claim.due = !tx.exec_prepared("claim_interval", source, resource, ms).empty();
+        if (!claim.due) {
+            const pqxx::result r = tx.exec_prepared("last_call", source, resource);
+            if (!r.empty()) {
+                claim.last = FromMicros(r[0][0]);
+            }
+        }
+        tx.commit();
+        return claim;
+    }
+
     std::int64_t ForgetEgressBlocking(pqxx::connection& conn, const std::string& source) const {
         pqxx::work tx(conn);
         const pqxx::result r = tx.exec_prepared("egress_forget", source);
@@ -2126,6 +2160,19 @@ Task<Result<EgressClaim>> PgSink::ClaimEgress(
         return impl->ClaimEgressBlocking(c, source, address, max_addresses, run_id);
     };
     auto task = impl_->Dispatch<EgressClaim>("ClaimEgress", std::move(op));
+    auto result = co_await std::move(task);
+    co_return result;
+}
+
+Task<Result<IntervalClaim>>
+PgSink::ClaimInterval(std::string source, std::string resource, Millis min_interval) {
+    auto op = [impl = impl_.get(),
+               source = std::move(source),
+               resource = std::move(resource),
+               min_interval](pqxx::connection& c) {
+        return impl->ClaimIntervalBlocking(c, source, resource, min_interval);
+    };
+    auto task = impl_->Dispatch<IntervalClaim>("ClaimInterval", std::move(op));
     auto result = co_await std::move(task);
     co_return result;
 }

@@ -99,6 +99,8 @@ public:
         std::string run_id
     ) override;
     Task<Result<std::int64_t>> ForgetEgress(std::string source) override;
+    Task<Result<IntervalClaim>>
+    ClaimInterval(std::string source, std::string resource, Millis min_interval) override;
     Task<Result<bool>> ClearLatch(std::string source) override;
     Task<Result<void>> PrepareEventTables(std::string schema, std::vector<EventTable> tables)
         override;

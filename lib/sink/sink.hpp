@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/asio.hpp"
+#include "core/duration.hpp"
 #include "core/error.hpp"
 #include "core/result.hpp"
 #include "core/table.hpp"
@@ -131,6 +132,14 @@ struct EgressClaim {
     std::vector<std::string> others;
     /// The address of the source's previous run ("" when there was none).
     std::string previous;
+};
+
+/// The answer to Sink::ClaimInterval(): whether a resource with a minimum interval goes ahead.
+struct IntervalClaim {
+    /// True: the run goes ahead, and its start is now the resource's last call.
+    bool due = true;
+    /// When the last run that went ahead started, when it is known and not this one.
+    std::optional<std::chrono::system_clock::time_point> last;
 };
 
 /// A column of a table that event intake writes. Unlike synced resources, these tables have
@@ -269,6 +278,18 @@ public:
         (void)max_addresses;
         (void)run_id;
         co_return EgressClaim{};
+    }
+
+    /// For a resource that the API lets call at most once per `min_interval`: when its last
+    /// call started at least that long ago (or never), records now as its last call and
+    /// answers due; otherwise answers not due, with the last call's time. Atomic across
+    /// processes. Sinks without such a store answer due.
+    virtual Task<Result<IntervalClaim>>
+    ClaimInterval(std::string source, std::string resource, Millis min_interval) {
+        (void)source;
+        (void)resource;
+        (void)min_interval;
+        co_return IntervalClaim{};
     }
 
     /// Forgets the addresses a source has used (after an operator dealt with a breach).

@@ -490,6 +490,23 @@ Task<Result<sink::EgressClaim>> FakeSink::ClaimEgress(
     co_return claim;
 }
 
+Task<Result<sink::IntervalClaim>>
+FakeSink::ClaimInterval(std::string source, std::string resource, Millis min_interval) {
+    if (Unreachable("ClaimInterval")) {
+        co_return Errc::kSinkTransient;
+    }
+    const auto now = std::chrono::system_clock::now();
+    const auto [it, first] = last_calls_.try_emplace({std::move(source), std::move(resource)}, now);
+    sink::IntervalClaim claim;
+    if (!first && now - it->second < min_interval) {
+        claim.due = false;
+        claim.last = it->second;
+    } else {
+        it->second = now;
+    }
+    co_return claim;
+}
+
 Task<Result<std::int64_t>> FakeSink::ForgetEgress(std::string source) {
     if (Unreachable("ForgetEgress")) {
         co_return Errc::kSinkTransient;

@@ -166,6 +166,8 @@ public:
         std::string run_id
     ) override;
     Task<Result<std::int64_t>> ForgetEgress(std::string source) override;
+    Task<Result<sink::IntervalClaim>>
+    ClaimInterval(std::string source, std::string resource, Millis min_interval) override;
     Task<Result<void>> Ping() override;
 
     std::string LastError() const override { return last_error_; }
@@ -196,6 +198,8 @@ private:
     /// Per source: address -> when it was last claimed (a counter), for "most recent first".
     std::map<std::string, std::map<std::string, std::uint64_t>> egress_;
     std::uint64_t egress_clock_ = 0;
+    /// Each resource's last call, for ClaimInterval().
+    std::map<StateKey, std::chrono::system_clock::time_point> last_calls_;
     std::set<StateKey> busy_elsewhere_;
     std::optional<CommitFault> commit_fault_;
     /// CommitPage calls since FailCommits.
