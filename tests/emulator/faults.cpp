@@ -51,6 +51,7 @@ std::optional<Fault> ParseFault(const boost::json::value& json, std::string& err
     }
     const auto& object = json.get_object();
     Fault fault;
+    bool without_retry_after = false;
     const auto* kind = object.if_contains("kind");
     if (kind == nullptr) {
         error = "fault: missing \"kind\"";
@@ -114,6 +115,11 @@ std::optional<Fault> ParseFault(const boost::json::value& json, std::string& err
             }
             fault.page = *n;
         } else if (key == "retry_after") {
+            if (v.is_bool() && !v.get_bool()) {
+                // A 429 without the header: the client falls back to its own backoff.
+                without_retry_after = true;
+                continue;
+            }
             const auto n = integer(0);
             if (!n) {
                 return std::nullopt;
@@ -151,7 +157,7 @@ std::optional<Fault> ParseFault(const boost::json::value& json, std::string& err
             return std::nullopt;
         }
     }
-    if (fault.kind == FaultKind::k429 && !fault.retry_after) {
+    if (fault.kind == FaultKind::k429 && !fault.retry_after && !without_retry_after) {
         fault.retry_after = 2;
     }
     if (fault.retry_after_date && !fault.retry_after) {

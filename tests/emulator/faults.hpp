@@ -41,7 +41,7 @@ struct Fault {
     std::optional<std::string> path_prefix;   ///< Request path starts with this.
     std::optional<std::string> method;        ///< Request method.
     std::optional<std::int64_t> page;         ///< Value of the `page` query parameter.
-    std::optional<std::int64_t> retry_after;  ///< Seconds (429 default 2).
+    std::optional<std::int64_t> retry_after;  ///< Seconds (429 default 2; false: no header).
     bool retry_after_date = false;            ///< Retry-After as an HTTP-date.
     std::chrono::milliseconds delay{0};       ///< For kDelay ("ms").
 

@@ -393,7 +393,12 @@ and serves until SIGTERM or SIGINT.
                                          field leaves the moving as it is
                          GET also answers the totals steps, updated, inserted,
                          deleted and deleted_ids (every id moving deleted)
-  --fault JSON           a fault object, as for POST /_admin/faults (repeatable)
+  --fault JSON           a fault object, as for POST /_admin/faults (repeatable):
+                         kind (429|500|502|503|delay|drop|truncate|malformed),
+                         count (-1: forever),
+                         after, path, path_prefix, method, page, ms (delay),
+                         retry_after (seconds, default 2 on a 429; false: no header),
+                         retry_after_date
   --log-requests         print one line per request to stderr
 
 Tiledesk mode (routes under /v3/{project_id}, POST /v3/auth/signin, /_admin/tiledesk/...):

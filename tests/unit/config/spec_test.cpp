@@ -123,6 +123,7 @@ TEST(ConnectorSpec, ReadsEveryResourceKey) {
         "    primary_key: [id, sub.id]\n"
         "    soft_delete: true\n"
         "    schedule: {interval: 1m, jitter: 5s}\n"
+        "    min_interval: 30s\n"
         "    error_rules: [{when: {status: 404}, action: ignore}]\n"
         "    max_nesting: 5\n"
         "    enabled: false\n"
@@ -151,6 +152,8 @@ TEST(ConnectorSpec, ReadsEveryResourceKey) {
     EXPECT_TRUE(r.soft_delete);
     EXPECT_EQ(r.schedule.interval, 1min);
     EXPECT_EQ(r.schedule.jitter, 5s);
+    EXPECT_EQ(r.min_interval, 30s);
+    EXPECT_EQ(spec.resources[1].min_interval, 0s) << "no limit unless a spec sets one";
     ASSERT_EQ(r.error_rules.size(), 1U);
     EXPECT_EQ(r.error_rules[0].action, cn::ErrorAction::kIgnore);
     EXPECT_EQ(r.max_nesting, 5U);
