@@ -323,6 +323,14 @@ public:
             std::fprintf(stderr, "chatsyncd: cannot read state: %s\n", sink_->LastError().c_str());
             return kExitUnavailable;
         }
+        Result<std::map<std::string, sink::Latch>> latches = Errc::kCancelled;
+        Run(ListLatches(&latches));
+        if (!latches) {
+            std::fprintf(
+                stderr, "chatsyncd: cannot read latches: %s\n", sink_->LastError().c_str()
+            );
+            return kExitUnavailable;
+        }
         std::printf(
             "%-14s %-18s %-19s %-11s %9s %9s  %-24s %-19s\n",
             "SOURCE",
@@ -334,19 +342,25 @@ public:
             "CURSOR",
             "NEXT RUN"
         );
-        auto print = [](const sink::ResourceState& s) {
+        // A latched source sends nothing until the latch is cleared, whatever its resources'
+        // last outcome and schedule say: it shows as latched, with no next run.
+        auto print = [](const sink::ResourceState& s, const sink::Latch* latch) {
+            const char* outcome = s.last_outcome.empty() ? "never run" : s.last_outcome.c_str();
             std::printf(
                 "%-14s %-18s %-19s %-11s %9lld %9lld  %-24s %-19s\n",
                 s.source.c_str(),
                 s.resource.c_str(),
                 FormatAge(s.last_run_at).c_str(),
-                s.last_outcome.empty() ? "never run" : s.last_outcome.c_str(),
+                latch != nullptr ? "latched" : outcome,
                 static_cast<long long>(s.last_rows_written),
                 static_cast<long long>(s.last_rows_unchanged),
                 s.cursor.value_or("-").c_str(),
-                FormatAge(s.next_run_at).c_str()
+                latch != nullptr ? "-" : FormatAge(s.next_run_at).c_str()
             );
-            if (!s.last_error.empty()) {
+            // The run that set the latch failed with the latch's reason, said below.
+            const bool said_below =
+                latch != nullptr && s.last_error.find(latch->reason) != std::string::npos;
+            if (!s.last_error.empty() && !said_below) {
                 std::printf("    error: %s\n", s.last_error.c_str());
             }
             if (s.checkpoint) {
@@ -357,6 +371,8 @@ public:
             }
         };
         for (const auto& source : config_.sources) {
+            const auto latched = latches->find(source.name);
+            const sink::Latch* latch = latched != latches->end() ? &latched->second : nullptr;
             for (const auto& r : source.connector.resources) {
                 if (!IsTopLevel(r)) {
                     continue;
@@ -365,13 +381,23 @@ public:
                     return s.source == source.name && s.resource == r.name;
                 });
                 if (it != listed->end()) {
-                    print(*it);
+                    print(*it, latch);
                 } else {
                     sink::ResourceState never;
                     never.source = source.name;
                     never.resource = r.name;
-                    print(never);
+                    print(never, latch);
                 }
+            }
+            if (latch != nullptr) {
+                std::printf(
+                    "    source %s latched since %s: %s\n"
+                    "    no resource of it runs until: chatsyncd breach clear --source %s\n",
+                    source.name.c_str(),
+                    FormatAge(latch->set_at).c_str(),
+                    latch->reason.c_str(),
+                    source.name.c_str()
+                );
             }
         }
         return kExitOk;
@@ -467,6 +493,22 @@ private:
 
     Task<void> ListStates(Result<std::vector<sink::ResourceState>>* out) {
         *out = co_await sink_->ListStates();
+    }
+
+    /// The latch of every configured source that has one, by source name.
+    Task<void> ListLatches(Result<std::map<std::string, sink::Latch>>* out) {
+        std::map<std::string, sink::Latch> latches;
+        for (const auto& source : config_.sources) {
+            auto latch = co_await sink_->GetLatch(source.name);
+            if (!latch) {
+                *out = latch.error();
+                co_return;
+            }
+            if (*latch) {
+                latches.emplace(source.name, std::move(**latch));
+            }
+        }
+        *out = std::move(latches);
     }
 
     Task<void> ClearLatch(

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <iterator>
 #include <set>
+#include <sstream>
 #include <vector>
 
 #include <boost/json/serialize.hpp>
@@ -385,6 +386,30 @@ TEST(Mesibo, TheLatchNamesTheSourceToClear) {
     EXPECT_EQ(status.exit_code, 0) << status.output;
     EXPECT_NE(status.output.find(clear), std::string::npos) << status.output;
     EXPECT_EQ(status.output.find("<name>"), std::string::npos) << status.output;
+    // Every resource of the source shows as latched, with no next run (the last column),
+    // whatever its last run did; then why, and the command that clears it.
+    std::size_t rows = 0;
+    std::istringstream lines(status.output);
+    for (std::string line; std::getline(lines, line);) {
+        if (!line.starts_with(source + " ")) {
+            continue;
+        }
+        ++rows;
+        std::istringstream words(line);
+        std::vector<std::string> columns{
+            std::istream_iterator<std::string>(words), std::istream_iterator<std::string>()};
+        EXPECT_NE(std::find(columns.begin(), columns.end(), "latched"), columns.end()) << line;
+        EXPECT_EQ(columns.back(), "-") << "no next run: " << line;
+    }
+    EXPECT_EQ(rows, 3U) << "users, groups and app_stats\n" << status.output;
+    EXPECT_NE(status.output.find("    source " + source + " latched since "), std::string::npos)
+        << status.output;
+    EXPECT_NE(
+        status.output.find(
+            "    no resource of it runs until: chatsyncd breach clear --source " + source + "\n"
+        ),
+        std::string::npos
+    ) << status.output;
 }
 
 TEST(Mesibo, EveryRequestLeavesFromThePinnedAddress) {
