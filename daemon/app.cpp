@@ -794,35 +794,20 @@ private:
         }
     }
 
-    /// A source pinned to an egress address that this host does not have is refused (the
-    /// others run): sending from another address could cost a platform's trust in the token.
+    /// A source that this host cannot run as configured (config::EgressRefusal) is refused,
+    /// and the others run: sending from another address could cost a platform's trust in the
+    /// token.
     bool EgressAvailable(const config::SourceConfig& source) {
-        const auto refuse = [&](const std::string& why) {
-            spdlog::error(
-                "source refused source={} kind=guard_refused error=\"{}\"", source.name, why
-            );
-            metrics_.Error(source.name, "", ErrorKind(make_error_code(Errc::kGuardRefused)));
-            refused_sources_ = true;
-            return false;
-        };
-        const auto& address = source.http.local_address;
-        if (address.empty()) {
-            if (source.connector.egress_guard && !source.http.stable_egress) {
-                return refuse(
-                    "connector " + source.connector.name +
-                    " must send from one address: set http.local_address to a pinned egress "
-                    "address, or http.stable_egress: true if this host has exactly one"
-                );
-            }
+        const auto why = config::EgressRefusal(source);
+        if (!why) {
             return true;
         }
-        if (auto ok = http::CheckLocalAddress(address); !ok) {
-            return refuse(
-                "pinned egress address " + address + " is not on this host (" +
-                ok.error().message() + "); no request is sent from another address"
-            );
-        }
-        return true;
+        spdlog::error(
+            "source refused source={} kind=guard_refused error=\"{}\"", source.name, *why
+        );
+        metrics_.Error(source.name, "", ErrorKind(make_error_code(Errc::kGuardRefused)));
+        refused_sources_ = true;
+        return false;
     }
 
     std::shared_ptr<connectors::SourceRunner> MakeRunner(const config::SourceConfig& source) {
@@ -1147,10 +1132,36 @@ int Healthcheck(const config::Config& config) {
     return kExitOk;
 }
 
+/// Validates what loading could not: every enabled source must be one that start-up would
+/// run on this host, or the config is refused with start-up's reason.
+int CheckConfig(const config::Config& config) {
+    std::vector<config::ConfigError> refused;
+    for (std::size_t i = 0; i < config.sources.size(); ++i) {
+        const auto& source = config.sources[i];
+        if (!source.enabled) {
+            continue;
+        }
+        if (const auto why = config::EgressRefusal(source)) {
+            refused.emplace_back(
+                config.path.string(),
+                0,
+                0,
+                "sources[" + std::to_string(i) + "].http",
+                "source " + source.name + " refused: " + *why
+            );
+        }
+    }
+    if (!refused.empty()) {
+        std::fprintf(stderr, "%s\n", config::ConfigErrors(std::move(refused)).what());
+        return kExitConfig;
+    }
+    std::fputs(config::Summarize(config).c_str(), stdout);
+    return kExitOk;
+}
+
 int Execute(const Arguments& args, config::Config config) {
     if (args.command == Command::kCheckConfig) {
-        std::fputs(config::Summarize(config).c_str(), stdout);
-        return kExitOk;
+        return CheckConfig(config);
     }
     if (args.command == Command::kHealthcheck) {
         return Healthcheck(config);
