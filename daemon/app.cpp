@@ -193,6 +193,17 @@ public:
             return kExitUsage;
         }
         MakeRunners(args.source);
+        // The one source asked for cannot run here: a config problem, said as start-up says it.
+        if (const auto refused = args.source ? refused_.find(*args.source) : refused_.end();
+            refused != refused_.end()) {
+            std::fprintf(
+                stderr,
+                "chatsyncd: source %s refused: %s\n",
+                refused->first.c_str(),
+                refused->second.c_str()
+            );
+            return kExitConfig;
+        }
 
         struct Item {
             connectors::SourceRunner* runner;
@@ -238,7 +249,7 @@ public:
         const bool all_ok = std::all_of(reports_.begin(), reports_.end(), [](const auto& r) {
             return r.outcome == "success";
         });
-        return all_ok && !interrupted_ && !refused_sources_ ? kExitOk : kExitFailure;
+        return all_ok && !interrupted_ && refused_.empty() ? kExitOk : kExitFailure;
     }
 
     int Daemon() {
@@ -798,15 +809,16 @@ private:
     /// and the others run: sending from another address could cost a platform's trust in the
     /// token.
     bool EgressAvailable(const config::SourceConfig& source) {
-        const auto why = config::EgressRefusal(source);
+        auto why = config::EgressRefusal(source);
         if (!why) {
+            refused_.erase(source.name);
             return true;
         }
         spdlog::error(
             "source refused source={} kind=guard_refused error=\"{}\"", source.name, *why
         );
         metrics_.Error(source.name, "", ErrorKind(make_error_code(Errc::kGuardRefused)));
-        refused_sources_ = true;
+        refused_[source.name] = std::move(*why);
         return false;
     }
 
@@ -1066,8 +1078,8 @@ private:
     std::map<std::pair<std::string, std::string>, ResourceHealth> health_;
     SysClock::time_point started_at_ = SysClock::now();
     bool interrupted_ = false;
-    /// Whether a source was refused at start (a pinned egress address the host lacks).
-    bool refused_sources_ = false;
+    /// Why each source that start-up (or a reload) refused was refused, by source name.
+    std::map<std::string, std::string> refused_;
     bool progress_ = false;
     std::vector<connectors::RunReport> reports_;
     SystemdNotifier notifier_;

@@ -1,6 +1,6 @@
 // End-to-end: what start-up refuses on this host (a source behind an egress guard with no
-// pinned or vouched-for address, or pinned to an address the host lacks), `check-config`
-// refuses too, in start-up's words and with the config error's exit code.
+// pinned or vouched-for address, or pinned to an address the host lacks), `check-config` and
+// `once --source` refuse too, in start-up's words and with the config error's exit code.
 
 #include <map>
 #include <string>
@@ -84,6 +84,32 @@ TEST(Refusal, CheckConfigRefusesWhatStartUpRefusesInItsWords) {
         auto check = RunChatsyncd({"-c", config, "check-config"});
         EXPECT_EQ(check.exit_code, 0) << http << check.output;
     }
+}
+
+TEST(Refusal, OnceOfARefusedSourceSaysItWasRefusedAndWhy) {
+    CHATSYNC_REQUIRE_DSN(dsn);
+    Emulator emu({"--mode", "mesibo", "--mesibo-users", "20", "--mesibo-groups", "2"});
+    TempDir dir;
+    const auto source = UniqueName("mesibo_unpinned");
+    const auto config = dir.Write("c.yaml", MesiboConfig(dsn, source, emu.url(), dir.path(), ""));
+    for (const std::vector<std::string>& only :
+         {std::vector<std::string>{"--source", source, "--resource", "app_stats"},
+          std::vector<std::string>{"--source", source}}) {
+        std::vector<std::string> args{"-c", config, "once"};
+        args.insert(args.end(), only.begin(), only.end());
+        auto run = RunChatsyncd(args);
+        EXPECT_EQ(run.exit_code, kExitConfig) << run.output;
+        EXPECT_NE(
+            run.output.find(
+                "chatsyncd: source " + source +
+                " refused: connector mesibo must send from one address: set "
+                "http.local_address to a pinned egress address, or http.stable_egress: true"
+            ),
+            std::string::npos
+        ) << run.output;
+        EXPECT_EQ(run.output.find("has no top-level resource"), std::string::npos) << run.output;
+    }
+    EXPECT_TRUE(emu.Requests().empty());
 }
 
 /// The example configs pass with their variables set (Mesibo's egress address to one this
