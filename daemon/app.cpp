@@ -193,6 +193,17 @@ public:
             return kExitUsage;
         }
         MakeRunners(args.source);
+        // The one source asked for cannot run here: a config problem, said as start-up says it.
+        if (const auto refused = args.source ? refused_.find(*args.source) : refused_.end();
+            refused != refused_.end()) {
+            std::fprintf(
+                stderr,
+                "chatsyncd: source %s refused: %s\n",
+                refused->first.c_str(),
+                refused->second.c_str()
+            );
+            return kExitConfig;
+        }
 
         struct Item {
             connectors::SourceRunner* runner;
@@ -238,7 +249,7 @@ public:
         const bool all_ok = std::all_of(reports_.begin(), reports_.end(), [](const auto& r) {
             return Succeeded(r);
         });
-        return all_ok && !interrupted_ && !refused_sources_ ? kExitOk : kExitFailure;
+        return all_ok && !interrupted_ && refused_.empty() ? kExitOk : kExitFailure;
     }
 
     int Daemon() {
@@ -323,6 +334,14 @@ public:
             std::fprintf(stderr, "chatsyncd: cannot read state: %s\n", sink_->LastError().c_str());
             return kExitUnavailable;
         }
+        Result<std::map<std::string, sink::Latch>> latches = Errc::kCancelled;
+        Run(ListLatches(&latches));
+        if (!latches) {
+            std::fprintf(
+                stderr, "chatsyncd: cannot read latches: %s\n", sink_->LastError().c_str()
+            );
+            return kExitUnavailable;
+        }
         std::printf(
             "%-14s %-18s %-19s %-11s %9s %9s  %-24s %-19s\n",
             "SOURCE",
@@ -334,19 +353,25 @@ public:
             "CURSOR",
             "NEXT RUN"
         );
-        auto print = [](const sink::ResourceState& s) {
+        // A latched source sends nothing until the latch is cleared, whatever its resources'
+        // last outcome and schedule say: it shows as latched, with no next run.
+        auto print = [](const sink::ResourceState& s, const sink::Latch* latch) {
+            const char* outcome = s.last_outcome.empty() ? "never run" : s.last_outcome.c_str();
             std::printf(
                 "%-14s %-18s %-19s %-11s %9lld %9lld  %-24s %-19s\n",
                 s.source.c_str(),
                 s.resource.c_str(),
                 FormatAge(s.last_run_at).c_str(),
-                s.last_outcome.empty() ? "never run" : s.last_outcome.c_str(),
+                latch != nullptr ? "latched" : outcome,
                 static_cast<long long>(s.last_rows_written),
                 static_cast<long long>(s.last_rows_unchanged),
                 s.cursor.value_or("-").c_str(),
-                FormatAge(s.next_run_at).c_str()
+                latch != nullptr ? "-" : FormatAge(s.next_run_at).c_str()
             );
-            if (!s.last_error.empty()) {
+            // The run that set the latch failed with the latch's reason, said below.
+            const bool said_below =
+                latch != nullptr && s.last_error.find(latch->reason) != std::string::npos;
+            if (!s.last_error.empty() && !said_below) {
                 std::printf("    error: %s\n", s.last_error.c_str());
             }
             if (s.checkpoint) {
@@ -357,6 +382,8 @@ public:
             }
         };
         for (const auto& source : config_.sources) {
+            const auto latched = latches->find(source.name);
+            const sink::Latch* latch = latched != latches->end() ? &latched->second : nullptr;
             for (const auto& r : source.connector.resources) {
                 if (!IsTopLevel(r)) {
                     continue;
@@ -365,13 +392,23 @@ public:
                     return s.source == source.name && s.resource == r.name;
                 });
                 if (it != listed->end()) {
-                    print(*it);
+                    print(*it, latch);
                 } else {
                     sink::ResourceState never;
                     never.source = source.name;
                     never.resource = r.name;
-                    print(never);
+                    print(never, latch);
                 }
+            }
+            if (latch != nullptr) {
+                std::printf(
+                    "    source %s latched since %s: %s\n"
+                    "    no resource of it runs until: chatsyncd breach clear --source %s\n",
+                    source.name.c_str(),
+                    FormatAge(latch->set_at).c_str(),
+                    latch->reason.c_str(),
+                    source.name.c_str()
+                );
             }
         }
         return kExitOk;
@@ -467,6 +504,22 @@ private:
 
     Task<void> ListStates(Result<std::vector<sink::ResourceState>>* out) {
         *out = co_await sink_->ListStates();
+    }
+
+    /// The latch of every configured source that has one, by source name.
+    Task<void> ListLatches(Result<std::map<std::string, sink::Latch>>* out) {
+        std::map<std::string, sink::Latch> latches;
+        for (const auto& source : config_.sources) {
+            auto latch = co_await sink_->GetLatch(source.name);
+            if (!latch) {
+                *out = latch.error();
+                co_return;
+            }
+            if (*latch) {
+                latches.emplace(source.name, std::move(**latch));
+            }
+        }
+        *out = std::move(latches);
     }
 
     Task<void> ClearLatch(
@@ -764,35 +817,21 @@ private:
         }
     }
 
-    /// A source pinned to an egress address that this host does not have is refused (the
-    /// others run): sending from another address could cost a platform's trust in the token.
+    /// A source that this host cannot run as configured (config::EgressRefusal) is refused,
+    /// and the others run: sending from another address could cost a platform's trust in the
+    /// token.
     bool EgressAvailable(const config::SourceConfig& source) {
-        const auto refuse = [&](const std::string& why) {
-            spdlog::error(
-                "source refused source={} kind=guard_refused error=\"{}\"", source.name, why
-            );
-            metrics_.Error(source.name, "", ErrorKind(make_error_code(Errc::kGuardRefused)));
-            refused_sources_ = true;
-            return false;
-        };
-        const auto& address = source.http.local_address;
-        if (address.empty()) {
-            if (source.connector.egress_guard && !source.http.stable_egress) {
-                return refuse(
-                    "connector " + source.connector.name +
-                    " must send from one address: set http.local_address to a pinned egress "
-                    "address, or http.stable_egress: true if this host has exactly one"
-                );
-            }
+        auto why = config::EgressRefusal(source);
+        if (!why) {
+            refused_.erase(source.name);
             return true;
         }
-        if (auto ok = http::CheckLocalAddress(address); !ok) {
-            return refuse(
-                "pinned egress address " + address + " is not on this host (" +
-                ok.error().message() + "); no request is sent from another address"
-            );
-        }
-        return true;
+        spdlog::error(
+            "source refused source={} kind=guard_refused error=\"{}\"", source.name, *why
+        );
+        metrics_.Error(source.name, "", ErrorKind(make_error_code(Errc::kGuardRefused)));
+        refused_[source.name] = std::move(*why);
+        return false;
     }
 
     std::shared_ptr<connectors::SourceRunner> MakeRunner(const config::SourceConfig& source) {
@@ -1051,8 +1090,8 @@ private:
     std::map<std::pair<std::string, std::string>, ResourceHealth> health_;
     SysClock::time_point started_at_ = SysClock::now();
     bool interrupted_ = false;
-    /// Whether a source was refused at start (a pinned egress address the host lacks).
-    bool refused_sources_ = false;
+    /// Why each source that start-up (or a reload) refused was refused, by source name.
+    std::map<std::string, std::string> refused_;
     bool progress_ = false;
     std::vector<connectors::RunReport> reports_;
     SystemdNotifier notifier_;
@@ -1117,10 +1156,36 @@ int Healthcheck(const config::Config& config) {
     return kExitOk;
 }
 
+/// Validates what loading could not: every enabled source must be one that start-up would
+/// run on this host, or the config is refused with start-up's reason.
+int CheckConfig(const config::Config& config) {
+    std::vector<config::ConfigError> refused;
+    for (std::size_t i = 0; i < config.sources.size(); ++i) {
+        const auto& source = config.sources[i];
+        if (!source.enabled) {
+            continue;
+        }
+        if (const auto why = config::EgressRefusal(source)) {
+            refused.emplace_back(
+                config.path.string(),
+                0,
+                0,
+                "sources[" + std::to_string(i) + "].http",
+                "source " + source.name + " refused: " + *why
+            );
+        }
+    }
+    if (!refused.empty()) {
+        std::fprintf(stderr, "%s\n", config::ConfigErrors(std::move(refused)).what());
+        return kExitConfig;
+    }
+    std::fputs(config::Summarize(config).c_str(), stdout);
+    return kExitOk;
+}
+
 int Execute(const Arguments& args, config::Config config) {
     if (args.command == Command::kCheckConfig) {
-        std::fputs(config::Summarize(config).c_str(), stdout);
-        return kExitOk;
+        return CheckConfig(config);
     }
     if (args.command == Command::kHealthcheck) {
         return Healthcheck(config);

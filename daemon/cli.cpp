@@ -14,7 +14,8 @@ commands:
   run                               run the daemon: sync every resource on its schedule
   once [--source S] [--resource R]  sync what is configured once, to completion, and exit
   check-config                      validate the config file and print what it configures
-  status                            per resource: last run, outcome, rows, cursor, next run
+  status                            per resource: last run, outcome, rows, cursor, next run;
+                                    a latched source: why, and the command that clears it
   reset --source S [--resource R]   forget checkpoints: the next run is a full re-sync
   breach clear --source S           lift the latch that stopped source S (after TOKENBREACH or
                                     another latch rule), once its cause is dealt with

@@ -210,6 +210,13 @@ connectors::ConnectorSpec ParseConnectorSpec(const std::string& yaml, const std:
 /// Names of the built-in connector specs ("generic_demo", "tiledesk", ...), sorted.
 std::vector<std::string> BuiltinConnectorNames();
 
+/// Why this host cannot run `source` as configured, or nullopt when it can: a connector with
+/// an egress guard sends from one address, so it needs `http.local_address` (or
+/// `http.stable_egress: true` for a host with exactly one), and a pinned address must be one
+/// of this host's. Start-up and a reload refuse such a source (the others run), `once
+/// --source` and `check-config` exit on it: all with this message.
+std::optional<std::string> EgressRefusal(const SourceConfig& source);
+
 /// A human-readable summary for `chatsyncd check-config`: database, admin, log and limits, and
 /// per source its connector and where it came from, config values (secrets and the DSN shown
 /// as `***`), rate limit, and each resource with its schedule, pagination and incremental

@@ -77,6 +77,20 @@ std::string_view ActionName(ErrorAction action) {
     return "fatal";
 }
 
+void BindSource(ConnectorSpec& spec, std::string_view source) {
+    boost::json::object ctx;
+    ctx["source"] = boost::json::object{{"name", source}};
+    const auto bind = [&ctx](std::vector<ErrorRule>& rules) {
+        for (auto& rule : rules) {
+            rule.message = RenderOnly(rule.message, "source", ctx);
+        }
+    };
+    bind(spec.error_rules);
+    for (auto& resource : spec.resources) {
+        bind(resource.error_rules);
+    }
+}
+
 Verdict Classify(
     const std::vector<const ErrorRule*>& rules,
     const http::Response& response,

@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "connectors/cursor.hpp"
+#include "connectors/error_rules.hpp"
 #include "connectors/listing.hpp"
 #include "connectors/page.hpp"
 #include "connectors/partition.hpp"
@@ -43,6 +44,8 @@ SourceRunner::SourceRunner(
     , metrics_(metrics)
     , redactor_(redactor)
     , fetcher_(executor, settings_, sink, metrics, redactor) {
+    // The fetcher classifies responses with these rules: their messages name this source.
+    BindSource(settings_.spec, settings_.name);
     // start_param and end_param are shorthands for query templates.
     for (auto& resource : settings_.spec.resources) {
         if (!resource.incremental) {

@@ -291,8 +291,8 @@ struct ErrorRule {
     std::string body_path;
     std::optional<boost::json::value> body_equals;
     ErrorAction action = ErrorAction::kFatal;
-    /// Template for the log line and the run log; may use `{{ body.<path> }}` and
-    /// `{{ status }}`.
+    /// Template for the log line and the run log; may use `{{ body.<path> }}`,
+    /// `{{ status }}` and `{{ source.name }}` (the name of the source the rule stops).
     std::string message;
 
     bool operator==(const ErrorRule&) const = default;

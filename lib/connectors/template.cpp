@@ -19,9 +19,11 @@ std::optional<std::string_view> SolePlaceholder(std::string_view text) {
     return Trim(inner);
 }
 
-}  // namespace
-
-std::string Render(std::string_view text, const boost::json::object& context) {
+/// Replaces the placeholders whose path `wanted` accepts with the context's value there,
+/// and keeps the others as written.
+template <class Wanted>
+std::string
+RenderWhere(std::string_view text, const boost::json::object& context, const Wanted& wanted) {
     std::string out;
     out.reserve(text.size());
     const boost::json::value root(context);
@@ -37,13 +39,32 @@ std::string Render(std::string_view text, const boost::json::object& context) {
         }
         out.append(text.substr(pos, open - pos));
         const auto path = Trim(text.substr(open + 2, close - open - 2));
-        if (const auto* v = FindPath(root, path)) {
+        if (!wanted(path)) {
+            out.append(text.substr(open, close + 2 - open));
+        } else if (const auto* v = FindPath(root, path)) {
             out += ScalarText(*v);
         }
         pos = close + 2;
     }
     out.append(text.substr(pos));
     return out;
+}
+
+/// Whether `path` is `root` or a path below it.
+bool Under(std::string_view path, std::string_view root) {
+    return path == root ||
+           (path.starts_with(root) && path.size() > root.size() && path[root.size()] == '.');
+}
+
+}  // namespace
+
+std::string Render(std::string_view text, const boost::json::object& context) {
+    return RenderWhere(text, context, [](std::string_view) { return true; });
+}
+
+std::string
+RenderOnly(std::string_view text, std::string_view root, const boost::json::object& context) {
+    return RenderWhere(text, context, [root](std::string_view path) { return Under(path, root); });
 }
 
 bool References(std::string_view text, std::string_view path) {
@@ -54,8 +75,7 @@ bool References(std::string_view text, std::string_view path) {
             return false;
         }
         const auto ref = Trim(text.substr(pos + 2, close - pos - 2));
-        if (ref == path ||
-            (ref.starts_with(path) && ref.size() > path.size() && ref[path.size()] == '.')) {
+        if (Under(ref, path)) {
             return true;
         }
         pos = close + 2;

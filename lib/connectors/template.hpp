@@ -16,6 +16,11 @@ namespace chatsync::connectors {
 /// closing "}}" is left as it is.
 std::string Render(std::string_view text, const boost::json::object& context);
 
+/// Renders only the placeholders at or below `root` (with root `source`: `{{ source.name }}`)
+/// and keeps every other one as written, for a later Render with the rest of the context.
+std::string
+RenderOnly(std::string_view text, std::string_view root, const boost::json::object& context);
+
 /// Whether `text` references `path` (exactly, or a path below it).
 bool References(std::string_view text, std::string_view path);
 

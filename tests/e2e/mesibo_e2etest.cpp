@@ -4,10 +4,12 @@
 #include <cstdio>
 #include <iterator>
 #include <set>
+#include <sstream>
 #include <vector>
 
 #include <boost/json/serialize.hpp>
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include "e2e/e2e_util.hpp"
 
@@ -325,6 +327,89 @@ TEST(Mesibo, TokenBreachLatchesTheSourceUntilCleared) {
     auto again = RunChatsyncd({"-c", config, "breach", "clear", "--source", source});
     EXPECT_EQ(again.exit_code, 0);
     EXPECT_NE(again.output.find("is not latched"), std::string::npos) << again.output;
+}
+
+/// The latch's message tells the operator what to run: with this source's name in it, in the
+/// log, on /readyz, in `status` and in chatsync.latches.
+TEST(Mesibo, TheLatchNamesTheSourceToClear) {
+    CHATSYNC_REQUIRE_DSN(dsn);
+    Emulator emu({"--mode", "mesibo", "--mesibo-users", "20", "--mesibo-groups", "2"});
+    // Disabled before the daemon starts: its first request is answered TOKENBREACH.
+    emu.Admin("POST", "/_admin/mesibo/breach", R"({"disabled":true})");
+    TempDir dir;
+    const auto source = UniqueName("mesibo_named");
+    auto yaml = MesiboConfig(dsn, source, emu, dir.path());
+    const std::string no_admin = "listen: \"\"";
+    yaml.replace(yaml.find(no_admin), no_admin.size(), "listen: \"127.0.0.1:0\"");
+    const auto config = dir.Write("c.yaml", yaml);
+    const std::string clear = "chatsyncd breach clear --source " + source + "'";
+    auto daemon = StartChatsyncd({"-c", config, "run"}, dir.path() + "/daemon.log");
+    const auto port = AdminPort(*daemon);
+    ASSERT_NE(port, 0) << daemon->Output();
+    const auto readyz = "http://127.0.0.1:" + std::to_string(port) + "/readyz";
+    ASSERT_TRUE(WaitFor(
+        [&] {
+            return daemon->Output().find("sync failed") != std::string::npos &&
+                   HttpCall("GET", readyz).body.find("latched") != std::string::npos;
+        },
+        std::chrono::seconds(30)
+    )) << daemon->Output();
+
+    const auto ready = HttpCall("GET", readyz);
+    EXPECT_EQ(ready.status, 503U);
+    EXPECT_NE(ready.body.find("source " + source + " latched: "), std::string::npos) << ready.body;
+    EXPECT_NE(ready.body.find(clear), std::string::npos) << ready.body;
+    EXPECT_EQ(ready.body.find("<name>"), std::string::npos) << ready.body;
+    daemon->Signal(SIGTERM);
+    EXPECT_EQ(daemon->Wait(std::chrono::seconds(15)), 0) << daemon->Output();
+    const auto log = daemon->Output();
+    EXPECT_EQ(log.find("<name>"), std::string::npos) << log;
+    // Every line with the latch's message: the failed run's, and those of the runs it stopped.
+    const std::string message = "Mesibo disabled the app";
+    std::size_t breach_lines = 0;
+    for (std::size_t at = log.find(message); at != std::string::npos;
+         at = log.find(message, at + 1)) {
+        const auto begin = log.rfind('\n', at);
+        const auto line =
+            log.substr(begin == std::string::npos ? 0 : begin + 1, log.find('\n', at) - begin - 1);
+        EXPECT_NE(line.find(clear), std::string::npos) << line;
+        ++breach_lines;
+    }
+    EXPECT_GT(breach_lines, 0U) << log;
+
+    const auto reason =
+        Scalar(dsn, "SELECT reason FROM chatsync.latches WHERE source = '" + source + "'");
+    EXPECT_NE(reason.find(clear), std::string::npos) << reason;
+    EXPECT_EQ(reason.find("<name>"), std::string::npos) << reason;
+
+    auto status = RunChatsyncd({"-c", config, "status"});
+    EXPECT_EQ(status.exit_code, 0) << status.output;
+    EXPECT_NE(status.output.find(clear), std::string::npos) << status.output;
+    EXPECT_EQ(status.output.find("<name>"), std::string::npos) << status.output;
+    // Every resource of the source shows as latched, with no next run (the last column),
+    // whatever its last run did; then why, and the command that clears it.
+    std::size_t rows = 0;
+    std::istringstream lines(status.output);
+    for (std::string line; std::getline(lines, line);) {
+        if (!line.starts_with(source + " ")) {
+            continue;
+        }
+        ++rows;
+        std::istringstream words(line);
+        std::vector<std::string> columns{
+            std::istream_iterator<std::string>(words), std::istream_iterator<std::string>()};
+        EXPECT_NE(std::find(columns.begin(), columns.end(), "latched"), columns.end()) << line;
+        EXPECT_EQ(columns.back(), "-") << "no next run: " << line;
+    }
+    EXPECT_EQ(rows, 3U) << "users, groups and app_stats\n" << status.output;
+    EXPECT_NE(status.output.find("    source " + source + " latched since "), std::string::npos)
+        << status.output;
+    EXPECT_NE(
+        status.output.find(
+            "    no resource of it runs until: chatsyncd breach clear --source " + source + "\n"
+        ),
+        std::string::npos
+    ) << status.output;
 }
 
 TEST(Mesibo, EveryRequestLeavesFromThePinnedAddress) {

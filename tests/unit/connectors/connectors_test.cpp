@@ -29,6 +29,15 @@ TEST(Template, RendersPathsAndLeavesUnknownEmpty) {
     EXPECT_FALSE(References("x {{ cursorx }}", "cursor"));
 }
 
+TEST(Template, RenderOnlyKeepsPlaceholdersOutsideItsRoot) {
+    const auto ctx = json::parse(R"({"source":{"name":"mesibo_eu"},"sourcex":1})").as_object();
+    EXPECT_EQ(
+        RenderOnly("{{ source.name }}: {{ body.cause }} ({{status}}) {{ sourcex }}", "source", ctx),
+        "mesibo_eu: {{ body.cause }} ({{status}}) {{ sourcex }}"
+    );
+    EXPECT_EQ(RenderOnly("no close {{ source.name", "source", ctx), "no close {{ source.name");
+}
+
 TEST(Template, JsonBodyKeepsTypesOfSolePlaceholders) {
     const auto body = json::parse(
         R"({"page":"{{ page.number }}","q":"id={{ parent.id }}","nested":["{{ config.token }}"]})"
@@ -111,6 +120,33 @@ TEST(ErrorRules, BodyEnvelopeRulesWinOverDefaultsAndRenderMessages) {
     EXPECT_EQ(Classify(rules, Resp(200, json::serialize(b2)), &b2).action, ErrorAction::kFatal);
     const auto b3 = json::parse(R"({"result":true})");
     EXPECT_EQ(Classify(rules, Resp(200, json::serialize(b3)), &b3).action, ErrorAction::kSuccess);
+}
+
+TEST(ErrorRules, MessagesNameTheSourceTheyStop) {
+    ConnectorSpec spec;
+    ErrorRule breach;
+    breach.body_path = "error";
+    breach.body_equals = json::value("TOKENBREACH");
+    breach.action = ErrorAction::kLatch;
+    breach.message = "{{ body.error }}: run 'chatsyncd breach clear --source {{ source.name }}'";
+    spec.error_rules.push_back(breach);
+    ResourceSpec stats;
+    stats.name = "app_stats";
+    ErrorRule limited;
+    limited.body_path = "error";
+    limited.action = ErrorAction::kIgnore;
+    limited.message = "{{ source.name }}/app_stats: {{ body.error }} ({{ status }})";
+    stats.error_rules.push_back(limited);
+    spec.resources.push_back(stats);
+
+    BindSource(spec, "mesibo_eu");
+    const auto body = json::parse(R"({"result":false,"error":"TOKENBREACH"})");
+    const auto latch = Classify({&spec.error_rules[0]}, Resp(200, json::serialize(body)), &body);
+    EXPECT_EQ(latch.action, ErrorAction::kLatch);
+    EXPECT_EQ(latch.message, "TOKENBREACH: run 'chatsyncd breach clear --source mesibo_eu'");
+    const auto ignored =
+        Classify({&spec.resources[0].error_rules[0]}, Resp(200, json::serialize(body)), &body);
+    EXPECT_EQ(ignored.message, "mesibo_eu/app_stats: TOKENBREACH (200)");
 }
 
 TEST(Pagination, PageNumberStopsAtTotalPagesAndEmptyPages) {
