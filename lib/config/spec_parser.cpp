@@ -83,6 +83,16 @@ constexpr NameTable<cn::CursorFormat, 4> kCursorFormats{{
     {"number", cn::CursorFormat::kNumber},
 }};
 
+/// The types `column_types` declares, as PostgreSQL spells them.
+constexpr NameTable<ColumnType, 6> kColumnTypes{{
+    {"boolean", ColumnType::kBoolean},
+    {"bigint", ColumnType::kBigint},
+    {"double precision", ColumnType::kDouble},
+    {"timestamptz", ColumnType::kTimestamptz},
+    {"text", ColumnType::kText},
+    {"jsonb", ColumnType::kJsonb},
+}};
+
 const std::vector<std::string> kMethods{"GET", "POST", "PUT", "PATCH", "DELETE"};
 
 bool IsResourceName(std::string_view s) {
@@ -765,6 +775,51 @@ ReadPrimaryKey(Context& ctx, const YamlNode& node, const std::string& path) {
     return out;
 }
 
+/// `column_types: {path: type}`. A path is the record's, dotted for nested fields, and must
+/// be one that becomes a column: at most `max_nesting` levels deep, since deeper objects are
+/// stored whole in a jsonb column.
+std::map<std::string, ColumnType, std::less<>> ReadColumnTypes(
+    Context& ctx,
+    const YamlNode& node,
+    const std::string& path,
+    std::uint32_t max_nesting
+) {
+    std::map<std::string, ColumnType, std::less<>> out;
+    for (const auto& e : ReadEntries(ctx, node, path)) {
+        const std::string p = JoinPath(path, e.key);
+        const bool empty_component = e.key.empty() || e.key.front() == '.' || e.key.back() == '.' ||
+                                     e.key.find("..") != std::string::npos;
+        if (empty_component) {
+            ctx.Error(
+                e.key_node->mark,
+                p,
+                "expected a field path such as pinned or profile.name (got '" + e.key + "')"
+            );
+            continue;
+        }
+        const auto depth =
+            static_cast<std::uint32_t>(std::count(e.key.begin(), e.key.end(), '.')) + 1;
+        if (depth > std::max<std::uint32_t>(1, max_nesting)) {
+            ctx.Error(
+                e.key_node->mark,
+                p,
+                "is " + std::to_string(depth) + " levels deep, deeper than max_nesting (" +
+                    std::to_string(max_nesting) +
+                    "): it is stored inside a jsonb column, not as a column of its own"
+            );
+            continue;
+        }
+        if (e.value->IsNull()) {
+            ctx.Error(e.value->mark, p, "needs a type: one of " + JoinNames(NamesOf(kColumnTypes)));
+            continue;
+        }
+        if (const auto type = ReadEnum(ctx, *e.value, p, kColumnTypes)) {
+            out.emplace(e.key, *type);
+        }
+    }
+    return out;
+}
+
 cn::ResourceSpec ReadResource(
     Context& ctx,
     const YamlNode& node,
@@ -886,6 +941,9 @@ cn::ResourceSpec ReadResource(
     }
     if (const auto v = m.Integer("max_nesting", 0, 64)) {
         out.max_nesting = static_cast<std::uint32_t>(*v);
+    }
+    if (const YamlNode* c = m.Get("column_types"); c != nullptr && !c->IsNull()) {
+        out.column_types = ReadColumnTypes(ctx, *c, m.PathOf("column_types"), out.max_nesting);
     }
     if (const auto v = m.Bool("enabled")) {
         out.enabled = *v;

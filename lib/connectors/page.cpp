@@ -7,6 +7,7 @@
 
 #include "core/error.hpp"
 #include "core/json.hpp"
+#include "normalize/convert.hpp"
 #include "normalize/flatten.hpp"
 
 namespace chatsync::connectors::detail {
@@ -21,7 +22,16 @@ Result<void> AppendRecords(
     const json::value* parent,
     std::string& error
 ) {
-    const normalize::FlattenOptions options{.max_nesting = resource.max_nesting};
+    const normalize::FlattenOptions options{
+        .max_nesting = resource.max_nesting, .declared = &resource.column_types};
+    // A value that its declared type cannot take is bad input, like a malformed page: the
+    // page fails and is counted, nothing of it is written, and the checkpoint stays. The
+    // message names the field and the JSON type, never the value or the record.
+    const auto bad_value = [&](std::size_t i, const normalize::BadValue& bad) {
+        error =
+            "resource " + resource.name + ", record " + std::to_string(i) + ": " + bad.Describe();
+        return Errc::kUpstreamBadPayload;
+    };
     std::size_t index = 0;
     for (const auto& item : records) {
         const auto* record = item.if_object();
@@ -29,11 +39,26 @@ Result<void> AppendRecords(
             error = "record " + std::to_string(index) + " is not a JSON object";
             return Errc::kUpstreamBadPayload;
         }
-        normalize::AppendRecord(batch, *record, options);
+        if (const auto bad = normalize::AppendRecord(batch, *record, options)) {
+            return bad_value(index, *bad);
+        }
         if (parent != nullptr && resource.parent) {
             for (const auto& [column, path] : resource.parent->fields) {
                 const auto* v = FindPath(*parent, path);
-                if (v != nullptr && !v->is_null()) {
+                const auto declared = resource.column_types.find(column);
+                if (declared != resource.column_types.end()) {
+                    const auto at = batch.Declare(column, column, declared->second);
+                    if (v == nullptr || v->is_null()) {
+                        continue;
+                    }
+                    auto converted = normalize::ConvertTo(*v, declared->second);
+                    if (!converted) {
+                        return bad_value(
+                            index, {column, declared->second, normalize::JsonTypeName(*v)}
+                        );
+                    }
+                    batch.Set(at, std::move(*converted));
+                } else if (v != nullptr && !v->is_null()) {
                     batch.Set(batch.Column(column, column), normalize::ToValue(*v));
                 }
             }

@@ -10,6 +10,7 @@
 #include <boost/json/value.hpp>
 
 #include "core/duration.hpp"
+#include "core/table.hpp"
 
 /// @file
 /// The connector spec model: how to talk to one API, as plain data. The config loader fills it
@@ -348,6 +349,13 @@ struct ResourceSpec {
     std::vector<std::string> requires_params;
     /// Objects nested deeper than this are stored whole as jsonb instead of flattened.
     std::uint32_t max_nesting = 3;
+    /// Declared column types by record path (dotted, as primary_key writes it; at most
+    /// max_nesting components), for fields whose form varies between answers (0/1 and
+    /// true/false, numbers and strings of digits). Such a column has its declared type
+    /// whatever an answer holds; a value that cannot take it fails the page. A parent field
+    /// of a child resource is declared by its column name. A declared object path is stored
+    /// whole (jsonb) or as text, not flattened.
+    std::map<std::string, ColumnType, std::less<>> column_types;
     bool enabled = true;
 
     bool operator==(const ResourceSpec&) const = default;

@@ -208,6 +208,17 @@ Task<SourceRunner::Changed> SourceRunner::CommitRows(
         run.report.rows_unchanged += t.unchanged;
         metrics_.Page(settings_.name, resource.name, t.inserted + t.updated, t.unchanged);
         changed.insert(changed.end(), t.changed_rows.begin(), t.changed_rows.end());
+        for (const auto& c : t.converted) {
+            spdlog::info(
+                "converted a column to its declared type source={} table={} column={} from=\"{}\" "
+                "to=\"{}\"",
+                settings_.name,
+                resource.name,
+                c.column,
+                c.from,
+                c.to
+            );
+        }
     }
     co_return changed;
 }

@@ -62,11 +62,26 @@ std::optional<ColumnType> ColumnTypeFromSql(std::string_view sql_name) noexcept 
 std::size_t RowBatch::Column(std::string_view path, std::string_view name, ColumnType type) {
     if (const auto it = by_path_.find(path); it != by_path_.end()) {
         auto& col = columns_[it->second];
-        col.type = col.typed ? Widen(col.type, type) : type;
-        col.typed = true;
+        if (!col.declared) {
+            col.type = col.typed ? Widen(col.type, type) : type;
+            col.typed = true;
+        }
         return it->second;
     }
     columns_.push_back(ColumnDef{std::string(path), std::string(name), type, true});
+    by_path_.emplace(std::string(path), columns_.size() - 1);
+    return columns_.size() - 1;
+}
+
+std::size_t RowBatch::Declare(std::string_view path, std::string_view name, ColumnType type) {
+    if (const auto it = by_path_.find(path); it != by_path_.end()) {
+        auto& col = columns_[it->second];
+        col.type = type;
+        col.typed = true;
+        col.declared = true;
+        return it->second;
+    }
+    columns_.push_back(ColumnDef{std::string(path), std::string(name), type, true, true});
     by_path_.emplace(std::string(path), columns_.size() - 1);
     return columns_.size() - 1;
 }
@@ -99,8 +114,10 @@ void RowBatch::Set(std::size_t column, Value value) {
         row.resize(column + 1);
     }
     auto& col = columns_[column];
-    col.type = col.typed ? Widen(col.type, value.type) : value.type;
-    col.typed = true;
+    if (!col.declared) {
+        col.type = col.typed ? Widen(col.type, value.type) : value.type;
+        col.typed = true;
+    }
     bytes_ += value.text.size();
     row[column] = std::move(value);
 }
@@ -114,7 +131,9 @@ void RowBatch::Append(RowBatch&& other) {
     for (std::size_t i = 0; i < other.columns_.size(); ++i) {
         const ColumnDef& from = other.columns_[i];
         target[i] = Column(from.path, from.name);
-        if (from.typed) {
+        if (from.declared) {
+            Declare(from.path, from.name, from.type);
+        } else if (from.typed && !columns_[target[i]].declared) {
             ColumnDef& col = columns_[target[i]];
             col.type = col.typed ? Widen(col.type, from.type) : from.type;
             col.typed = true;

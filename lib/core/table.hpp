@@ -48,6 +48,9 @@ struct ColumnDef {
     /// the sink creates no column for it (but writes NULL where the column already exists,
     /// so a field that became null is cleared).
     bool typed = false;
+    /// The spec declares `type` for this path (column_types): values were converted to it,
+    /// it never widens, and the sink converts an existing column of another type to it.
+    bool declared = false;
 };
 
 /// One non-null value: its text as PostgreSQL accepts it for `type` (unescaped; the sink
@@ -77,6 +80,11 @@ public:
     /// caller fills itself through Set()).
     std::size_t Column(std::string_view path, std::string_view name);
 
+    /// Finds or adds the column and fixes its type to `type`, declared by the spec: typed
+    /// even while it holds only NULLs, and never widened by the values set in it (they must
+    /// have been converted to `type`).
+    std::size_t Declare(std::string_view path, std::string_view name, ColumnType type);
+
     /// Index of an existing column by path, or nullopt.
     std::optional<std::size_t> FindColumn(std::string_view path) const;
 
@@ -84,10 +92,10 @@ public:
     Row& AddRow();
 
     /// Sets cell `column` of the last row, growing it as needed, and widens the column by
-    /// the value's type.
+    /// the value's type (unless the column's type is declared).
     void Set(std::size_t column, Value value);
     /// Moves `other`'s rows after these, matching columns by path (new ones are added) and
-    /// widening each column by `other`'s type for it.
+    /// widening each column by `other`'s type for it; a type declared in either wins.
     void Append(RowBatch&& other);
 
     const std::vector<ColumnDef>& columns() const noexcept { return columns_; }

@@ -12,6 +12,7 @@
 #include <boost/json/value.hpp>
 
 #include "core/time.hpp"
+#include "normalize/convert.hpp"
 
 namespace chatsync::normalize {
 namespace {
@@ -45,14 +46,51 @@ ColumnOf(RowBatch& batch, std::string_view path, const std::vector<std::string_v
     return batch.Column(path, ColumnName(components));
 }
 
+/// The declared type of `path`, if any.
+std::optional<ColumnType> DeclaredType(const FlattenOptions& options, std::string_view path) {
+    if (options.declared == nullptr || options.declared->empty()) {
+        return std::nullopt;
+    }
+    if (const auto it = options.declared->find(path); it != options.declared->end()) {
+        return it->second;
+    }
+    return std::nullopt;
+}
+
+/// Sets a declared field's cell; false when its value cannot take the type.
+bool SetDeclared(
+    RowBatch& batch,
+    std::string_view path,
+    const std::vector<std::string_view>& components,
+    const boost::json::value& v,
+    ColumnType type
+) {
+    // Declared before the value is looked at, so that a column that is null throughout
+    // the batch still gets its type (and a table made now, its column).
+    const auto column = batch.Declare(path, ColumnName(components), type);
+    if (v.is_null()) {
+        return true;
+    }
+    auto converted = ConvertTo(v, type);
+    if (!converted) {
+        return false;
+    }
+    batch.Set(column, std::move(*converted));
+    return true;
+}
+
 void Flatten(
     RowBatch& batch,
     const boost::json::object& obj,
     std::string& path,
     std::vector<std::string_view>& components,
-    const FlattenOptions& options
+    const FlattenOptions& options,
+    std::optional<BadValue>& bad
 ) {
     for (const auto& kv : obj) {
+        if (bad) {
+            return;
+        }
         const auto path_len = path.size();
         if (!path.empty()) {
             path.push_back('.');
@@ -60,8 +98,12 @@ void Flatten(
         path += kv.key();
         components.push_back(kv.key());
         const auto* child = kv.value().if_object();
-        if (child != nullptr && components.size() < options.max_nesting) {
-            Flatten(batch, *child, path, components, options);
+        if (const auto declared = DeclaredType(options, path)) {
+            if (!SetDeclared(batch, path, components, kv.value(), *declared)) {
+                bad = BadValue{path, *declared, JsonTypeName(kv.value())};
+            }
+        } else if (child != nullptr && components.size() < options.max_nesting) {
+            Flatten(batch, *child, path, components, options, bad);
         } else if (!kv.value().is_null()) {
             batch.Set(ColumnOf(batch, path, components), ToValue(kv.value()));
         } else {
@@ -104,15 +146,19 @@ Value ToValue(const boost::json::value& v) {
     return {boost::json::serialize(v), ColumnType::kJsonb};
 }
 
-void AppendRecord(
-    RowBatch& batch,
-    const boost::json::object& record,
-    const FlattenOptions& options
-) {
+std::optional<BadValue>
+AppendRecord(RowBatch& batch, const boost::json::object& record, const FlattenOptions& options) {
     batch.AddRow();
     std::string path;
     std::vector<std::string_view> components;
-    Flatten(batch, record, path, components, options);
+    std::optional<BadValue> bad;
+    Flatten(batch, record, path, components, options, bad);
+    return bad;
+}
+
+std::string BadValue::Describe() const {
+    return "field '" + path + "' is declared " + std::string(SqlTypeName(declared)) +
+           " but holds " + std::string(received) + " that cannot be read as one";
 }
 
 std::string SnakeCase(std::string_view component) {

@@ -1276,6 +1276,10 @@ struct PgSink::Impl {
             for (const auto& ddl : plan.ddl) {
                 tx.exec(ddl);
             }
+            for (const auto& conversion : plan.conversions) {
+                ConvertColumn(tx, plan.qualified, conversion);
+                out.converted.push_back({conversion.column, conversion.from, conversion.to});
+            }
             const std::string stage = "pg_temp._chatsync_stage_" + std::to_string(i);
             std::string layout = detail::StagingTableSql(plan, existing, stage);
             if (i >= stages.layouts.size() || stages.layouts[i] != layout) {
@@ -1326,6 +1330,32 @@ struct PgSink::Impl {
             stages.layouts[slot] = std::move(layout);
         }
         return result;
+    }
+
+    /// Converts an existing column to its declared type. A value that does not convert
+    /// fails the transaction: the table keeps every value and its old type, and the error
+    /// says which column and what the operator can do.
+    static void ConvertColumn(
+        pqxx::work& tx,
+        const std::string& qualified,
+        const detail::ColumnConversion& conversion
+    ) {
+        try {
+            tx.exec(conversion.sql);
+        } catch (const pqxx::sql_error& e) {
+            if (ClassifySqlState(e.sqlstate()).code == Errc::kSinkTransient) {
+                throw;
+            }
+            throw SinkFailure(
+                Errc::kSinkPermanent,
+                "column " + QuoteIdent(conversion.column) + " of table " + qualified +
+                    " cannot be converted from " + conversion.from + " to its declared type " +
+                    conversion.to + ", so nothing was changed: " +
+                    OneLine(std::string(e.what()) + " (SQLSTATE " + e.sqlstate() + ")") +
+                    ". Correct or clear the values that have no " + conversion.to +
+                    " form, or remove '" + conversion.path + "' from the resource's column_types"
+            );
+        }
     }
 
     FinishResult FinishRunBlocking(pqxx::connection& conn, const RunEnd& end) const {

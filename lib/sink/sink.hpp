@@ -71,6 +71,14 @@ struct PageCommit {
     std::string checkpoint;
 };
 
+/// A column converted to the type the spec declares for it (ALTER COLUMN ... TYPE).
+struct ConvertedColumn {
+    std::string column;
+    /// SQL type names before and after.
+    std::string from;
+    std::string to;
+};
+
 struct TableResult {
     std::int64_t inserted = 0;
     std::int64_t updated = 0;
@@ -78,6 +86,8 @@ struct TableResult {
     /// Indices into TableWrite::rows of the rows that were inserted or updated (only when
     /// want_changed_rows). Duplicate keys in a batch count once, for their last occurrence.
     std::vector<std::size_t> changed_rows;
+    /// Columns this commit converted to their declared types (logged by the caller).
+    std::vector<ConvertedColumn> converted;
 };
 
 struct WriteResult {

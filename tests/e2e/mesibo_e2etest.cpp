@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <fstream>
 #include <iterator>
 #include <set>
 #include <sstream>
@@ -605,6 +606,355 @@ INSTANTIATE_TEST_SUITE_P(
     ),
     [](const auto& test_info) { return test_info.param.name; }
 );
+
+// Declared column types --------------------------------------------------------------------
+
+/// The config of MesiboConfig with the spec read from `spec_path` instead of the built-in one.
+std::string WithSpecFile(std::string config, const std::string& spec_path) {
+    const std::string builtin = "    connector: mesibo\n";
+    const auto at = config.find(builtin);
+    if (at != std::string::npos) {
+        config.replace(at, builtin.size(), "    connector_file: " + spec_path + "\n");
+    }
+    return config;
+}
+
+/// The built-in mesibo spec as text, without its `column_types` blocks when `declared` is
+/// false (how chatsync read Mesibo before types were declared: every type inferred).
+std::string MesiboSpec(bool declared) {
+    std::ifstream in(SourceDir() + "/lib/connectors/builtin/mesibo.yaml");
+    std::stringstream file;
+    file << in.rdbuf();
+    // A spec file's text is interpolated, unlike a built-in one's: the ${ENV} of a
+    // description must not read as a reference.
+    std::string all = file.str();
+    for (auto at = all.find("${"); at != std::string::npos; at = all.find("${", at)) {
+        all.erase(at + 1, 1);
+        const auto close = all.find('}', at);
+        if (close != std::string::npos) {
+            all.erase(close, 1);
+        }
+    }
+    if (declared) {
+        return all;
+    }
+    std::stringstream text(all);
+    std::string out;
+    std::string line;
+    bool skipping = false;
+    while (std::getline(text, line)) {
+        if (line == "    column_types:") {
+            skipping = true;
+            continue;
+        }
+        if (skipping && line.starts_with("      ")) {
+            continue;
+        }
+        skipping = false;
+        out += line + "\n";
+    }
+    return out;
+}
+
+/// `column:data_type` of the listed columns of `table`, from information_schema.
+std::set<std::string> ColumnTypes(
+    const std::string& dsn,
+    const std::string& schema,
+    const std::string& table,
+    const std::vector<std::string>& columns
+) {
+    std::string names;
+    for (const auto& c : columns) {
+        names += (names.empty() ? "'" : ", '") + c + "'";
+    }
+    std::set<std::string> out;
+    for (const auto& row : Query(
+             dsn,
+             "SELECT column_name || ':' || data_type FROM information_schema.columns WHERE "
+             "table_schema = '" +
+                 schema + "' AND table_name = '" + table + "' AND column_name IN (" + names + ")"
+         )) {
+        out.insert(row[0]);
+    }
+    return out;
+}
+
+std::set<std::string> Typed(const std::vector<std::string>& columns, const std::string& type) {
+    std::set<std::string> out;
+    for (const auto& c : columns) {
+        out.insert(c + ":" + type);
+    }
+    return out;
+}
+
+const std::vector<std::string> kUserBooleans{"active", "pinned", "online"};
+const std::vector<std::string> kUserBigints{"uid", "ipaddr", "lastonline", "flag", "flags"};
+const std::vector<std::string>
+    kGroupBigints{"gid", "ats", "ets", "expiryext", "type", "flag", "sflags"};
+const std::vector<std::string> kMemberBooleans{
+    "cansend",
+    "canrecv",
+    "canpub",
+    "cansub",
+    "canlist",
+    "permissions__send",
+    "permissions__recv",
+    "permissions__pub",
+    "permissions__sub",
+    "permissions__list"};
+
+/// Every declared column has its declared type, and every user, group and membership holds
+/// the emulator's values, compared id by id.
+void ExpectDeclaredTypesAndValues(
+    const std::string& dsn,
+    const std::string& source,
+    const json::object& data
+) {
+    EXPECT_EQ(ColumnTypes(dsn, source, "users", kUserBooleans), Typed(kUserBooleans, "boolean"));
+    EXPECT_EQ(ColumnTypes(dsn, source, "users", kUserBigints), Typed(kUserBigints, "bigint"));
+    EXPECT_EQ(ColumnTypes(dsn, source, "groups", kGroupBigints), Typed(kGroupBigints, "bigint"));
+    EXPECT_EQ(ColumnTypes(dsn, source, "groups", {"pinned"}), Typed({"pinned"}, "boolean"));
+    EXPECT_EQ(
+        ColumnTypes(dsn, source, "group_members", {"gid", "uid"}), Typed({"gid", "uid"}, "bigint")
+    );
+    EXPECT_EQ(
+        ColumnTypes(dsn, source, "group_members", kMemberBooleans),
+        Typed(kMemberBooleans, "boolean")
+    );
+    // Admin flags appear only on admins' records; where they made a column, it is boolean.
+    for (const auto& row : Query(
+             dsn,
+             "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema "
+             "= '" +
+                 source + "' AND table_name = 'group_members' AND column_name LIKE 'admin%'"
+         )) {
+        EXPECT_EQ(row[1], "boolean") << row[0];
+    }
+
+    std::set<std::string> users;
+    for (const auto& u : data.at("users").as_array()) {
+        users.insert(
+            Text(u.at("uid")) + "|" + Text(u.at("active")) + "|" + Text(u.at("pinned")) + "|" +
+            Text(u.at("online")) + "|" + Text(u.at("flags")) + "|" + Text(u.at("ipaddr"))
+        );
+    }
+    EXPECT_EQ(
+        PgSet(
+            dsn,
+            "SELECT concat_ws('|', uid, active::text, pinned::text, online::text, flags, ipaddr) "
+            "FROM " +
+                source + ".users"
+        ),
+        users
+    );
+    std::set<std::string> groups;
+    for (const auto& g : data.at("groups").as_array()) {
+        groups.insert(
+            Text(g.at("gid")) + "|" + Text(g.at("pinned")) + "|" + Text(g.at("flags")) + "|" +
+            Text(g.at("type")) + "|" + Text(g.at("sflags")) + "|" + Text(g.at("ats"))
+        );
+    }
+    EXPECT_EQ(
+        PgSet(
+            dsn,
+            "SELECT concat_ws('|', gid, pinned::text, flag, type, sflags, ats) FROM " + source +
+                ".groups"
+        ),
+        groups
+    );
+    std::set<std::string> members;
+    for (const auto& m : data.at("members").as_array()) {
+        std::string flags;
+        for (const char* f : {"send", "recv", "pub", "sub", "list"}) {
+            flags += "|" + Text(m.at(f));
+        }
+        members.insert(Text(m.at("gid")) + "|" + Text(m.at("uid")) + flags + flags);
+    }
+    EXPECT_EQ(
+        PgSet(
+            dsn,
+            "SELECT concat_ws('|', gid, uid, cansend::text, canrecv::text, canpub::text, "
+            "cansub::text, canlist::text, permissions__send::text, permissions__recv::text, "
+            "permissions__pub::text, permissions__sub::text, permissions__list::text) FROM " +
+                source + ".group_members"
+        ),
+        members
+    );
+}
+
+class MesiboTypesForms : public ::testing::TestWithParam<std::string> {};
+
+/// Flags as 0/1 in some records and true/false in others, ids as strings (old api.php) or
+/// either: the declared columns are boolean and bigint all the same, with every value right.
+TEST_P(MesiboTypesForms, FlagsAreBooleanAndIdsBigintWhateverTheAnswersForm) {
+    CHATSYNC_REQUIRE_DSN(dsn);
+    const std::string& ids = GetParam();
+    Emulator emu(
+        {"--mode",
+         "mesibo",
+         "--mesibo-users",
+         "200",
+         "--mesibo-groups",
+         "20",
+         "--mesibo-max-members",
+         "40",
+         "--mesibo-flags",
+         "mixed",
+         "--mesibo-ids",
+         ids}
+    );
+    TempDir dir;
+    const auto source = UniqueName("mesibo_types_" + ids);
+    const auto config = dir.Write("c.yaml", MesiboConfig(dsn, source, emu, dir.path()));
+    auto run = RunChatsyncd({"-c", config, "once"});
+    ASSERT_EQ(
+        run.exit_code, 0
+    ) << run.output.substr(run.output.size() > 4000 ? run.output.size() - 4000 : 0);
+    const auto data = emu.Admin("GET", "/_admin/mesibo/dataset").as_object();
+    ASSERT_EQ(data.at("users").as_array().size(), 200U);
+    ExpectDeclaredTypesAndValues(dsn, source, data);
+    EXPECT_EQ(run.output.find("converted a column"), std::string::npos)
+        << "columns made with their declared types need no conversion";
+
+    // The answers change form on the next run (all true/false, ids as numbers): same columns.
+    emu.Admin("POST", "/_admin/mesibo/config", R"({"flags":"bool","ids":"number"})");
+    auto again = RunChatsyncd({"-c", config, "once"});
+    ASSERT_EQ(again.exit_code, 0) << again.output.substr(0, 4000);
+    ExpectDeclaredTypesAndValues(dsn, source, data);
+    EXPECT_EQ(
+        Scalar(dsn, "SELECT count(*) FROM " + source + ".users WHERE _chatsync_deleted_at IS NULL"),
+        "200"
+    );
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Ids,
+    MesiboTypesForms,
+    ::testing::Values("string", "mixed"),
+    [](const auto& test_info) { return test_info.param; }
+);
+
+/// Tables that an earlier chatsyncd made by inference (text holding "0" and "true", bigint
+/// holding 0/1, ids as text) are converted by the next run, with every row and value kept.
+TEST(MesiboTypes, InferredColumnsFromAnEarlierRunAreConvertedWithTheirRows) {
+    CHATSYNC_REQUIRE_DSN(dsn);
+    Emulator emu(
+        {"--mode",
+         "mesibo",
+         "--mesibo-users",
+         "150",
+         "--mesibo-groups",
+         "15",
+         "--mesibo-max-members",
+         "30",
+         "--mesibo-flags",
+         "mixed",
+         "--mesibo-ids",
+         "mixed"}
+    );
+    TempDir dir;
+    const auto source = UniqueName("mesibo_convert");
+    const auto inferred_spec = dir.Write("mesibo_inferred.yaml", MesiboSpec(false));
+    ASSERT_EQ(MesiboSpec(false).find("column_types"), std::string::npos);
+    const auto old_config = dir.Write(
+        "old.yaml", WithSpecFile(MesiboConfig(dsn, source, emu, dir.path()), inferred_spec)
+    );
+    auto first = RunChatsyncd({"-c", old_config, "once"});
+    ASSERT_EQ(first.exit_code, 0) << first.output.substr(0, 4000);
+    // What inference made of answers that disagree.
+    EXPECT_EQ(
+        ColumnTypes(dsn, source, "users", {"uid", "pinned"}),
+        (std::set<std::string>{"uid:text", "pinned:text"})
+    );
+    EXPECT_EQ(ColumnTypes(dsn, source, "groups", {"gid"}), (std::set<std::string>{"gid:text"}));
+    EXPECT_EQ(
+        ColumnTypes(dsn, source, "group_members", {"cansend", "permissions__send"}),
+        (std::set<std::string>{"cansend:text", "permissions__send:boolean"})
+    );
+    const auto rows_before = PgSet(
+        dsn,
+        "SELECT 'users ' || count(*) FROM " + source +
+            ".users UNION ALL SELECT 'groups ' || count(*) FROM " + source +
+            ".groups UNION ALL SELECT 'members ' || count(*) FROM " + source + ".group_members"
+    );
+    // Flags as 0/1 only: the next answers alone would have made bigint columns, and the
+    // declared type must win over them too.
+    emu.Admin("POST", "/_admin/mesibo/config", R"({"flags":"int"})");
+
+    const auto config = dir.Write("c.yaml", MesiboConfig(dsn, source, emu, dir.path()));
+    auto second = RunChatsyncd({"-c", config, "once"});
+    ASSERT_EQ(second.exit_code, 0) << second.output.substr(0, 4000);
+    const auto data = emu.Admin("GET", "/_admin/mesibo/dataset").as_object();
+    ExpectDeclaredTypesAndValues(dsn, source, data);
+    EXPECT_EQ(
+        PgSet(
+            dsn,
+            "SELECT 'users ' || count(*) FROM " + source +
+                ".users UNION ALL SELECT 'groups ' || count(*) FROM " + source +
+                ".groups UNION ALL SELECT 'members ' || count(*) FROM " + source + ".group_members"
+        ),
+        rows_before
+    );
+    EXPECT_EQ(
+        Scalar(
+            dsn, "SELECT count(*) FROM " + source + ".users WHERE _chatsync_deleted_at IS NOT NULL"
+        ),
+        "0"
+    );
+    const std::string converted = "converted a column to its declared type source=" + source +
+                                  " table=users column=pinned from=\"text\" to=\"boolean\"";
+    EXPECT_NE(second.output.find(converted), std::string::npos) << second.output.substr(0, 4000);
+    EXPECT_NE(
+        second.output.find("table=users column=uid from=\"text\" to=\"bigint\""), std::string::npos
+    );
+    // One line per converted column, once.
+    auto third = RunChatsyncd({"-c", config, "once"});
+    ASSERT_EQ(third.exit_code, 0) << third.output.substr(0, 4000);
+    EXPECT_EQ(third.output.find("converted a column"), std::string::npos);
+    EXPECT_EQ(second.output.find(kAppToken), std::string::npos) << "the app token leaked";
+}
+
+/// A value its declared type cannot take (here every appid, declared bigint) is bad input:
+/// the run fails with the resource, the field and the JSON type, counted as bad_payload, and
+/// nothing is committed.
+TEST(MesiboTypes, AValueItsDeclaredTypeCannotTakeFailsTheRunAndKeepsTheCheckpoint) {
+    CHATSYNC_REQUIRE_DSN(dsn);
+    Emulator emu({"--mode", "mesibo", "--mesibo-users", "40", "--mesibo-groups", "4"});
+    TempDir dir;
+    const auto source = UniqueName("mesibo_badtype");
+    std::string spec = MesiboSpec(true);
+    const std::string anchor = "      uid: bigint\n";
+    const auto at = spec.find(anchor);
+    ASSERT_NE(at, std::string::npos);
+    spec.insert(at + anchor.size(), "      appid: bigint\n");
+    const auto spec_path = dir.Write("mesibo_bad.yaml", spec);
+    const auto config =
+        dir.Write("c.yaml", WithSpecFile(MesiboConfig(dsn, source, emu, dir.path()), spec_path));
+    auto run = RunChatsyncd({"-c", config, "once", "--resource", "users", "--source", source});
+    EXPECT_EQ(run.exit_code, 1) << run.output;
+    const std::string message =
+        "resource users, record 0: field 'appid' is declared bigint but holds a string that "
+        "cannot be read as one";
+    EXPECT_NE(run.output.find(message), std::string::npos) << run.output;
+    EXPECT_NE(
+        run.output.find(
+            "sync failed source=" + source +
+            " resource=users outcome=failed "
+            "kind=bad_payload"
+        ),
+        std::string::npos
+    ) << run.output;
+    const auto error = Scalar(
+        dsn,
+        "SELECT error FROM chatsync.runs WHERE source = '" + source + "' AND outcome = 'failed'"
+    );
+    EXPECT_NE(error.find(message), std::string::npos) << error;
+    EXPECT_EQ(error.find("com.example"), std::string::npos) << "a value leaked";
+    EXPECT_EQ(run.output.find("com.example"), std::string::npos) << "a value leaked";
+    EXPECT_EQ(SavedPositions(dsn, source), "0") << "no checkpoint moved";
+    EXPECT_EQ(Scalar(dsn, "SELECT to_regclass('" + source + ".users') IS NULL"), "t")
+        << "nothing was written";
+}
 
 }  // namespace
 }  // namespace chatsync::test

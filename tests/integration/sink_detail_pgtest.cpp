@@ -180,6 +180,64 @@ TEST(SinkTablePlan, ExistingTableWidensAddsAndResolvesCollisions) {
     );
 }
 
+TEST(SinkTablePlan, DeclaredTypesConvertInsteadOfWidening) {
+    const std::vector<ExistingColumn> existing = {
+        {"id", "text", "id"},
+        {"pinned", "text", "pinned"},
+        {"online", "bigint", "online"},
+        {"same", "boolean", "same"},
+        {"n", "bigint", "n"},
+        {"_chatsync_synced_at", "timestamp with time zone", std::nullopt},
+        {"_chatsync_run_id", "text", std::nullopt},
+    };
+    std::vector<ColumnDef> batch = {
+        {"id", "id", ColumnType::kBigint, true, true},
+        {"pinned", "pinned", ColumnType::kBoolean, true, true},
+        {"online", "online", ColumnType::kBoolean, true, true},
+        {"same", "same", ColumnType::kBoolean, true, true},
+        {"n", "n", ColumnType::kDouble, true, false},
+        {"fresh", "fresh", ColumnType::kBoolean, true, true},
+    };
+    const auto plan = PlanTable("\"s\".\"t\"", existing, batch, {"id"}, false);
+    ASSERT_EQ(plan.conversions.size(), 3U);
+    EXPECT_EQ(plan.conversions[0].column, "id");
+    EXPECT_EQ(
+        plan.conversions[0].sql,
+        "ALTER TABLE \"s\".\"t\" ALTER COLUMN \"id\" TYPE bigint USING (\"id\"::text)::bigint"
+    );
+    EXPECT_EQ(plan.conversions[1].from, "text");
+    EXPECT_EQ(plan.conversions[1].to, "boolean");
+    EXPECT_EQ(
+        plan.conversions[2].sql,
+        "ALTER TABLE \"s\".\"t\" ALTER COLUMN \"online\" TYPE boolean USING CASE \"online\" "
+        "WHEN 0 THEN false WHEN 1 THEN true ELSE (\"online\"::text)::boolean END"
+    );
+    // Undeclared columns still widen in the one ALTER TABLE; declared new ones are added.
+    ASSERT_FALSE(plan.ddl.empty());
+    EXPECT_EQ(
+        plan.ddl[0],
+        "ALTER TABLE \"s\".\"t\" ALTER COLUMN \"n\" TYPE double precision USING "
+        "\"n\"::double precision, ADD COLUMN \"fresh\" boolean"
+    );
+    EXPECT_EQ(plan.columns[1].sql_type, "boolean");
+    EXPECT_EQ(plan.columns[1].cell_type, ColumnType::kBoolean);
+}
+
+TEST(SinkTablePlan, ConversionsNeverRoundOrNull) {
+    EXPECT_EQ(
+        ConvertUsing("\"v\"", ColumnType::kDouble, ColumnType::kBigint),
+        "CASE WHEN \"v\" = trunc(\"v\") AND abs(\"v\") < 9.2e18 THEN \"v\"::bigint ELSE "
+        "(\"v\"::text)::bigint END"
+    );
+    EXPECT_EQ(
+        ConvertUsing("\"v\"", ColumnType::kJsonb, ColumnType::kBoolean), "(\"v\" #>> '{}')::boolean"
+    );
+    EXPECT_EQ(
+        ConvertUsing("\"v\"", ColumnType::kBoolean, ColumnType::kBigint), "\"v\"::integer::bigint"
+    );
+    EXPECT_EQ(ConvertUsing("\"v\"", ColumnType::kBigint, ColumnType::kJsonb), "to_jsonb(\"v\")");
+}
+
 TEST(SinkTablePlan, KeyProblemsAreRejected) {
     const auto batch = Defs({{"id", "id"}}, ColumnType::kBigint);
     EXPECT_THROW(PlanTable("t", {}, batch, {}, false), std::invalid_argument);

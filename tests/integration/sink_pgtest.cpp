@@ -347,6 +347,192 @@ TEST_F(PgSinkTest, BigintWidensToDoubleThenJsonb) {
     EXPECT_FALSE(v.at("1").empty());
 }
 
+/// A batch whose columns other than `id` have declared types.
+RowBatch Declared(
+    const std::vector<std::pair<std::string, ColumnType>>& types,
+    const std::vector<std::vector<std::optional<Value>>>& rows
+) {
+    RowBatch batch;
+    std::vector<std::size_t> index{batch.Declare("id", "id", ColumnType::kBigint)};
+    for (const auto& [path, type] : types) {
+        index.push_back(batch.Declare(path, path, type));
+    }
+    for (const auto& row : rows) {
+        batch.AddRow();
+        for (std::size_t i = 0; i < row.size(); ++i) {
+            if (row[i]) {
+                batch.Set(index[i], *row[i]);
+            }
+        }
+    }
+    return batch;
+}
+
+TEST_F(PgSinkTest, InferredColumnsConvertToTheirDeclaredTypesWithEveryValue) {
+    // Types inferred from answers that disagreed: flags as 0/1 and true/false became text,
+    // 0/1 alone bigint, ids as strings text, whole numbers double.
+    Commit(Page(
+        "users",
+        {Write(
+            "users",
+            {"id"},
+            MakeBatch(
+                Cols({"id", "pinned", "online", "uid", "n", "gone"}),
+                {{Int("1"), Txt("0"), Int("1"), Txt("5302"), Dbl("3"), Txt("true")},
+                 {Int("2"), Txt("true"), Int("0"), Txt("-7"), Dbl("2.5"), kNull},
+                 {Int("3"), kNull, kNull, kNull, kNull, Txt("FALSE")}}
+            )
+        )}
+    ));
+    ASSERT_EQ(ColumnTypes("users").at("pinned"), "text");
+    ASSERT_EQ(ColumnTypes("users").at("online"), "bigint");
+    ASSERT_EQ(ColumnTypes("users").at("n"), "double precision");
+
+    const auto result = Commit(Page(
+        "users",
+        {Write(
+            "users",
+            {"id"},
+            Declared(
+                {{"pinned", ColumnType::kBoolean},
+                 {"online", ColumnType::kBoolean},
+                 {"uid", ColumnType::kBigint},
+                 {"n", ColumnType::kDouble},
+                 {"gone", ColumnType::kBoolean}},
+                {{Int("4"), Bool(true), Bool(false), Int("9"), Dbl("1"), kNull}}
+            )
+        )}
+    ));
+    const auto types = ColumnTypes("users");
+    EXPECT_EQ(types.at("pinned"), "boolean");
+    EXPECT_EQ(types.at("online"), "boolean");
+    EXPECT_EQ(types.at("uid"), "bigint");
+    EXPECT_EQ(types.at("n"), "double precision");
+    EXPECT_EQ(types.at("gone"), "boolean");
+    ASSERT_EQ(result.tables.size(), 1U);
+    std::vector<std::string> converted;
+    for (const auto& c : result.tables[0].converted) {
+        converted.push_back(c.column + ":" + c.from + "->" + c.to);
+    }
+    EXPECT_EQ(
+        converted,
+        (std::vector<std::string>{
+            "pinned:text->boolean",
+            "online:bigint->boolean",
+            "uid:text->bigint",
+            "gone:text->boolean"})
+    );
+    const auto pinned = Values("users", "pinned");
+    EXPECT_EQ(pinned.at("1"), "false");
+    EXPECT_EQ(pinned.at("2"), "true");
+    EXPECT_EQ(pinned.at("3"), "NULL");
+    EXPECT_EQ(pinned.at("4"), "true");
+    const auto online = Values("users", "online");
+    EXPECT_EQ(online.at("1"), "true");
+    EXPECT_EQ(online.at("2"), "false");
+    EXPECT_EQ(online.at("3"), "NULL");
+    const auto uid = Values("users", "uid");
+    EXPECT_EQ(uid.at("1"), "5302");
+    EXPECT_EQ(uid.at("2"), "-7");
+    EXPECT_EQ(uid.at("4"), "9");
+    EXPECT_EQ(Values("users", "gone").at("1"), "true");
+    EXPECT_EQ(Values("users", "gone").at("3"), "false");
+
+    // Declared again: nothing left to convert.
+    const auto again = Commit(Page(
+        "users",
+        {Write(
+            "users", {"id"}, Declared({{"pinned", ColumnType::kBoolean}}, {{Int("5"), Bool(false)}})
+        )}
+    ));
+    EXPECT_TRUE(again.tables.at(0).converted.empty());
+}
+
+TEST_F(PgSinkTest, NumbersConvertOnlyWhenNoValueChanges) {
+    Commit(Page(
+        "m",
+        {Write(
+            "m",
+            {"id"},
+            MakeBatch(
+                Cols({"id", "whole", "flag"}),
+                {{Int("1"), Dbl("3"), Dbl("1")}, {Int("2"), Dbl("-4"), Dbl("0")}}
+            )
+        )}
+    ));
+    Commit(Page(
+        "m",
+        {Write(
+            "m",
+            {"id"},
+            Declared(
+                {{"whole", ColumnType::kBigint}, {"flag", ColumnType::kBoolean}},
+                {{Int("3"), Int("5"), Bool(true)}}
+            )
+        )}
+    ));
+    EXPECT_EQ(ColumnTypes("m").at("whole"), "bigint");
+    EXPECT_EQ(Values("m", "whole").at("2"), "-4");
+    EXPECT_EQ(ColumnTypes("m").at("flag"), "boolean");
+    EXPECT_EQ(Values("m", "flag").at("1"), "true");
+
+    // 2.5 has no bigint form: the conversion fails rather than round it.
+    Commit(Page("f", {Write("f", {"id"}, MakeBatch(Cols({"id", "v"}), {{Int("1"), Dbl("2.5")}}))}));
+    auto r = Run(sink_->CommitPage(Page(
+        "f", {Write("f", {"id"}, Declared({{"v", ColumnType::kBigint}}, {{Int("2"), Int("1")}}))}
+    )));
+    ASSERT_FALSE(r.has_value());
+    EXPECT_EQ(ColumnTypes("f").at("v"), "double precision");
+    EXPECT_EQ(Values("f", "v").at("1"), "2.5");
+}
+
+TEST_F(PgSinkTest, AValueWithoutADeclaredFormFailsThePageAndKeepsTheTable) {
+    Commit(Page(
+        "people",
+        {Write(
+            "people",
+            {"id"},
+            MakeBatch(Cols({"id", "pinned"}), {{Int("1"), Txt("maybe")}, {Int("2"), Txt("1")}})
+        )},
+        R"({"page": 1})"
+    ));
+    auto r = Run(sink_->CommitPage(Page(
+        "people",
+        {Write(
+            "people", {"id"}, Declared({{"pinned", ColumnType::kBoolean}}, {{Int("3"), Bool(true)}})
+        )},
+        R"({"page": 2})"
+    )));
+    ASSERT_FALSE(r.has_value());
+    EXPECT_EQ(r.error(), make_error_code(Errc::kSinkPermanent));
+    const std::string error = sink_->LastError();
+    EXPECT_NE(
+        error.find(
+            "column \"pinned\" of table " + Table("people") +
+            " cannot be converted from text to its declared type boolean"
+        ),
+        std::string::npos
+    ) << error;
+    EXPECT_NE(error.find("remove 'pinned' from the resource's column_types"), std::string::npos)
+        << error;
+    EXPECT_EQ(ColumnTypes("people").at("pinned"), "text");
+    EXPECT_EQ(Values("people", "pinned").at("1"), "maybe");
+    EXPECT_EQ(Values("people", "pinned").at("2"), "1");
+    EXPECT_EQ(Values("people", "pinned").count("3"), 0U);
+    EXPECT_EQ(State("people").checkpoint.value_or(""), R"({"page": 1})");
+
+    // Once the operator clears the value, the next page converts the column.
+    Query("UPDATE " + Table("people") + " SET pinned = NULL WHERE pinned = 'maybe'");
+    Commit(Page(
+        "people",
+        {Write(
+            "people", {"id"}, Declared({{"pinned", ColumnType::kBoolean}}, {{Int("3"), Bool(true)}})
+        )}
+    ));
+    EXPECT_EQ(ColumnTypes("people").at("pinned"), "boolean");
+    EXPECT_EQ(Values("people", "pinned").at("2"), "true");
+}
+
 TEST_F(PgSinkTest, LongAndCollidingNamesGetDistinctStableColumns) {
     const std::string long_a = std::string(100, 'a');
     const std::string long_b = std::string(100, 'a') + "b";

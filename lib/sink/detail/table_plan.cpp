@@ -178,6 +178,20 @@ TablePlan PlanTable(
             } else if (!col.typed) {
                 planned.sql_type = SqlTypeName(*current);
                 planned.cell_type = *current;
+            } else if (col.declared) {
+                if (*current != col.type) {
+                    const std::string quoted = QuoteIdent(e.name);
+                    plan.conversions.push_back(ColumnConversion{
+                        e.name,
+                        col.path,
+                        e.sql_type,
+                        std::string(SqlTypeName(col.type)),
+                        "ALTER TABLE " + plan.qualified + " ALTER COLUMN " + quoted + " TYPE " +
+                            std::string(SqlTypeName(col.type)) + " USING " +
+                            ConvertUsing(quoted, *current, col.type)});
+                }
+                planned.sql_type = SqlTypeName(col.type);
+                planned.cell_type = col.type;
             } else {
                 const ColumnType wide = Widen(*current, col.type);
                 if (wide != *current) {
@@ -263,6 +277,49 @@ TablePlan PlanTable(
         );
     }
     return plan;
+}
+
+std::string ConvertUsing(const std::string& quoted, ColumnType from, ColumnType to) {
+    // Every branch ends in a cast from text, which raises an error for text that has no
+    // form in the target type, so nothing converts to NULL or to a rounded value unnoticed.
+    const std::string as_text =
+        from == ColumnType::kJsonb ? "(" + quoted + " #>> '{}')" : "(" + quoted + "::text)";
+    const bool numeric = from == ColumnType::kBigint || from == ColumnType::kDouble;
+    switch (to) {
+        case ColumnType::kBoolean:
+            if (numeric) {
+                return "CASE " + quoted + " WHEN 0 THEN false WHEN 1 THEN true ELSE " + as_text +
+                       "::boolean END";
+            }
+            // PostgreSQL reads '0', '1', 'true' and 'false' (and t/f, yes/no, on/off) as
+            // booleans, in any case and with blanks around.
+            return as_text + "::boolean";
+        case ColumnType::kBigint:
+            if (from == ColumnType::kBoolean) {
+                return quoted + "::integer::bigint";
+            }
+            if (from == ColumnType::kDouble) {
+                // Whole doubles convert exactly; text of anything else fails the cast.
+                return "CASE WHEN " + quoted + " = trunc(" + quoted + ") AND abs(" + quoted +
+                       ") < 9.2e18 THEN " + quoted + "::bigint ELSE " + as_text + "::bigint END";
+            }
+            return as_text + "::bigint";
+        case ColumnType::kDouble:
+            if (from == ColumnType::kBoolean) {
+                return quoted + "::integer::double precision";
+            }
+            if (numeric) {
+                return quoted + "::double precision";
+            }
+            return as_text + "::double precision";
+        case ColumnType::kTimestamptz:
+            return as_text + "::timestamptz";
+        case ColumnType::kText:
+            return as_text;
+        case ColumnType::kJsonb:
+            return "to_jsonb(" + quoted + ")";
+    }
+    return as_text;
 }
 
 std::string StagingTableSql(

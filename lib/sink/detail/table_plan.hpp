@@ -49,6 +49,20 @@ struct PlannedColumn {
     ColumnType cell_type = ColumnType::kText;
 };
 
+/// An existing column converted to the type the spec declares for it (column_types).
+struct ColumnConversion {
+    std::string column;
+    /// The record path the column holds.
+    std::string path;
+    /// format_type() spellings before and after.
+    std::string from;
+    std::string to;
+    /// `ALTER TABLE ... ALTER COLUMN ... TYPE ... USING ...`: a conversion that takes both
+    /// forms a value may have arrived in (0/1 and true/false, digits as text) and fails,
+    /// changing nothing, on a value that has no form in the declared type.
+    std::string sql;
+};
+
 struct TablePlan {
     /// `"schema"."table"`.
     std::string qualified;
@@ -63,15 +77,19 @@ struct TablePlan {
     /// Statements that bring the table to the plan (CREATE TABLE or one ALTER TABLE, then the
     /// column comments); empty when nothing changes.
     std::vector<std::string> ddl;
+    /// Existing columns whose type differs from the one declared for them, run after `ddl`,
+    /// one statement each so that a failure names its column.
+    std::vector<ColumnConversion> conversions;
 };
 
 /// Plans writing `batch` into the table `qualified`, whose current columns are `existing`
 /// (empty: the table does not exist).
 ///
 /// A batch column whose path a column comment names maps to that column, widened when the
-/// batch needs a wider type; an unnamed path gets the column's proposed name, shortened to
-/// 63 bytes, or with "_2", "_3"... when that name is taken by another path, so the result
-/// depends only on the table and the order of arrival.
+/// batch needs a wider type, or converted when the batch declares another type for it (a
+/// column of a type chatsync does not create is left as it is); an unnamed path gets the column's
+/// proposed name, shortened to 63 bytes, or with "_2", "_3"... when that name is taken by another
+/// path, so the result depends only on the table and the order of arrival.
 ///
 /// Throws std::invalid_argument when the keys cannot be written (a key path is not in the
 /// batch, or no key paths are given, or a new table's key column has no value).
@@ -82,6 +100,12 @@ TablePlan PlanTable(
     const std::vector<std::string>& key_paths,
     bool want_deleted_at
 );
+
+/// The USING expression that converts column `quoted` of type `from` to the declared type
+/// `to`: booleans from 0/1 and true/false (numbers or text), numbers from their text, and
+/// so on. A value without a form in `to` (2 for a boolean, 1.5 for a bigint) raises an
+/// error rather than becoming NULL or being rounded: data is never lost.
+std::string ConvertUsing(const std::string& quoted, ColumnType from, ColumnType to);
 
 /// `CREATE TEMP TABLE <stage> (_chatsync_ord bigint, <columns>) ON COMMIT DELETE ROWS` with
 /// every data column the table has after the plan's DDL (`existing` is the table before it),

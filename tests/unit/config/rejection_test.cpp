@@ -238,6 +238,75 @@ const Rejection kRejections[] = {
      "[]",
      "sources[0].connector.resources[0].primary_key",
      "needs at least one field"},
+    {"ColumnTypeUnknown",
+     "sources:\n"
+     "  - name: demo\n"
+     "    connector:\n"
+     "      resources:\n"
+     "        - name: items\n"
+     "          request: {path: /items}\n"
+     "          primary_key: id\n"
+     "          column_types: {pinned: bool}\n",
+     8,
+     "bool",
+     "sources[0].connector.resources[0].column_types.pinned",
+     "expected one of boolean, bigint, double precision, timestamptz, text, jsonb (got "
+     "'bool')"},
+    {"ColumnTypeMissing",
+     "sources:\n"
+     "  - name: demo\n"
+     "    connector:\n"
+     "      resources:\n"
+     "        - name: items\n"
+     "          request: {path: /items}\n"
+     "          primary_key: id\n"
+     "          column_types:\n"
+     "            uid:\n",
+     9,
+     "uid",
+     "sources[0].connector.resources[0].column_types.uid",
+     "needs a type: one of boolean, bigint, double precision, timestamptz, text, jsonb"},
+    {"ColumnTypesNotAMapping",
+     "sources:\n"
+     "  - name: demo\n"
+     "    connector:\n"
+     "      resources:\n"
+     "        - name: items\n"
+     "          request: {path: /items}\n"
+     "          primary_key: id\n"
+     "          column_types: [uid, bigint]\n",
+     8,
+     "[",
+     "sources[0].connector.resources[0].column_types",
+     "expected a mapping, got a list"},
+    {"ColumnTypePathMalformed",
+     "sources:\n"
+     "  - name: demo\n"
+     "    connector:\n"
+     "      resources:\n"
+     "        - name: items\n"
+     "          request: {path: /items}\n"
+     "          primary_key: id\n"
+     "          column_types: {profile..name: text}\n",
+     8,
+     "profile..name",
+     "sources[0].connector.resources[0].column_types.profile..name",
+     "expected a field path such as pinned or profile.name (got 'profile..name')"},
+    {"ColumnTypePathBeyondMaxNesting",
+     "sources:\n"
+     "  - name: demo\n"
+     "    connector:\n"
+     "      resources:\n"
+     "        - name: items\n"
+     "          request: {path: /items}\n"
+     "          primary_key: id\n"
+     "          max_nesting: 2\n"
+     "          column_types: {a.b.c: bigint}\n",
+     9,
+     "a.b.c",
+     "sources[0].connector.resources[0].column_types.a.b.c",
+     "is 3 levels deep, deeper than max_nesting (2): it is stored inside a jsonb column, not "
+     "as a column of its own"},
     {"ParentUnknown",
      "sources:\n"
      "  - name: demo\n"

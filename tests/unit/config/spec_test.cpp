@@ -1,5 +1,6 @@
 #include "connectors/spec.hpp"
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -167,6 +168,53 @@ TEST(ConnectorSpec, ReadsEveryResourceKey) {
         {"record_id", "id"}, {"owner", "owner.id"}};
     EXPECT_EQ(child.parent->fields, fields);
     EXPECT_FALSE(child.parent->only_changed);
+}
+
+TEST(ConnectorSpec, ColumnTypesByRecordPath) {
+    const auto spec = Parse(
+        "resources:\n"
+        "  - name: users\n"
+        "    request: {path: /users}\n"
+        "    primary_key: uid\n"
+        "    column_types:\n"
+        "      uid: bigint\n"
+        "      pinned: boolean\n"
+        "      profile.score: double precision\n"
+        "      seen_at: timestamptz\n"
+        "      note: text\n"
+        "      extra: jsonb\n"
+    );
+    ASSERT_EQ(spec.resources.size(), 1U);
+    const std::map<std::string, ColumnType, std::less<>> expected{
+        {"uid", ColumnType::kBigint},
+        {"pinned", ColumnType::kBoolean},
+        {"profile.score", ColumnType::kDouble},
+        {"seen_at", ColumnType::kTimestamptz},
+        {"note", ColumnType::kText},
+        {"extra", ColumnType::kJsonb},
+    };
+    EXPECT_EQ(spec.resources[0].column_types, expected);
+    EXPECT_TRUE(Parse(kOneResource).resources[0].column_types.empty());
+}
+
+TEST(ConnectorSpec, ColumnTypeErrorsNameTheSpecFile) {
+    try {
+        ParseConnectorSpec(
+            "resources:\n"
+            "  - name: users\n"
+            "    request: {path: /users}\n"
+            "    primary_key: uid\n"
+            "    column_types: {uid: integer}\n",
+            "specs/chat.yaml"
+        );
+        FAIL() << "expected ConfigErrors";
+    } catch (const ConfigErrors& e) {
+        EXPECT_STREQ(
+            e.what(),
+            "specs/chat.yaml:5:25: resources[0].column_types.uid: expected one of boolean, "
+            "bigint, double precision, timestamptz, text, jsonb (got 'integer')"
+        );
+    }
 }
 
 // Auth --------------------------------------------------------------------------------------
