@@ -10,8 +10,8 @@
 namespace chatsync {
 namespace {
 
-/// The UTF-16 unit of the four hex digits at `p` (which must have four characters), or
-/// nullopt when they are not hex.
+/// The UTF-16 code unit that the four hex digits of a \u escape give, or nullopt when they
+/// are not all hex digits.
 std::optional<std::uint32_t> HexUnit(std::string_view four) {
     std::uint32_t unit = 0;
     const auto [ptr, ec] = std::from_chars(four.data(), four.data() + four.size(), unit, 16);
