@@ -21,7 +21,7 @@ namespace chatsync {
 inline constexpr std::size_t kMaxJsonDepth = 256;
 
 /// Nesting beyond this many levels is accepted, but counted (ParseRepairs::deep), since it is
-/// where JSON tools commonly stop by default.
+/// where JSON parsers commonly stop by default.
 inline constexpr std::size_t kDeepJsonDepth = 32;
 
 /// What ParseJson changed or noticed so that every value of a document can be stored.
