@@ -75,13 +75,20 @@ std::string CursorValue::Canonical() const {
 
 std::optional<CursorValue>
 ReadCursor(const boost::json::value& v, CursorFormat format, const std::string& pattern) {
-    if (const auto* s = v.if_string()) {
+    double d = 0;
+    if (const auto big = BigIntegerText(v)) {
+        // An integer beyond 64 bits: numeric cursors are doubles, as every other number is.
+        const auto [ptr, ec] = std::from_chars(big->data(), big->data() + big->size(), d);
+        if (ec != std::errc{} || ptr != big->data() + big->size()) {
+            return std::nullopt;
+        }
+    } else if (const auto* s = v.if_string()) {
         return FromText(*s, format, pattern);
-    }
-    if (!v.is_number()) {
+    } else if (!v.is_number()) {
         return std::nullopt;
+    } else {
+        d = v.to_number<double>();
     }
-    const double d = v.to_number<double>();
     switch (format) {
         case CursorFormat::kUnixSeconds:
             return FromEpoch(d, 1.0);

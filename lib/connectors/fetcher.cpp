@@ -21,6 +21,19 @@ namespace {
 using Clock = std::chrono::steady_clock;
 namespace json = boost::json;
 
+/// Counts what ParseJson repaired in a page (or a body) that is going to be stored.
+void CountRepairs(
+    metrics::Metrics& metrics,
+    std::string_view source,
+    std::string_view resource,
+    const ParseRepairs& repairs
+) {
+    metrics.ValueRepaired(source, resource, "nul", repairs.nul);
+    metrics.ValueRepaired(source, resource, "surrogate", repairs.surrogate);
+    metrics.ValueRepaired(source, resource, "big_integer", repairs.big_integer);
+    metrics.ValueRepaired(source, resource, "deep", repairs.deep);
+}
+
 double Seconds(Clock::duration d) {
     return std::chrono::duration<double>(d).count();
 }
@@ -332,7 +345,8 @@ Task<Result<FetchedPage>> Fetcher::Fetch(
         // The parse tree takes about twice the text's size: its first block fits most pages.
         auto arena = std::make_unique<json::monotonic_resource>(2 * response->body.size() + 1024);
         boost::system::error_code parse_ec;
-        json::value parsed = json::parse(response->body, parse_ec, arena.get());
+        ParseRepairs repairs;
+        json::value parsed = ParseJson(response->body, parse_ec, repairs, arena.get());
         FetchedPage fetched{
             .arena = std::move(arena),
             .response = {},
@@ -352,6 +366,7 @@ Task<Result<FetchedPage>> Fetcher::Fetch(
                                 " bytes)";
                     co_return Errc::kUpstreamBadPayload;
                 }
+                CountRepairs(metrics_, source, resource.name, repairs);
                 fetched.response = std::move(*response);
                 // Parsed: the text is not needed again, and a page can be large.
                 std::string().swap(fetched.response.body);

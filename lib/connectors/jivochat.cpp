@@ -21,6 +21,7 @@
 #include "connectors/detail/jivochat_catalogue.hpp"
 #include "connectors/detail/jivochat_fields.hpp"
 #include "connectors/webhook_strategy.hpp"
+#include "core/json.hpp"
 
 namespace chatsync::connectors {
 namespace {
@@ -373,7 +374,7 @@ void MapCrm(
                  .Set("agent_id", agent)
                  .Set("title", Str(At(e, "title")))
                  .Set("event_ts", ts)
-                 .Set("payload", json::serialize(e))
+                 .Set("payload", SerializeJson(e))
                  .Set("received_at", received_at)
                  .Done());
 }
@@ -413,7 +414,7 @@ public:
     ) const override {
         MappedEvent out;
         boost::system::error_code ec;
-        const json::value e = json::parse(body, ec);
+        const json::value e = ParseJson(body, ec, out.repairs);
         if (ec) {
             out.valid_json = false;
             out.event_name = ScanString(body, "event_name");

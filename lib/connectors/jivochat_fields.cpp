@@ -12,6 +12,7 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
+#include "core/json.hpp"
 #include "core/time.hpp"
 
 namespace chatsync::connectors::detail {
@@ -40,6 +41,9 @@ Text Id(const json::value* v) {
     if (v == nullptr) {
         return std::nullopt;
     }
+    if (const auto big = BigIntegerText(*v)) {
+        return std::string(*big);
+    }
     if (const auto* s = v->if_string()) {
         return s->empty() ? Text() : Text(std::string(*s));
     }
@@ -53,7 +57,7 @@ Text Id(const json::value* v) {
         if (std::isfinite(*d) && std::trunc(*d) == *d && std::fabs(*d) < 9.0e15) {
             return std::to_string(static_cast<std::int64_t>(*d));
         }
-        return json::serialize(*v);
+        return SerializeJson(*v);
     }
     return std::nullopt;
 }
@@ -62,7 +66,7 @@ Text Str(const json::value* v) {
     if (v == nullptr || v->is_null() || v->is_object() || v->is_array()) {
         return std::nullopt;
     }
-    if (const auto* s = v->if_string()) {
+    if (const auto* s = v->if_string(); s != nullptr && !BigIntegerText(*v)) {
         return std::string(*s);
     }
     if (const auto* b = v->if_bool()) {
@@ -101,7 +105,7 @@ Text Json(const json::value* v) {
     if (v == nullptr || v->is_null()) {
         return std::nullopt;
     }
-    return json::serialize(*v);
+    return SerializeJson(*v);
 }
 
 Text UnixTime(const json::value* v) {

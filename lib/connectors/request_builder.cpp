@@ -1,8 +1,7 @@
 #include "connectors/request_builder.hpp"
 
-#include <boost/json/serialize.hpp>
-
 #include "connectors/template.hpp"
+#include "core/json.hpp"
 #include "core/text.hpp"
 #include "http/url.hpp"
 
@@ -98,7 +97,7 @@ http::Request BuildRequest(
             body = std::move(*obj);
         } else {
             // A non-object body is sent as it is; body injection needs an object.
-            req.body = boost::json::serialize(rendered);
+            req.body = SerializeJson(rendered);
         }
     } else if (pagination.inject == Injection::kBody ||
                (connector.auth.kind == AuthKind::kApiKey &&
@@ -175,7 +174,8 @@ http::Request BuildRequest(
         req.url = http::AppendQuery(http::JoinPath(base, Render(spec.path, context)), query);
     }
     if (body) {
-        req.body = boost::json::serialize(*body);
+        // SerializeJson: a record's integer beyond 64 bits goes out as the number it came as.
+        req.body = SerializeJson(*body);
     }
     if (!req.body.empty()) {
         req.headers.emplace_back("Content-Type", "application/json");

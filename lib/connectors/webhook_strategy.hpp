@@ -5,6 +5,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/json.hpp"
 #include "sink/sink.hpp"
 
 /// @file
@@ -26,6 +27,9 @@ struct MappedEvent {
     bool valid_json = true;
     /// Rows for the strategy's tables; empty for malformed bodies and unknown events.
     std::vector<sink::EventRow> rows;
+    /// What parsing changed so that the rows could be stored (NULs and lone surrogates
+    /// replaced, big integers kept exactly); the body itself is stored as received.
+    ParseRepairs repairs;
 };
 
 /// The URL a body came in through.

@@ -11,10 +11,14 @@ ColumnType Widen(ColumnType a, ColumnType b) noexcept {
     if (a == ColumnType::kJsonb || b == ColumnType::kJsonb) {
         return ColumnType::kJsonb;
     }
-    const bool a_num = a == ColumnType::kBigint || a == ColumnType::kDouble;
-    const bool b_num = b == ColumnType::kBigint || b == ColumnType::kDouble;
-    if (a_num && b_num) {
-        return ColumnType::kDouble;
+    const auto is_number = [](ColumnType t) {
+        return t == ColumnType::kBigint || t == ColumnType::kDouble || t == ColumnType::kNumeric;
+    };
+    if (is_number(a) && is_number(b)) {
+        // numeric reads the shortest text of a double back as the same decimal, so it keeps
+        // doubles as they were written, and big integers, which a double would round.
+        return a == ColumnType::kNumeric || b == ColumnType::kNumeric ? ColumnType::kNumeric
+                                                                      : ColumnType::kDouble;
     }
     return ColumnType::kText;
 }
@@ -33,6 +37,8 @@ std::string_view SqlTypeName(ColumnType t) noexcept {
             return "text";
         case ColumnType::kJsonb:
             return "jsonb";
+        case ColumnType::kNumeric:
+            return "numeric";
     }
     return "text";
 }
@@ -55,6 +61,9 @@ std::optional<ColumnType> ColumnTypeFromSql(std::string_view sql_name) noexcept 
     }
     if (sql_name == "jsonb") {
         return ColumnType::kJsonb;
+    }
+    if (sql_name == "numeric") {
+        return ColumnType::kNumeric;
     }
     return std::nullopt;
 }

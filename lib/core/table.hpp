@@ -13,7 +13,7 @@
 
 namespace chatsync {
 
-/// PostgreSQL column types that chatsync infers, ordered so that Widen() can join them.
+/// PostgreSQL column types that chatsync infers; Widen() joins them.
 enum class ColumnType : std::uint8_t {
     kBoolean,
     kBigint,
@@ -21,14 +21,17 @@ enum class ColumnType : std::uint8_t {
     kTimestamptz,
     kText,
     kJsonb,
+    /// Integers beyond 64 bits, kept exactly; also takes bigint and double values.
+    kNumeric,
 };
 
 /// The narrowest type that holds values of both `a` and `b` without losing any:
-/// bigint + double = double; jsonb absorbs everything (scalars become JSON scalars); any
-/// other mix is text.
+/// bigint + double = double; numeric + bigint or double = numeric (it holds the exact text of
+/// both); jsonb absorbs everything (scalars become JSON scalars); any other mix is text.
 ColumnType Widen(ColumnType a, ColumnType b) noexcept;
 
-/// The SQL spelling: "boolean", "bigint", "double precision", "timestamptz", "text", "jsonb".
+/// The SQL spelling: "boolean", "bigint", "double precision", "timestamptz", "text", "jsonb",
+/// "numeric".
 std::string_view SqlTypeName(ColumnType t) noexcept;
 
 /// Parses an SQL type name as PostgreSQL's catalog prints it (format_type) back to a

@@ -83,10 +83,12 @@ struct Metrics::Impl {
     prometheus::Family<prometheus::Counter>& listing_shifts =
         prometheus::BuildCounter()
             .Name("chatsync_listing_shifts_total")
-            .Help("Listings seen to move while read, by what was done: stepped_back (pages read "
-                  "again back to the last record read), restarted (read again from the first "
-                  "page), shifted_forward (records read again), unverified (the cursor was held "
-                  "back and deletions were not swept).")
+            .Help(
+                "Listings seen to move while read, by what was done: stepped_back (pages read "
+                "again back to the last record read), restarted (read again from the first "
+                "page), shifted_forward (records read again), unverified (the cursor was held "
+                "back and deletions were not swept)."
+            )
             .Register(*registry);
     prometheus::Family<prometheus::Counter>& pages = prometheus::BuildCounter()
                                                          .Name("chatsync_pages_total")
@@ -137,6 +139,15 @@ struct Metrics::Impl {
         prometheus::BuildGauge()
             .Name("chatsync_status_value")
             .Help("The value a status resource last read (JivoChat channel: 1 available, 0 not).")
+            .Register(*registry);
+    prometheus::Family<prometheus::Counter>& values_repaired =
+        prometheus::BuildCounter()
+            .Name("chatsync_values_repaired_total")
+            .Help(
+                "Values stored in another form than received so that nothing is lost or "
+                "refused: nul and surrogate replaced by U+FFFD, big_integer kept as numeric, deep "
+                "documents accepted."
+            )
             .Register(*registry);
     prometheus::Family<prometheus::Counter>& webhook_events =
         prometheus::BuildCounter()
@@ -255,6 +266,20 @@ void Metrics::Run(
 void Metrics::Error(std::string_view source, std::string_view resource, std::string_view kind) {
     impl_->errors.Add({{"source", S(source)}, {"resource", S(resource)}, {"kind", S(kind)}}
     ).Increment();
+}
+
+void Metrics::ValueRepaired(
+    std::string_view source,
+    std::string_view resource,
+    std::string_view kind,
+    std::size_t n
+) {
+    if (n == 0) {
+        return;
+    }
+    impl_->values_repaired
+        .Add({{"source", S(source)}, {"resource", S(resource)}, {"kind", S(kind)}})
+        .Increment(static_cast<double>(n));
 }
 
 void Metrics::CursorLag(std::string_view source, std::string_view resource, double seconds) {

@@ -67,6 +67,19 @@ public:
     /// chatsync_errors_total{source,resource,kind}: every handled failure.
     void Error(std::string_view source, std::string_view resource, std::string_view kind);
 
+    /// chatsync_values_repaired_total{source,resource,kind}: `n` values of a parsed page or
+    /// webhook body stored in another form than received, so that nothing is lost or refused:
+    /// kind nul (a NUL, stored as U+FFFD), surrogate (a lone UTF-16 surrogate, stored as
+    /// U+FFFD), big_integer (an integer beyond 64 bits, kept exactly as numeric) or deep (a
+    /// document nested deeper than 32 levels, accepted). For webhooks `resource` is the
+    /// channel (webhook, chat_api). Nothing is counted for n == 0.
+    void ValueRepaired(
+        std::string_view source,
+        std::string_view resource,
+        std::string_view kind,
+        std::size_t n
+    );
+
     /// chatsync_cursor_lag_seconds{source,resource}: now minus the committed cursor time.
     void CursorLag(std::string_view source, std::string_view resource, double seconds);
 

@@ -11,6 +11,7 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
+#include "core/json.hpp"
 #include "core/time.hpp"
 #include "normalize/flatten.hpp"
 
@@ -127,6 +128,15 @@ std::optional<Value> ToBigint(const json::value& v) {
 }
 
 std::optional<Value> ToDouble(const json::value& v) {
+    if (const auto big = BigIntegerText(v)) {
+        const auto d = ParseWhole<double>(*big);
+        if (!d || !std::isfinite(*d)) {
+            return std::nullopt;
+        }
+        Value out = ToValue(json::value(*d));
+        out.type = ColumnType::kDouble;
+        return out;
+    }
     switch (v.kind()) {
         case json::kind::int64:
         case json::kind::uint64:
@@ -155,8 +165,27 @@ std::optional<Value> ToDouble(const json::value& v) {
     }
 }
 
+/// Any number, exactly as written (integers beyond 64 bits included); strings that hold a
+/// finite decimal number.
+std::optional<Value> ToNumeric(const json::value& v) {
+    if (const auto big = BigIntegerText(v)) {
+        return Value{std::string(*big), ColumnType::kNumeric};
+    }
+    if (v.is_string()) {
+        if (!ToDouble(v)) {
+            return std::nullopt;
+        }
+        return Value{std::string(v.get_string()), ColumnType::kNumeric};
+    }
+    auto out = ToDouble(v);
+    if (out) {
+        out->type = ColumnType::kNumeric;
+    }
+    return out;
+}
+
 std::optional<Value> ToTimestamptz(const json::value& v) {
-    if (!v.is_string()) {
+    if (BigIntegerText(v) || !v.is_string()) {
         return std::nullopt;
     }
     if (const auto t = ParseIso8601(v.get_string())) {
@@ -181,17 +210,22 @@ std::optional<Value> ConvertTo(const json::value& v, ColumnType type) {
         case ColumnType::kTimestamptz:
             return ToTimestamptz(v);
         case ColumnType::kText:
-            if (v.is_string()) {
+            if (v.is_string() && !BigIntegerText(v)) {
                 return Value{std::string(v.get_string()), ColumnType::kText};
             }
-            return Value{json::serialize(v), ColumnType::kText};
+            return Value{SerializeJson(v), ColumnType::kText};
         case ColumnType::kJsonb:
-            return Value{json::serialize(v), ColumnType::kJsonb};
+            return Value{SerializeJson(v), ColumnType::kJsonb};
+        case ColumnType::kNumeric:
+            return ToNumeric(v);
     }
     return std::nullopt;
 }
 
 std::string_view JsonTypeName(const json::value& v) noexcept {
+    if (BigIntegerText(v)) {
+        return "a number";
+    }
     switch (v.kind()) {
         case json::kind::bool_:
             return "a boolean";

@@ -23,7 +23,9 @@ namespace chatsync::normalize {
 ///   canonical UTC form;
 /// - text: strings as they are, other scalars as their JSON text, arrays and objects
 ///   serialized;
-/// - jsonb: anything, as JSON.
+/// - jsonb: anything, as JSON;
+/// - numeric: any number, exactly as written (integers beyond 64 bits included); strings that
+///   hold a finite decimal number.
 std::optional<Value> ConvertTo(const boost::json::value& v, ColumnType type);
 
 /// The JSON type of `v` as a message names it: "a string", "a number", "a boolean", "an

@@ -11,6 +11,7 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
+#include "core/json.hpp"
 #include "core/time.hpp"
 #include "normalize/convert.hpp"
 
@@ -129,6 +130,9 @@ Value ToValue(const boost::json::value& v) {
         case boost::json::kind::double_:
             return {FormatDouble(v.get_double()), ColumnType::kDouble};
         case boost::json::kind::string: {
+            if (const auto big = BigIntegerText(v)) {
+                return {std::string(*big), ColumnType::kNumeric};
+            }
             const auto s = std::string_view(v.get_string());
             if (s.size() >= 16 && s.size() <= 40) {
                 if (const auto t = ParseIso8601(s)) {
@@ -141,9 +145,9 @@ Value ToValue(const boost::json::value& v) {
             return {"null", ColumnType::kJsonb};
         case boost::json::kind::array:
         case boost::json::kind::object:
-            return {boost::json::serialize(v), ColumnType::kJsonb};
+            return {SerializeJson(v), ColumnType::kJsonb};
     }
-    return {boost::json::serialize(v), ColumnType::kJsonb};
+    return {SerializeJson(v), ColumnType::kJsonb};
 }
 
 std::optional<BadValue>

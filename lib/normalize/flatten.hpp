@@ -42,7 +42,8 @@ struct BadValue {
 ///   "__" (`{"lead":{"name":..}}` -> path "lead.name", column "lead__name");
 /// - arrays, and objects deeper than max_nesting, become one jsonb value;
 /// - null becomes NULL; true/false boolean; integers bigint (unsigned beyond int64 text, so no
-///   digit is lost); other numbers double precision; strings that are ISO-8601 date-times
+///   digit is lost; integers beyond 64 bits that ParseJson kept numeric); other numbers double
+///   precision; strings that are ISO-8601 date-times
 ///   timestamptz (in canonical UTC form); other strings text;
 /// - an empty object contributes nothing;
 /// - a field whose path `options.declared` names gets that type instead (ConvertTo), even

@@ -227,6 +227,14 @@ struct WebhookServer::Impl {
             );
         }
         metrics.WebhookEvent(source, mapped.metric_event, outcome, bytes, seconds);
+        if (outcome == "stored") {
+            // Counted once the rows are in: a duplicate's were counted the first time.
+            const auto& repairs = mapped.repairs;
+            metrics.ValueRepaired(source, channel_name, "nul", repairs.nul);
+            metrics.ValueRepaired(source, channel_name, "surrogate", repairs.surrogate);
+            metrics.ValueRepaired(source, channel_name, "big_integer", repairs.big_integer);
+            metrics.ValueRepaired(source, channel_name, "deep", repairs.deep);
+        }
         http::ServerResponse r;
         r.content_type = "application/json";
         r.body = kAck;

@@ -393,6 +393,79 @@ TEST(JivoChat, RefusesWrongTokenMethodAndSizeAndKeepsWhatIsNotJson) {
     EXPECT_EQ(daemon.process->Output().find(kWebhookToken), std::string::npos);
 }
 
+TEST(JivoChat, ValuesTheDatabaseCannotTakeAsSentKeepTheirChatsAndMessages) {
+    CHATSYNC_REQUIRE_DSN(dsn);
+    const auto source = UniqueName("jivo");
+    JivoDaemon daemon(dsn, {source});
+    ASSERT_NE(daemon.port, 0) << daemon.process->Output();
+    const auto url = daemon.Url(source);
+    std::string deep;
+    for (int i = 0; i < 40; ++i) {
+        deep += R"({"a":)";
+    }
+    deep += "1" + std::string(40, '}');
+    const std::vector<std::string> bodies{
+        R"({"event_name":"chat_finished","widget_id":"3948","visitor":{"number":"2198"},)"
+        R"("chat_id":7607,"chat":{"messages":[{"message":"paste\u0000d","timestamp":1665396476,)"
+        R"("type":"visitor"},{"message":"ok","timestamp":1665396483,"type":"agent","agent_id":1},)"
+        R"({"message":"bye","timestamp":1665396490,"type":"visitor"}]}})",
+        R"({"event_name":"chat_accepted","chat_id":7636,"widget_id":3948,)"
+        R"("visitor":{"number":2199,"name":"a\ud800b"},"agent":{"id":2016,"name":"A"}})",
+        R"({"event_name":"chat_accepted","chat_id":123456789012345678901234567890,)"
+        R"("widget_id":3948,"visitor":{"number":2200},"custom_data":)" +
+            deep + "}",
+    };
+    for (const auto& body : bodies) {
+        const auto r = HttpCall("POST", url, body);
+        EXPECT_EQ(r.status, 200U) << r.body;
+    }
+    EXPECT_EQ(
+        Scalar(
+            dsn,
+            "SELECT count(*) FILTER (WHERE NOT malformed AND body IS NOT NULL AND derive_error IS "
+            "NULL) FROM chatsync.webhook_events WHERE source = '" +
+                source + "'"
+        ),
+        "3"
+    );
+    EXPECT_EQ(
+        Query(dsn, "SELECT chat_id, state FROM " + source + ".chats ORDER BY chat_id"),
+        (std::vector<std::vector<std::string>>{
+            {"123456789012345678901234567890", "accepted"},
+            {"7607", "finished"},
+            {"7636", "accepted"}})
+    );
+    EXPECT_EQ(
+        Query(dsn, "SELECT message_key, text FROM " + source + ".messages ORDER BY message_key"),
+        (std::vector<std::vector<std::string>>{
+            {"7607/0",
+             "paste\xEF\xBF\xBD"
+             "d"},
+            {"7607/1", "ok"},
+            {"7607/2", "bye"}})
+    );
+    EXPECT_EQ(
+        Scalar(dsn, "SELECT name FROM " + source + ".clients WHERE client_id = '2199'"),
+        "a\xEF\xBF\xBD"
+        "b"
+    );
+    // The events keep the bodies exactly as received, NUL escape included.
+    EXPECT_EQ(
+        Scalar(
+            dsn,
+            "SELECT count(*) FROM chatsync.webhook_events WHERE source = '" + source +
+                "' AND body::text LIKE '%paste\\\\u0000d%'"
+        ),
+        "1"
+    );
+    const auto metrics = daemon.Metrics();
+    for (const auto* kind : {"nul", "surrogate", "big_integer", "deep"}) {
+        const std::string series = "chatsync_values_repaired_total{kind=\"" + std::string(kind) +
+                                   "\",resource=\"webhook\",source=\"" + source + "\"} 1";
+        EXPECT_NE(metrics.find(series), std::string::npos) << series << "\n" << metrics;
+    }
+}
+
 TEST(JivoChat, StatusPollRecordsTransitionsAndReportsAnUnknownChannel) {
     CHATSYNC_REQUIRE_DSN(dsn);
     Emulator emu({"--mode", "jivochat"});

@@ -375,6 +375,17 @@ std::vector<std::int64_t> Dataset::Mutate(const std::vector<std::int64_t>& ids, 
     return changed;
 }
 
+bool Dataset::SetRawFields(std::int64_t id, const std::string& members) {
+    const auto it = records_.find(id);
+    if (it == records_.end()) {
+        return false;
+    }
+    Record& r = it->second;
+    r.extra_json = members.empty() ? std::string() : "," + members;
+    r.json = RecordJson(r);
+    return true;
+}
+
 std::vector<std::int64_t> Dataset::Add(std::size_t count, SysTime now) {
     std::vector<std::int64_t> added;
     if (count == 0) {

@@ -95,6 +95,12 @@ public:
     /// Adds `count` records with ids after the largest id ever used, stamped as Mutate does.
     std::vector<std::int64_t> Add(std::size_t count, SysTime now);
 
+    /// Appends `members` (JSON object members as raw text, `"a":1,"b":[2]`, served exactly as
+    /// given) to record `id`'s fields, replacing members set this way before. For tests of
+    /// values that only raw text can carry: \u0000, lone surrogates, integers beyond 64 bits,
+    /// deep nesting. False when there is no such record.
+    bool SetRawFields(std::int64_t id, const std::string& members);
+
     /// Removes the existing ids among `ids`; returns them in ascending order.
     std::vector<std::int64_t> Remove(const std::vector<std::int64_t>& ids);
 

@@ -249,6 +249,7 @@ void GenericMode::AddRoutes(Router& router) {
     router.Add("GET", "/_admin/dataset", bind(&GenericMode::AdminDataset));
     router.Add("POST", "/_admin/mutate", bind(&GenericMode::AdminMutate));
     router.Add("POST", "/_admin/add", bind(&GenericMode::AdminAdd));
+    router.Add("POST", "/_admin/raw-fields", bind(&GenericMode::AdminRawFields));
     router.Add("POST", "/_admin/delete", bind(&GenericMode::AdminDelete));
     router.Add("POST", "/_admin/revoke-tokens", bind(&GenericMode::AdminRevokeTokens));
     router.Add("GET", "/_admin/moving", bind(&GenericMode::AdminMoving));
@@ -539,6 +540,18 @@ Response GenericMode::AdminAdd(const Request& request, const PathParams&) {
     return JsonResponse(
         200, IdsJson("added", dataset_.Add(static_cast<std::size_t>(count), Now()))
     );
+}
+
+Response GenericMode::AdminRawFields(const Request& request, const PathParams&) {
+    const boost::json::object body = BodyObject(request);
+    const auto* members = body.if_contains("members");
+    if (members == nullptr || !members->is_string()) {
+        throw HttpError(400, "members must be a string of JSON object members");
+    }
+    if (!dataset_.SetRawFields(BodyInt(body, "id", 0), std::string(members->get_string()))) {
+        throw HttpError(404, "no record with that id");
+    }
+    return JsonResponse(200, "{\"ok\":true}");
 }
 
 Response GenericMode::AdminDelete(const Request& request, const PathParams&) {

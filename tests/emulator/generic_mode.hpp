@@ -54,6 +54,7 @@ private:
     Response AdminDataset(const Request& request, const PathParams& params);
     Response AdminMutate(const Request& request, const PathParams& params);
     Response AdminAdd(const Request& request, const PathParams& params);
+    Response AdminRawFields(const Request& request, const PathParams& params);
     Response AdminDelete(const Request& request, const PathParams& params);
     Response AdminRevokeTokens(const Request& request, const PathParams& params);
     Response AdminMoving(const Request& request, const PathParams& params);

@@ -8,7 +8,9 @@
 #include <gtest/gtest.h>
 
 #include "core/error.hpp"
+#include "core/json.hpp"
 #include "integration/pg_fixture.hpp"
+#include "normalize/flatten.hpp"
 #include "sink/detail/migrations.hpp"
 
 namespace chatsync::test {
@@ -345,6 +347,74 @@ TEST_F(PgSinkTest, BigintWidensToDoubleThenJsonb) {
     EXPECT_EQ(v.at("2"), "0.25");
     EXPECT_EQ(v.at("3"), "{\"x\": true}");
     EXPECT_FALSE(v.at("1").empty());
+}
+
+/// The records as a page's text would give them: parsed by ParseJson, flattened.
+RowBatch Parsed(const std::vector<std::string>& records, std::uint32_t max_nesting = 3) {
+    RowBatch batch;
+    for (const auto& text : records) {
+        boost::system::error_code ec;
+        ParseRepairs repairs;
+        const auto v = ParseJson(text, ec, repairs);
+        EXPECT_FALSE(ec) << ec.message() << ": " << text;
+        if (!ec) {
+            normalize::AppendRecord(batch, v.as_object(), {.max_nesting = max_nesting});
+        }
+    }
+    return batch;
+}
+
+TEST_F(PgSinkTest, ValuesTheDatabaseCannotTakeAsSentLandExactlyOrAsDocumented) {
+    const std::string fffd = "\xEF\xBF\xBD";
+    Commit(Page(
+        "v",
+        {Write(
+            "v",
+            {"id"},
+            Parsed(
+                {R"({"id":1,"big":5,"text":"paste\u0000d","tags":["x\u0000y"],"who":"a\ud800b"})"}
+            )
+        )}
+    ));
+    EXPECT_EQ(ColumnTypes("v").at("big"), "bigint");
+    EXPECT_EQ(ColumnTypes("v").at("tags"), "jsonb");
+    std::string nest;
+    std::string nest_as_stored;
+    for (int i = 0; i < 40; ++i) {
+        nest += R"({"a":)";
+        nest_as_stored += R"({"a": )";
+    }
+    nest += "99999999999999999999999" + std::string(40, '}');
+    nest_as_stored += "99999999999999999999999" + std::string(40, '}');
+    Commit(Page(
+        "v",
+        {Write(
+            "v",
+            {"id"},
+            Parsed(
+                {R"({"id":2,"big":123456789012345678901234567890,"neg":-9223372036854775809,)"
+                 R"("nest":)" +
+                     nest + "}",
+                 R"({"id":3,"big":-9223372036854775808,"neg":1.5})"},
+                1
+            )
+        )}
+    ));
+    // The bigint column widened to numeric, with every value exact.
+    EXPECT_EQ(ColumnTypes("v").at("big"), "numeric");
+    EXPECT_EQ(ColumnTypes("v").at("neg"), "numeric");
+    const auto big = Values("v", "big");
+    EXPECT_EQ(big.at("1"), "5");
+    EXPECT_EQ(big.at("2"), "123456789012345678901234567890");
+    EXPECT_EQ(big.at("3"), "-9223372036854775808");
+    EXPECT_EQ(Values("v", "neg").at("2"), "-9223372036854775809");
+    EXPECT_EQ(Values("v", "neg").at("3"), "1.5");
+    // Deeper than max_nesting: one jsonb value, its big integer exact.
+    EXPECT_EQ(ColumnTypes("v").at("nest"), "jsonb");
+    EXPECT_EQ(Values("v", "nest").at("2"), nest_as_stored);
+    EXPECT_EQ(Values("v", "text").at("1"), "paste" + fffd + "d");
+    EXPECT_EQ(Values("v", "tags").at("1"), R"(["x)" + fffd + R"(y"])");
+    EXPECT_EQ(Values("v", "who").at("1"), "a" + fffd + "b");
 }
 
 /// A batch whose columns other than `id` have declared types.

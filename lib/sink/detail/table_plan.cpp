@@ -284,7 +284,8 @@ std::string ConvertUsing(const std::string& quoted, ColumnType from, ColumnType 
     // form in the target type, so nothing converts to NULL or to a rounded value unnoticed.
     const std::string as_text =
         from == ColumnType::kJsonb ? "(" + quoted + " #>> '{}')" : "(" + quoted + "::text)";
-    const bool numeric = from == ColumnType::kBigint || from == ColumnType::kDouble;
+    const bool numeric =
+        from == ColumnType::kBigint || from == ColumnType::kDouble || from == ColumnType::kNumeric;
     switch (to) {
         case ColumnType::kBoolean:
             if (numeric) {
@@ -298,8 +299,9 @@ std::string ConvertUsing(const std::string& quoted, ColumnType from, ColumnType 
             if (from == ColumnType::kBoolean) {
                 return quoted + "::integer::bigint";
             }
-            if (from == ColumnType::kDouble) {
-                // Whole doubles convert exactly; text of anything else fails the cast.
+            if (from == ColumnType::kDouble || from == ColumnType::kNumeric) {
+                // Whole numbers within bigint convert exactly; text of anything else fails
+                // the cast.
                 return "CASE WHEN " + quoted + " = trunc(" + quoted + ") AND abs(" + quoted +
                        ") < 9.2e18 THEN " + quoted + "::bigint ELSE " + as_text + "::bigint END";
             }
@@ -318,6 +320,14 @@ std::string ConvertUsing(const std::string& quoted, ColumnType from, ColumnType 
             return as_text;
         case ColumnType::kJsonb:
             return "to_jsonb(" + quoted + ")";
+        case ColumnType::kNumeric:
+            if (from == ColumnType::kBoolean) {
+                return quoted + "::integer::numeric";
+            }
+            if (numeric) {
+                return quoted + "::numeric";
+            }
+            return as_text + "::numeric";
     }
     return as_text;
 }

@@ -7,6 +7,7 @@
 #include "connectors/pagination.hpp"
 #include "connectors/request_builder.hpp"
 #include "connectors/template.hpp"
+#include "core/json.hpp"
 
 namespace chatsync::connectors {
 namespace {
@@ -63,6 +64,24 @@ TEST(Cursor, ReadsFormatsAndComparesValues) {
     EXPECT_TRUE(*n1 < *n2);
     EXPECT_EQ(n2->Canonical(), "11");
     EXPECT_FALSE(ReadCursor(json::value("soon"), CursorFormat::kIso8601, ""));
+}
+
+TEST(Cursor, AnIntegerBeyond64BitsIsANumberAndGoesOutAsOne) {
+    boost::system::error_code ec;
+    ParseRepairs repairs;
+    const auto record = ParseJson(R"({"seq":123456789012345678901234567890})", ec, repairs);
+    ASSERT_FALSE(ec);
+    const auto big = ReadCursor(record.at("seq"), CursorFormat::kNumber, "");
+    ASSERT_TRUE(big);
+    EXPECT_FALSE(big->is_time);
+    EXPECT_TRUE(*ReadCursor(json::value(10), CursorFormat::kNumber, "") < *big);
+    // A record's value placed whole in a request body keeps its digits.
+    json::object context;
+    context["record"] = record;
+    EXPECT_EQ(
+        SerializeJson(RenderJson(json::parse(R"({"after":"{{ record.seq }}"})"), context)),
+        R"({"after":123456789012345678901234567890})"
+    );
 }
 
 TEST(Cursor, WindowStartsAtCommittedMinusLookbackOrInitial) {

@@ -169,5 +169,64 @@ TEST(JivoChatStrategy, NotJsonIsFlaggedAndUnknownNamesAreBounded) {
     EXPECT_EQ(Map("").metric_event, "other");
 }
 
+constexpr std::string_view kReplacement = "\xEF\xBF\xBD";
+
+/// No value of any row holds a NUL byte, which PostgreSQL's text cannot store.
+void ExpectNoNul(const MappedEvent& e) {
+    for (const auto& r : e.rows) {
+        for (const auto& [column, value] : r.values) {
+            EXPECT_TRUE(!value || value->find('\0') == std::string::npos)
+                << r.table << "." << column;
+        }
+    }
+}
+
+TEST(JivoChatStrategy, ANulInATranscriptKeepsTheChatAndEveryMessage) {
+    const auto e = Map(
+        R"({"event_name":"chat_finished","widget_id":"3948","visitor":{"number":"2198"},)"
+        R"("chat_id":7607,"chat":{"messages":[{"message":"paste\u0000d","timestamp":1665396476,)"
+        R"("type":"visitor"},{"message":"ok","timestamp":1665396483,"type":"agent","agent_id":1},)"
+        R"({"message":"bye","timestamp":1665396490,"type":"visitor"}]}})"
+    );
+    ASSERT_TRUE(e.valid_json);
+    EXPECT_EQ(e.repairs.nul, 1U);
+    ExpectNoNul(e);
+    ASSERT_EQ(RowsOf(e, "chats").size(), 1U);
+    EXPECT_EQ(RowsOf(e, "chats").at(0).at("message_count"), "3");
+    const auto messages = RowsOf(e, "messages");
+    ASSERT_EQ(messages.size(), 3U);
+    EXPECT_EQ(messages[0].at("text"), "paste" + std::string(kReplacement) + "d");
+    EXPECT_EQ(messages[2].at("text"), "bye");
+}
+
+TEST(JivoChatStrategy, ALoneSurrogateKeepsTheChatRow) {
+    const auto e =
+        Map(R"({"event_name":"chat_accepted","chat_id":7636,"widget_id":3948,)"
+            R"("visitor":{"number":2198,"name":"a\ud800b"},"agent":{"id":2016,"name":"A"}})");
+    ASSERT_TRUE(e.valid_json);
+    EXPECT_EQ(e.repairs.surrogate, 1U);
+    ASSERT_EQ(RowsOf(e, "chats").size(), 1U);
+    EXPECT_EQ(RowsOf(e, "chats").at(0).at("chat_id"), "7636");
+    EXPECT_EQ(RowsOf(e, "clients").at(0).at("name"), "a" + std::string(kReplacement) + "b");
+}
+
+TEST(JivoChatStrategy, BigIntegersAndDeepFieldsAreKeptExactly) {
+    std::string deep;
+    for (int i = 0; i < 40; ++i) {
+        deep += R"({"a":)";
+    }
+    deep += "1" + std::string(40, '}');
+    const auto e =
+        Map(R"({"event_name":"chat_accepted","chat_id":123456789012345678901234567890,)"
+            R"("widget_id":3948,"visitor":{"number":2198},"custom_data":)" +
+            deep + "}");
+    ASSERT_TRUE(e.valid_json);
+    EXPECT_EQ(e.repairs.big_integer, 1U);
+    EXPECT_EQ(e.repairs.deep, 1U);
+    ExpectNoNul(e);
+    ASSERT_EQ(RowsOf(e, "chats").size(), 1U);
+    EXPECT_EQ(RowsOf(e, "chats").at(0).at("chat_id"), "123456789012345678901234567890");
+}
+
 }  // namespace
 }  // namespace chatsync::connectors

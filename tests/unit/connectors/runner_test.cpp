@@ -308,8 +308,9 @@ TEST_P(RunnerListing, LandsEveryRecordExactlyOnce) {
     const std::string resource = GetParam();
     // An offset listing asks for each page after the first one record early, and checks that
     // record is the last one read: pages bring one new record fewer.
-    const std::int64_t pages =
-        resource == "offset" ? 1 + (kRecords - kPageSize + kPageSize - 2) / (kPageSize - 1) : kPages;
+    const std::int64_t pages = resource == "offset"
+                                   ? 1 + (kRecords - kPageSize + kPageSize - 2) / (kPageSize - 1)
+                                   : kPages;
     auto runner = NewRunner();
     const RunReport report = Run(*runner, resource);
 
@@ -566,6 +567,55 @@ TEST_F(RunnerTest, MalformedPageFailsTheRunAndKeepsTheLastCheckpoint) {
     EXPECT_TRUE(next.resumed);
     EXPECT_EQ(Table("page"), dataset);
     EXPECT_EQ(failed.rows_written + next.rows_written, kRecords);
+}
+
+TEST_F(RunnerTest, ValuesTheDatabaseCannotTakeAsSentAreStoredWithTheRestOfThePage) {
+    std::string nest;
+    for (int i = 0; i < 40; ++i) {
+        nest += R"({"a":)";
+    }
+    nest += R"("deep")" + std::string(40, '}');
+    const std::string members =
+        R"("blob":"paste\u0000d","labels":["x\u0000y"],"who":"a\ud800b",)"
+        R"("big":123456789012345678901234567890,"neg":-9223372036854775809,"nest":)" +
+        nest;
+    Admin(
+        "POST", "/_admin/raw-fields", json::serialize(json::object{{"id", 5}, {"members", members}})
+    );
+
+    auto runner = NewRunner();
+    const RunReport report = Run(*runner, "page");
+    ASSERT_EQ(report.outcome, "success") << report.error;
+    EXPECT_EQ(report.rows_written, kRecords);
+    const Rows table = Table("page");
+    ASSERT_EQ(table.size(), static_cast<std::size_t>(kRecords));
+    const auto& row = table.at("5");
+    const std::string fffd = "\xEF\xBF\xBD";
+    EXPECT_EQ(row.at("blob"), "paste" + fffd + "d");
+    EXPECT_EQ(row.at("labels"), R"(["x)" + fffd + R"(y"])");
+    EXPECT_EQ(row.at("who"), "a" + fffd + "b");
+    EXPECT_EQ(row.at("big"), "123456789012345678901234567890");
+    EXPECT_EQ(row.at("neg"), "-9223372036854775809");
+    // max_nesting 3: the path stops at nest.a.a, which holds the other 38 levels as jsonb.
+    const auto& nested = row.at("nest__a__a");
+    EXPECT_EQ(nested.substr(0, 6), R"({"a":{)");
+    EXPECT_NE(nested.find(R"("deep")"), std::string::npos);
+    // The other rows are as the emulator serves them, and the run ended with its cursor.
+    EXPECT_EQ(table.at("6").count("blob"), 0U);
+    const auto state = sink_.State(std::string(kSource), "page");
+    ASSERT_TRUE(state);
+    EXPECT_TRUE(state->cursor);
+    EXPECT_EQ(state->last_outcome, "success");
+
+    const std::string rendered = metrics_.Render();
+    for (const char* series : {
+             R"(chatsync_values_repaired_total{kind="nul",resource="page",source="emu"} 2)",
+             R"(chatsync_values_repaired_total{kind="surrogate",resource="page",source="emu"} 1)",
+             R"(chatsync_values_repaired_total{kind="big_integer",resource="page",source="emu"} 2)",
+             R"(chatsync_values_repaired_total{kind="deep",resource="page",source="emu"} 1)",
+         }) {
+        EXPECT_NE(rendered.find(series), std::string::npos) << series << "\n" << rendered;
+    }
 }
 
 }  // namespace
