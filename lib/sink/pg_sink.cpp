@@ -380,6 +380,57 @@ Classified ClassifySqlState(std::string_view state) {
     return c;
 }
 
+/// The SQLSTATE of a statement's failure. libpqxx 6.4 gives it to sql_error itself but not
+/// to the subclasses it throws for the codes it knows (insufficient_privilege for 42501,
+/// say), whose sqlstate() is then empty: for those the class names the code, or at least
+/// its class (data_exception stands for every code of class 22).
+std::string SqlStateOf(const pqxx::sql_error& e) {
+    if (!e.sqlstate().empty()) {
+        return e.sqlstate();
+    }
+    // Most derived first: dynamic_cast also matches bases.
+    const std::pair<bool, const char*> known[] = {
+        {dynamic_cast<const pqxx::insufficient_privilege*>(&e) != nullptr, "42501"},
+        {dynamic_cast<const pqxx::undefined_column*>(&e) != nullptr, "42703"},
+        {dynamic_cast<const pqxx::undefined_function*>(&e) != nullptr, "42883"},
+        {dynamic_cast<const pqxx::undefined_table*>(&e) != nullptr, "42P01"},
+        {dynamic_cast<const pqxx::syntax_error*>(&e) != nullptr, "42601"},
+        {dynamic_cast<const pqxx::restrict_violation*>(&e) != nullptr, "23001"},
+        {dynamic_cast<const pqxx::not_null_violation*>(&e) != nullptr, "23502"},
+        {dynamic_cast<const pqxx::foreign_key_violation*>(&e) != nullptr, "23503"},
+        {dynamic_cast<const pqxx::unique_violation*>(&e) != nullptr, "23505"},
+        {dynamic_cast<const pqxx::check_violation*>(&e) != nullptr, "23514"},
+        {dynamic_cast<const pqxx::integrity_constraint_violation*>(&e) != nullptr, "class 23"},
+        {dynamic_cast<const pqxx::data_exception*>(&e) != nullptr, "class 22"},
+        {dynamic_cast<const pqxx::feature_not_supported*>(&e) != nullptr, "0A000"},
+        {dynamic_cast<const pqxx::invalid_cursor_state*>(&e) != nullptr, "24000"},
+        {dynamic_cast<const pqxx::invalid_sql_statement_name*>(&e) != nullptr, "26000"},
+        {dynamic_cast<const pqxx::invalid_cursor_name*>(&e) != nullptr, "34000"},
+        {dynamic_cast<const pqxx::disk_full*>(&e) != nullptr, "53100"},
+        {dynamic_cast<const pqxx::out_of_memory*>(&e) != nullptr, "53200"},
+        {dynamic_cast<const pqxx::insufficient_resources*>(&e) != nullptr, "class 53"},
+        {dynamic_cast<const pqxx::plpgsql_raise*>(&e) != nullptr, "P0001"},
+        {dynamic_cast<const pqxx::plpgsql_no_data_found*>(&e) != nullptr, "P0002"},
+        {dynamic_cast<const pqxx::plpgsql_too_many_rows*>(&e) != nullptr, "P0003"},
+        {dynamic_cast<const pqxx::plpgsql_error*>(&e) != nullptr, "class P0"},
+    };
+    for (const auto& [matches, code] : known) {
+        if (matches) {
+            return code;
+        }
+    }
+    return "unknown";
+}
+
+/// Classifies by a code or a class from SqlStateOf ("class 53" classifies as 53xxx).
+Classified ClassifySqlStateOf(const pqxx::sql_error& e) {
+    const std::string state = SqlStateOf(e);
+    if (state.starts_with("class ")) {
+        return ClassifySqlState(state.substr(6) + "000");
+    }
+    return ClassifySqlState(state);
+}
+
 /// Translates what a blocking operation threw (the libpqxx boundary).
 Classified Classify(const std::exception_ptr& error) {
     Classified c;
@@ -404,8 +455,8 @@ Classified Classify(const std::exception_ptr& error) {
         c.code = Errc::kSinkTransient;
         c.message = e.what();
     } catch (const pqxx::sql_error& e) {
-        c = ClassifySqlState(e.sqlstate());
-        c.message = std::string(e.what()) + " (SQLSTATE " + e.sqlstate() + ")";
+        c = ClassifySqlStateOf(e);
+        c.message = std::string(e.what()) + " (SQLSTATE " + SqlStateOf(e) + ")";
     } catch (const std::invalid_argument& e) {
         // The batch cannot be written as given (PlanTable): the connection is fine.
         c.message = e.what();
@@ -1343,7 +1394,7 @@ struct PgSink::Impl {
         try {
             tx.exec(conversion.sql);
         } catch (const pqxx::sql_error& e) {
-            if (ClassifySqlState(e.sqlstate()).code == Errc::kSinkTransient) {
+            if (ClassifySqlStateOf(e).code == Errc::kSinkTransient) {
                 throw;
             }
             throw SinkFailure(
@@ -1351,7 +1402,7 @@ struct PgSink::Impl {
                 "column " + QuoteIdent(conversion.column) + " of table " + qualified +
                     " cannot be converted from " + conversion.from + " to its declared type " +
                     conversion.to + ", so nothing was changed: " +
-                    OneLine(std::string(e.what()) + " (SQLSTATE " + e.sqlstate() + ")") +
+                    OneLine(std::string(e.what()) + " (SQLSTATE " + SqlStateOf(e) + ")") +
                     ". Correct or clear the values that have no " + conversion.to +
                     " form, or remove '" + conversion.path + "' from the resource's column_types"
             );
