@@ -115,6 +115,22 @@ constexpr std::string_view kFinishRunSql =
     "rows_unchanged = EXCLUDED.rows_unchanged, rows_deleted = EXCLUDED.rows_deleted, "
     "error = EXCLUDED.error";
 
+/// A run that ended before it began (RecordRun), finished as it is written.
+constexpr std::string_view kRecordRunSql =
+    "INSERT INTO {s}.runs (run_id, source, resource, started_at, finished_at, outcome, error, "
+    "host, pid) VALUES (gen_random_uuid()::text, $1, $2, now(), now(), $3, $4, $5, $6)";
+
+/// A held or latched run in the resource's state: it ran now and wrote nothing; cursor,
+/// checkpoint and the last success stay.
+constexpr std::string_view kRecordRunStateSql =
+    "INSERT INTO {s}.resource_state AS r (source, resource, last_run_at, next_run_at, "
+    "last_outcome, last_error, updated_at) "
+    "VALUES ($1, $2, now(), 'epoch'::timestamptz + $3::bigint * interval '1 microsecond', $4, "
+    "$5, now()) ON CONFLICT (source, resource) DO UPDATE SET last_run_at = now(), "
+    "next_run_at = EXCLUDED.next_run_at, last_outcome = EXCLUDED.last_outcome, "
+    "last_error = EXCLUDED.last_error, last_rows_written = 0, last_rows_unchanged = 0, "
+    "updated_at = now()";
+
 /// A successful run: the cursor advances (unless NULL), the checkpoint is spent.
 constexpr std::string_view kFinishStateSuccessSql =
     "INSERT INTO {s}.resource_state AS r (source, resource, cursor, checkpoint, run_id, "
@@ -222,7 +238,7 @@ constexpr std::string_view kTryRunLockSql = "SELECT pg_try_advisory_lock($1::big
 constexpr std::string_view kRunUnlockSql = "SELECT pg_advisory_unlock($1::bigint)";
 
 /// Prepared on every connection: (statement name, SQL with `{s}`).
-constexpr std::array<std::pair<std::string_view, std::string_view>, 29> kPrepared{{
+constexpr std::array<std::pair<std::string_view, std::string_view>, 31> kPrepared{{
     {"load_state", kLoadStateSql},
     {"list_states", kListStatesSql},
     {"interrupt_runs", kInterruptRunsSql},
@@ -230,6 +246,8 @@ constexpr std::array<std::pair<std::string_view, std::string_view>, 29> kPrepare
     {"state_run_started", kStateRunStartedSql},
     {"upsert_checkpoint", kUpsertCheckpointSql},
     {"finish_run", kFinishRunSql},
+    {"record_run", kRecordRunSql},
+    {"record_run_state", kRecordRunStateSql},
     {"finish_state_success", kFinishStateSuccessSql},
     {"finish_state_failure", kFinishStateFailureSql},
     {"delete_seen_keys", kDeleteSeenKeysSql},
@@ -1409,6 +1427,40 @@ struct PgSink::Impl {
         }
     }
 
+    void RecordRunBlocking(pqxx::connection& conn, const RunEnd& end) const {
+        const bool to_state = end.outcome == "held" || end.outcome == "latched";
+        if (!to_state && end.outcome != "skipped") {
+            throw SinkFailure(
+                Errc::kSinkPermanent,
+                "unknown outcome '" + end.outcome +
+                    "' of a run that did not begin (held, "
+                    "latched or skipped)"
+            );
+        }
+        const std::string error = redactor.Redact(end.error);
+        pqxx::work tx(conn);
+        tx.exec_prepared(
+            "record_run",
+            end.source,
+            end.resource,
+            end.outcome,
+            error,
+            HostName(),
+            static_cast<int>(getpid())
+        );
+        if (to_state) {
+            tx.exec_prepared(
+                "record_run_state",
+                end.source,
+                end.resource,
+                ToMicros(end.next_run_at),
+                end.outcome,
+                error
+            );
+        }
+        tx.commit();
+    }
+
     FinishResult FinishRunBlocking(pqxx::connection& conn, const RunEnd& end) const {
         const bool success = end.outcome == "success";
         if (!success && end.outcome != "failed" && end.outcome != "cancelled") {
@@ -2194,6 +2246,16 @@ Task<Result<FinishResult>> PgSink::FinishRun(RunEnd end) {
     };
     auto task =
         impl_->DispatchThen<FinishResult>(std::move(operation), std::move(op), std::move(release));
+    auto result = co_await std::move(task);
+    co_return result;
+}
+
+Task<Result<void>> PgSink::RecordRun(RunEnd end) {
+    std::string operation = "RecordRun " + end.source + "/" + end.resource;
+    auto op = [impl = impl_.get(), end = std::move(end)](pqxx::connection& c) {
+        impl->RecordRunBlocking(c, end);
+    };
+    auto task = impl_->Dispatch<void>(std::move(operation), std::move(op));
     auto result = co_await std::move(task);
     co_return result;
 }
