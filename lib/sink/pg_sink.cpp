@@ -18,6 +18,8 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <libpq-fe.h>
+#include <poll.h>
 #include <pqxx/pqxx>
 #include <pqxx/tablewriter>
 #include <unistd.h>
@@ -485,6 +487,48 @@ Classified Classify(const std::exception_ptr& error) {
         c.message = e.what();
     }
     return c;
+}
+
+/// The SQLSTATE with which the server refused a connection (28P01: a wrong password; 28000:
+/// no such role, or one not allowed to log in; 3D000: no such database), or "" when it did
+/// not answer with one. A failed connection's message leaves the code out unless the
+/// connection asked for verbose errors before the server answered, which libpqxx 6.4 cannot
+/// do: so this connects once more, asking, and waits at most `timeout` for the refusal.
+std::string RefusalSqlState(const std::string& conninfo, std::chrono::milliseconds timeout) {
+    const std::unique_ptr<PGconn, decltype(&PQfinish)> conn(
+        PQconnectStart(conninfo.c_str()), &PQfinish
+    );
+    if (!conn || PQstatus(conn.get()) == CONNECTION_BAD) {
+        return {};
+    }
+    PQsetErrorVerbosity(conn.get(), PQERRORS_VERBOSE);
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    PostgresPollingStatusType status = PGRES_POLLING_WRITING;
+    while (status != PGRES_POLLING_OK && status != PGRES_POLLING_FAILED) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now()
+        );
+        pollfd fd{
+            PQsocket(conn.get()),
+            static_cast<short>(status == PGRES_POLLING_READING ? POLLIN : POLLOUT),
+            0};
+        if (left.count() <= 0 || poll(&fd, 1, static_cast<int>(left.count())) <= 0) {
+            return {};
+        }
+        status = PQconnectPoll(conn.get());
+    }
+    // Verbose: "FATAL:  28P01: password authentication failed for user ...".
+    const std::string_view message = PQerrorMessage(conn.get());
+    const auto fatal = message.find("FATAL:  ");
+    if (status != PGRES_POLLING_FAILED || fatal == std::string_view::npos) {
+        return {};
+    }
+    const auto code = message.substr(fatal + 8, 6);
+    const bool ok =
+        code.size() == 6 && code[5] == ':' && std::all_of(code.begin(), code.end() - 1, [](char c) {
+            return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z');
+        });
+    return ok ? std::string(code.substr(0, 5)) : std::string();
 }
 
 std::string HostName() {
@@ -986,7 +1030,28 @@ struct PgSink::Impl {
     }
 
     std::unique_ptr<pqxx::connection> Connect() {
-        auto conn = std::make_unique<pqxx::connection>(conninfo);
+        std::unique_ptr<pqxx::connection> conn;
+        try {
+            conn = std::make_unique<pqxx::connection>(conninfo);
+        } catch (const pqxx::too_many_connections&) {
+            // A server out of connections is not asked again.
+            throw;
+        } catch (const pqxx::broken_connection& e) {
+            // The server answered and refused (a password, a role, a database): its code
+            // says which, whatever the language of its message.
+            std::string message = e.what();
+            if (message.find("FATAL:") == std::string::npos) {
+                throw;
+            }
+            const std::string state = RefusalSqlState(conninfo, options.connect_timeout);
+            if (state.empty()) {
+                throw;
+            }
+            while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) {
+                message.pop_back();
+            }
+            throw pqxx::broken_connection(message + " (SQLSTATE " + state + ")");
+        }
         // set_variable (not a plain SET) so that libpqxx restores them should it ever
         // re-establish the session itself.
         conn->set_variable("TimeZone", "'UTC'");

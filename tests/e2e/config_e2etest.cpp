@@ -189,5 +189,23 @@ TEST(Database, AFailureToAuthorizeNamesItsSqlstate) {
     EXPECT_EQ(status.err.find("(SQLSTATE )"), std::string::npos) << status.err;
 }
 
+TEST(Database, ARefusedLoginNamesItsSqlstate) {
+    CHATSYNC_REQUIRE_DSN(dsn);
+    // A role that does not exist: the server refuses the login itself (a wrong password is
+    // 28P01, which a test cluster that trusts loopback cannot show).
+    const auto role = UniqueName("nosuchrole");
+    const bool uri = dsn.starts_with("postgres");
+    const auto as_role =
+        dsn + (uri ? (dsn.find('?') == std::string::npos ? "?" : "&") : " ") + "user=" + role;
+    TempDir dir;
+    const auto config = dir.Write(
+        "c.yaml", ConfigWithDatabase("database:\n  dsn: \"" + as_role + "\"\n", dir.path())
+    );
+    auto status = RunChatsyncdApart({"-c", config, "status"});
+    EXPECT_EQ(status.exit_code, kExitUnavailable) << status.err;
+    EXPECT_NE(status.err.find("FATAL:"), std::string::npos) << status.err;
+    EXPECT_NE(status.err.find("(SQLSTATE 28000)"), std::string::npos) << status.err;
+}
+
 }  // namespace
 }  // namespace chatsync::test
