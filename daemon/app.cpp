@@ -179,18 +179,13 @@ public:
     }
 
     int Once(const Arguments& args) {
+        // Names first: a wrong one must not start (or initdb) an embedded cluster.
+        if (const int rc = CheckNames(args); rc != kExitOk) {
+            return rc;
+        }
         signals_.emplace(ioc_, SIGINT, SIGTERM);
         if (const int rc = OpenDatabase(); rc != kExitOk) {
             return rc;
-        }
-        if (args.source && config_.FindSource(*args.source) == nullptr) {
-            std::fprintf(
-                stderr,
-                "chatsyncd: no source named '%s' in %s\n",
-                args.source->c_str(),
-                config_.path.c_str()
-            );
-            return kExitUsage;
         }
         MakeRunners(args.source);
         // The one source asked for cannot run here: a config problem, said as start-up says it.
@@ -218,15 +213,6 @@ public:
                 }
                 items.push_back({runner.get(), r.name});
             }
-        }
-        if (args.resource && items.empty()) {
-            std::fprintf(
-                stderr,
-                "chatsyncd: source '%s' has no top-level resource '%s'\n",
-                args.source->c_str(),
-                args.resource->c_str()
-            );
-            return kExitUsage;
         }
         progress_ = isatty(STDERR_FILENO) == 1;
         sched::Scheduler scheduler(
@@ -491,6 +477,60 @@ public:
     }
 
 private:
+    /// `--source` and `--resource` of `once` against the config, before anything else
+    /// happens: kExitUsage with a one-line reason (and what the config has) when one names
+    /// nothing there.
+    int CheckNames(const Arguments& args) const {
+        if (!args.source) {
+            return kExitOk;
+        }
+        const auto* source = config_.FindSource(*args.source);
+        if (source == nullptr) {
+            std::vector<std::string> names;
+            for (const auto& s : config_.sources) {
+                names.push_back(s.name);
+            }
+            std::fprintf(
+                stderr,
+                "chatsyncd: no source named '%s' in %s (it has: %s)\n",
+                args.source->c_str(),
+                config_.path.c_str(),
+                names.empty() ? "none" : fmt::format("{}", fmt::join(names, ", ")).c_str()
+            );
+            return kExitUsage;
+        }
+        if (!source->enabled) {
+            std::fprintf(
+                stderr,
+                "chatsyncd: source '%s' is disabled in %s (enabled: false)\n",
+                args.source->c_str(),
+                config_.path.c_str()
+            );
+            return kExitUsage;
+        }
+        if (!args.resource) {
+            return kExitOk;
+        }
+        std::vector<std::string> names;
+        for (const auto& r : source->connector.resources) {
+            if (!IsTopLevel(r)) {
+                continue;
+            }
+            if (r.name == *args.resource) {
+                return kExitOk;
+            }
+            names.push_back(r.name);
+        }
+        std::fprintf(
+            stderr,
+            "chatsyncd: source '%s' has no top-level resource '%s' (it has: %s)\n",
+            args.source->c_str(),
+            args.resource->c_str(),
+            names.empty() ? "none" : fmt::format("{}", fmt::join(names, ", ")).c_str()
+        );
+        return kExitUsage;
+    }
+
     struct ResourceHealth {
         Millis interval{0};
         std::optional<sink::TimePoint> last_success;

@@ -26,6 +26,8 @@ options:
   -c, --config FILE   config file (default: $CHATSYNC_CONFIG, else /etc/chatsync/chatsync.yaml)
   -h, --help          this text
 
+Logs go to stderr; reports (the once summary, status, check-config) go to stdout.
+
 exit codes: 0 ok, 1 sync failed or unhealthy, 64 usage, 69 database unavailable, 78 bad config
 )";
 }

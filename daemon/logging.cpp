@@ -9,6 +9,8 @@
 
 #include <spdlog/sinks/base_sink.h>
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/json.hpp"
 #include "core/redactor.hpp"
@@ -119,16 +121,38 @@ protected:
             line += text;
             line.push_back('\n');
         }
-        std::fwrite(line.data(), 1, line.size(), stdout);
+        // Logs go to stderr, so that stdout carries a command's report alone
+        // (`chatsyncd once > report.txt`).
+        std::fwrite(line.data(), 1, line.size(), stderr);
     }
 
-    void flush_() override { std::fflush(stdout); }
+    void flush_() override { std::fflush(stderr); }
 
 private:
     const Redactor& redactor_;
     bool json_;
     bool journal_;
 };
+
+/// Whether stderr is connected to the journal: systemd sets JOURNAL_STREAM to the
+/// "device:inode" of the stream it connected stdout or stderr to (systemd.exec(5)), and
+/// the log's priority prefixes mean something only on that stream.
+bool StderrIsJournal() {
+    const char* stream = std::getenv("JOURNAL_STREAM");
+
+    struct stat st {};
+
+    if (stream == nullptr || fstat(STDERR_FILENO, &st) != 0) {
+        return false;
+    }
+    unsigned long long device = 0;
+    unsigned long long inode = 0;
+    if (std::sscanf(stream, "%llu:%llu", &device, &inode) != 2) {
+        return false;
+    }
+    return static_cast<unsigned long long>(st.st_dev) == device &&
+           static_cast<unsigned long long>(st.st_ino) == inode;
+}
 
 }  // namespace
 
@@ -140,8 +164,7 @@ void SetUpLogging(const std::string& level, const std::string& format, const Red
     if (format != "text" && format != "json") {
         throw std::invalid_argument("unknown log format '" + format + "' (text or json)");
     }
-    // systemd sets JOURNAL_STREAM when stdout is connected to the journal.
-    const bool journal = std::getenv("JOURNAL_STREAM") != nullptr;
+    const bool journal = StderrIsJournal();
     auto sink = std::make_shared<RedactingSink>(redactor, format == "json", journal);
     auto logger = std::make_shared<spdlog::logger>("chatsync", std::move(sink));
     logger->set_level(lvl);

@@ -4,8 +4,10 @@
 #include <fstream>
 #include <limits>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
+#include <string_view>
 #include <system_error>
 #include <utility>
 #include <variant>
@@ -20,6 +22,7 @@
 #include "config/detail/yaml_tree.hpp"
 #include "connectors/builtin.hpp"
 #include "core/text.hpp"
+#include "sink/dsn.hpp"
 
 namespace chatsync::config {
 
@@ -65,6 +68,72 @@ std::optional<std::string> ReadTextFile(const fs::path& path, std::string& why) 
         return std::nullopt;
     }
     return std::move(out).str();
+}
+
+/// The length of the UTF-8 sequence that starts at `at`, or 0 when none does (a stray
+/// continuation byte, an overlong form, a surrogate, a code point past U+10FFFF, or a
+/// sequence cut short).
+std::size_t Utf8SequenceLength(std::string_view text, std::size_t at) {
+    const auto byte = [&](std::size_t i) {
+        return i < text.size() ? static_cast<unsigned char>(text[i]) : 0U;
+    };
+    const unsigned lead = byte(at);
+    const auto continuation = [&](std::size_t i, unsigned low, unsigned high) {
+        const unsigned b = byte(i);
+        return i < text.size() && b >= low && b <= high;
+    };
+    if (lead < 0x80) {
+        return 1;
+    }
+    if (lead >= 0xC2 && lead <= 0xDF) {
+        return continuation(at + 1, 0x80, 0xBF) ? 2 : 0;
+    }
+    if (lead >= 0xE0 && lead <= 0xEF) {
+        // E0 needs A0..BF (no overlong forms); ED needs 80..9F (no surrogates).
+        const unsigned low = lead == 0xE0 ? 0xA0 : 0x80;
+        const unsigned high = lead == 0xED ? 0x9F : 0xBF;
+        return continuation(at + 1, low, high) && continuation(at + 2, 0x80, 0xBF) ? 3 : 0;
+    }
+    if (lead >= 0xF0 && lead <= 0xF4) {
+        // F0 needs 90..BF (no overlong forms); F4 needs 80..8F (nothing past U+10FFFF).
+        const unsigned low = lead == 0xF0 ? 0x90 : 0x80;
+        const unsigned high = lead == 0xF4 ? 0x8F : 0xBF;
+        return continuation(at + 1, low, high) && continuation(at + 2, 0x80, 0xBF) &&
+                       continuation(at + 3, 0x80, 0xBF)
+                   ? 4
+                   : 0;
+    }
+    return 0;
+}
+
+/// An error at the first byte that makes `text` no UTF-8 text (a NUL, or an invalid
+/// sequence), with its line, column and byte offset; never the bytes themselves.
+std::optional<ConfigError> NotText(std::string_view text, const std::string& file) {
+    int line = 1;
+    int column = 1;
+    for (std::size_t i = 0; i < text.size();) {
+        const std::size_t length = text[i] == '\0' ? 0 : Utf8SequenceLength(text, i);
+        if (length == 0) {
+            const std::string what = text[i] == '\0' ? "a NUL byte" : "not UTF-8 text";
+            return ConfigError(
+                file,
+                line,
+                column,
+                "",
+                what + " at byte offset " + std::to_string(i) +
+                    ": a config file is YAML in UTF-8 (is this a binary file, or in another "
+                    "encoding?)"
+            );
+        }
+        if (text[i] == '\n') {
+            ++line;
+            column = 1;
+        } else {
+            ++column;
+        }
+        i += length;
+    }
+    return std::nullopt;
 }
 
 /// Secret files usually end with a newline (echo, editors); it is never part of the secret.
@@ -146,12 +215,31 @@ public:
     Config Load(const std::string& text, const std::string& file, const fs::path& base_dir) {
         Config config;
         config.path = file;
+        // Checked before the YAML parser sees it: its messages quote what they stumble on,
+        // and a binary file's bytes have no place on a terminal or in the journal.
+        if (auto bad = NotText(text, file)) {
+            errors_.push_back(std::move(*bad));
+            Throw();
+        }
         auto parsed = detail::ParseYaml(text, file);
         if (auto* e = std::get_if<ConfigError>(&parsed)) {
             errors_.push_back(std::move(*e));
             Throw();
         }
         const YamlNode& root = std::get<YamlNode>(parsed);
+        if (root.IsNull()) {
+            // Every key has a default, so an empty file would otherwise "load": a daemon
+            // with nothing to sync that starts an embedded cluster for it.
+            errors_.emplace_back(
+                file,
+                0,
+                0,
+                "",
+                "the config file is empty (nothing but comments or white space): it needs at "
+                "least a sources list (chatsync.example.yaml documents every key)"
+            );
+            Throw();
+        }
         Context ctx(file, errors_, &env_, base_dir);
         ReadRoot(ctx, root, config);
         if (!errors_.empty()) {
@@ -296,9 +384,11 @@ private:
         } else if (dsn_file != nullptr) {
             if (auto content = ReadSecretFile(ctx, *dsn_file, m.PathOf("dsn_file"))) {
                 db.dsn = std::move(*content);
+                CheckDsn(ctx, *dsn_file, m.PathOf("dsn_file"), "the file's DSN: ", db.dsn);
             }
         } else if (dsn != nullptr) {
             db.dsn = detail::ReadString(ctx, *dsn, m.PathOf("dsn")).value_or("");
+            CheckDsn(ctx, *dsn, m.PathOf("dsn"), "", db.dsn);
         }
         if (const auto v = m.Integer("pool_size", 1, 1000)) {
             db.pool_size = static_cast<std::size_t>(*v);
@@ -323,6 +413,24 @@ private:
             em.Finish();
         }
         m.Finish();
+    }
+
+    /// A DSN that libpq would refuse is a config error, reported where it is written: left
+    /// to start-up, it would look like a database that is down, and a service manager would
+    /// restart the daemon for ever. The message never holds the password (sink::DsnProblem).
+    static void CheckDsn(
+        Context& ctx,
+        const YamlNode& node,
+        const std::string& path,
+        const std::string& prefix,
+        const std::string& dsn
+    ) {
+        if (dsn.empty()) {
+            return;
+        }
+        if (auto problem = sink::DsnProblem(dsn)) {
+            ctx.Error(node.mark, path, prefix + *problem);
+        }
     }
 
     /// Reads the file named at `node` (relative to the config's directory), trimmed.

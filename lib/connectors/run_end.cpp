@@ -158,6 +158,32 @@ RunReport SourceRunner::Abort(RunContext& run) {
     return run.report;
 }
 
+Task<RunReport> SourceRunner::RecordAndAbort(RunContext& run) {
+    sink::RunEnd end;
+    end.source = settings_.name;
+    end.resource = run.report.resource;
+    end.outcome = run.report.outcome;
+    end.error = redactor_.Redact(run.error);
+    if (run.resource != nullptr) {
+        end.next_run_at = std::chrono::system_clock::now() +
+                          std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                              run.resource->schedule.interval
+                          );
+    }
+    auto recorded = co_await sink_.RecordRun(std::move(end));
+    if (!recorded) {
+        // The run's own outcome stands; only its row is missing. Said once, here.
+        spdlog::warn(
+            "run not recorded in the run log source={} resource={} outcome={} error=\"{}\"",
+            settings_.name,
+            run.report.resource,
+            run.report.outcome,
+            sink_.LastError()
+        );
+    }
+    co_return Abort(run);
+}
+
 void SourceRunner::ExportScalar(const ResourceSpec& resource, const json::array& records) {
     if (records.empty() || !records.back().is_object()) {
         return;

@@ -159,17 +159,17 @@ Task<RunReport> SourceRunner::Run(std::string resource_name) {
         run.error = "source is latched since a previous error: " + (*latch)->reason;
         metrics_.Latched(source, true);
         run.Fail(Errc::kUpstreamLatched, "latched");
-        co_return Abort(run);
+        co_return co_await RecordAndAbort(run);
     }
     fetcher_.LatchClearedInDatabase(latches_stored);
     if (fetcher_.LatchedMeanwhile(run)) {
         metrics_.Latched(source, true);
         run.Fail(Errc::kUpstreamLatched, "latched");
-        co_return Abort(run);
+        co_return co_await RecordAndAbort(run);
     }
     if (fetcher_.HeldMeanwhile(run)) {
         run.Fail(Errc::kSourceHeld, "held");
-        co_return Abort(run);
+        co_return co_await RecordAndAbort(run);
     }
     if (resource.min_interval.count() > 0) {
         auto claim = co_await sink_.ClaimInterval(source, resource_name, resource.min_interval);
@@ -202,7 +202,7 @@ Task<RunReport> SourceRunner::Run(std::string resource_name) {
         // Another chatsyncd on this database is syncing it: not a failure of ours.
         run.error = sink_.LastError();
         run.Fail(run_id.error(), "skipped");
-        co_return Abort(run);
+        co_return co_await RecordAndAbort(run);
     }
     if (!run_id) {
         run.error = "database: " + sink_.LastError();

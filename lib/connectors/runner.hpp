@@ -182,6 +182,9 @@ private:
     Task<RunReport> Finish(RunContext& run, std::string outcome);
     /// Ends a run that never started in the run log (database or latch refused it).
     RunReport Abort(RunContext& run);
+    /// Ends a run that a hold, a latch or another process's run lock stopped before it began:
+    /// recorded with Sink::RecordRun (no run lock taken or released), then as Abort.
+    Task<RunReport> RecordAndAbort(RunContext& run);
 
     Executor executor_;
     SourceSettings settings_;

@@ -18,6 +18,8 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <libpq-fe.h>
+#include <poll.h>
 #include <pqxx/pqxx>
 #include <pqxx/tablewriter>
 #include <unistd.h>
@@ -114,6 +116,22 @@ constexpr std::string_view kFinishRunSql =
     "pages = EXCLUDED.pages, rows_written = EXCLUDED.rows_written, "
     "rows_unchanged = EXCLUDED.rows_unchanged, rows_deleted = EXCLUDED.rows_deleted, "
     "error = EXCLUDED.error";
+
+/// A run that ended before it began (RecordRun), finished as it is written.
+constexpr std::string_view kRecordRunSql =
+    "INSERT INTO {s}.runs (run_id, source, resource, started_at, finished_at, outcome, error, "
+    "host, pid) VALUES (gen_random_uuid()::text, $1, $2, now(), now(), $3, $4, $5, $6)";
+
+/// A held or latched run in the resource's state: it ran now and wrote nothing; cursor,
+/// checkpoint and the last success stay.
+constexpr std::string_view kRecordRunStateSql =
+    "INSERT INTO {s}.resource_state AS r (source, resource, last_run_at, next_run_at, "
+    "last_outcome, last_error, updated_at) "
+    "VALUES ($1, $2, now(), 'epoch'::timestamptz + $3::bigint * interval '1 microsecond', $4, "
+    "$5, now()) ON CONFLICT (source, resource) DO UPDATE SET last_run_at = now(), "
+    "next_run_at = EXCLUDED.next_run_at, last_outcome = EXCLUDED.last_outcome, "
+    "last_error = EXCLUDED.last_error, last_rows_written = 0, last_rows_unchanged = 0, "
+    "updated_at = now()";
 
 /// A successful run: the cursor advances (unless NULL), the checkpoint is spent.
 constexpr std::string_view kFinishStateSuccessSql =
@@ -222,7 +240,7 @@ constexpr std::string_view kTryRunLockSql = "SELECT pg_try_advisory_lock($1::big
 constexpr std::string_view kRunUnlockSql = "SELECT pg_advisory_unlock($1::bigint)";
 
 /// Prepared on every connection: (statement name, SQL with `{s}`).
-constexpr std::array<std::pair<std::string_view, std::string_view>, 29> kPrepared{{
+constexpr std::array<std::pair<std::string_view, std::string_view>, 31> kPrepared{{
     {"load_state", kLoadStateSql},
     {"list_states", kListStatesSql},
     {"interrupt_runs", kInterruptRunsSql},
@@ -230,6 +248,8 @@ constexpr std::array<std::pair<std::string_view, std::string_view>, 29> kPrepare
     {"state_run_started", kStateRunStartedSql},
     {"upsert_checkpoint", kUpsertCheckpointSql},
     {"finish_run", kFinishRunSql},
+    {"record_run", kRecordRunSql},
+    {"record_run_state", kRecordRunStateSql},
     {"finish_state_success", kFinishStateSuccessSql},
     {"finish_state_failure", kFinishStateFailureSql},
     {"delete_seen_keys", kDeleteSeenKeysSql},
@@ -380,6 +400,57 @@ Classified ClassifySqlState(std::string_view state) {
     return c;
 }
 
+/// The SQLSTATE of a statement's failure. libpqxx 6.4 gives it to sql_error itself but not
+/// to the subclasses it throws for the codes it knows (insufficient_privilege for 42501,
+/// say), whose sqlstate() is then empty: for those the class names the code, or at least
+/// its class (data_exception stands for every code of class 22).
+std::string SqlStateOf(const pqxx::sql_error& e) {
+    if (!e.sqlstate().empty()) {
+        return e.sqlstate();
+    }
+    // Most derived first: dynamic_cast also matches bases.
+    const std::pair<bool, const char*> known[] = {
+        {dynamic_cast<const pqxx::insufficient_privilege*>(&e) != nullptr, "42501"},
+        {dynamic_cast<const pqxx::undefined_column*>(&e) != nullptr, "42703"},
+        {dynamic_cast<const pqxx::undefined_function*>(&e) != nullptr, "42883"},
+        {dynamic_cast<const pqxx::undefined_table*>(&e) != nullptr, "42P01"},
+        {dynamic_cast<const pqxx::syntax_error*>(&e) != nullptr, "42601"},
+        {dynamic_cast<const pqxx::restrict_violation*>(&e) != nullptr, "23001"},
+        {dynamic_cast<const pqxx::not_null_violation*>(&e) != nullptr, "23502"},
+        {dynamic_cast<const pqxx::foreign_key_violation*>(&e) != nullptr, "23503"},
+        {dynamic_cast<const pqxx::unique_violation*>(&e) != nullptr, "23505"},
+        {dynamic_cast<const pqxx::check_violation*>(&e) != nullptr, "23514"},
+        {dynamic_cast<const pqxx::integrity_constraint_violation*>(&e) != nullptr, "class 23"},
+        {dynamic_cast<const pqxx::data_exception*>(&e) != nullptr, "class 22"},
+        {dynamic_cast<const pqxx::feature_not_supported*>(&e) != nullptr, "0A000"},
+        {dynamic_cast<const pqxx::invalid_cursor_state*>(&e) != nullptr, "24000"},
+        {dynamic_cast<const pqxx::invalid_sql_statement_name*>(&e) != nullptr, "26000"},
+        {dynamic_cast<const pqxx::invalid_cursor_name*>(&e) != nullptr, "34000"},
+        {dynamic_cast<const pqxx::disk_full*>(&e) != nullptr, "53100"},
+        {dynamic_cast<const pqxx::out_of_memory*>(&e) != nullptr, "53200"},
+        {dynamic_cast<const pqxx::insufficient_resources*>(&e) != nullptr, "class 53"},
+        {dynamic_cast<const pqxx::plpgsql_raise*>(&e) != nullptr, "P0001"},
+        {dynamic_cast<const pqxx::plpgsql_no_data_found*>(&e) != nullptr, "P0002"},
+        {dynamic_cast<const pqxx::plpgsql_too_many_rows*>(&e) != nullptr, "P0003"},
+        {dynamic_cast<const pqxx::plpgsql_error*>(&e) != nullptr, "class P0"},
+    };
+    for (const auto& [matches, code] : known) {
+        if (matches) {
+            return code;
+        }
+    }
+    return "unknown";
+}
+
+/// Classifies by a code or a class from SqlStateOf ("class 53" classifies as 53xxx).
+Classified ClassifySqlStateOf(const pqxx::sql_error& e) {
+    const std::string state = SqlStateOf(e);
+    if (state.starts_with("class ")) {
+        return ClassifySqlState(state.substr(6) + "000");
+    }
+    return ClassifySqlState(state);
+}
+
 /// Translates what a blocking operation threw (the libpqxx boundary).
 Classified Classify(const std::exception_ptr& error) {
     Classified c;
@@ -404,8 +475,8 @@ Classified Classify(const std::exception_ptr& error) {
         c.code = Errc::kSinkTransient;
         c.message = e.what();
     } catch (const pqxx::sql_error& e) {
-        c = ClassifySqlState(e.sqlstate());
-        c.message = std::string(e.what()) + " (SQLSTATE " + e.sqlstate() + ")";
+        c = ClassifySqlStateOf(e);
+        c.message = std::string(e.what()) + " (SQLSTATE " + SqlStateOf(e) + ")";
     } catch (const std::invalid_argument& e) {
         // The batch cannot be written as given (PlanTable): the connection is fine.
         c.message = e.what();
@@ -416,6 +487,48 @@ Classified Classify(const std::exception_ptr& error) {
         c.message = e.what();
     }
     return c;
+}
+
+/// The SQLSTATE with which the server refused a connection (28P01: a wrong password; 28000:
+/// no such role, or one not allowed to log in; 3D000: no such database), or "" when it did
+/// not answer with one. A failed connection's message leaves the code out unless the
+/// connection asked for verbose errors before the server answered, which libpqxx 6.4 cannot
+/// do: so this connects once more, asking, and waits at most `timeout` for the refusal.
+std::string RefusalSqlState(const std::string& conninfo, std::chrono::milliseconds timeout) {
+    const std::unique_ptr<PGconn, decltype(&PQfinish)> conn(
+        PQconnectStart(conninfo.c_str()), &PQfinish
+    );
+    if (!conn || PQstatus(conn.get()) == CONNECTION_BAD) {
+        return {};
+    }
+    PQsetErrorVerbosity(conn.get(), PQERRORS_VERBOSE);
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    PostgresPollingStatusType status = PGRES_POLLING_WRITING;
+    while (status != PGRES_POLLING_OK && status != PGRES_POLLING_FAILED) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now()
+        );
+        pollfd fd{
+            PQsocket(conn.get()),
+            static_cast<short>(status == PGRES_POLLING_READING ? POLLIN : POLLOUT),
+            0};
+        if (left.count() <= 0 || poll(&fd, 1, static_cast<int>(left.count())) <= 0) {
+            return {};
+        }
+        status = PQconnectPoll(conn.get());
+    }
+    // Verbose: "FATAL:  28P01: password authentication failed for user ...".
+    const std::string_view message = PQerrorMessage(conn.get());
+    const auto fatal = message.find("FATAL:  ");
+    if (status != PGRES_POLLING_FAILED || fatal == std::string_view::npos) {
+        return {};
+    }
+    const auto code = message.substr(fatal + 8, 6);
+    const bool ok =
+        code.size() == 6 && code[5] == ':' && std::all_of(code.begin(), code.end() - 1, [](char c) {
+            return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z');
+        });
+    return ok ? std::string(code.substr(0, 5)) : std::string();
 }
 
 std::string HostName() {
@@ -917,7 +1030,28 @@ struct PgSink::Impl {
     }
 
     std::unique_ptr<pqxx::connection> Connect() {
-        auto conn = std::make_unique<pqxx::connection>(conninfo);
+        std::unique_ptr<pqxx::connection> conn;
+        try {
+            conn = std::make_unique<pqxx::connection>(conninfo);
+        } catch (const pqxx::too_many_connections&) {
+            // A server out of connections is not asked again.
+            throw;
+        } catch (const pqxx::broken_connection& e) {
+            // The server answered and refused (a password, a role, a database): its code
+            // says which, whatever the language of its message.
+            std::string message = e.what();
+            if (message.find("FATAL:") == std::string::npos) {
+                throw;
+            }
+            const std::string state = RefusalSqlState(conninfo, options.connect_timeout);
+            if (state.empty()) {
+                throw;
+            }
+            while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) {
+                message.pop_back();
+            }
+            throw pqxx::broken_connection(message + " (SQLSTATE " + state + ")");
+        }
         // set_variable (not a plain SET) so that libpqxx restores them should it ever
         // re-establish the session itself.
         conn->set_variable("TimeZone", "'UTC'");
@@ -1343,7 +1477,7 @@ struct PgSink::Impl {
         try {
             tx.exec(conversion.sql);
         } catch (const pqxx::sql_error& e) {
-            if (ClassifySqlState(e.sqlstate()).code == Errc::kSinkTransient) {
+            if (ClassifySqlStateOf(e).code == Errc::kSinkTransient) {
                 throw;
             }
             throw SinkFailure(
@@ -1351,11 +1485,45 @@ struct PgSink::Impl {
                 "column " + QuoteIdent(conversion.column) + " of table " + qualified +
                     " cannot be converted from " + conversion.from + " to its declared type " +
                     conversion.to + ", so nothing was changed: " +
-                    OneLine(std::string(e.what()) + " (SQLSTATE " + e.sqlstate() + ")") +
+                    OneLine(std::string(e.what()) + " (SQLSTATE " + SqlStateOf(e) + ")") +
                     ". Correct or clear the values that have no " + conversion.to +
                     " form, or remove '" + conversion.path + "' from the resource's column_types"
             );
         }
+    }
+
+    void RecordRunBlocking(pqxx::connection& conn, const RunEnd& end) const {
+        const bool to_state = end.outcome == "held" || end.outcome == "latched";
+        if (!to_state && end.outcome != "skipped") {
+            throw SinkFailure(
+                Errc::kSinkPermanent,
+                "unknown outcome '" + end.outcome +
+                    "' of a run that did not begin (held, "
+                    "latched or skipped)"
+            );
+        }
+        const std::string error = redactor.Redact(end.error);
+        pqxx::work tx(conn);
+        tx.exec_prepared(
+            "record_run",
+            end.source,
+            end.resource,
+            end.outcome,
+            error,
+            HostName(),
+            static_cast<int>(getpid())
+        );
+        if (to_state) {
+            tx.exec_prepared(
+                "record_run_state",
+                end.source,
+                end.resource,
+                ToMicros(end.next_run_at),
+                end.outcome,
+                error
+            );
+        }
+        tx.commit();
     }
 
     FinishResult FinishRunBlocking(pqxx::connection& conn, const RunEnd& end) const {
@@ -2143,6 +2311,16 @@ Task<Result<FinishResult>> PgSink::FinishRun(RunEnd end) {
     };
     auto task =
         impl_->DispatchThen<FinishResult>(std::move(operation), std::move(op), std::move(release));
+    auto result = co_await std::move(task);
+    co_return result;
+}
+
+Task<Result<void>> PgSink::RecordRun(RunEnd end) {
+    std::string operation = "RecordRun " + end.source + "/" + end.resource;
+    auto op = [impl = impl_.get(), end = std::move(end)](pqxx::connection& c) {
+        impl->RecordRunBlocking(c, end);
+    };
+    auto task = impl_->Dispatch<void>(std::move(operation), std::move(op));
     auto result = co_await std::move(task);
     co_return result;
 }

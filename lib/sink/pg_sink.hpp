@@ -89,6 +89,7 @@ public:
     Task<Result<std::string>> BeginRun(std::string source, std::string resource) override;
     Task<Result<WriteResult>> CommitPage(PageCommit page) override;
     Task<Result<FinishResult>> FinishRun(RunEnd end) override;
+    Task<Result<void>> RecordRun(RunEnd end) override;
     Task<Result<std::int64_t>> ResetState(std::string source, std::string resource) override;
     Task<Result<std::optional<Latch>>> GetLatch(std::string source) override;
     Task<Result<void>> SetLatch(Latch latch) override;

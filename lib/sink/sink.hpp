@@ -35,7 +35,8 @@ struct ResourceState {
     std::optional<TimePoint> last_run_at;
     std::optional<TimePoint> last_success_at;
     std::optional<TimePoint> next_run_at;
-    /// "success", "failed", "interrupted", "cancelled", or empty before the first run.
+    /// "success", "failed", "interrupted", "cancelled", "held", "latched" (RecordRun), or empty
+    /// before the first run.
     std::string last_outcome;
     /// The last failure's message, already redacted.
     std::string last_error;
@@ -106,7 +107,8 @@ struct RunEnd {
     std::string source;
     std::string resource;
     std::string run_id;
-    /// "success", "failed" or "cancelled".
+    /// FinishRun: "success", "failed" or "cancelled". RecordRun: "held", "latched" or
+    /// "skipped".
     std::string outcome;
     std::int64_t pages = 0;
     std::int64_t rows_written = 0;
@@ -261,6 +263,16 @@ public:
 
     /// Ends a run: run log, state (cursor, checkpoint, outcome, next run) and sweeps, atomically.
     virtual Task<Result<FinishResult>> FinishRun(RunEnd end) = 0;
+
+    /// Records a run that ended before it began, without a BeginRun: "held" or "latched"
+    /// (the source may send nothing) goes to the run log and the resource's state (outcome,
+    /// error, next run; cursor and checkpoint stay); "skipped" (another process is running
+    /// the resource) goes to the run log only, since the state belongs to that run. Takes no
+    /// run lock and releases none. Sinks without a run log record nothing.
+    virtual Task<Result<void>> RecordRun(RunEnd end) {
+        (void)end;
+        co_return Result<void>{};
+    }
 
     /// Forgets cursor and checkpoint, so the next run is a full re-sync. An empty `resource`
     /// resets every resource of the source. Returns how many resources were reset.

@@ -188,14 +188,26 @@ TEST(Concurrency, ASecondProcessSkipsAResourceThatIsBeingSynced) {
     EXPECT_NE(second.output.find("outcome=skipped"), std::string::npos) << second.output;
     EXPECT_NE(second.output.find("another process"), std::string::npos) << second.output;
     ASSERT_EQ(first->Wait(std::chrono::seconds(60)), 0) << first->Output();
-    // The first run was neither disturbed nor marked interrupted, and nothing is doubled.
+    // The first run was neither disturbed nor marked interrupted, and nothing is doubled;
+    // the skipped run has its own row, with no pages and why.
     EXPECT_EQ(
         Scalar(
             dsn,
-            "SELECT string_agg(outcome, ',') FROM chatsync.runs WHERE source = '" + source + "'"
+            "SELECT string_agg(outcome || ':' || pages || ':' || (finished_at IS NOT NULL) || "
+            "':' || (strpos(error, 'another process') > 0), ',' ORDER BY outcome) "
+            "FROM chatsync.runs WHERE source = '" +
+                source + "'"
+        ),
+        "skipped:0:true:true,success:10:true:false"
+    );
+    EXPECT_EQ(
+        Scalar(
+            dsn,
+            "SELECT last_outcome FROM chatsync.resource_state WHERE source = '" + source +
+                "' AND resource = 'page'"
         ),
         "success"
-    );
+    ) << "the skipped run left the state to the run that held the resource";
     EXPECT_EQ(
         Scalar(dsn, "SELECT count(*) || '/' || count(DISTINCT id) FROM " + source + ".page"),
         "1000/1000"

@@ -1052,6 +1052,66 @@ TEST_F(PgRunLockTest, OtherProcessIsRefusedUntilTheRunFinishes) {
     other->Stop();
 }
 
+TEST_F(PgRunLockTest, RunsThatDidNotBeginAreRecordedWithoutTouchingTheLock) {
+    auto other = MakeSink();
+    auto a = Run(sink_->BeginRun(source_, "people"));
+    ASSERT_TRUE(a.has_value()) << sink_->LastError();
+
+    // The other process is refused, and records its skipped run: its own finished row, and
+    // the running run's lock, row and state untouched.
+    ASSERT_FALSE(Run(other->BeginRun(source_, "people")).has_value());
+    sink::RunEnd skipped;
+    skipped.source = source_;
+    skipped.resource = "people";
+    skipped.outcome = "skipped";
+    skipped.error = other->LastError();
+    ASSERT_TRUE(Run(other->RecordRun(skipped)).has_value()) << other->LastError();
+    EXPECT_EQ(RunCount("people", "skipped"), "1");
+    EXPECT_EQ(Outcome(*a), "running");
+    EXPECT_EQ(State("people").last_outcome, "");
+    EXPECT_FALSE(Run(other->BeginRun(source_, "people")).has_value()) << "the lock was released";
+
+    ASSERT_TRUE(Run(sink_->FinishRun(End("people", *a))).has_value()) << sink_->LastError();
+    EXPECT_EQ(Outcome(*a), "success");
+    EXPECT_EQ(RunCount("people", "interrupted"), "0");
+
+    // A held run: a row of its own, and the state's outcome and error; cursor, checkpoint and
+    // the last success stay, and it leaves no lock behind.
+    Commit(Page("people", {}, R"({"page": 2})", "r-unfinished"));
+    redactor_.Add("sekrit-token-123");
+    sink::RunEnd held;
+    held.source = source_;
+    held.resource = "people";
+    held.outcome = "held";
+    held.error = "source held: token sekrit-token-123 rejected";
+    held.next_run_at = sink::TimePoint(std::chrono::seconds(1'900'000'000));
+    const auto before = State("people");
+    ASSERT_TRUE(Run(sink_->RecordRun(held)).has_value()) << sink_->LastError();
+    const auto after = State("people");
+    EXPECT_EQ(after.last_outcome, "held");
+    EXPECT_EQ(after.last_error, "source held: token *** rejected");
+    EXPECT_EQ(after.next_run_at, held.next_run_at);
+    EXPECT_EQ(after.cursor, before.cursor);
+    EXPECT_EQ(after.checkpoint.value_or(""), R"({"page": 2})");
+    EXPECT_EQ(after.last_success_at, before.last_success_at);
+    EXPECT_EQ(
+        Scalar(
+            "SELECT error || ' ' || pages || ' ' || (finished_at IS NOT NULL) FROM " +
+            StateTable("runs") + " WHERE outcome = 'held'"
+        ),
+        "source held: token *** rejected 0 true"
+    );
+    auto b = Run(other->BeginRun(source_, "people"));
+    ASSERT_TRUE(b.has_value()) << other->LastError();
+    ASSERT_TRUE(Run(other->FinishRun(End("people", *b))).has_value()) << other->LastError();
+
+    held.outcome = "success";
+    auto bad = Run(sink_->RecordRun(held));
+    ASSERT_FALSE(bad.has_value());
+    EXPECT_EQ(bad.error(), make_error_code(Errc::kSinkPermanent));
+    other->Stop();
+}
+
 TEST_F(PgRunLockTest, StoppedProcessLeavesAnInterruptedRun) {
     auto other = MakeSink();
     auto a = Run(sink_->BeginRun(source_, "people"));

@@ -142,6 +142,15 @@ Completed RunChatsyncd(
     return RunProcess(std::move(args), std::move(env), timeout);
 }
 
+CompletedApart RunChatsyncdApart(
+    std::vector<std::string> args,
+    std::map<std::string, std::string> env,
+    std::chrono::milliseconds timeout
+) {
+    args.insert(args.begin(), CHATSYNCD_PATH);
+    return RunProcessApart(std::move(args), std::move(env), timeout);
+}
+
 std::unique_ptr<Process> StartChatsyncd(
     std::vector<std::string> args,
     const std::string& log_path,

@@ -84,6 +84,13 @@ Completed RunChatsyncd(
     std::chrono::milliseconds timeout = std::chrono::minutes(3)
 );
 
+/// Runs chatsyncd to completion, with its stdout and stderr apart.
+CompletedApart RunChatsyncdApart(
+    std::vector<std::string> args,
+    std::map<std::string, std::string> env = {},
+    std::chrono::milliseconds timeout = std::chrono::minutes(3)
+);
+
 /// Starts chatsyncd in the background.
 std::unique_ptr<Process> StartChatsyncd(
     std::vector<std::string> args,

@@ -329,6 +329,36 @@ Result<sink::WriteResult> FakeSink::Commit(const sink::PageCommit& page) {
     return result;
 }
 
+Task<Result<void>> FakeSink::RecordRun(sink::RunEnd end) {
+    if (Unreachable("RecordRun")) {
+        co_return Errc::kSinkTransient;
+    }
+    const bool to_state = end.outcome == "held" || end.outcome == "latched";
+    if (!to_state && end.outcome != "skipped") {
+        co_return Fail(
+            Errc::kSinkPermanent,
+            "RecordRun " + end.source + "/" + end.resource + ": unknown outcome '" + end.outcome +
+                "' (held, latched or skipped)"
+        );
+    }
+    auto& run = runs_.emplace_back();
+    run.run_id = "recorded-" + std::to_string(runs_.size());
+    run.source = end.source;
+    run.resource = end.resource;
+    run.outcome = end.outcome;
+    run.error = end.error;
+    if (to_state) {
+        auto& state = StateRow(end.source, end.resource);
+        state.last_run_at = std::chrono::system_clock::now();
+        state.next_run_at = end.next_run_at;
+        state.last_outcome = end.outcome;
+        state.last_error = end.error;
+        state.last_rows_written = 0;
+        state.last_rows_unchanged = 0;
+    }
+    co_return Result<void>{};
+}
+
 Task<Result<sink::FinishResult>> FakeSink::FinishRun(sink::RunEnd end) {
     if (Unreachable("FinishRun")) {
         co_return Errc::kSinkTransient;

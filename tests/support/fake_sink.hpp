@@ -155,6 +155,7 @@ public:
     Task<Result<std::string>> BeginRun(std::string source, std::string resource) override;
     Task<Result<sink::WriteResult>> CommitPage(sink::PageCommit page) override;
     Task<Result<sink::FinishResult>> FinishRun(sink::RunEnd end) override;
+    Task<Result<void>> RecordRun(sink::RunEnd end) override;
     Task<Result<std::int64_t>> ResetState(std::string source, std::string resource) override;
     Task<Result<std::optional<sink::Latch>>> GetLatch(std::string source) override;
     Task<Result<void>> SetLatch(sink::Latch latch) override;

@@ -17,7 +17,8 @@ namespace chatsync::test {
 Process::Process(
     std::vector<std::string> argv,
     std::map<std::string, std::string> env,
-    std::string log_path
+    std::string log_path,
+    std::string err_path
 )
     : log_path_(std::move(log_path)) {
     pid_ = fork();
@@ -30,6 +31,13 @@ Process::Process(
             dup2(fd, STDOUT_FILENO);
             dup2(fd, STDERR_FILENO);
             close(fd);
+        }
+        if (!err_path.empty()) {
+            const int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+            if (err >= 0) {
+                dup2(err, STDERR_FILENO);
+                close(err);
+            }
         }
         const int null = open("/dev/null", O_RDONLY);
         if (null >= 0) {
@@ -111,6 +119,30 @@ Completed RunProcess(
     }
     c.exit_code = *code;
     c.output = p.Output();
+    return c;
+}
+
+CompletedApart RunProcessApart(
+    std::vector<std::string> argv,
+    std::map<std::string, std::string> env,
+    std::chrono::milliseconds timeout
+) {
+    TempDir dir;
+    const std::string err_path = dir.path() + "/err.log";
+    Process p(std::move(argv), std::move(env), dir.path() + "/out.log", err_path);
+    CompletedApart c;
+    const auto code = p.Wait(timeout);
+    if (!code) {
+        p.Signal(SIGKILL);
+        p.Wait(std::chrono::seconds(5));
+    } else {
+        c.exit_code = *code;
+    }
+    c.out = p.Output();
+    std::ifstream in(err_path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    c.err = ss.str();
     return c;
 }
 

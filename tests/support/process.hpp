@@ -14,11 +14,13 @@ namespace chatsync::test {
 class Process final {
 public:
     /// Starts `argv[0]` with `argv`; the environment is this process's plus `env`. Output
-    /// (stdout and stderr) goes to `log_path`. Throws std::runtime_error when fork fails.
+    /// (stdout and stderr) goes to `log_path`, or stderr to `err_path` when one is given.
+    /// Throws std::runtime_error when fork fails.
     Process(
         std::vector<std::string> argv,
         std::map<std::string, std::string> env,
-        std::string log_path
+        std::string log_path,
+        std::string err_path = {}
     );
     /// Kills the process (SIGKILL) if it still runs.
     ~Process();
@@ -51,6 +53,20 @@ struct Completed {
 };
 
 Completed RunProcess(
+    std::vector<std::string> argv,
+    std::map<std::string, std::string> env = {},
+    std::chrono::milliseconds timeout = std::chrono::minutes(2)
+);
+
+/// What a command wrote to stdout and to stderr, apart.
+struct CompletedApart {
+    int exit_code = -1;
+    std::string out;
+    std::string err;
+};
+
+/// RunProcess with stdout and stderr kept apart.
+CompletedApart RunProcessApart(
     std::vector<std::string> argv,
     std::map<std::string, std::string> env = {},
     std::chrono::milliseconds timeout = std::chrono::minutes(2)

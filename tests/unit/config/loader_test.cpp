@@ -87,8 +87,8 @@ std::string SourceWithConfig(const std::string& config) {
 
 // Daemon keys -------------------------------------------------------------------------------
 
-TEST(ConfigLoader, EmptyConfigUsesEveryDefault) {
-    const Config c = Load("");
+TEST(ConfigLoader, ConfigOfAnEmptySourcesListUsesEveryDefault) {
+    const Config c = Load("sources: []\n");
     EXPECT_EQ(c.path, "test.yaml");
     EXPECT_EQ(c.data_dir, "/var/lib/chatsync");
     EXPECT_EQ(c.database.dsn, "");
@@ -331,8 +331,8 @@ TEST(ConfigLoader, MissingConfigBlockReportsAtTheSource) {
 }
 
 TEST(ConfigLoader, DsnFileIsReadAndTrimmed) {
-    const Config c = Load("database: {dsn_file: " + kDataDir + "token.txt}\n");
-    EXPECT_EQ(c.database.dsn, "s3cr3t-from-file");
+    const Config c = Load("database: {dsn_file: " + kDataDir + "dsn.txt}\n");
+    EXPECT_EQ(c.database.dsn, "postgresql://chatsync:s3cr3t-from-file@db.example/chatsync");
 }
 
 // Interpolation -----------------------------------------------------------------------------
@@ -603,7 +603,7 @@ TEST(ConfigExample, LoadsWithItsVariablesSet) {
     EXPECT_EQ(records->incremental->cursor_field, "updated_at");
     EXPECT_FALSE(s.connector.FindResource("record_notes")->enabled);
     // The example documents the defaults, so it must equal a config that sets nothing.
-    const Config defaults = Load("");
+    const Config defaults = Load("sources: []\n");
     EXPECT_EQ(c.data_dir, defaults.data_dir);
     EXPECT_EQ(c.database.dsn, defaults.database.dsn);
     EXPECT_EQ(c.database.pool_size, defaults.database.pool_size);
