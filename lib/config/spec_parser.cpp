@@ -84,9 +84,10 @@ constexpr NameTable<cn::CursorFormat, 4> kCursorFormats{{
 }};
 
 /// The types `column_types` declares, as PostgreSQL spells them.
-constexpr NameTable<ColumnType, 6> kColumnTypes{{
+constexpr NameTable<ColumnType, 7> kColumnTypes{{
     {"boolean", ColumnType::kBoolean},
     {"bigint", ColumnType::kBigint},
+    {"numeric", ColumnType::kNumeric},
     {"double precision", ColumnType::kDouble},
     {"timestamptz", ColumnType::kTimestamptz},
     {"text", ColumnType::kText},

@@ -250,7 +250,7 @@ const Rejection kRejections[] = {
      8,
      "bool",
      "sources[0].connector.resources[0].column_types.pinned",
-     "expected one of boolean, bigint, double precision, timestamptz, text, jsonb (got "
+     "expected one of boolean, bigint, numeric, double precision, timestamptz, text, jsonb (got "
      "'bool')"},
     {"ColumnTypeMissing",
      "sources:\n"
@@ -265,7 +265,7 @@ const Rejection kRejections[] = {
      9,
      "uid",
      "sources[0].connector.resources[0].column_types.uid",
-     "needs a type: one of boolean, bigint, double precision, timestamptz, text, jsonb"},
+     "needs a type: one of boolean, bigint, numeric, double precision, timestamptz, text, jsonb"},
     {"ColumnTypesNotAMapping",
      "sources:\n"
      "  - name: demo\n"

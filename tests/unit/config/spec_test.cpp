@@ -180,6 +180,7 @@ TEST(ConnectorSpec, ColumnTypesByRecordPath) {
         "      uid: bigint\n"
         "      pinned: boolean\n"
         "      profile.score: double precision\n"
+        "      balance: numeric\n"
         "      seen_at: timestamptz\n"
         "      note: text\n"
         "      extra: jsonb\n"
@@ -189,6 +190,7 @@ TEST(ConnectorSpec, ColumnTypesByRecordPath) {
         {"uid", ColumnType::kBigint},
         {"pinned", ColumnType::kBoolean},
         {"profile.score", ColumnType::kDouble},
+        {"balance", ColumnType::kNumeric},
         {"seen_at", ColumnType::kTimestamptz},
         {"note", ColumnType::kText},
         {"extra", ColumnType::kJsonb},
@@ -212,7 +214,7 @@ TEST(ConnectorSpec, ColumnTypeErrorsNameTheSpecFile) {
         EXPECT_STREQ(
             e.what(),
             "specs/chat.yaml:5:25: resources[0].column_types.uid: expected one of boolean, "
-            "bigint, double precision, timestamptz, text, jsonb (got 'integer')"
+            "bigint, numeric, double precision, timestamptz, text, jsonb (got 'integer')"
         );
     }
 }
