@@ -476,7 +476,181 @@ public:
         return kExitOk;
     }
 
+    /// `rederive --source S [--since T]`: maps the source's stored webhook events again, in
+    /// the order received and a batch at a time, and writes their rows as intake would.
+    int Rederive(const Arguments& args) {
+        // Names first, as for once: a wrong one must not open (or start) a database.
+        if (const int rc = CheckNames(args); rc != kExitOk) {
+            return rc;
+        }
+        const auto* source = config_.FindSource(*args.source);
+        const auto& hook = source->connector.webhook;
+        auto strategy = hook ? connectors::MakeWebhookStrategy(hook->strategy) : nullptr;
+        if (!strategy) {
+            std::fprintf(
+                stderr,
+                "chatsyncd: source '%s' receives no webhooks: there are no stored events to "
+                "derive rows from\n",
+                args.source->c_str()
+            );
+            return kExitUsage;
+        }
+        std::optional<sink::TimePoint> since;
+        if (args.since) {
+            // Checked when the command line was parsed.
+            since = ParseIso8601(*args.since).value_or(SysTime{});
+        }
+        if (const int rc = OpenDatabase(); rc != kExitOk) {
+            return rc;
+        }
+        RederiveTotals totals;
+        int rc = kExitOk;
+        Run(RederiveAll(*args.source, strategy.get(), since, &totals, &rc));
+        std::printf(
+            "rederive %s: %lld events read, %lld derived (%lld derive errors cleared), %lld "
+            "still failing (%lld derive errors recorded), %lld not JSON, %lld rows written%s\n",
+            args.source->c_str(),
+            static_cast<long long>(totals.read),
+            static_cast<long long>(totals.derived),
+            static_cast<long long>(totals.cleared),
+            static_cast<long long>(totals.failing),
+            static_cast<long long>(totals.recorded),
+            static_cast<long long>(totals.not_json),
+            static_cast<long long>(totals.rows_written),
+            rc == kExitOk ? "" : " (stopped early: see the log)"
+        );
+        std::fflush(stdout);
+        return rc;
+    }
+
 private:
+    /// What `rederive` did so far.
+    struct RederiveTotals {
+        std::int64_t read = 0;
+        std::int64_t derived = 0;
+        std::int64_t cleared = 0;
+        std::int64_t failing = 0;
+        std::int64_t recorded = 0;
+        std::int64_t not_json = 0;
+        std::int64_t rows_written = 0;
+    };
+
+    /// Events per batch of `rederive`: read, mapped and written together (one transaction).
+    static std::size_t RederiveBatch() {
+        // Tests take several batches out of a few events.
+        if (const char* n = std::getenv("CHATSYNC_TEST_REDERIVE_BATCH"); n != nullptr) {
+            if (const long v = std::strtol(n, nullptr, 10); v > 0) {
+                return static_cast<std::size_t>(v);
+            }
+        }
+        return 500;
+    }
+
+    Task<void> RederiveAll(
+        std::string source,
+        const connectors::WebhookStrategy* strategy,
+        std::optional<sink::TimePoint> since,
+        RederiveTotals* totals,
+        int* rc
+    ) {
+        auto prepared = co_await sink_->PrepareEventTables(source, strategy->Tables());
+        if (!prepared) {
+            spdlog::error(
+                "cannot create the event tables source={} error=\"{}\"", source, sink_->LastError()
+            );
+            *rc = kExitFailure;
+            co_return;
+        }
+        const std::size_t batch_size = RederiveBatch();
+        std::optional<std::string> after;
+        for (;;) {
+            auto read = co_await sink_->ReadEvents(source, since, after, batch_size);
+            if (!read) {
+                spdlog::error(
+                    "cannot read the stored events source={} error=\"{}\"",
+                    source,
+                    sink_->LastError()
+                );
+                *rc = kExitUnavailable;
+                co_return;
+            }
+            if (read->empty()) {
+                break;
+            }
+            after = read->back().event_key;
+            std::vector<sink::InboundEvent> events;
+            for (auto& stored : *read) {
+                ++totals->read;
+                if (stored.malformed) {
+                    // Not JSON: intake stores such bodies without rows, and so does this.
+                    ++totals->not_json;
+                    continue;
+                }
+                if (!stored.body) {
+                    // The database refused the body as JSON; its derive_error says why, and
+                    // intake would write no rows from it either.
+                    ++totals->failing;
+                    continue;
+                }
+                const auto channel = stored.channel == "chat_api"
+                                         ? connectors::WebhookChannel::kChatApi
+                                         : connectors::WebhookChannel::kWebhook;
+                auto mapped = strategy->Map(
+                    channel,
+                    *stored.body,
+                    stored.event_key,
+                    FormatIso8601(
+                        std::chrono::time_point_cast<std::chrono::microseconds>(stored.received_at)
+                    )
+                );
+                sink::InboundEvent event;
+                event.source = source;
+                event.event_key = std::move(stored.event_key);
+                event.received_at = stored.received_at;
+                event.rows = std::move(mapped.rows);
+                events.push_back(std::move(event));
+            }
+            auto written = co_await sink_->RederiveEvents(events);
+            if (!written) {
+                spdlog::error(
+                    "writing re-derived rows failed source={} error=\"{}\"",
+                    source,
+                    sink_->LastError()
+                );
+                *rc = kExitFailure;
+                co_return;
+            }
+            for (std::size_t i = 0; i < written->size(); ++i) {
+                const auto& r = (*written)[i];
+                totals->rows_written += r.rows_written;
+                if (r.error.empty()) {
+                    ++totals->derived;
+                    totals->cleared += r.error_changed ? 1 : 0;
+                } else {
+                    ++totals->failing;
+                    totals->recorded += r.error_changed ? 1 : 0;
+                    spdlog::warn(
+                        "webhook event still derives no rows source={} event_key={} error=\"{}\"",
+                        source,
+                        events[i].event_key,
+                        r.error
+                    );
+                }
+            }
+            // Progress, a line per batch: on stderr, with the log.
+            std::fprintf(
+                stderr,
+                "rederive %s: %lld events read, %lld derived, %lld still failing, %lld rows "
+                "written\n",
+                source.c_str(),
+                static_cast<long long>(totals->read),
+                static_cast<long long>(totals->derived),
+                static_cast<long long>(totals->failing),
+                static_cast<long long>(totals->rows_written)
+            );
+        }
+    }
+
     /// `--source` and `--resource` of `once` against the config, before anything else
     /// happens: kExitUsage with a one-line reason (and what the config has) when one names
     /// nothing there.
@@ -1242,6 +1416,8 @@ int Execute(const Arguments& args, config::Config config) {
             return app.Reset(args);
         case Command::kBreachClear:
             return app.BreachClear(args);
+        case Command::kRederive:
+            return app.Rederive(args);
         default:
             return kExitUsage;
     }

@@ -3,6 +3,8 @@
 #include <cstdlib>
 #include <stdexcept>
 
+#include "core/time.hpp"
+
 namespace chatsync::daemon {
 
 std::string Usage() {
@@ -19,6 +21,10 @@ commands:
   reset --source S [--resource R]   forget checkpoints: the next run is a full re-sync
   breach clear --source S           lift the latch that stopped source S (after TOKENBREACH or
                                     another latch rule), once its cause is dealt with
+  rederive --source S [--since T]   derive the rows of webhook source S again from its stored
+                                    events (all, or those received at or after T, an ISO-8601
+                                    time such as 2026-12-01T00:00:00Z), after a fix or a
+                                    mapping change; events that still fail keep derive_error
   healthcheck                       exit 0 when the running daemon's /healthz answers 200
   --version                         print the version
 
@@ -26,9 +32,11 @@ options:
   -c, --config FILE   config file (default: $CHATSYNC_CONFIG, else /etc/chatsync/chatsync.yaml)
   -h, --help          this text
 
-Logs go to stderr; reports (the once summary, status, check-config) go to stdout.
+Logs go to stderr; reports (the once and rederive summaries, status, check-config) go to
+stdout.
 
-exit codes: 0 ok, 1 sync failed or unhealthy, 64 usage, 69 database unavailable, 78 bad config
+exit codes: 0 ok, 1 sync failed, unhealthy or a rederive write failed, 64 usage, 69 database
+unavailable, 78 bad config
 )";
 }
 
@@ -56,6 +64,8 @@ Arguments ParseArguments(const std::vector<std::string>& args) {
             out.source = value_of(i, a);
         } else if (a == "--resource") {
             out.resource = value_of(i, a);
+        } else if (a == "--since") {
+            out.since = value_of(i, a);
         } else if (a == "--version" || a == "version") {
             command = Command::kVersion;
         } else if (a == "-h" || a == "--help" || a == "help") {
@@ -76,6 +86,8 @@ Arguments ParseArguments(const std::vector<std::string>& args) {
             }
             ++i;
             command = Command::kBreachClear;
+        } else if (!command && a == "rederive") {
+            command = Command::kRederive;
         } else if (!command && a == "healthcheck") {
             command = Command::kHealthcheck;
         } else {
@@ -87,7 +99,25 @@ Arguments ParseArguments(const std::vector<std::string>& args) {
     }
     out.command = *command;
     const bool takes_filter = out.command == Command::kOnce || out.command == Command::kReset;
-    if (out.command == Command::kBreachClear) {
+    if (out.since && out.command != Command::kRederive) {
+        throw std::invalid_argument("--since goes with 'rederive'");
+    }
+    if (out.command == Command::kRederive) {
+        if (!out.source) {
+            throw std::invalid_argument("rederive needs --source");
+        }
+        if (out.resource) {
+            throw std::invalid_argument(
+                "rederive re-derives every table of a source: it takes no --resource"
+            );
+        }
+        if (out.since && !ParseIso8601(*out.since)) {
+            throw std::invalid_argument(
+                "--since '" + *out.since +
+                "' is not an ISO-8601 time (such as 2026-12-01T00:00:00Z; UTC when no zone)"
+            );
+        }
+    } else if (out.command == Command::kBreachClear) {
         if (!out.source) {
             throw std::invalid_argument("breach clear needs --source");
         }

@@ -28,6 +28,8 @@ enum class Command {
     /// `breach clear --source S`: lift the latch a breach (or any latch rule) set.
     kBreachClear,
     kHealthcheck,
+    /// `rederive --source S [--since T]`: derive rows again from stored webhook events.
+    kRederive,
     kVersion,
     kHelp,
 };
@@ -37,6 +39,8 @@ struct Arguments {
     std::string config_path;
     std::optional<std::string> source;
     std::optional<std::string> resource;
+    /// `rederive --since T`: only events received at or after T (ISO-8601, checked here).
+    std::optional<std::string> since;
 };
 
 /// The usage text printed by `--help` and after usage errors.

@@ -232,6 +232,11 @@ constexpr std::string_view kInsertEventsTailSql =
 constexpr std::string_view kEventDeriveErrorSql =
     "UPDATE {s}.webhook_events SET derive_error = $3 WHERE source = $1 AND event_key = $2";
 
+/// A re-derived event's derive_error ('' clears it), written only when it changes.
+constexpr std::string_view kEventRederiveErrorSql =
+    "UPDATE {s}.webhook_events SET derive_error = NULLIF($3, '') "
+    "WHERE source = $1 AND event_key = $2 AND derive_error IS DISTINCT FROM NULLIF($3, '')";
+
 /// A resource's run lock, held by the sink's lock session from BeginRun to FinishRun.
 /// Session-level, so that it outlives the run's transactions and vanishes with the process.
 /// It shares the one-key space with the table locks; their keys hash other text.
@@ -240,7 +245,7 @@ constexpr std::string_view kTryRunLockSql = "SELECT pg_try_advisory_lock($1::big
 constexpr std::string_view kRunUnlockSql = "SELECT pg_advisory_unlock($1::bigint)";
 
 /// Prepared on every connection: (statement name, SQL with `{s}`).
-constexpr std::array<std::pair<std::string_view, std::string_view>, 31> kPrepared{{
+constexpr std::array<std::pair<std::string_view, std::string_view>, 32> kPrepared{{
     {"load_state", kLoadStateSql},
     {"list_states", kListStatesSql},
     {"interrupt_runs", kInterruptRunsSql},
@@ -272,6 +277,7 @@ constexpr std::array<std::pair<std::string_view, std::string_view>, 31> kPrepare
     {"try_run_lock", kTryRunLockSql},
     {"run_unlock", kRunUnlockSql},
     {"event_derive_error", kEventDeriveErrorSql},
+    {"event_rederive_error", kEventRederiveErrorSql},
 }};
 
 /// A failure the sink detects itself, carried to the boundary like a libpqxx exception.
@@ -780,11 +786,17 @@ std::string CreateEventTableSql(const EventTablePlan& plan) {
 /// stored null rank counts as the lowest, so unranked rows never hold back ranked ones.
 /// Either way the WHERE skips rows the update would leave as they are, so they are neither
 /// rewritten nor their `_chatsync_synced_at` moved.
+///
+/// With `replay` (an event derived again, possibly after newer ones were written), an event
+/// received before the stored row's `_chatsync_synced_at` counts as older: under kCoalesce
+/// it only fills the row's nulls, and under kRanked it replaces values only with a higher
+/// rank (at equal rank, only when it is not older).
 std::string EventUpsertSql(
     pqxx::connection& conn,
     const EventTablePlan& table,
     const EventRow& row,
-    std::string_view synced_at
+    std::string_view synced_at,
+    bool replay = false
 ) {
     const auto fail = [&](const std::string& why) {
         return SinkFailure(Errc::kSinkPermanent, "a row for table " + row.table + ": " + why);
@@ -836,14 +848,24 @@ std::string EventUpsertSql(
     std::vector<std::pair<std::string, std::string>> set;
     std::string rank;
     std::string newer;
+    // The event is not older than what the row holds.
+    const std::string recent =
+        "(t." + synced + " IS NULL OR EXCLUDED." + synced + " >= t." + synced + ")";
     if (ranked) {
         rank = table.Find(table.rank)->ident;
         newer = "t." + rank + " IS NULL OR EXCLUDED." + rank + " >= t." + rank;
+        if (replay) {
+            newer = "(t." + rank + " IS NULL AND EXCLUDED." + rank + " IS NOT NULL) OR EXCLUDED." +
+                    rank + " > t." + rank + " OR (EXCLUDED." + rank + " IS NOT DISTINCT FROM t." +
+                    rank + " AND " + recent + ")";
+        }
+    } else if (replay) {
+        newer = recent;
     }
     for (const auto* column : merged) {
         const std::string& c = column->ident;
         std::string fresh = "COALESCE(EXCLUDED." + c + ", t." + c + ")";
-        if (ranked) {
+        if (!newer.empty()) {
             fresh = "CASE WHEN " + newer + " THEN " + fresh + " ELSE COALESCE(t." + c +
                     ", EXCLUDED." + c + ") END";
         }
@@ -2183,6 +2205,135 @@ struct PgSink::Impl {
         return EventResults(batch, fresh, errors);
     }
 
+    // --- Re-deriving stored events.
+
+    std::vector<StoredEvent> ReadEventsBlocking(
+        pqxx::connection& conn,
+        const std::string& source,
+        const std::optional<TimePoint>& since,
+        const std::optional<std::string>& after,
+        std::size_t limit
+    ) const {
+        // Exact to the microsecond: whole seconds and the microseconds within them, each
+        // small enough to be exact whatever type extract() returns.
+        std::string sql =
+            Sql("SELECT event_key, extract(epoch FROM date_trunc('second', "
+                "received_at))::bigint, extract(microseconds FROM received_at)::"
+                "bigint % 1000000, channel, body::text, malformed, "
+                "coalesce(derive_error, '') FROM {s}.webhook_events WHERE source = ") +
+            conn.quote(source);
+        if (since) {
+            sql += " AND received_at >= " + TimestampSql(*since);
+        }
+        if (after) {
+            // The receipt order is (received_at, seq): seq alone follows the keys' order
+            // within a batch of intake.
+            sql += Sql(" AND (received_at, seq) > (SELECT p.received_at, p.seq FROM "
+                       "{s}.webhook_events AS p WHERE p.source = ") +
+                   conn.quote(source) + " AND p.event_key = " + conn.quote(*after) + ")";
+        }
+        sql += " ORDER BY received_at, seq LIMIT " + std::to_string(limit);
+        pqxx::read_transaction tx(conn);
+        // Whole seconds are cut in UTC, where no offset has seconds of its own.
+        tx.exec("SET LOCAL TimeZone = 'UTC'");
+        std::vector<StoredEvent> out;
+        for (const auto& row : tx.exec(sql)) {
+            StoredEvent e;
+            e.event_key = row[0].as<std::string>();
+            const auto micros = row[1].as<std::int64_t>() * 1000000 + row[2].as<std::int64_t>();
+            e.received_at = TimePoint(
+                std::chrono::duration_cast<TimePoint::duration>(std::chrono::microseconds(micros))
+            );
+            e.channel = row[3].as<std::string>();
+            if (!row[4].is_null()) {
+                e.body = row[4].as<std::string>();
+            }
+            e.malformed = row[5].as<bool>();
+            e.derive_error = row[6].as<std::string>();
+            out.push_back(std::move(e));
+        }
+        tx.commit();
+        return out;
+    }
+
+    /// The replay upserts of an event's rows, one statement each; returns why they cannot be
+    /// written (then `statements` is empty), or "".
+    std::string PlanReplayRows(
+        pqxx::connection& conn,
+        const InboundEvent& event,
+        std::vector<std::string>& statements,
+        std::vector<std::int64_t>& lock_keys
+    ) {
+        const std::string synced_at = TimestampSql(event.received_at);
+        for (const auto& row : event.rows) {
+            std::string why;
+            try {
+                const auto table = FindEventTable(event.source, row.table);
+                if (!table) {
+                    throw SinkFailure(
+                        Errc::kSinkPermanent,
+                        "a row for table " + row.table + ": no such event table is declared for " +
+                            event.source
+                    );
+                }
+                statements.push_back(EventUpsertSql(conn, *table, row, synced_at, true));
+                lock_keys.push_back(table->lock_key);
+                continue;
+            } catch (const SinkFailure& e) {
+                why = e.what();
+            } catch (const pqxx::argument_error& e) {
+                why = "a row for table " + row.table + ": " + OneLine(e.what());
+            }
+            statements.clear();
+            return "derived rows refused: " + Redacted(why);
+        }
+        return {};
+    }
+
+    std::vector<RederiveResult>
+    RederiveEventsBlocking(pqxx::connection& conn, const std::vector<InboundEvent>& events) {
+        const std::size_t n = events.size();
+        std::vector<RederiveResult> out(n);
+        std::vector<std::vector<std::string>> statements(n);
+        std::vector<std::int64_t> lock_keys;
+        for (std::size_t i = 0; i < n; ++i) {
+            out[i].error = PlanReplayRows(conn, events[i], statements[i], lock_keys);
+        }
+        std::sort(lock_keys.begin(), lock_keys.end());
+        lock_keys.erase(std::unique(lock_keys.begin(), lock_keys.end()), lock_keys.end());
+        pqxx::work tx(conn);
+        // The same locks, in the same order, as intake: the two never deadlock on rows.
+        if (!lock_keys.empty()) {
+            tx.exec_prepared("lock_tables", ArrayLiteral(lock_keys));
+        }
+        for (std::size_t i = 0; i < n; ++i) {
+            if (out[i].error.empty() && !statements[i].empty()) {
+                // Under a savepoint: an event whose rows the database refuses loses only them.
+                pqxx::subtransaction sub(tx, "chatsync_rederive");
+                try {
+                    std::int64_t written = 0;
+                    for (const auto& statement : statements[i]) {
+                        written += static_cast<std::int64_t>(sub.exec(statement).affected_rows());
+                    }
+                    sub.commit();
+                    out[i].rows_written = written;
+                } catch (const pqxx::sql_error& e) {
+                    if (!IsEventFault(e, conn)) {
+                        throw;
+                    }
+                    out[i].error = "derived rows refused: " + SqlErrorText(e);
+                    sub.abort();
+                }
+            }
+            const pqxx::result r = tx.exec_prepared(
+                "event_rederive_error", events[i].source, events[i].event_key, out[i].error
+            );
+            out[i].error_changed = r.affected_rows() > 0;
+        }
+        tx.commit();
+        return out;
+    }
+
     static void PingBlocking(pqxx::connection& conn) {
         pqxx::nontransaction tx(conn);
         tx.exec_prepared("ping");
@@ -2424,6 +2575,38 @@ Task<Result<std::vector<EventResult>>> PgSink::StoreEvents(std::vector<InboundEv
         return impl->StoreEventsBlocking(c, events);
     };
     auto task = impl_->Dispatch<std::vector<EventResult>>(std::move(operation), std::move(op));
+    auto result = co_await std::move(task);
+    co_return result;
+}
+
+Task<Result<std::vector<StoredEvent>>> PgSink::ReadEvents(
+    std::string source,
+    std::optional<TimePoint> since,
+    std::optional<std::string> after,
+    std::size_t limit
+) {
+    std::string operation = "ReadEvents " + source;
+    auto op = [impl = impl_.get(),
+               source = std::move(source),
+               since,
+               after = std::move(after),
+               limit](pqxx::connection& c) {
+        return impl->ReadEventsBlocking(c, source, since, after, limit);
+    };
+    auto task = impl_->Dispatch<std::vector<StoredEvent>>(std::move(operation), std::move(op));
+    auto result = co_await std::move(task);
+    co_return result;
+}
+
+Task<Result<std::vector<RederiveResult>>> PgSink::RederiveEvents(std::vector<InboundEvent> events) {
+    if (events.empty()) {
+        co_return std::vector<RederiveResult>{};
+    }
+    std::string operation = "RederiveEvents (" + std::to_string(events.size()) + " events)";
+    auto op = [impl = impl_.get(), events = std::move(events)](pqxx::connection& c) {
+        return impl->RederiveEventsBlocking(c, events);
+    };
+    auto task = impl_->Dispatch<std::vector<RederiveResult>>(std::move(operation), std::move(op));
     auto result = co_await std::move(task);
     co_return result;
 }

@@ -106,6 +106,14 @@ public:
     Task<Result<void>> PrepareEventTables(std::string schema, std::vector<EventTable> tables)
         override;
     Task<Result<std::vector<EventResult>>> StoreEvents(std::vector<InboundEvent> events) override;
+    Task<Result<std::vector<StoredEvent>>> ReadEvents(
+        std::string source,
+        std::optional<TimePoint> since,
+        std::optional<std::string> after,
+        std::size_t limit
+    ) override;
+    Task<Result<std::vector<RederiveResult>>> RederiveEvents(std::vector<InboundEvent> events
+    ) override;
     Task<Result<void>> Ping() override;
 
     /// The redacted explanation of the most recent failed call. Thread-safe.

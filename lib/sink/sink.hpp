@@ -235,6 +235,30 @@ struct EventResult {
     std::string error;
 };
 
+/// A webhook event as `chatsync.webhook_events` keeps it, read back to derive its rows again.
+struct StoredEvent {
+    std::string event_key;
+    TimePoint received_at;
+    /// "webhook" or "chat_api".
+    std::string channel;
+    /// The body exactly as received when it was stored as JSON; nullopt when only its bytes
+    /// were kept (a body that is not JSON, or one the database refused as JSON).
+    std::optional<std::string> body;
+    bool malformed = false;
+    /// Why its rows were not written, when that was recorded; empty otherwise.
+    std::string derive_error;
+};
+
+/// What RederiveEvents did with one event.
+struct RederiveResult {
+    /// Why its rows are still not written (redacted); empty when they are.
+    std::string error;
+    /// Rows inserted or changed by its upserts (0 when they were already as derived).
+    std::int64_t rows_written = 0;
+    /// Whether its derive_error changed (cleared, or set to `error`).
+    bool error_changed = false;
+};
+
 /// Storage of synced rows, resource state, the run log and latches.
 ///
 /// @par Thread Safety
@@ -335,6 +359,37 @@ public:
     /// A failure (the database is unreachable, the commit is in doubt) means that none of
     /// them may be acknowledged: they are to be sent again, and a replay is stored once.
     virtual Task<Result<std::vector<EventResult>>> StoreEvents(std::vector<InboundEvent> events) {
+        (void)events;
+        co_return Errc::kSinkPermanent;
+    }
+
+    /// Up to `limit` stored events of `source` in the order they were received, starting
+    /// after the event keyed `after` (from the first when nullopt), received at or after
+    /// `since` when given. An empty answer means there are no more.
+    virtual Task<Result<std::vector<StoredEvent>>> ReadEvents(
+        std::string source,
+        std::optional<TimePoint> since,
+        std::optional<std::string> after,
+        std::size_t limit
+    ) {
+        (void)source;
+        (void)since;
+        (void)after;
+        (void)limit;
+        co_return std::vector<StoredEvent>{};
+    }
+
+    /// Writes the rows derived again from stored events (source, event_key, received_at and
+    /// rows of each; the body is not written), in the order given, with the upserts of
+    /// StoreEvents, except that an event received before the row's `_chatsync_synced_at`
+    /// only fills what the row lacks (and, for ranked tables, only replaces values from a
+    /// lower rank): replaying an old event never undoes a newer one. An event whose rows the
+    /// database refuses is left without them; each event's derive_error is then cleared or
+    /// set to why, and written only when it changes. One transaction for the whole call; a
+    /// failure means nothing of it was committed.
+    virtual Task<Result<std::vector<RederiveResult>>> RederiveEvents(
+        std::vector<InboundEvent> events
+    ) {
         (void)events;
         co_return Errc::kSinkPermanent;
     }

@@ -484,6 +484,89 @@ TEST_F(EventStore, KeepFirstKeepsTheFirstRow) {
     EXPECT_EQ(Events(), "3");
 }
 
+TEST_F(EventStore, ReadEventsPagesInReceiptOrder) {
+    // Keys sort against the receipt order, and one batch stores them in key order.
+    Store({Event("z1", {}, 1), Event("a2", {}, 2), Event("m3", {}, 3), Event("b4", {}, 4)});
+    Store({Event("a0", {}, 0)});
+    std::vector<std::string> keys;
+    std::optional<std::string> after;
+    for (;;) {
+        auto page = Run(sink_->ReadEvents(source_, At(1), after, 2));
+        ASSERT_TRUE(page.has_value()) << sink_->LastError();
+        if (page->empty()) {
+            break;
+        }
+        EXPECT_LE(page->size(), 2U);
+        for (const auto& e : *page) {
+            keys.push_back(e.event_key);
+            if (e.event_key == "a2") {
+                EXPECT_EQ(e.received_at, At(2));
+                EXPECT_EQ(e.channel, "webhook");
+                EXPECT_EQ(e.body, std::optional<std::string>(R"({"event_name": "chat_updated"})"));
+            }
+        }
+        after = page->back().event_key;
+    }
+    EXPECT_EQ(keys, (std::vector<std::string>{"z1", "a2", "m3", "b4"}));
+}
+
+TEST_F(EventStore, RederiveWritesOnceAndOlderEventsOnlyFill) {
+    Store(
+        {Event("new", {Row("contacts", {{"id", "1"}, {"name", "Newer"}})}, 5),
+         Event("rank", {Row("chats", {{"chat_id", "c"}, {"stage", "2"}, {"state", "new"}})}, 5)}
+    );
+    const auto rederive = [&](std::vector<InboundEvent> events) {
+        auto r = Run(sink_->RederiveEvents(std::move(events)));
+        EXPECT_TRUE(r.has_value()) << sink_->LastError();
+        return r.has_value() ? *r : std::vector<sink::RederiveResult>{};
+    };
+    // Events received before the rows: they fill, they do not replace (equal rank included).
+    auto r = rederive(
+        {Event("new", {Row("contacts", {{"id", "1"}, {"name", "Old"}, {"phone", "9"}})}, 1),
+         Event(
+             "rank",
+             {Row("chats", {{"chat_id", "c"}, {"stage", "2"}, {"state", "old"}, {"agent", "A"}})},
+             1
+         ),
+         Event("new", {Row("contacts", {{"id", "2"}, {"name", "abc"}})}, 2)}
+    );
+    ASSERT_EQ(r.size(), 3U);
+    EXPECT_EQ(r[0].rows_written, 1);
+    EXPECT_EQ(r[1].rows_written, 1);
+    EXPECT_EQ(RowText("contacts", "id = 1"), "(1,Newer,9,\"" + AtText(5) + "\")");
+    EXPECT_EQ(Column("chats", "state", "chat_id = 'c'"), "new");
+    EXPECT_EQ(Column("chats", "agent", "chat_id = 'c'"), "A");
+    // A higher rank replaces, even from an older event.
+    r = rederive(
+        {Event("rank", {Row("chats", {{"chat_id", "c"}, {"stage", "3"}, {"state", "up"}})}, 1)}
+    );
+    EXPECT_EQ(Column("chats", "state", "chat_id = 'c'"), "up");
+
+    // A value the database refuses costs that event its rows, and its derive_error says so.
+    r = rederive(
+        {Event("new", {Row("contacts", {{"id", "x"}})}, 1),
+         Event("rank", {Row("contacts", {{"id", "3"}})}, 1)}
+    );
+    ASSERT_EQ(r.size(), 2U);
+    EXPECT_NE(r[0].error.find("derived rows refused: "), std::string::npos) << r[0].error;
+    EXPECT_TRUE(r[0].error_changed);
+    EXPECT_EQ(r[1].error, "");
+    EXPECT_FALSE(r[1].error_changed);
+    EXPECT_EQ(r[1].rows_written, 1);
+    EXPECT_EQ(EventColumn("new", "derive_error"), r[0].error);
+    EXPECT_EQ(Count("contacts", "id = 3"), "1");
+
+    // Again, and then fixed: nothing is written twice; the error is cleared once.
+    r = rederive({Event("rank", {Row("contacts", {{"id", "3"}})}, 1)});
+    EXPECT_EQ(r.at(0).rows_written, 0);
+    r = rederive({Event("new", {Row("contacts", {{"id", "4"}})}, 1)});
+    EXPECT_TRUE(r.at(0).error_changed);
+    EXPECT_EQ(EventColumn("new", "derive_error IS NULL"), "t");
+    r = rederive({Event("new", {Row("contacts", {{"id", "4"}})}, 1)});
+    EXPECT_FALSE(r.at(0).error_changed);
+    EXPECT_EQ(r.at(0).rows_written, 0);
+}
+
 TEST_F(EventStore, NonJsonBodyIsStoredRawAndFlagged) {
     const std::string body("not json \xff\xfe\0 tail'\\", 19);
     auto e = Event("k1", {Row("contacts", {{"id", "1"}, {"name", "Ann"}})}, 0, body);
