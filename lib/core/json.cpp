@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 #include <boost/json/parse.hpp>
@@ -98,14 +99,17 @@ private:
         key_next_ = false;
         ++i;
         while (i < text_.size()) {
-            const char c = text_[i];
-            if (c == '"') {
-                return i + 1;
+            // Most strings hold no escape: two memchr calls find the closing quote and prove
+            // that no backslash comes before it, instead of a loop over every byte.
+            const char* from = text_.data() + i;
+            const auto left = text_.size() - i;
+            const auto* quote = static_cast<const char*>(std::memchr(from, '"', left));
+            const auto span = quote == nullptr ? left : static_cast<std::size_t>(quote - from);
+            const auto* escape = static_cast<const char*>(std::memchr(from, '\\', span));
+            if (escape == nullptr) {
+                return quote == nullptr ? text_.size() : i + span + 1;
             }
-            if (c != '\\') {
-                ++i;
-                continue;
-            }
+            i += static_cast<std::size_t>(escape - from);
             if (i + 1 >= text_.size() || text_[i + 1] != 'u' || i + 6 > text_.size()) {
                 i += 2;
                 continue;
