@@ -12,6 +12,7 @@
 #include <boost/json/value.hpp>
 
 #include "core/json.hpp"
+#include "core/text.hpp"
 #include "core/time.hpp"
 #include "normalize/flatten.hpp"
 
@@ -19,19 +20,6 @@ namespace chatsync::normalize {
 namespace {
 
 namespace json = boost::json;
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) {
-        return false;
-    }
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        if (std::tolower(static_cast<unsigned char>(a[i])) !=
-            std::tolower(static_cast<unsigned char>(b[i]))) {
-            return false;
-        }
-    }
-    return true;
-}
 
 /// The whole of `s` as one number of type T; a leading '+' is allowed, as JSON's own
 /// numbers never have one but people write it.
@@ -76,10 +64,10 @@ std::optional<Value> ToBoolean(const json::value& v) {
             return std::nullopt;
         case json::kind::string: {
             const std::string_view s = v.get_string();
-            if (s == "1" || EqualsIgnoreCase(s, "true")) {
+            if (s == "1" || IEquals(s, "true")) {
                 return make(true);
             }
-            if (s == "0" || EqualsIgnoreCase(s, "false")) {
+            if (s == "0" || IEquals(s, "false")) {
                 return make(false);
             }
             return std::nullopt;

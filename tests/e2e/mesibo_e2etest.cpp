@@ -52,6 +52,28 @@ std::set<std::string> PgSet(const std::string& dsn, const std::string& sql) {
     return out;
 }
 
+/// The emulator's users ("uid|address"), groups ("gid|name") and memberships ("gid|uid"), as
+/// the tables are compared with them.
+struct Keys {
+    std::set<std::string> users;
+    std::set<std::string> groups;
+    std::set<std::string> members;
+};
+
+Keys DatasetKeys(const json::object& data) {
+    Keys keys;
+    for (const auto& u : data.at("users").as_array()) {
+        keys.users.insert(Text(u.at("uid")) + "|" + Text(u.at("address")));
+    }
+    for (const auto& g : data.at("groups").as_array()) {
+        keys.groups.insert(Text(g.at("gid")) + "|" + Text(g.at("name")));
+    }
+    for (const auto& m : data.at("members").as_array()) {
+        keys.members.insert(Text(m.at("gid")) + "|" + Text(m.at("uid")));
+    }
+    return keys;
+}
+
 json::object Stats(Emulator& emu) {
     return emu.Admin("GET", "/_admin/stats").at("mesibo").as_object();
 }
@@ -77,18 +99,7 @@ TEST(Mesibo, LoadsEveryUserGroupAndMembershipOnce) {
     ) << run.output.substr(run.output.size() > 4000 ? run.output.size() - 4000 : 0);
 
     const auto data = emu.Admin("GET", "/_admin/mesibo/dataset").as_object();
-    std::set<std::string> users;
-    for (const auto& u : data.at("users").as_array()) {
-        users.insert(Text(u.at("uid")) + "|" + Text(u.at("address")));
-    }
-    std::set<std::string> groups;
-    for (const auto& g : data.at("groups").as_array()) {
-        groups.insert(Text(g.at("gid")) + "|" + Text(g.at("name")));
-    }
-    std::set<std::string> members;
-    for (const auto& m : data.at("members").as_array()) {
-        members.insert(Text(m.at("gid")) + "|" + Text(m.at("uid")));
-    }
+    const auto [users, groups, members] = DatasetKeys(data);
     ASSERT_EQ(users.size(), 1000U);
     ASSERT_EQ(groups.size(), 150U);
     // Keys are unique in PostgreSQL, so equal sets with equal counts mean once each.
@@ -220,18 +231,7 @@ TEST_P(MesiboListing, ListsEveryUserGroupAndMemberWithinTheRequestBound) {
     ) << run.output.substr(run.output.size() > 4000 ? run.output.size() - 4000 : 0);
 
     const auto data = emu.Admin("GET", "/_admin/mesibo/dataset").as_object();
-    std::set<std::string> users;
-    for (const auto& u : data.at("users").as_array()) {
-        users.insert(Text(u.at("uid")) + "|" + Text(u.at("address")));
-    }
-    std::set<std::string> groups;
-    for (const auto& g : data.at("groups").as_array()) {
-        groups.insert(Text(g.at("gid")) + "|" + Text(g.at("name")));
-    }
-    std::set<std::string> members;
-    for (const auto& m : data.at("members").as_array()) {
-        members.insert(Text(m.at("gid")) + "|" + Text(m.at("uid")));
-    }
+    const auto [users, groups, members] = DatasetKeys(data);
     ASSERT_EQ(users.size(), static_cast<std::size_t>(kUsers));
     const auto got_users = PgSet(dsn, "SELECT uid::text, address FROM " + source + ".users");
     std::vector<std::string> lost;
