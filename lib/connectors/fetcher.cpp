@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "connectors/error_rules.hpp"
+#include "connectors/page.hpp"
 #include "connectors/request_builder.hpp"
 #include "connectors/template.hpp"
 #include "core/error.hpp"
@@ -367,6 +368,9 @@ Task<Result<FetchedPage>> Fetcher::Fetch(
                     co_return Errc::kUpstreamBadPayload;
                 }
                 CountRepairs(metrics_, source, resource.name, repairs);
+                if (repairs.nul > 0) {
+                    detail::AttachOriginals(fetched.body, response->body, resource);
+                }
                 fetched.response = std::move(*response);
                 // Parsed: the text is not needed again, and a page can be large.
                 std::string().swap(fetched.response.body);

@@ -74,6 +74,9 @@ Result<void> AppendRecords(
         }
         ++index;
     }
+    // Noted without a type, so that a row whose record no longer holds a NUL clears the
+    // original kept for an earlier version (and a table without the column gets none).
+    batch.Column(kOriginalField, kOriginalField);
     return {};
 }
 
@@ -101,6 +104,64 @@ FindRecords(json::value& body, const ResourceSpec& resource, std::string& error)
     }
     // FindPath only reads; the body is the caller's to change.
     return const_cast<json::value*>(v);
+}
+
+namespace {
+
+/// Whether a string or key of `v` holds a NUL (ParseJsonKeepingNul's tree).
+bool HoldsNul(const json::value& v) {
+    switch (v.kind()) {
+        case json::kind::string:
+            return !BigIntegerText(v) && v.get_string().find('\0') != json::string::npos;
+        case json::kind::array:
+            for (const auto& e : v.get_array()) {
+                if (HoldsNul(e)) {
+                    return true;
+                }
+            }
+            return false;
+        case json::kind::object:
+            for (const auto& kv : v.get_object()) {
+                if (kv.key().find('\0') != std::string_view::npos || HoldsNul(kv.value())) {
+                    return true;
+                }
+            }
+            return false;
+        default:
+            return false;
+    }
+}
+
+void AttachOriginal(json::value& record, const json::value& exact) {
+    auto* object = record.if_object();
+    if (object != nullptr && exact.is_object() && !object->contains(kOriginalField) &&
+        HoldsNul(exact)) {
+        object->emplace(kOriginalField, SerializeJson(exact));
+    }
+}
+
+}  // namespace
+
+void AttachOriginals(json::value& body, std::string_view text, const ResourceSpec& resource) {
+    boost::system::error_code ec;
+    json::value exact_body = ParseJsonKeepingNul(text, ec);
+    std::string error;
+    const auto repaired = FindRecords(body, resource, error);
+    const auto exact = FindRecords(exact_body, resource, error);
+    if (ec || !repaired || !exact || *repaired == nullptr || *exact == nullptr) {
+        return;
+    }
+    auto* records = (*repaired)->if_array();
+    const auto* exact_records = (*exact)->if_array();
+    if (records != nullptr && exact_records != nullptr) {
+        if (records->size() == exact_records->size()) {
+            for (std::size_t i = 0; i < records->size(); ++i) {
+                AttachOriginal((*records)[i], (*exact_records)[i]);
+            }
+        }
+    } else {
+        AttachOriginal(**repaired, **exact);
+    }
 }
 
 /// How many records TakeRecords makes of what FindRecords found.

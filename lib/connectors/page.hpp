@@ -30,6 +30,15 @@ Result<void> AppendRecords(
 Result<boost::json::value*>
 FindRecords(boost::json::value& body, const ResourceSpec& resource, std::string& error);
 
+/// The member that AttachOriginals adds to a record, and the column it lands in.
+inline constexpr std::string_view kOriginalField = "_chatsync_original";
+
+/// For a page whose text held NUL characters, which `body` (from ParseJson) holds as U+FFFD:
+/// gives each record that held one the member kOriginalField, a string with the record's
+/// exact JSON text (NULs as \u0000), so that its row keeps what was sent. Records are paired
+/// with those of `text` by position; records given as scalars are left as they are.
+void AttachOriginals(boost::json::value& body, std::string_view text, const ResourceSpec& resource);
+
 /// How many records TakeRecords makes of what FindRecords found.
 std::size_t RecordCount(const boost::json::value* v);
 

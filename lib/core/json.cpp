@@ -30,9 +30,10 @@ std::optional<std::uint32_t> HexUnit(std::string_view four) {
 /// valid, since numbers are only rewritten where a value may stand.
 class Repairer {
 public:
-    Repairer(std::string_view text, ParseRepairs& repairs)
+    Repairer(std::string_view text, ParseRepairs& repairs, bool keep_nul)
         : text_(text)
-        , repairs_(repairs) {}
+        , repairs_(repairs)
+        , keep_nul_(keep_nul) {}
 
     /// The repaired text (a view of the original when nothing changed).
     std::string_view Run() {
@@ -96,8 +97,10 @@ private:
 
     /// The string starting at the quote at `i`; returns the index after its closing quote.
     std::size_t String(std::size_t i) {
+        const bool key = key_next_;
         key_next_ = false;
         ++i;
+        const std::size_t content = i;
         while (i < text_.size()) {
             // Most strings hold no escape: two memchr calls find the closing quote and prove
             // that no backslash comes before it, instead of a loop over every byte.
@@ -121,7 +124,11 @@ private:
             }
             if (*unit == 0) {
                 ++repairs_.nul;
-                Replace(i, i + 6, kReplacementEscape);
+                if (!keep_nul_) {
+                    Replace(i, i + 6, kReplacementEscape);
+                } else if (i == content && !key) {
+                    Replace(i, i, "\\u0000");  // see ParseJsonKeepingNul
+                }
             } else if (*unit >= 0xD800 && *unit <= 0xDBFF) {
                 // A high surrogate is well-formed only when a low one follows at once.
                 const bool paired =
@@ -185,6 +192,8 @@ private:
 
     std::string_view text_;
     ParseRepairs& repairs_;
+    /// NUL escapes stay as they are (ParseJsonKeepingNul).
+    bool keep_nul_;
     /// One entry per open container: true for an object.
     std::vector<bool> containers_;
     /// The next token is an object key.
@@ -200,6 +209,8 @@ void Serialize(std::string& out, const boost::json::value& v) {
         case boost::json::kind::string:
             if (const auto big = BigIntegerText(v)) {
                 out.append(*big);
+            } else if (v.get_string().starts_with(std::string_view("\0\0", 2))) {
+                AppendJsonString(out, std::string_view(v.get_string()).substr(1));
             } else {
                 AppendJsonString(out, v.get_string());
             }
@@ -246,7 +257,20 @@ boost::json::value ParseJson(
     ParseRepairs& repairs,
     boost::json::storage_ptr sp
 ) {
-    Repairer repairer(text, repairs);
+    Repairer repairer(text, repairs, false);
+    const std::string_view repaired = repairer.Run();
+    boost::json::parse_options options;
+    options.max_depth = kMaxJsonDepth;
+    return boost::json::parse(repaired, ec, std::move(sp), options);
+}
+
+boost::json::value ParseJsonKeepingNul(
+    std::string_view text,
+    boost::system::error_code& ec,
+    boost::json::storage_ptr sp
+) {
+    ParseRepairs repairs;
+    Repairer repairer(text, repairs, true);
     const std::string_view repaired = repairer.Run();
     boost::json::parse_options options;
     options.max_depth = kMaxJsonDepth;
@@ -255,7 +279,8 @@ boost::json::value ParseJson(
 
 std::optional<std::string_view> BigIntegerText(const boost::json::value& v) noexcept {
     const auto* s = v.if_string();
-    if (s == nullptr || s->empty() || s->front() != '\0') {
+    // A kept NUL doubled at the start (ParseJsonKeepingNul) is a string, not an integer.
+    if (s == nullptr || s->size() < 2 || s->front() != '\0' || (*s)[1] == '\0') {
         return std::nullopt;
     }
     return std::string_view(*s).substr(1);

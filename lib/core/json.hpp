@@ -56,6 +56,17 @@ boost::json::value ParseJson(
     boost::json::storage_ptr sp = {}
 );
 
+/// Parses `text` like ParseJson, except that a NUL (\u0000) stays a NUL byte in its string or
+/// key, so that SerializeJson gives back the text's values exactly. (A string value that
+/// starts with a NUL is held with one more leading NUL, so that it never reads as a kept
+/// integer; SerializeJson writes it as it was.) For keeping what was sent beside the
+/// repaired tree: such a tree cannot be stored in PostgreSQL as it is.
+boost::json::value ParseJsonKeepingNul(
+    std::string_view text,
+    boost::system::error_code& ec,
+    boost::json::storage_ptr sp = {}
+);
+
 /// The exact digits (with a leading '-' when negative) of an integer ParseJson kept beyond
 /// 64 bits, or nullopt for any other value.
 std::optional<std::string_view> BigIntegerText(const boost::json::value& v) noexcept;

@@ -5,6 +5,7 @@
 #include <regex>
 #include <set>
 
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <gtest/gtest.h>
 
@@ -107,6 +108,52 @@ TEST(Sync, FullThenIncrementalLandsEveryRecordExactlyOnce) {
     EXPECT_EQ(rewritten, changed_ids);
     EXPECT_EQ(TableRecords(dsn, table), EmulatorRecords(emu));
     EXPECT_EQ(Scalar(dsn, "SELECT count(*) FROM " + table), "10000");
+}
+
+TEST(Sync, ARecordWithANulKeepsItsRowAndItsExactOriginal) {
+    CHATSYNC_REQUIRE_DSN(dsn);
+    Emulator emu({"--records", "30", "--auth", "bearer", "--token", kToken});
+    TempDir dir;
+    const auto source = UniqueName("nul");
+    const auto config = dir.Write("c.yaml", E2eConfig(dsn, source, emu.url(), dir.path()));
+    const std::vector<std::string> once{
+        "-c", config, "once", "--source", source, "--resource", "page"};
+    emu.Admin(
+        "POST",
+        "/_admin/raw-fields",
+        R"({"id": 7, "members": "\"blob\":\"paste\\u0000d\",\"labels\":[\"x\\u0000y\"]"})"
+    );
+
+    auto first = RunChatsyncd(once);
+    ASSERT_EQ(first.exit_code, 0) << first.output;
+    const auto table = source + ".page";
+    EXPECT_EQ(Scalar(dsn, "SELECT count(*) FROM " + table), "30");
+    // The columns hold U+FFFD where the NULs were; the record as sent is beside them.
+    EXPECT_EQ(Scalar(dsn, "SELECT blob = E'paste\\uFFFDd' FROM " + table + " WHERE id = 7"), "t");
+    EXPECT_EQ(
+        Scalar(dsn, "SELECT count(*) FROM " + table + " WHERE _chatsync_original IS NOT NULL"), "1"
+    );
+    const auto original =
+        boost::json::parse(Scalar(dsn, "SELECT _chatsync_original FROM " + table + " WHERE id = 7")
+        );
+    EXPECT_EQ(original.at("blob").as_string(), std::string_view("paste\0d", 7));
+    EXPECT_EQ(original.at("labels").at(0).as_string(), std::string_view("x\0y", 3));
+    EXPECT_EQ(original.at("id").as_int64(), 7);
+    // It is valid JSON to PostgreSQL as well (json keeps \u0000; jsonb cannot).
+    EXPECT_EQ(
+        Scalar(dsn, "SELECT _chatsync_original::json IS NOT NULL FROM " + table + " WHERE id = 7"),
+        "t"
+    );
+
+    // The record changes and holds no NUL any more: its original is cleared.
+    emu.Admin("POST", "/_admin/raw-fields", R"({"id": 7, "members": ""})");
+    emu.Admin("POST", "/_admin/mutate", R"({"ids": [7]})");
+    auto second = RunChatsyncd(once);
+    ASSERT_EQ(second.exit_code, 0) << second.output;
+    EXPECT_EQ(
+        Scalar(dsn, "SELECT count(*) FROM " + table + " WHERE _chatsync_original IS NOT NULL"), "0"
+    );
+    EXPECT_EQ(Scalar(dsn, "SELECT count(*) FROM " + table), "30");
 }
 
 class Pagination : public ::testing::TestWithParam<std::string> {};

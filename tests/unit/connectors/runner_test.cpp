@@ -596,12 +596,27 @@ TEST_F(RunnerTest, ValuesTheDatabaseCannotTakeAsSentAreStoredWithTheRestOfThePag
     EXPECT_EQ(row.at("who"), "a" + fffd + "b");
     EXPECT_EQ(row.at("big"), "123456789012345678901234567890");
     EXPECT_EQ(row.at("neg"), "-9223372036854775809");
+    // The record as sent is kept beside the columns, its NULs exact: any JSON parser gives
+    // them back.
+    ASSERT_EQ(row.count("_chatsync_original"), 1U);
+    json::parse_options deep;
+    deep.max_depth = 64;  // the record nests 40 levels
+    const json::value original = json::parse(row.at("_chatsync_original"), {}, deep);
+    EXPECT_EQ(original.at("blob").as_string(), std::string_view("paste\0d", 7));
+    EXPECT_EQ(original.at("labels").at(0).as_string(), std::string_view("x\0y", 3));
+    EXPECT_EQ(original.at("who").as_string(), "a" + fffd + "b");
+    EXPECT_EQ(original.at("id").as_int64(), 5);
+    EXPECT_NE(
+        row.at("_chatsync_original").find(R"("big":123456789012345678901234567890,)"),
+        std::string::npos
+    );
     // max_nesting 3: the path stops at nest.a.a, which holds the other 38 levels as jsonb.
     const auto& nested = row.at("nest__a__a");
     EXPECT_EQ(nested.substr(0, 6), R"({"a":{)");
     EXPECT_NE(nested.find(R"("deep")"), std::string::npos);
     // The other rows are as the emulator serves them, and the run ended with its cursor.
     EXPECT_EQ(table.at("6").count("blob"), 0U);
+    EXPECT_EQ(table.at("6").count("_chatsync_original"), 0U);
     const auto state = sink_.State(std::string(kSource), "page");
     ASSERT_TRUE(state);
     EXPECT_TRUE(state->cursor);
@@ -616,6 +631,12 @@ TEST_F(RunnerTest, ValuesTheDatabaseCannotTakeAsSentAreStoredWithTheRestOfThePag
          }) {
         EXPECT_NE(rendered.find(series), std::string::npos) << series << "\n" << rendered;
     }
+
+    // Once the record holds no NUL, its row keeps no original.
+    Admin("POST", "/_admin/raw-fields", R"({"id": 5, "members": ""})");
+    Admin("POST", "/_admin/mutate", R"({"ids": [5]})");
+    ASSERT_EQ(Run(*runner, "page").outcome, "success");
+    EXPECT_EQ(Table("page").at("5").count("_chatsync_original"), 0U);
 }
 
 }  // namespace

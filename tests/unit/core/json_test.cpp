@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 #include <gtest/gtest.h>
 
@@ -119,6 +120,36 @@ TEST(ParseJson, NestingIsAcceptedUpToTheCeiling) {
     EXPECT_FALSE(Parse(Nested(kMaxJsonDepth)).ec);
     const auto too_deep = Parse(Nested(kMaxJsonDepth + 1));
     EXPECT_TRUE(too_deep.ec);
+}
+
+TEST(ParseJsonKeepingNul, KeepsNulsSoThatSerializingGivesTheValuesBack) {
+    const std::string_view text =
+        R"({"a":"paste\u0000d","k\u0000":1,"lead":"\u00001","big":123456789012345678901234567890,)"
+        R"("who":"a\ud800b"})";
+    boost::system::error_code ec;
+    const json::value v = ParseJsonKeepingNul(text, ec);
+    ASSERT_FALSE(ec) << ec.message();
+    EXPECT_EQ(v.at("a").as_string(), std::string_view("paste\0d", 7));
+    EXPECT_TRUE(v.as_object().contains(std::string_view("k\0", 2)));
+    // A string led by a NUL is not read as a kept integer, and serializes as it came.
+    EXPECT_FALSE(BigIntegerText(v.at("lead")));
+    EXPECT_EQ(BigIntegerText(v.at("big")), "123456789012345678901234567890");
+    const std::string out = SerializeJson(v);
+    const std::string who = "\"who\":\"a" + std::string(kReplacement) + "b\"";
+    EXPECT_EQ(
+        out,
+        R"({"a":"paste\u0000d","k\u0000":1,"lead":"\u00001","big":123456789012345678901234567890,)" +
+            who + "}"
+    );
+    // Parsed again by any JSON parser, the NULs are back.
+    EXPECT_EQ(
+        json::parse(out).at("lead").as_string(),
+        std::string_view(
+            "\0"
+            "1",
+            2
+        )
+    );
 }
 
 TEST(ColumnTypeNumeric, WidensNumbersAndRoundTripsItsName) {
