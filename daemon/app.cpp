@@ -82,6 +82,7 @@ SettingsFor(const config::SourceConfig& source, const config::Config& config) {
     s.http.local_address = source.http.local_address;
     s.http.max_response_bytes = config.limits.max_response_bytes;
     s.budget.requests_per_minute = source.connector.rate_limit.requests_per_minute;
+    s.budget.burst = source.connector.rate_limit.EffectiveBurst();
     s.budget.concurrency = source.connector.rate_limit.concurrency;
     s.backoff.initial = source.retry.initial_backoff;
     s.backoff.max = source.retry.max_backoff;

@@ -202,6 +202,7 @@ struct SourceOverrides {
     std::optional<Millis> interval;
     std::optional<Millis> jitter;
     std::optional<std::uint32_t> requests_per_minute;
+    std::optional<std::uint32_t> burst;
     std::optional<std::uint32_t> concurrency;
     /// Resource name -> where it was written.
     std::vector<std::pair<std::string, Mark>> resource_marks;
@@ -527,6 +528,9 @@ private:
             MapReader rm(ctx, *r, m.PathOf("rate_limit"));
             if (const auto v = rm.Integer("requests_per_minute", 0, kMaxUint32)) {
                 ovr.requests_per_minute = static_cast<std::uint32_t>(*v);
+            }
+            if (const auto v = rm.Integer("burst", 1, kMaxUint32)) {
+                ovr.burst = static_cast<std::uint32_t>(*v);
             }
             if (const auto v = rm.Integer("concurrency", 1, kMaxUint32)) {
                 ovr.concurrency = static_cast<std::uint32_t>(*v);
@@ -1079,6 +1083,9 @@ private:
         }
         if (ovr.requests_per_minute) {
             spec.rate_limit.requests_per_minute = *ovr.requests_per_minute;
+        }
+        if (ovr.burst) {
+            spec.rate_limit.burst = *ovr.burst;
         }
         if (ovr.concurrency) {
             spec.rate_limit.concurrency = *ovr.concurrency;

@@ -1149,6 +1149,9 @@ cn::ConnectorSpec ParseSpec(
         if (const auto v = rm.Integer("requests_per_minute", 0, kMaxUint32)) {
             spec.rate_limit.requests_per_minute = static_cast<std::uint32_t>(*v);
         }
+        if (const auto v = rm.Integer("burst", 1, kMaxUint32)) {
+            spec.rate_limit.burst = static_cast<std::uint32_t>(*v);
+        }
         if (const auto v = rm.Integer("concurrency", 1, kMaxUint32)) {
             spec.rate_limit.concurrency = static_cast<std::uint32_t>(*v);
         }

@@ -121,7 +121,8 @@ void Source(std::ostringstream& out, const SourceConfig& s) {
     out << "    rate_limit: "
         << (c.rate_limit.requests_per_minute == 0
                 ? std::string("unlimited")
-                : std::to_string(c.rate_limit.requests_per_minute) + "/min")
+                : std::to_string(c.rate_limit.requests_per_minute) + "/min, burst " +
+                      std::to_string(c.rate_limit.EffectiveBurst()))
         << ", concurrency " << c.rate_limit.concurrency << "\n";
     out << "    retry: " << s.retry.max_attempts << " attempts, backoff "
         << FormatDuration(s.retry.initial_backoff) << ".." << FormatDuration(s.retry.max_backoff)

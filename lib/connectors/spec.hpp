@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -374,7 +375,15 @@ struct ParamSpec {
 struct RateLimitSpec {
     /// 0: unlimited.
     std::uint32_t requests_per_minute = 0;
+    /// Requests that may start at once after a quiet spell, beyond the even pace; 0: one
+    /// second's share of requests_per_minute (at least 1).
+    std::uint32_t burst = 0;
     std::uint32_t concurrency = 4;
+
+    /// `burst`, or its default when 0.
+    std::uint32_t EffectiveBurst() const noexcept {
+        return burst != 0 ? burst : std::max<std::uint32_t>(1, requests_per_minute / 60);
+    }
 
     bool operator==(const RateLimitSpec&) const = default;
 };

@@ -66,7 +66,14 @@ RateBudget::Permit::~Permit() {
 
 RateBudget::RateBudget(Executor executor, Options options)
     : executor_(std::move(executor))
-    , options_(options) {}
+    , options_(options) {
+    if (options_.requests_per_minute > 0) {
+        const auto burst =
+            std::clamp<std::uint32_t>(options_.burst, 1, options_.requests_per_minute);
+        interval_ = options_.window / options_.requests_per_minute;
+        tolerance_ = interval_ * (burst - 1);
+    }
+}
 
 Task<Result<RateBudget::Permit>> RateBudget::Acquire(Wait& wait) {
     // Cancellation must come back as a value, not as the exception Asio throws by default at
@@ -103,6 +110,9 @@ Task<Result<RateBudget::Permit>> RateBudget::WaitForPermit(Wait& wait) {
                 starts_.size() >= options_.requests_per_minute) {
                 reason = &wait.throttled;
                 wake_at = starts_.front() + options_.window;
+            } else if (options_.requests_per_minute > 0 && pace_at_ - tolerance_ > now) {
+                reason = &wait.throttled;
+                wake_at = pace_at_ - tolerance_;
             } else if (options_.concurrency > 0 && in_flight_ >= options_.concurrency) {
                 // Woken by Release().
                 reason = &wait.queued;
@@ -111,6 +121,7 @@ Task<Result<RateBudget::Permit>> RateBudget::WaitForPermit(Wait& wait) {
         if (reason == nullptr) {
             if (options_.requests_per_minute > 0) {
                 starts_.push_back(now);
+                pace_at_ = std::max(pace_at_, now) + interval_;
             }
             ++in_flight_;
             co_return Permit(this);

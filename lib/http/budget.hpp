@@ -18,9 +18,12 @@ struct BudgetWaiter;
 }  // namespace detail
 
 /// A per-source request budget: at most `requests_per_minute` request starts in any sliding
-/// 60-second window, at most `concurrency` requests in flight, and a pause gate that holds
-/// every request until a given instant (set from Retry-After, so that no request of the
-/// source leaves before the time the platform named).
+/// 60-second window, spread evenly over it (a token bucket: one request every
+/// 60 s / requests_per_minute, with at most `burst` started at once after a quiet spell, so
+/// that no second holds more than requests_per_minute / 60 + burst); at most `concurrency`
+/// requests in flight; and a pause gate that holds every request until a given instant (set
+/// from Retry-After, so that no request of the source leaves before the time the platform
+/// named).
 ///
 /// @par Thread Safety
 /// Use from one executor.
@@ -35,6 +38,8 @@ public:
     struct Options {
         /// 0 means unlimited.
         std::uint32_t requests_per_minute = 0;
+        /// Requests that may start at once after a quiet spell (0 counts as 1).
+        std::uint32_t burst = 1;
         /// 0 means unlimited.
         std::uint32_t concurrency = 4;
         /// The sliding window that requests_per_minute counts over. Only tests shorten it.
@@ -93,6 +98,11 @@ private:
     Options options_;
     Clock::time_point paused_until_{};
     std::deque<Clock::time_point> starts_;
+    /// The pace (GCRA, the token bucket's equivalent): a request may start once `now` reaches
+    /// `pace_at_ - burst tolerance`; each start moves `pace_at_` one interval on.
+    Clock::duration interval_{};
+    Clock::duration tolerance_{};
+    Clock::time_point pace_at_{};
     std::size_t in_flight_ = 0;
     /// Acquirers currently asleep; every release and pause change wakes them all, and each
     /// re-checks every gate.

@@ -487,13 +487,15 @@ TEST(ConfigLoader, SourceOverridesAreAppliedToTheSpec) {
         Load(SourceWithConfig("      base_url: u\n"
                               "      token: t\n"
                               "    schedule: {interval: 10m, jitter: 30s}\n"
-                              "    rate_limit: {requests_per_minute: 150, concurrency: 2}\n"
+                              "    rate_limit: {requests_per_minute: 150, burst: 5, "
+                              "concurrency: 2}\n"
                               "    resources:\n"
                               "      records: {interval: 1m, jitter: 5s}\n"
                               "      notes: {enabled: false}\n"));
     const SourceConfig& s = c.sources.at(0);
     const cn::ConnectorSpec& spec = s.connector;
     EXPECT_EQ(spec.rate_limit.requests_per_minute, 150U);
+    EXPECT_EQ(spec.rate_limit.EffectiveBurst(), 5U);
     EXPECT_EQ(spec.rate_limit.concurrency, 2U);
     EXPECT_EQ(spec.schedule.interval, 10min);
     const auto* records = spec.FindResource("records");
@@ -522,6 +524,10 @@ TEST(ConfigLoader, PartialOverridesKeepTheRest) {
     const cn::ConnectorSpec& spec = c.sources.at(0).connector;
     EXPECT_EQ(spec.rate_limit.requests_per_minute, 0U);
     EXPECT_EQ(spec.rate_limit.concurrency, 1U);
+    // No burst given: one second's share of the rate, at least one request.
+    EXPECT_EQ(spec.rate_limit.EffectiveBurst(), 1U);
+    cn::RateLimitSpec fast{.requests_per_minute = 600};
+    EXPECT_EQ(fast.EffectiveBurst(), 10U);
     EXPECT_EQ(spec.FindResource("records")->schedule.interval, 5min);
     EXPECT_EQ(spec.FindResource("records")->schedule.jitter, 3s);
     EXPECT_EQ(spec.FindResource("notes")->schedule.interval, 1h);

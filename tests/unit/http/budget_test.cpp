@@ -1,5 +1,6 @@
 #include "http/budget.hpp"
 
+#include <algorithm>
 #include <optional>
 #include <vector>
 
@@ -54,7 +55,7 @@ Task<Grant> AcquireAndHold(RateBudget* budget, Clock::duration hold) {
 
 TEST(RateBudget, GrantsImmediatelyWithinLimits) {
     net::io_context ioc;
-    RateBudget budget(ioc.get_executor(), {.requests_per_minute = 5, .concurrency = 5});
+    RateBudget budget(ioc.get_executor(), {.requests_per_minute = 5, .burst = 5, .concurrency = 5});
     const auto grants = test::RunAsync(ioc, AcquireMany(&budget, 5), 5s);
     ASSERT_EQ(grants.size(), 5U);
     for (const auto& grant : grants) {
@@ -69,7 +70,8 @@ TEST(RateBudget, GrantsImmediatelyWithinLimits) {
 TEST(RateBudget, ThrottlesBeyondRequestsPerWindow) {
     net::io_context ioc;
     RateBudget budget(
-        ioc.get_executor(), {.requests_per_minute = 3, .concurrency = 0, .window = 300ms}
+        ioc.get_executor(),
+        {.requests_per_minute = 3, .burst = 3, .concurrency = 0, .window = 300ms}
     );
     const auto start = Clock::now();
     const auto grants = test::RunAsync(ioc, AcquireMany(&budget, 4), 5s);
@@ -82,6 +84,45 @@ TEST(RateBudget, ThrottlesBeyondRequestsPerWindow) {
     EXPECT_GE(grants[3].at - grants[0].at, 300ms);
     EXPECT_GE(grants[3].wait.throttled, 250ms);
     EXPECT_EQ(grants[3].wait.queued, Clock::duration::zero());
+}
+
+TEST(RateBudget, PacesEvenlyWithASmallBurstAndKeepsTheMinute) {
+    // requests_per_minute 150 with the default burst (one second's share: 2), on a clock 20
+    // times faster than real: the minute is 3 s and a second 50 ms. A late wake-up can only
+    // spread the starts further, so the bounds hold however busy the machine is.
+    constexpr std::uint32_t kPerMinute = 150;
+    constexpr std::uint32_t kBurst = kPerMinute / 60;
+    constexpr auto kMinute = 3000ms;
+    constexpr auto kSecond = kMinute / 60;
+    net::io_context ioc;
+    RateBudget budget(
+        ioc.get_executor(),
+        {.requests_per_minute = kPerMinute, .burst = kBurst, .concurrency = 0, .window = kMinute}
+    );
+    const auto grants = test::RunAsync(ioc, AcquireMany(&budget, 200), 60s);
+    ASSERT_EQ(grants.size(), 200U);
+    std::size_t most_in_a_second = 0;
+    std::size_t most_in_a_minute = 0;
+    for (std::size_t i = 0; i < grants.size(); ++i) {
+        ASSERT_TRUE(grants[i].permit);
+        std::size_t second = 0;
+        std::size_t minute = 0;
+        for (std::size_t j = i; j < grants.size(); ++j) {
+            const auto after = grants[j].at - grants[i].at;
+            second += after < kSecond ? 1 : 0;
+            minute += after < kMinute ? 1 : 0;
+        }
+        most_in_a_second = std::max(most_in_a_second, second);
+        most_in_a_minute = std::max(most_in_a_minute, minute);
+    }
+    // 150 / 60 + 2 = 4.5 starts at most in any second.
+    EXPECT_LE(most_in_a_second, kPerMinute / 60 + kBurst);
+    EXPECT_LE(most_in_a_minute, kPerMinute);
+    // The burst is granted at once; the rest wait their turn.
+    EXPECT_EQ(grants[1].wait.throttled, Clock::duration::zero());
+    EXPECT_GT(grants[2].wait.throttled, Clock::duration::zero());
+    // Evenly paced, 200 starts take at least 199 - (burst - 1) intervals (20 ms each).
+    EXPECT_GE(grants.back().at - grants.front().at, (199 - (kBurst - 1)) * (kMinute / kPerMinute));
 }
 
 TEST(RateBudget, QueuesBeyondConcurrency) {
