@@ -26,6 +26,7 @@
 
 #include "core/error.hpp"
 #include "sink/detail/conninfo.hpp"
+#include "sink/detail/event_sql.hpp"
 #include "sink/detail/identifier.hpp"
 #include "sink/detail/migrations.hpp"
 #include "sink/detail/table_plan.hpp"
@@ -33,7 +34,12 @@
 namespace chatsync::sink {
 namespace {
 
+using detail::CreateEventTableSql;
+using detail::EventTablePlan;
+using detail::PlanEventTable;
 using detail::QuoteIdent;
+using detail::RenderedEventRow;
+using detail::SinkFailure;
 
 // SQL text. `{s}` stands for the quoted state schema (PgSink::Options::state_schema); it is
 // substituted once, when the sink is built. Timestamps cross the boundary as microseconds
@@ -279,19 +285,6 @@ constexpr std::array<std::pair<std::string_view, std::string_view>, 32> kPrepare
     {"event_derive_error", kEventDeriveErrorSql},
     {"event_rederive_error", kEventRederiveErrorSql},
 }};
-
-/// A failure the sink detects itself, carried to the boundary like a libpqxx exception.
-class SinkFailure : public std::runtime_error {
-public:
-    SinkFailure(Errc code, const std::string& message)
-        : std::runtime_error(message)
-        , code_(code) {}
-
-    Errc code() const noexcept { return code_; }
-
-private:
-    Errc code_;
-};
 
 std::string Expand(std::string_view sql, std::string_view quoted_schema) {
     std::string out;
@@ -592,19 +585,6 @@ void CopyRows(
     writer.complete();
 }
 
-/// The column types an event table may declare (EventColumn::type). Fixed, because the merge
-/// policies compare values: every one of these has equality and ordering.
-constexpr std::array<std::string_view, 8> kEventColumnTypes{
-    "text",
-    "bigint",
-    "integer",
-    "smallint",
-    "boolean",
-    "double precision",
-    "timestamptz",
-    "jsonb",
-};
-
 /// `text` as a text column accepts it: NUL bytes dropped, and every byte that does not start a
 /// well-formed UTF-8 sequence replaced by U+FFFD. For the labels stored next to an event
 /// (channel, event name and type), which must never keep the event itself from being stored.
@@ -657,233 +637,6 @@ std::string ValidText(std::string_view text) {
 std::string TimestampSql(TimePoint t) {
     return "('epoch'::timestamptz + " + std::to_string(ToMicros(t).value_or(0)) +
            " * interval '1 microsecond')";
-}
-
-/// A declared event table, as StoreEvents writes it.
-struct EventTablePlan {
-    struct Column {
-        /// The column's name in the database.
-        std::string name;
-        /// The same, quoted.
-        std::string ident;
-        /// The type as declared, for CREATE and ALTER.
-        std::string declared_type;
-        /// The type as the catalog has it after PrepareEventTables (the declared one unless an
-        /// operator changed the column): values are cast to it, so a value it rejects fails
-        /// with a message that names it.
-        std::string sql_type;
-    };
-
-    /// `"schema"."table"`.
-    std::string qualified;
-    /// The table's advisory lock, shared with CommitPage.
-    std::int64_t lock_key = 0;
-    MergePolicy merge = MergePolicy::kCoalesce;
-    /// Declared names of the key columns.
-    std::vector<std::string> key;
-    /// The quoted key columns, comma-separated (the ON CONFLICT target).
-    std::string key_list;
-    /// Declared name of the rank column; empty unless merge is kRanked.
-    std::string rank;
-    /// By declared name, in declaration order.
-    std::vector<std::pair<std::string, Column>> columns;
-
-    const Column* Find(std::string_view name) const {
-        for (const auto& [declared, column] : columns) {
-            if (declared == name) {
-                return &column;
-            }
-        }
-        return nullptr;
-    }
-};
-
-/// Checks a declaration and plans its table in the schema `schema_ident` (a short identifier,
-/// unquoted). Column types stay to be read from the catalog. Throws SinkFailure.
-EventTablePlan PlanEventTable(const std::string& schema_ident, const EventTable& table) {
-    const auto fail = [&](const std::string& why) {
-        return SinkFailure(
-            Errc::kSinkPermanent, "event table " + schema_ident + "." + table.name + ": " + why
-        );
-    };
-    if (table.name.empty()) {
-        throw SinkFailure(
-            Errc::kSinkPermanent, "an event table of " + schema_ident + " has no name"
-        );
-    }
-    if (table.key.empty()) {
-        throw fail("no key columns");
-    }
-    EventTablePlan plan;
-    plan.qualified =
-        detail::QualifiedName(schema_ident, detail::ShortIdentifier(table.name, table.name));
-    plan.lock_key = detail::AdvisoryLockKey("chatsync.table:" + plan.qualified);
-    plan.merge = table.merge;
-    plan.key = table.key;
-    std::unordered_set<std::string> names;
-    for (const auto& c : table.columns) {
-        std::string name = detail::ShortIdentifier(c.name, c.name);
-        if (c.name.empty() || name == detail::kSyncedAtColumn) {
-            throw fail("column name '" + c.name + "' is empty or reserved");
-        }
-        if (!names.insert(name).second) {
-            throw fail("column " + c.name + " is declared twice");
-        }
-        if (std::find(kEventColumnTypes.begin(), kEventColumnTypes.end(), c.type) ==
-            kEventColumnTypes.end()) {
-            throw fail(
-                "column " + c.name + " has type '" + c.type +
-                "' (text, bigint, integer, smallint, boolean, double precision, timestamptz or "
-                "jsonb)"
-            );
-        }
-        EventTablePlan::Column column;
-        column.ident = QuoteIdent(name);
-        column.name = std::move(name);
-        column.declared_type = c.type;
-        column.sql_type = c.type;
-        plan.columns.emplace_back(c.name, std::move(column));
-    }
-    std::unordered_set<std::string> key_names;
-    for (const auto& k : table.key) {
-        const EventTablePlan::Column* column = plan.Find(k);
-        if (column == nullptr) {
-            throw fail("key column " + k + " is not declared");
-        }
-        if (!key_names.insert(k).second) {
-            throw fail("key column " + k + " is named twice");
-        }
-        plan.key_list += (plan.key_list.empty() ? "" : ", ") + column->ident;
-    }
-    if (table.merge == MergePolicy::kRanked) {
-        if (plan.Find(table.rank_column) == nullptr || key_names.count(table.rank_column) > 0) {
-            throw fail("rank column '" + table.rank_column + "' is not a declared non-key column");
-        }
-        plan.rank = table.rank_column;
-    }
-    return plan;
-}
-
-/// `CREATE TABLE IF NOT EXISTS` for a planned event table.
-std::string CreateEventTableSql(const EventTablePlan& plan) {
-    std::string sql = "CREATE TABLE IF NOT EXISTS " + plan.qualified + " (";
-    for (const auto& [declared, column] : plan.columns) {
-        sql += column.ident + " " + column.declared_type + ", ";
-    }
-    sql +=
-        QuoteIdent(detail::kSyncedAtColumn) + " timestamptz, PRIMARY KEY (" + plan.key_list + "))";
-    return sql;
-}
-
-/// One upsert of `row` into its table, following the table's merge policy; `synced_at` is
-/// the SQL for the time the event was received. Throws SinkFailure when the row does not fit
-/// the declaration, and pqxx::argument_error when a value is not valid in the connection's
-/// encoding.
-///
-/// kCoalesce: `c = COALESCE(EXCLUDED.c, t.c)` for each given non-key column.
-/// kRanked: `c = CASE WHEN <the new rank is not lower> THEN COALESCE(EXCLUDED.c, t.c)
-/// ELSE COALESCE(t.c, EXCLUDED.c) END` and `rank = GREATEST(t.rank, EXCLUDED.rank)`; a
-/// stored null rank counts as the lowest, so unranked rows never hold back ranked ones.
-/// Either way the WHERE skips rows the update would leave as they are, so they are neither
-/// rewritten nor their `_chatsync_synced_at` moved.
-///
-/// With `replay` (an event derived again, possibly after newer ones were written), an event
-/// received before the stored row's `_chatsync_synced_at` counts as older: under kCoalesce
-/// it only fills the row's nulls, and under kRanked it replaces values only with a higher
-/// rank (at equal rank, only when it is not older).
-std::string EventUpsertSql(
-    pqxx::connection& conn,
-    const EventTablePlan& table,
-    const EventRow& row,
-    std::string_view synced_at,
-    bool replay = false
-) {
-    const auto fail = [&](const std::string& why) {
-        return SinkFailure(Errc::kSinkPermanent, "a row for table " + row.table + ": " + why);
-    };
-    const std::string synced = QuoteIdent(detail::kSyncedAtColumn);
-    std::string columns;
-    std::string values;
-    std::vector<const EventTablePlan::Column*> merged;
-    std::unordered_set<std::string_view> given;
-    std::size_t keys = 0;
-    for (const auto& [name, value] : row.values) {
-        const EventTablePlan::Column* column = table.Find(name);
-        if (column == nullptr) {
-            throw fail("no column " + name + " is declared");
-        }
-        if (!given.insert(name).second) {
-            throw fail("column " + name + " is given twice");
-        }
-        if (value && value->find('\0') != std::string::npos) {
-            throw fail("the value of column " + name + " contains a NUL byte");
-        }
-        if (std::find(table.key.begin(), table.key.end(), name) != table.key.end()) {
-            if (!value) {
-                throw fail("key column " + name + " is null");
-            }
-            ++keys;
-        } else if (name != table.rank) {
-            merged.push_back(column);
-        }
-        columns += column->ident + ", ";
-        values +=
-            (value ? conn.quote(*value) : std::string("NULL")) + "::" + column->sql_type + ", ";
-    }
-    if (keys != table.key.size()) {
-        for (const auto& k : table.key) {
-            if (given.count(k) == 0) {
-                throw fail("key column " + k + " is missing");
-            }
-        }
-    }
-    std::string sql = "INSERT INTO " + table.qualified + " AS t (" + columns + synced +
-                      ") VALUES (" + values + std::string(synced_at) + ") ON CONFLICT (" +
-                      table.key_list + ") DO ";
-    const bool ranked = table.merge == MergePolicy::kRanked;
-    if (table.merge == MergePolicy::kKeepFirst || (merged.empty() && !ranked)) {
-        return sql + "NOTHING";
-    }
-    // (column, its new value): the SET list, and both sides of the WHERE.
-    std::vector<std::pair<std::string, std::string>> set;
-    std::string rank;
-    std::string newer;
-    // The event is not older than what the row holds.
-    const std::string recent =
-        "(t." + synced + " IS NULL OR EXCLUDED." + synced + " >= t." + synced + ")";
-    if (ranked) {
-        rank = table.Find(table.rank)->ident;
-        newer = "t." + rank + " IS NULL OR EXCLUDED." + rank + " >= t." + rank;
-        if (replay) {
-            newer = "(t." + rank + " IS NULL AND EXCLUDED." + rank + " IS NOT NULL) OR EXCLUDED." +
-                    rank + " > t." + rank + " OR (EXCLUDED." + rank + " IS NOT DISTINCT FROM t." +
-                    rank + " AND " + recent + ")";
-        }
-    } else if (replay) {
-        newer = recent;
-    }
-    for (const auto* column : merged) {
-        const std::string& c = column->ident;
-        std::string fresh = "COALESCE(EXCLUDED." + c + ", t." + c + ")";
-        if (!newer.empty()) {
-            fresh = "CASE WHEN " + newer + " THEN " + fresh + " ELSE COALESCE(t." + c +
-                    ", EXCLUDED." + c + ") END";
-        }
-        set.emplace_back(c, std::move(fresh));
-    }
-    if (ranked) {
-        set.emplace_back(rank, "GREATEST(t." + rank + ", EXCLUDED." + rank + ")");
-    }
-    std::string assignments;
-    std::string before;
-    std::string after;
-    for (const auto& [c, fresh] : set) {
-        assignments += c + " = " + fresh + ", ";
-        before += (before.empty() ? "t." : ", t.") + c;
-        after += (after.empty() ? "" : ", ") + fresh;
-    }
-    return sql + "UPDATE SET " + assignments + synced + " = GREATEST(t." + synced + ", EXCLUDED." +
-           synced + ") WHERE ROW(" + before + ") IS DISTINCT FROM ROW(" + after + ")";
 }
 
 /// How an event's body is stored.
@@ -1869,8 +1622,8 @@ struct PgSink::Impl {
             bool repeat = false;
             /// The tuple for the events insert.
             std::string values;
-            /// The upserts of the derived rows, each ending in ";\n"; empty when none.
-            std::string rows_sql;
+            /// The derived rows, checked and rendered; empty when none.
+            std::vector<RenderedEventRow> rows;
             /// Why the rows are not written, when that is known before any SQL runs (a row
             /// that does not fit its table, a body the connection cannot send as JSON).
             std::string error;
@@ -1924,12 +1677,12 @@ struct PgSink::Impl {
                 entry.error = "the body was refused as JSON: it contains a NUL byte";
             }
             if (body_as == BodyAs::kJson) {
-                entry.error = PlanEventRows(conn, event, entry.rows_sql, batch.lock_keys);
+                entry.error = RenderEventRows(conn, event, entry.rows, batch.lock_keys);
                 try {
                     entry.values = EventValuesSql(conn, event, body_as, entry.error);
                 } catch (const pqxx::argument_error& e) {
                     body_as = BodyAs::kRefused;
-                    entry.rows_sql.clear();
+                    entry.rows.clear();
                     entry.error =
                         "the body was refused as JSON: not valid text (" + OneLine(e.what()) + ")";
                 }
@@ -1954,12 +1707,12 @@ struct PgSink::Impl {
         return batch;
     }
 
-    /// Builds the upserts of an event's rows into `sql`; returns why they cannot be written
-    /// (then `sql` is empty), or "".
-    std::string PlanEventRows(
+    /// Checks and renders an event's rows into `rows`, and adds their tables to `lock_keys`;
+    /// returns why they cannot be written (then `rows` is empty), or "".
+    std::string RenderEventRows(
         pqxx::connection& conn,
         const InboundEvent& event,
-        std::string& sql,
+        std::vector<RenderedEventRow>& rows,
         std::vector<std::int64_t>& lock_keys
     ) {
         const std::string synced_at = TimestampSql(event.received_at);
@@ -1967,7 +1720,7 @@ struct PgSink::Impl {
         for (const auto& row : event.rows) {
             std::string why;
             try {
-                const auto table = FindEventTable(event.source, row.table);
+                auto table = FindEventTable(event.source, row.table);
                 if (!table) {
                     throw SinkFailure(
                         Errc::kSinkPermanent,
@@ -1975,8 +1728,8 @@ struct PgSink::Impl {
                             event.source
                     );
                 }
-                sql += EventUpsertSql(conn, *table, row, synced_at) + ";\n";
                 keys.push_back(table->lock_key);
+                rows.push_back(detail::RenderEventRow(conn, std::move(table), row, synced_at));
                 continue;
             } catch (const SinkFailure& e) {
                 why = e.what();
@@ -1984,11 +1737,27 @@ struct PgSink::Impl {
                 // A value that is not text in the connection's encoding.
                 why = "a row for table " + row.table + ": " + OneLine(e.what());
             }
-            sql.clear();
+            rows.clear();
             return "derived rows refused: " + Redacted(why);
         }
         lock_keys.insert(lock_keys.end(), keys.begin(), keys.end());
         return {};
+    }
+
+    /// The upserts of the rows of `entries[which]`, in that order (see EventUpsertsSql).
+    static std::string RowsSql(
+        const EventBatch& batch,
+        const std::vector<std::size_t>& which,
+        std::size_t first,
+        std::size_t last
+    ) {
+        std::vector<const RenderedEventRow*> rows;
+        for (std::size_t k = first; k < last; ++k) {
+            for (const auto& row : batch.entries[which[k]].rows) {
+                rows.push_back(&row);
+            }
+        }
+        return rows.empty() ? std::string() : detail::EventUpsertsSql(rows);
     }
 
     /// Takes the locks of the tables a batch writes, so that two batches updating the same
@@ -2070,14 +1839,17 @@ struct PgSink::Impl {
         if (!batch.insert_order.empty()) {
             MarkNew(batch, tx.exec(InsertEventsSql(batch, batch.insert_order)), fresh);
         }
-        std::string upserts;
+        // The new events' rows, with one statement per table (and per repeat of a key) for
+        // the whole batch rather than one per row.
+        std::vector<std::size_t> with_rows;
         for (std::size_t i = 0; i < n; ++i) {
             errors[i] = batch.entries[i].error;
             if (fresh[i]) {
-                upserts += batch.entries[i].rows_sql;
+                with_rows.push_back(i);
             }
         }
-        if (!upserts.empty()) {
+        if (const std::string upserts = RowsSql(batch, with_rows, 0, with_rows.size());
+            !upserts.empty()) {
             tx.exec(upserts);
         }
         tx.commit();
@@ -2181,16 +1953,12 @@ struct PgSink::Impl {
 
         std::vector<std::size_t> with_rows;
         for (std::size_t i = 0; i < n; ++i) {
-            if (fresh[i] && errors[i].empty() && !batch.entries[i].rows_sql.empty()) {
+            if (fresh[i] && errors[i].empty() && !batch.entries[i].rows.empty()) {
                 with_rows.push_back(i);
             }
         }
         const auto rows_sql = [&](std::size_t first, std::size_t last) {
-            std::string sql;
-            for (std::size_t k = first; k < last; ++k) {
-                sql += batch.entries[with_rows[k]].rows_sql;
-            }
-            return sql;
+            return RowsSql(batch, with_rows, first, last);
         };
         const auto rows_written = [](const pqxx::result&) {
         };
@@ -2256,48 +2024,14 @@ struct PgSink::Impl {
         return out;
     }
 
-    /// The replay upserts of an event's rows, one statement each; returns why they cannot be
-    /// written (then `statements` is empty), or "".
-    std::string PlanReplayRows(
-        pqxx::connection& conn,
-        const InboundEvent& event,
-        std::vector<std::string>& statements,
-        std::vector<std::int64_t>& lock_keys
-    ) {
-        const std::string synced_at = TimestampSql(event.received_at);
-        for (const auto& row : event.rows) {
-            std::string why;
-            try {
-                const auto table = FindEventTable(event.source, row.table);
-                if (!table) {
-                    throw SinkFailure(
-                        Errc::kSinkPermanent,
-                        "a row for table " + row.table + ": no such event table is declared for " +
-                            event.source
-                    );
-                }
-                statements.push_back(EventUpsertSql(conn, *table, row, synced_at, true));
-                lock_keys.push_back(table->lock_key);
-                continue;
-            } catch (const SinkFailure& e) {
-                why = e.what();
-            } catch (const pqxx::argument_error& e) {
-                why = "a row for table " + row.table + ": " + OneLine(e.what());
-            }
-            statements.clear();
-            return "derived rows refused: " + Redacted(why);
-        }
-        return {};
-    }
-
     std::vector<RederiveResult>
     RederiveEventsBlocking(pqxx::connection& conn, const std::vector<InboundEvent>& events) {
         const std::size_t n = events.size();
         std::vector<RederiveResult> out(n);
-        std::vector<std::vector<std::string>> statements(n);
+        std::vector<std::vector<RenderedEventRow>> rows(n);
         std::vector<std::int64_t> lock_keys;
         for (std::size_t i = 0; i < n; ++i) {
-            out[i].error = PlanReplayRows(conn, events[i], statements[i], lock_keys);
+            out[i].error = RenderEventRows(conn, events[i], rows[i], lock_keys);
         }
         std::sort(lock_keys.begin(), lock_keys.end());
         lock_keys.erase(std::unique(lock_keys.begin(), lock_keys.end()), lock_keys.end());
@@ -2307,13 +2041,17 @@ struct PgSink::Impl {
             tx.exec_prepared("lock_tables", ArrayLiteral(lock_keys));
         }
         for (std::size_t i = 0; i < n; ++i) {
-            if (out[i].error.empty() && !statements[i].empty()) {
+            if (out[i].error.empty() && !rows[i].empty()) {
                 // Under a savepoint: an event whose rows the database refuses loses only them.
                 pqxx::subtransaction sub(tx, "chatsync_rederive");
                 try {
                     std::int64_t written = 0;
-                    for (const auto& statement : statements[i]) {
-                        written += static_cast<std::int64_t>(sub.exec(statement).affected_rows());
+                    // One statement per row, in order, as replay compares each with what
+                    // the rows hold by then.
+                    for (const auto& row : rows[i]) {
+                        written += static_cast<std::int64_t>(
+                            sub.exec(detail::EventUpsertSql({&row}, true)).affected_rows()
+                        );
                     }
                     sub.commit();
                     out[i].rows_written = written;

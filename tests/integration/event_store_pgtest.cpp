@@ -15,6 +15,7 @@
 
 #include "core/error.hpp"
 #include "integration/pg_fixture.hpp"
+#include "sink/detail/event_sql.hpp"
 
 namespace chatsync::test {
 namespace {
@@ -336,6 +337,65 @@ TEST_F(EventStore, ReplayWithinOneBatchIsStoredOnce) {
     EXPECT_EQ(EventColumn("k1", "received_at::text"), AtText(1));
     EXPECT_EQ(Column("contacts", "name", "id = 1"), "first");
     EXPECT_EQ(Column("contacts", "_chatsync_synced_at", "id = 1"), AtText(1));
+}
+
+TEST_F(EventStore, RowsOfOneKeyInOneBatchApplyInTheOrderReceived) {
+    // Interleaved with other keys and tables: every contact 7 row is the same table row, so
+    // they must apply one after the other, while the rest share statements.
+    const auto results = Store(
+        {Event("a", {Row("contacts", {{"id", "7"}, {"name", "first"}, {"phone", "111"}})}, 1),
+         Event("b", {Row("contacts", {{"id", "8"}, {"name", "Eve"}})}, 2),
+         Event(
+             "c",
+             {Row("contacts", {{"id", "7"}, {"name", "second"}}),
+              Row("messages", {{"chat_id", "c1"}, {"msg_id", "1"}, {"text", "hi"}})},
+             3
+         ),
+         Event("d", {Row("contacts", {{"id", "7"}, {"phone", "333"}})}, 4),
+         Event("e", {Row("messages", {{"chat_id", "c1"}, {"msg_id", "1"}, {"text", "edited"}})}, 5),
+         Event("f", {Row("calls", {{"call_id", "x"}, {"status", "ringing"}})}, 6),
+         Event("g", {Row("calls", {{"call_id", "x"}, {"status", "ended"}})}, 7)}
+    );
+    EXPECT_EQ(Outcomes(results), std::vector<std::string>(7, "stored"));
+    EXPECT_EQ(RowText("contacts", "id = 7"), "(7,second,333,\"" + AtText(4) + "\")");
+    EXPECT_EQ(Column("contacts", "name", "id = 8"), "Eve");
+    EXPECT_EQ(Column("messages", "text", "msg_id = 1"), "edited");
+    EXPECT_EQ(Column("calls", "status", "call_id = 'x'"), "ringing");
+}
+
+TEST_F(EventStore, ABatchWritesEachTableWithOneStatementPerRepeatOfAKey) {
+    pqxx::connection conn(dsn_);
+    const auto plan =
+        std::make_shared<const sink::detail::EventTablePlan>(sink::detail::PlanEventTable(
+            "s", Tables()[1]  // contacts
+        ));
+    const auto messages = std::make_shared<const sink::detail::EventTablePlan>(
+        sink::detail::PlanEventTable("s", Tables()[2])
+    );
+    std::vector<sink::detail::RenderedEventRow> rows;
+    for (int i = 0; i < 100; ++i) {
+        rows.push_back(sink::detail::RenderEventRow(
+            conn, plan, Row("contacts", {{"id", std::to_string(i % 40)}, {"name", "n"}}), "now()"
+        ));
+        rows.push_back(sink::detail::RenderEventRow(
+            conn,
+            messages,
+            Row("messages", {{"chat_id", "c"}, {"msg_id", std::to_string(i)}, {"text", "t"}}),
+            "now()"
+        ));
+    }
+    std::vector<const sink::detail::RenderedEventRow*> order;
+    for (const auto& r : rows) {
+        order.push_back(&r);
+    }
+    const std::string sql = sink::detail::EventUpsertsSql(order);
+    std::size_t statements = 0;
+    for (auto at = sql.find(";\n"); at != std::string::npos; at = sql.find(";\n", at + 1)) {
+        ++statements;
+    }
+    // Contacts 0-39 come three times (0-19) or twice (20-39): three statements for them, and
+    // one for the 100 distinct messages.
+    EXPECT_EQ(statements, 4U) << sql.substr(0, 2000);
 }
 
 /// Three events of one chat, of ranks 1 to 3. Where two of them give a column, the higher
