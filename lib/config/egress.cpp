@@ -2,7 +2,7 @@
 #include <string>
 
 #include "config/config.hpp"
-#include "http/client.hpp"
+#include "core/local_address.hpp"
 
 namespace chatsync::config {
 
@@ -18,7 +18,7 @@ std::optional<std::string> EgressRefusal(const SourceConfig& source) {
     }
     // Sending from another address than the pinned one could cost a platform's trust in the
     // token, so a pin the host cannot honour stops the source instead.
-    if (auto ok = http::CheckLocalAddress(address); !ok) {
+    if (auto ok = CheckLocalAddress(address); !ok) {
         return "pinned egress address " + address + " is not on this host (" +
                ok.error().message() + "); no request is sent from another address";
     }

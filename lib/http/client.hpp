@@ -87,8 +87,4 @@ private:
     std::unique_ptr<Impl> impl_;
 };
 
-/// Checks that `address` is assigned to an interface of this host, by binding a socket to it.
-/// Used to refuse a pinned egress address that the host does not have.
-Result<void> CheckLocalAddress(const std::string& address);
-
 }  // namespace chatsync::http

@@ -10,7 +10,6 @@
 
 #include "config/config.hpp"
 #include "connectors/builtin.hpp"
-#include "connectors/error_rules.hpp"
 
 namespace chatsync::config {
 namespace {
@@ -591,26 +590,6 @@ TEST(ConnectorSpec, ErrorRuleConditionsAndActions) {
 
     EXPECT_TRUE(r[6].status.empty());
     EXPECT_EQ(r[6].action, cn::ErrorAction::kIgnore);
-}
-
-TEST(ConnectorSpec, MesiboTokenBreachMessageNamesTheSourceToClear) {
-    auto spec = ParseConnectorSpec(std::string(*cn::BuiltinSpec("mesibo")), "builtin:mesibo");
-    cn::BindSource(spec, "mesibo_eu");
-    const auto body = boost::json::parse(R"({"error":"TOKENBREACH","code":503,"result":false})");
-    http::Response response;
-    response.status = 200;
-    response.body = boost::json::serialize(body);
-    std::vector<const cn::ErrorRule*> rules;
-    for (const auto& r : spec.error_rules) {
-        rules.push_back(&r);
-    }
-    const auto verdict = cn::Classify(rules, response, &body);
-    EXPECT_EQ(verdict.action, cn::ErrorAction::kLatch);
-    EXPECT_NE(
-        verdict.message.find("'chatsyncd breach clear --source mesibo_eu'"), std::string::npos
-    ) << verdict.message;
-    EXPECT_EQ(verdict.message.find('<'), std::string::npos) << verdict.message;
-    EXPECT_EQ(verdict.message.find("{{"), std::string::npos) << verdict.message;
 }
 
 TEST(ConnectorSpec, StatusClassesExpandAndDuplicatesCollapse) {

@@ -2,6 +2,8 @@
 #include <boost/json/serialize.hpp>
 #include <gtest/gtest.h>
 
+#include "config/config.hpp"
+#include "connectors/builtin.hpp"
 #include "connectors/cursor.hpp"
 #include "connectors/error_rules.hpp"
 #include "connectors/pagination.hpp"
@@ -117,6 +119,26 @@ TEST(ErrorRules, DefaultsMapStatusesToActions) {
     EXPECT_EQ(Classify(none, Resp(502), nullptr).action, ErrorAction::kRetry);
     EXPECT_EQ(Classify(none, Resp(401), nullptr).action, ErrorAction::kAuthFailed);
     EXPECT_EQ(Classify(none, Resp(404), nullptr).action, ErrorAction::kFatal);
+}
+
+TEST(ErrorRules, MesiboTokenBreachMessageNamesTheSourceToClear) {
+    auto spec = config::ParseConnectorSpec(std::string(*BuiltinSpec("mesibo")), "builtin:mesibo");
+    BindSource(spec, "mesibo_eu");
+    const auto body = boost::json::parse(R"({"error":"TOKENBREACH","code":503,"result":false})");
+    http::Response response;
+    response.status = 200;
+    response.body = boost::json::serialize(body);
+    std::vector<const ErrorRule*> rules;
+    for (const auto& r : spec.error_rules) {
+        rules.push_back(&r);
+    }
+    const auto verdict = Classify(rules, response, &body);
+    EXPECT_EQ(verdict.action, ErrorAction::kLatch);
+    EXPECT_NE(
+        verdict.message.find("'chatsyncd breach clear --source mesibo_eu'"), std::string::npos
+    ) << verdict.message;
+    EXPECT_EQ(verdict.message.find('<'), std::string::npos) << verdict.message;
+    EXPECT_EQ(verdict.message.find("{{"), std::string::npos) << verdict.message;
 }
 
 TEST(ErrorRules, BodyEnvelopeRulesWinOverDefaultsAndRenderMessages) {

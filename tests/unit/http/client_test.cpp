@@ -414,14 +414,6 @@ TEST(Client, PinnedAddressOfTheWrongFamilyFails) {
     EXPECT_EQ(fake->accepted, 0);
 }
 
-TEST(CheckLocalAddress, AcceptsOwnAddressesOnly) {
-    EXPECT_TRUE(CheckLocalAddress("127.0.0.1"));
-    const auto missing = CheckLocalAddress("192.0.2.1");  // TEST-NET-1, on no host.
-    ASSERT_FALSE(missing);
-    EXPECT_EQ(missing.error(), boost::system::errc::address_not_available);
-    EXPECT_FALSE(CheckLocalAddress("not-an-address"));
-}
-
 TEST(Client, CancellationReturnsPromptly) {
     net::io_context ioc;
     auto fake = StartFake(ioc, Mode::kSilent);
