@@ -311,6 +311,9 @@ public:
             net::co_spawn(ioc_, WatchdogLoop(*every), [](std::exception_ptr) {});
         }
         Run(Serve(&*scheduler_, admin ? &*admin : nullptr));
+        if (grace_over_) {
+            ExitAfterGrace();
+        }
         spdlog::info("chatsyncd stopped");
         return kExitOk;
     }
@@ -846,6 +849,20 @@ private:
         }
     }
 
+    /// Leaves at once when the shutdown grace ran out. What is still in flight could hold the
+    /// teardown past the grace (a commit waiting on a lock keeps a database pool thread, which
+    /// the sink's destructor joins). What was acknowledged is committed; the database rolls
+    /// back the rest when the connections drop. An embedded cluster is stopped first: its fast
+    /// shutdown ends those sessions.
+    [[noreturn]] void ExitAfterGrace() {
+        if (embedded_) {
+            embedded_->Stop();
+        }
+        spdlog::info("chatsyncd stopped");
+        spdlog::default_logger()->flush();
+        std::_Exit(kExitOk);
+    }
+
     /// Raises the open-file limit to its hard limit and derives the listeners' connection
     /// budgets from it, so that neither listener can take the descriptors the other, the
     /// database and the upstream connections need.
@@ -1319,6 +1336,7 @@ private:
         grace_->async_wait([this](const boost::system::error_code& ec) {
             if (!ec) {
                 spdlog::warn("shutdown grace period over; exiting with work in flight");
+                grace_over_ = true;
                 ioc_.stop();
             }
         });
@@ -1371,6 +1389,8 @@ private:
     std::map<std::pair<std::string, std::string>, ResourceHealth> health_;
     SysClock::time_point started_at_ = SysClock::now();
     bool interrupted_ = false;
+    /// The shutdown grace ran out with work in flight.
+    bool grace_over_ = false;
     /// Why each source that start-up (or a reload) refused was refused, by source name.
     std::map<std::string, std::string> refused_;
     bool progress_ = false;

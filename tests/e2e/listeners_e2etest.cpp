@@ -7,6 +7,7 @@
 #include <map>
 #include <regex>
 #include <string>
+#include <thread>
 
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
@@ -286,6 +287,54 @@ TEST(Listeners, SigtermWithSlowBodiesExitsWithinTheGraceAndLosesNothingAcknowled
         dsn, "SELECT count(*) FROM chatsync.webhook_events WHERE source = '" + daemon.source + "'"
     ));
     EXPECT_GE(stored, acked) << json::serialize(r);
+}
+
+TEST(Listeners, AStuckCommitDoesNotHoldTheExitPastTheGrace) {
+    CHATSYNC_REQUIRE_DSN(dsn);
+    const int grace_s = 3;
+    Daemon daemon(dsn, UniqueName("stuck"), 0, "", std::to_string(grace_s) + "s");
+    // Another session holds the source's chats table (only this test's): every commit of a
+    // chat event waits.
+    const std::string app = daemon.source + "_lock";
+    const std::string lock_sql = "BEGIN; LOCK TABLE " + daemon.source +
+                                 ".chats IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(60); COMMIT;";
+    Process lock(
+        {"/usr/bin/psql", "-X", "-q", dsn, "-c", lock_sql},
+        {{"PGAPPNAME", app}},
+        daemon.dir.path() + "/lock.log"
+    );
+    const std::string held =
+        "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation JOIN "
+        "pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = '" +
+        daemon.source +
+        "' AND c.relname = 'chats' AND l.granted AND l.mode = 'AccessExclusiveLock'";
+    ASSERT_TRUE(WaitFor([&] { return Scalar(dsn, held) == "1"; }, seconds(30)));
+    const auto r = Abuse(
+        {"slow-bodies",
+         "--port",
+         std::to_string(daemon.port),
+         "--path",
+         daemon.Path(),
+         "--count",
+         "0",
+         "--fast",
+         "--signal-pid",
+         std::to_string(daemon.process->pid()),
+         "--signal-after",
+         "2"}
+    );
+    const auto code = daemon.process->Wait(seconds(30));
+    ASSERT_TRUE(code.has_value());
+    EXPECT_EQ(*code, 0);
+    EXPECT_LE(Real(r, "exit_seconds"), grace_s + 2.0) << json::serialize(r);
+    EXPECT_EQ(Int(r, "acked_fast"), 0) << json::serialize(r);
+    EXPECT_NE(daemon.process->Output().find("shutdown grace period over"), std::string::npos)
+        << daemon.process->Output();
+    Scalar(
+        dsn,
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = '" +
+            app + "'"
+    );
 }
 
 }  // namespace
