@@ -25,13 +25,13 @@ using std::chrono::seconds;
 constexpr const char* kWebhookToken = "wh-abuse-0123456789abcdef";
 constexpr std::uint64_t kMiB = std::uint64_t{1} << 20U;
 
-/// chatsyncd with one jivochat source, run under `prlimit --nofile=N:N` when `open_files` is
-/// given (the daemon may raise its soft limit to the hard one, so both are set).
+/// chatsyncd with one jivochat source, run under `prlimit --nofile=SOFT:HARD` when
+/// `open_files` ("SOFT:HARD") is given.
 struct Daemon {
     Daemon(
         const std::string& dsn,
         const std::string& source_name,
-        long open_files = 0,
+        const std::string& open_files = "",
         const std::string& extra_webhooks = "",
         const std::string& grace = "10s"
     )
@@ -46,9 +46,8 @@ struct Daemon {
                 "      webhook_token: " + kWebhookToken + "\n"
         );
         std::vector<std::string> argv;
-        if (open_files > 0) {
-            const auto n = std::to_string(open_files);
-            argv = {"/usr/bin/prlimit", "--nofile=" + n + ":" + n};
+        if (!open_files.empty()) {
+            argv = {"/usr/bin/prlimit", "--nofile=" + open_files};
         }
         for (const std::string& a :
              {std::string(CHATSYNCD_PATH), std::string("-c"), config, std::string("run")}) {
@@ -136,10 +135,25 @@ void ExpectServedThroughFlood(const json::object& r) {
     EXPECT_LT(Real(r, "webhook_seconds"), 2.0) << json::serialize(r);
 }
 
+TEST(Listeners, TheDaemonRaisesItsOpenFileLimitAndSizesItsBudgetsFromIt) {
+    CHATSYNC_REQUIRE_DSN(dsn);
+    Daemon daemon(dsn, UniqueName("limit"), "1024:4096");
+    const auto log = daemon.process->Output();
+    EXPECT_NE(
+        log.find("connection budgets open_files=4096 raised=true webhook=3904 "
+                 "webhook_per_client=1952 admin=64 admin_per_client=32"),
+        std::string::npos
+    ) << log;
+    std::ifstream limits("/proc/" + std::to_string(daemon.process->pid()) + "/limits");
+    const std::string text((std::istreambuf_iterator<char>(limits)), {});
+    EXPECT_NE(text.find("Max open files            4096                 4096"), std::string::npos)
+        << text;
+}
+
 TEST(Listeners, AnIdleFloodAtTheDefaultFileLimitStarvesNothing) {
     CHATSYNC_REQUIRE_DSN(dsn);
     // 1024 descriptors, as systemd gives by default: more idle connections than that.
-    Daemon daemon(dsn, UniqueName("flood"), 1024);
+    Daemon daemon(dsn, UniqueName("flood"), "1024:1024");
     EXPECT_NE(
         daemon.process->Output().find("connection budgets open_files=1024"), std::string::npos
     ) << daemon.process->Output();
@@ -178,7 +192,7 @@ TEST(Listeners, AnIdleFloodAtTheDefaultFileLimitStarvesNothing) {
 TEST(Listeners, FiveThousandIdleConnectionsAtAHighFileLimitStarveNothing) {
     CHATSYNC_REQUIRE_DSN(dsn);
     // A long header_timeout: on a slow host, opening 5,000 connections must not outlast it.
-    Daemon daemon(dsn, UniqueName("flood"), 16384, "  header_timeout: 2m\n");
+    Daemon daemon(dsn, UniqueName("flood"), "16384:16384", "  header_timeout: 2m\n");
     const auto r = Abuse(
         {"idle",
          "--port",
@@ -224,7 +238,7 @@ TEST(Listeners, BodiesToAWrongTokenAreNeverRead) {
 TEST(Listeners, SlowBodiesStayWithinTheBodyBudget) {
     CHATSYNC_REQUIRE_DSN(dsn);
     const std::uint64_t budget = 32 * kMiB;
-    Daemon daemon(dsn, UniqueName("slow"), 0, "  max_body_bytes_in_flight: 32MiB\n");
+    Daemon daemon(dsn, UniqueName("slow"), "", "  max_body_bytes_in_flight: 32MiB\n");
     // 300 bodies of 1 MiB at 256 KiB/s: about 4 s each, all at once.
     const auto r = Abuse(
         {"slow-bodies",
@@ -258,7 +272,7 @@ TEST(Listeners, SlowBodiesStayWithinTheBodyBudget) {
 TEST(Listeners, SigtermWithSlowBodiesExitsWithinTheGraceAndLosesNothingAcknowledged) {
     CHATSYNC_REQUIRE_DSN(dsn);
     const int grace_s = 6;
-    Daemon daemon(dsn, UniqueName("term"), 0, "", std::to_string(grace_s) + "s");
+    Daemon daemon(dsn, UniqueName("term"), "", "", std::to_string(grace_s) + "s");
     // 30 bodies of 1 MiB at 20 KiB/s would take 50 s; valid webhooks keep coming meanwhile.
     const auto r = Abuse(
         {"slow-bodies",
@@ -293,7 +307,7 @@ TEST(Listeners, SigtermWithSlowBodiesExitsWithinTheGraceAndLosesNothingAcknowled
 TEST(Listeners, AStuckCommitDoesNotHoldTheExitPastTheGrace) {
     CHATSYNC_REQUIRE_DSN(dsn);
     const int grace_s = 3;
-    Daemon daemon(dsn, UniqueName("stuck"), 0, "", std::to_string(grace_s) + "s");
+    Daemon daemon(dsn, UniqueName("stuck"), "", "", std::to_string(grace_s) + "s");
     // Another session holds the source's chats table (only this test's): every commit of a
     // chat event waits.
     const std::string app = daemon.source + "_lock";
