@@ -67,8 +67,7 @@ OpenFileLimit RaiseOpenFileLimit() {
     rlimit raised = limit;
     raised.rlim_cur = target;
     if (setrlimit(RLIMIT_NOFILE, &raised) != 0) {
-        // Under a seccomp filter (systemd's ~@resources) the call is refused: LimitNOFILE=
-        // in the unit has set the limit already.
+        // A sandbox may refuse it; the limit in force still sizes the budgets.
         out.error = std::strerror(errno);
         return out;
     }
