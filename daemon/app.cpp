@@ -311,8 +311,8 @@ public:
             net::co_spawn(ioc_, WatchdogLoop(*every), [](std::exception_ptr) {});
         }
         Run(Serve(&*scheduler_, admin ? &*admin : nullptr));
-        if (grace_over_) {
-            ExitAfterGrace();
+        if (exit_now_) {
+            ExitNow();
         }
         spdlog::info("chatsyncd stopped");
         return kExitOk;
@@ -849,12 +849,12 @@ private:
         }
     }
 
-    /// Leaves at once when the shutdown grace ran out. What is still in flight could hold the
-    /// teardown past the grace (a commit waiting on a lock keeps a database pool thread, which
-    /// the sink's destructor joins). What was acknowledged is committed; the database rolls
-    /// back the rest when the connections drop. An embedded cluster is stopped first: its fast
-    /// shutdown ends those sessions.
-    [[noreturn]] void ExitAfterGrace() {
+    /// Leaves at once when the shutdown grace ran out (or a second signal came). What is still
+    /// in flight could hold the teardown past the grace (a commit waiting on a lock keeps a
+    /// database pool thread, which the sink's destructor joins). What was acknowledged is
+    /// committed; the database rolls back the rest when the connections drop. An embedded cluster
+    /// is stopped first: its fast shutdown ends those sessions.
+    [[noreturn]] void ExitNow() {
         if (embedded_) {
             embedded_->Stop();
         }
@@ -1336,13 +1336,14 @@ private:
         grace_->async_wait([this](const boost::system::error_code& ec) {
             if (!ec) {
                 spdlog::warn("shutdown grace period over; exiting with work in flight");
-                grace_over_ = true;
+                exit_now_ = true;
                 ioc_.stop();
             }
         });
         // A second signal ends the process at once.
         signals_->async_wait([this](const boost::system::error_code& ec, int) {
             if (!ec) {
+                exit_now_ = true;
                 ioc_.stop();
             }
         });
@@ -1389,8 +1390,8 @@ private:
     std::map<std::pair<std::string, std::string>, ResourceHealth> health_;
     SysClock::time_point started_at_ = SysClock::now();
     bool interrupted_ = false;
-    /// The shutdown grace ran out with work in flight.
-    bool grace_over_ = false;
+    /// The shutdown grace ran out with work in flight, or a second signal came.
+    bool exit_now_ = false;
     /// Why each source that start-up (or a reload) refused was refused, by source name.
     std::map<std::string, std::string> refused_;
     bool progress_ = false;
