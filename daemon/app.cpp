@@ -31,6 +31,7 @@
 #include "metrics/metrics.hpp"
 #include "sched/scheduler.hpp"
 #include "server/admin.hpp"
+#include "server/listener.hpp"
 #include "server/webhook.hpp"
 #include "sink/embedded.hpp"
 #include "sink/pg_sink.hpp"
@@ -244,6 +245,7 @@ public:
         // queued and handled as soon as the handlers are in place, instead of killing us.
         signals_.emplace(ioc_, SIGINT, SIGTERM);
         control_signals_.emplace(ioc_, SIGHUP, SIGUSR1);
+        SetConnectionBudgets();
         if (const int rc = OpenDatabase(); rc != kExitOk) {
             return rc;
         }
@@ -265,7 +267,10 @@ public:
         if (!config_.admin.listen.empty()) {
             admin.emplace(
                 ioc_.get_executor(),
-                server::AdminServer::Options{.listen = config_.admin.listen},
+                server::AdminServer::Options{
+                    .listen = config_.admin.listen,
+                    .max_connections = budgets_.admin,
+                    .max_connections_per_client = budgets_.admin_per_client},
                 metrics_,
                 [this]() { return CheckReady(); }
             );
@@ -307,6 +312,9 @@ public:
             net::co_spawn(ioc_, WatchdogLoop(*every), [](std::exception_ptr) {});
         }
         Run(Serve(&*scheduler_, admin ? &*admin : nullptr));
+        if (exit_now_) {
+            ExitNow();
+        }
         spdlog::info("chatsyncd stopped");
         return kExitOk;
     }
@@ -823,8 +831,9 @@ private:
     }
 
     /// Waits for the scheduler to drain after a stop, then closes the listeners, whose
-    /// accept loops would otherwise keep the I/O context running. Webhooks in progress are
-    /// answered after their commit.
+    /// accept loops would otherwise keep the I/O context running, and waits for their last
+    /// connections (webhooks in progress are answered after their commit). The grace timer
+    /// ends whatever is still running when the grace is over.
     Task<void> Serve(sched::Scheduler* scheduler, server::AdminServer* admin) {
         co_await scheduler->Wait();
         if (webhooks_) {
@@ -832,6 +841,68 @@ private:
         }
         if (admin != nullptr) {
             admin->Stop();
+        }
+        if (webhooks_) {
+            co_await webhooks_->Drained();
+        }
+        if (admin != nullptr) {
+            co_await admin->Drained();
+        }
+    }
+
+    /// Leaves at once when the shutdown grace ran out (or a second signal came). What is still
+    /// in flight could hold the teardown past the grace (a commit waiting on a lock keeps a
+    /// database pool thread, which the sink's destructor joins). What was acknowledged is
+    /// committed; the database rolls back the rest when the connections drop. An embedded cluster
+    /// is stopped first: its fast shutdown ends those sessions.
+    [[noreturn]] void ExitNow() {
+        if (embedded_) {
+            embedded_->Stop();
+        }
+        spdlog::info("chatsyncd stopped");
+        spdlog::default_logger()->flush();
+        std::_Exit(kExitOk);
+    }
+
+    /// Raises the open-file limit to its hard limit and derives the listeners' connection
+    /// budgets from it, so that neither listener can take the descriptors the other, the
+    /// database and the upstream connections need.
+    void SetConnectionBudgets() {
+        const auto limit = server::RaiseOpenFileLimit();
+        if (!limit.error.empty()) {
+            spdlog::warn(
+                "cannot raise the open-file limit soft={} hard={} error=\"{}\"",
+                limit.soft,
+                limit.hard,
+                limit.error
+            );
+        }
+        budgets_ = server::DeriveConnectionBudgets(
+            limit.soft,
+            !config_.webhooks.listen.empty(),
+            config_.webhooks.max_connections,
+            config_.webhooks.max_connections_per_client,
+            config_.admin.max_connections,
+            config_.admin.max_connections_per_client
+        );
+        spdlog::info(
+            "connection budgets open_files={} raised={} webhook={} webhook_per_client={} "
+            "admin={} admin_per_client={}",
+            limit.soft,
+            limit.raised,
+            budgets_.webhook,
+            budgets_.webhook_per_client,
+            budgets_.admin,
+            budgets_.admin_per_client
+        );
+        const std::uint64_t wanted = budgets_.webhook + budgets_.admin + server::kReservedFiles;
+        if (limit.soft != 0 && wanted > limit.soft) {
+            spdlog::warn(
+                "the configured connection budgets exceed the open-file limit; a flood can "
+                "exhaust descriptors open_files={} needed={}",
+                limit.soft,
+                wanted
+            );
         }
     }
 
@@ -887,7 +958,15 @@ private:
             server::WebhookServer::Options{
                 .listen = config_.webhooks.listen,
                 .max_body_bytes = config_.webhooks.max_body_bytes,
-                .max_batch_events = config_.webhooks.max_batch_events},
+                .max_batch_events = config_.webhooks.max_batch_events,
+                .max_connections = budgets_.webhook,
+                .max_connections_per_client = budgets_.webhook_per_client,
+                .header_timeout = config_.webhooks.header_timeout,
+                .idle_timeout = config_.webhooks.idle_timeout,
+                .body_timeout = config_.webhooks.body_timeout,
+                .body_min_rate = static_cast<std::size_t>(config_.webhooks.body_min_rate),
+                .max_body_bytes_in_flight =
+                    static_cast<std::size_t>(config_.webhooks.max_body_bytes_in_flight)},
             *sink_,
             metrics_
         );
@@ -1248,17 +1327,24 @@ private:
         for (auto& [name, runner] : runners_) {
             runner->RequestStop();
         }
+        // No new webhooks, and bodies still arriving are dropped unanswered (their senders
+        // deliver again); those already in are answered after their commit.
+        if (webhooks_) {
+            webhooks_->Stop();
+        }
         grace_.emplace(ioc_, config_.limits.shutdown_grace);
         // The grace timer is the only place that stops the loop with work still pending.
         grace_->async_wait([this](const boost::system::error_code& ec) {
             if (!ec) {
                 spdlog::warn("shutdown grace period over; exiting with work in flight");
+                exit_now_ = true;
                 ioc_.stop();
             }
         });
         // A second signal ends the process at once.
         signals_->async_wait([this](const boost::system::error_code& ec, int) {
             if (!ec) {
+                exit_now_ = true;
                 ioc_.stop();
             }
         });
@@ -1305,12 +1391,15 @@ private:
     std::map<std::pair<std::string, std::string>, ResourceHealth> health_;
     SysClock::time_point started_at_ = SysClock::now();
     bool interrupted_ = false;
+    /// The shutdown grace ran out with work in flight, or a second signal came.
+    bool exit_now_ = false;
     /// Why each source that start-up (or a reload) refused was refused, by source name.
     std::map<std::string, std::string> refused_;
     bool progress_ = false;
     std::vector<connectors::RunReport> reports_;
     SystemdNotifier notifier_;
     std::optional<sched::Scheduler> scheduler_;
+    server::ConnectionBudgets budgets_;
     std::optional<server::WebhookServer> webhooks_;
     /// Last: their handlers refer to the members above.
     std::optional<net::signal_set> signals_;

@@ -72,6 +72,11 @@ struct AdminConfig {
     std::string listen = "127.0.0.1:9187";
     /// /readyz reports a resource stale after this many of its intervals without success.
     double stale_after_intervals = 3.0;
+    /// Connections open at once (0: 64, less when the open-file limit is very low), and from
+    /// one client address (0: half of max_connections). Separate from the webhook listener's,
+    /// so that a flood there never starves health checks and scraping.
+    std::uint32_t max_connections = 0;
+    std::uint32_t max_connections_per_client = 0;
 };
 
 /// The webhook listener: the one address meant to face the internet (behind a reverse proxy
@@ -84,6 +89,22 @@ struct WebhooksConfig {
     /// Events committed in one transaction at most; events that arrive while one commits
     /// wait and share the next.
     std::uint32_t max_batch_events = 500;
+    /// Connections open at once (0: what the open-file limit leaves after the admin listener
+    /// and 128 descriptors for everything else), and from one client address (0: half of
+    /// max_connections). Over budget, the oldest idle connection is closed, or the new one
+    /// when every one is busy.
+    std::uint32_t max_connections = 0;
+    std::uint32_t max_connections_per_client = 0;
+    /// From a connection's accept (or a request's first byte) to the end of its header.
+    Millis header_timeout = std::chrono::seconds(10);
+    /// How long a kept-alive connection may wait for its next request.
+    Millis idle_timeout = std::chrono::seconds(30);
+    /// A body may take body_timeout, plus one second per body_min_rate bytes received.
+    Millis body_timeout = std::chrono::seconds(10);
+    std::uint64_t body_min_rate = std::uint64_t{16} << 10U;
+    /// Request body bytes held at once across all connections, from before a body is read
+    /// until its answer; a request beyond it answers 503 with Retry-After, unread.
+    std::uint64_t max_body_bytes_in_flight = std::uint64_t{64} << 20U;
 };
 
 struct LogConfig {

@@ -38,6 +38,8 @@ using detail::Mark;
 using detail::YamlNode;
 
 constexpr std::int64_t kMaxUint32 = std::numeric_limits<std::uint32_t>::max();
+/// More connections than any open-file limit allows.
+constexpr std::int64_t kMaxConnections = 10'000'000;
 constexpr std::size_t kMaxSchemaName = 63;
 constexpr std::string_view kFileSuffix = "_file";
 
@@ -290,6 +292,12 @@ private:
                     config.admin.stale_after_intervals = *v;
                 }
             }
+            if (const auto v = am.Integer("max_connections", 0, kMaxConnections)) {
+                config.admin.max_connections = static_cast<std::uint32_t>(*v);
+            }
+            if (const auto v = am.Integer("max_connections_per_client", 0, kMaxConnections)) {
+                config.admin.max_connections_per_client = static_cast<std::uint32_t>(*v);
+            }
             am.Finish();
         }
         if (const YamlNode* w = m.Get("webhooks")) {
@@ -321,6 +329,7 @@ private:
             if (const auto v = wm.Integer("max_batch_events", 1, 100000)) {
                 config.webhooks.max_batch_events = static_cast<std::uint32_t>(*v);
             }
+            ReadListenerLimits(ctx, wm, config.webhooks);
             wm.Finish();
         }
         if (const YamlNode* l = m.Get("log")) {
@@ -371,6 +380,48 @@ private:
             }
         }
         m.Finish();
+    }
+
+    /// The webhook listener's connection budgets, timeouts and body budget.
+    static void ReadListenerLimits(Context& ctx, MapReader& wm, WebhooksConfig& webhooks) {
+        if (const auto v = wm.Integer("max_connections", 0, kMaxConnections)) {
+            webhooks.max_connections = static_cast<std::uint32_t>(*v);
+        }
+        if (const auto v = wm.Integer("max_connections_per_client", 0, kMaxConnections)) {
+            webhooks.max_connections_per_client = static_cast<std::uint32_t>(*v);
+        }
+        if (const auto v = wm.Duration("header_timeout", true)) {
+            webhooks.header_timeout = *v;
+        }
+        if (const auto v = wm.Duration("idle_timeout", true)) {
+            webhooks.idle_timeout = *v;
+        }
+        if (const auto v = wm.Duration("body_timeout", true)) {
+            webhooks.body_timeout = *v;
+        }
+        if (const auto v = wm.ByteSize("body_min_rate")) {
+            if (*v == 0) {
+                ctx.Error(
+                    wm.Get("body_min_rate")->mark,
+                    wm.PathOf("body_min_rate"),
+                    "must be greater than 0 (bytes per second)"
+                );
+            } else {
+                webhooks.body_min_rate = *v;
+            }
+        }
+        if (const auto v = wm.ByteSize("max_body_bytes_in_flight")) {
+            if (*v < webhooks.max_body_bytes) {
+                ctx.Error(
+                    wm.Get("max_body_bytes_in_flight")->mark,
+                    wm.PathOf("max_body_bytes_in_flight"),
+                    "must be at least max_body_bytes (" + std::to_string(webhooks.max_body_bytes) +
+                        " bytes), or no body of the largest size could ever be taken"
+                );
+            } else {
+                webhooks.max_body_bytes_in_flight = *v;
+            }
+        }
     }
 
     void

@@ -12,6 +12,11 @@ namespace cn = chatsync::connectors;
 
 constexpr std::string_view kMask = "***";
 
+/// A count where 0 means "derived at start".
+std::string Auto(std::uint32_t n) {
+    return n == 0 ? std::string("auto") : std::to_string(n);
+}
+
 std::string FormatBytes(std::uint64_t n) {
     static constexpr std::pair<std::string_view, std::uint64_t> kUnits[] = {
         {"GiB", 1ULL << 30},
@@ -165,14 +170,23 @@ std::string Summarize(const Config& config) {
         out << "admin: disabled\n";
     } else {
         out << "admin: listen " << config.admin.listen << ", stale after "
-            << config.admin.stale_after_intervals << " intervals\n";
+            << config.admin.stale_after_intervals << " intervals, max_connections "
+            << Auto(config.admin.max_connections) << ", per client "
+            << Auto(config.admin.max_connections_per_client) << "\n";
     }
     if (config.webhooks.listen.empty()) {
         out << "webhooks: disabled\n";
     } else {
         out << "webhooks: listen " << config.webhooks.listen << ", max_body_bytes "
             << FormatBytes(config.webhooks.max_body_bytes) << ", max_batch_events "
-            << config.webhooks.max_batch_events << "\n";
+            << config.webhooks.max_batch_events << ", max_connections "
+            << Auto(config.webhooks.max_connections) << ", per client "
+            << Auto(config.webhooks.max_connections_per_client) << ", header_timeout "
+            << FormatDuration(config.webhooks.header_timeout) << ", idle_timeout "
+            << FormatDuration(config.webhooks.idle_timeout) << ", body_timeout "
+            << FormatDuration(config.webhooks.body_timeout) << " + 1s per "
+            << FormatBytes(config.webhooks.body_min_rate) << ", max_body_bytes_in_flight "
+            << FormatBytes(config.webhooks.max_body_bytes_in_flight) << "\n";
     }
     out << "log: level " << config.log.level << ", format " << config.log.format << "\n";
     out << "limits: max_concurrent_runs " << config.limits.max_concurrent_runs

@@ -4,6 +4,9 @@
 #include <array>
 #include <charconv>
 #include <exception>
+#include <list>
+#include <optional>
+#include <string_view>
 #include <unordered_map>
 #include <utility>
 
@@ -36,7 +39,7 @@ using boost::system::error_code;
 /// Generous for browsers and webhook senders, small enough to bound memory per connection.
 constexpr std::uint32_t kHeaderLimit = 16U * 1024U;
 
-/// After refusing a body (413) the server reads and discards what the client is still
+/// After refusing a body (413, 503) the server reads and discards what the client is still
 /// sending, for at most this long and this much. Closing with unread data makes the kernel
 /// send RST, and an RST can destroy the 413 in the client's receive buffer before the client
 /// reads it (the "lingering close" that nginx and Apache do for the same reason).
@@ -48,6 +51,13 @@ constexpr std::size_t kLingerLimit = std::size_t{4} << 20U;
 constexpr auto kAcceptRetryDelay = std::chrono::milliseconds(100);
 
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+
+constexpr std::string_view kBadRequest = "bad request\n";
+constexpr std::string_view kShortBody = "bad request: body shorter than its Content-Length\n";
+constexpr std::string_view kHeaderTimeout = "request header timeout\n";
+constexpr std::string_view kBodyTimeout = "request body too slow\n";
+constexpr std::string_view kTooLarge = "request body too large\n";
+constexpr std::string_view kBusy = "busy; deliver again later\n";
 
 }  // namespace
 
@@ -63,12 +73,126 @@ struct ServerState {
         , handler(std::move(handler_in))
         , acceptor(executor) {}
 
+    /// Where a connection is in its request.
+    enum class Phase {
+        /// Waiting for a request, or reading its header: closed by Stop() and by the budgets.
+        kIdle,
+        /// Reading a body: closed by Stop(), never by the budgets.
+        kReadingBody,
+        /// The handler runs or the answer is being written: left to finish.
+        kAnswering,
+    };
+
+    using IdList = std::list<std::uint64_t>;
+
     struct Session {
         beast::tcp_stream* stream = nullptr;
-        /// Between the end of a request's header and the end of its response. Stop() closes
-        /// only sessions that are not busy; busy ones finish their response, then close.
-        bool busy = false;
+        std::string client;
+        Phase phase = Phase::kIdle;
+        /// Its places in `idle` and in its client's `idle`, while kIdle.
+        IdList::iterator idle_position{};
+        IdList::iterator client_idle_position{};
+        /// Closed by the server for the budgets: no longer counted.
+        bool closed = false;
     };
+
+    struct Client {
+        std::size_t open = 0;
+        IdList idle;
+    };
+
+    /// Counts a new connection; the caller has made room for it.
+    void Add(std::uint64_t id, beast::tcp_stream* stream, const std::string& client) {
+        Session& session = sessions[id];
+        session.stream = stream;
+        session.client = client;
+        ++open;
+        ++clients[client].open;
+        MarkIdle(id, session);
+    }
+
+    /// Stops counting a connection (idempotent); `close` closes its socket too.
+    void Release(std::uint64_t id, bool close) {
+        const auto it = sessions.find(id);
+        if (it == sessions.end() || it->second.closed) {
+            return;
+        }
+        Session& session = it->second;
+        UnmarkIdle(session);
+        session.closed = true;
+        --open;
+        const auto client = clients.find(session.client);
+        if (client != clients.end() && --client->second.open == 0) {
+            clients.erase(client);
+        }
+        if (close) {
+            error_code ignored;
+            session.stream->socket().shutdown(Tcp::socket::shutdown_both, ignored);
+            session.stream->close();
+        }
+    }
+
+    /// Forgets a connection whose coroutine ends.
+    void Remove(std::uint64_t id) {
+        Release(id, false);
+        sessions.erase(id);
+        if (sessions.empty() && drained) {
+            drained->cancel();
+        }
+    }
+
+    void SetPhase(std::uint64_t id, Phase phase) {
+        const auto it = sessions.find(id);
+        if (it == sessions.end() || it->second.closed || it->second.phase == phase) {
+            return;
+        }
+        Session& session = it->second;
+        if (session.phase == Phase::kIdle) {
+            UnmarkIdle(session);
+        }
+        session.phase = phase;
+        if (phase == Phase::kIdle) {
+            MarkIdle(id, session);
+        }
+    }
+
+    /// Makes room for a connection from `client`: closes the oldest idle connection where a
+    /// budget is full. False when a full budget has no idle connection to close.
+    bool MakeRoom(const std::string& client) {
+        const auto limit = options.max_connections_per_client;
+        if (const auto it = clients.find(client);
+            limit != 0 && it != clients.end() && it->second.open >= limit) {
+            if (it->second.idle.empty()) {
+                Notify(ConnectionEvent::kClientRefused);
+                return false;
+            }
+            Release(it->second.idle.front(), true);
+            Notify(ConnectionEvent::kIdleClosed);
+        }
+        if (open >= std::max<std::size_t>(options.max_connections, 1)) {
+            if (!CloseOldestIdle()) {
+                Notify(ConnectionEvent::kRefused);
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /// Closes the listener's oldest idle connection, if any.
+    bool CloseOldestIdle() {
+        if (idle.empty()) {
+            return false;
+        }
+        Release(idle.front(), true);
+        Notify(ConnectionEvent::kIdleClosed);
+        return true;
+    }
+
+    void Notify(ConnectionEvent event) const {
+        if (options.on_connection) {
+            options.on_connection(event);
+        }
+    }
 
     Executor executor;
     Server::Options options;
@@ -77,6 +201,35 @@ struct ServerState {
     bool stopping = false;
     std::uint64_t next_session_id = 0;
     std::unordered_map<std::uint64_t, Session> sessions;
+    std::unordered_map<std::string, Client> clients;
+    /// Idle connections, oldest first.
+    IdList idle;
+    /// Connections counted against the budgets.
+    std::size_t open = 0;
+    std::size_t body_bytes_in_flight = 0;
+    /// Drained() sleeps on it; the last connection to go wakes it.
+    std::optional<net::steady_timer> drained;
+
+private:
+    void MarkIdle(std::uint64_t id, Session& session) {
+        session.phase = Phase::kIdle;
+        session.idle_position = idle.insert(idle.end(), id);
+        auto& client_idle = clients[session.client].idle;
+        session.client_idle_position = client_idle.insert(client_idle.end(), id);
+    }
+
+    void UnmarkIdle(Session& session) {
+        if (session.phase != Phase::kIdle || session.closed) {
+            return;
+        }
+        idle.erase(session.idle_position);
+        const auto client = clients.find(session.client);
+        if (client != clients.end()) {
+            client->second.idle.erase(session.client_idle_position);
+        }
+        // Not idle in the lists any more; the phase changes next (or the session closes).
+        session.phase = Phase::kAnswering;
+    }
 };
 
 }  // namespace detail
@@ -84,28 +237,107 @@ struct ServerState {
 namespace {
 
 using detail::ServerState;
+using Phase = ServerState::Phase;
+using SteadyClock = std::chrono::steady_clock;
 
-/// Lists a session for Stop() for exactly as long as its coroutine frame exists.
+/// Lists a session for Stop() and the budgets for exactly as long as its coroutine frame
+/// exists (the accept loop counted it already).
 class SessionRegistration final {
 public:
-    SessionRegistration(ServerState& state, beast::tcp_stream& stream)
+    SessionRegistration(ServerState& state, std::uint64_t id)
         : state_(state)
-        , id_(state.next_session_id++) {
-        state_.sessions[id_] = ServerState::Session{&stream, false};
-    }
+        , id_(id) {}
 
     SessionRegistration(const SessionRegistration&) = delete;
     SessionRegistration& operator=(const SessionRegistration&) = delete;
     SessionRegistration(SessionRegistration&&) = delete;
     SessionRegistration& operator=(SessionRegistration&&) = delete;
 
-    ~SessionRegistration() { state_.sessions.erase(id_); }
+    ~SessionRegistration() { state_.Remove(id_); }
 
-    void SetBusy(bool busy) { state_.sessions[id_].busy = busy; }
+    void SetPhase(Phase phase) { state_.SetPhase(id_, phase); }
 
 private:
     ServerState& state_;
     std::uint64_t id_;
+};
+
+/// A deadline for reads that may answer 408: on expiry it cancels the socket's operations
+/// but leaves the socket open, so the answer can still be written (a tcp_stream's own expiry
+/// closes the socket).
+class Deadline final {
+public:
+    Deadline(const Executor& executor, beast::tcp_stream& stream)
+        : shared_(std::make_shared<Shared>(Shared{&stream}))
+        , timer_(executor) {}
+
+    Deadline(const Deadline&) = delete;
+    Deadline& operator=(const Deadline&) = delete;
+    Deadline(Deadline&&) = delete;
+    Deadline& operator=(Deadline&&) = delete;
+
+    ~Deadline() { shared_->stream = nullptr; }
+
+    void Arm(SteadyClock::time_point when) {
+        shared_->expired = false;
+        ++shared_->generation;
+        timer_.expires_at(when);
+        timer_.async_wait(Expire{shared_, shared_->generation});
+    }
+
+    void Disarm() {
+        ++shared_->generation;
+        timer_.cancel();
+    }
+
+    /// The last armed deadline passed (and cancelled the read in progress).
+    bool expired() const noexcept { return shared_->expired; }
+
+private:
+    struct Shared {
+        /// Null once the session's frame is gone.
+        beast::tcp_stream* stream = nullptr;
+        std::uint64_t generation = 0;
+        bool expired = false;
+    };
+
+    struct Expire {
+        std::shared_ptr<Shared> shared;
+        std::uint64_t generation = 0;
+
+        void operator()(const error_code& ec) const {
+            if (ec || shared->stream == nullptr || shared->generation != generation) {
+                return;  // Disarmed, re-armed or destroyed meanwhile.
+            }
+            shared->expired = true;
+            error_code ignored;
+            shared->stream->socket().cancel(ignored);
+        }
+    };
+
+    std::shared_ptr<Shared> shared_;
+    net::steady_timer timer_;
+};
+
+/// Holds a body's bytes against max_body_bytes_in_flight until its answer.
+class BodyReservation final {
+public:
+    BodyReservation(ServerState& state, std::size_t bytes)
+        : state_(state)
+        , bytes_(bytes) {
+        state_.body_bytes_in_flight += bytes_;
+    }
+
+    BodyReservation(const BodyReservation&) = delete;
+    BodyReservation& operator=(const BodyReservation&) = delete;
+    BodyReservation(BodyReservation&&) = delete;
+    BodyReservation& operator=(BodyReservation&&) = delete;
+
+    ~BodyReservation() { state_.body_bytes_in_flight -= bytes_; }
+
+private:
+    ServerState& state_;
+    std::size_t bytes_;
 };
 
 /// Splits "host:port" or "[v6]:port". An empty host or "*" means every IPv4 interface.
@@ -198,22 +430,48 @@ ToBeast(ServerResponse response, unsigned version, bool keep_alive, bool head) {
     return res;
 }
 
-ServerRequest
-ToServerRequest(bhttp::request<bhttp::string_body>&& message, const std::string& remote_address) {
+/// The request as a handler sees it, without its body.
+ServerRequest HeadOf(const bhttp::request_header<>& header, const std::string& remote_address) {
     ServerRequest request;
-    request.method = std::string(message.method_string());
-    const std::string_view target = message.target();
+    request.method = std::string(header.method_string());
+    const std::string_view target = header.target();
     const auto question = target.find('?');
     request.path = std::string(target.substr(0, question));
     if (question != std::string_view::npos) {
         request.query = std::string(target.substr(question + 1));
     }
-    for (const auto& field : message) {
+    for (const auto& field : header) {
         request.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
     }
-    request.body = std::move(message.body());
     request.remote_address = remote_address;
     return request;
+}
+
+/// The answer's text when a parsed header breaks HTTP/1.1's framing rules (RFC 9112), or
+/// nullopt. Each of these
+/// lets a proxy in front and this server disagree on where a request ends.
+std::optional<std::string_view> FramingProblem(const bhttp::request_header<>& header) {
+    const auto hosts = header.count(bhttp::field::host);
+    if (header.version() >= 11 && hosts == 0) {
+        return "bad request: missing Host\n";
+    }
+    if (hosts > 1) {
+        return "bad request: more than one Host\n";
+    }
+    const auto encodings = header.count(bhttp::field::transfer_encoding);
+    if (encodings == 0) {
+        return std::nullopt;
+    }
+    if (header.version() < 11) {
+        return "bad request: Transfer-Encoding in HTTP/1.0\n";
+    }
+    if (encodings > 1 || !IEquals(Trim(header[bhttp::field::transfer_encoding]), "chunked")) {
+        return "bad request: unsupported Transfer-Encoding\n";
+    }
+    if (header.count(bhttp::field::content_length) != 0) {
+        return "bad request: both Transfer-Encoding and Content-Length\n";
+    }
+    return std::nullopt;
 }
 
 Task<ServerResponse> CallHandler(std::shared_ptr<ServerState> state, ServerRequest request) {
@@ -248,68 +506,159 @@ void NoteRefused(const ServerState& state, const std::string& path, unsigned sta
     }
 }
 
-/// Answers 413 and closes; returns whether the answer went out (then the close lingers).
-Task<bool> RefuseTooLarge(
-    ServerState& state,
+/// Writes an answer that ends the connection; returns whether it went out.
+Task<bool> AnswerAndClose(
+    const ServerState& state,
     beast::tcp_stream& stream,
-    const std::string& path,
+    ServerResponse response,
     unsigned version,
     bool head
 ) {
-    NoteRefused(state, path, 413);
-    auto res = ToBeast(PlainResponse(413, "request body too large\n"), version, false, head);
-    stream.expires_after(state.options.read_timeout);
+    auto res = ToBeast(std::move(response), version, false, head);
+    stream.expires_after(state.options.write_timeout);
     auto [write_ec, written] = co_await bhttp::async_write(stream, res, kAsTuple);
     (void)written;
     co_return !write_ec;
 }
 
-Task<void> RunSession(std::shared_ptr<ServerState> state, Tcp::socket socket) {
-    error_code ec;
-    const auto remote = socket.remote_endpoint(ec);
-    const std::string remote_address = ec ? std::string() : remote.address().to_string();
-    beast::tcp_stream stream(std::move(socket));
-    SessionRegistration registration(*state, stream);
-    beast::flat_buffer buffer;
-    const auto read_timeout = state->options.read_timeout;
+/// Answers a refusal (counted) that ends the connection; returns whether it went out.
+Task<bool> Refuse(
+    const ServerState& state,
+    beast::tcp_stream& stream,
+    const std::string& path,
+    unsigned status,
+    std::string_view body,
+    unsigned version = 11,
+    bool head = false
+) {
+    NoteRefused(state, path, status);
+    auto response = PlainResponse(status, std::string(body));
+    if (status == 503) {
+        response.headers.emplace_back("Retry-After", "5");
+    }
+    auto sent = co_await AnswerAndClose(state, stream, std::move(response), version, head);
+    co_return sent;
+}
 
-    bool lingering = false;
+/// Waits until a request's first byte is in `buffer`; false when the connection closed or
+/// stayed silent for `timeout` (then it closes without an answer: nothing was asked).
+Task<bool> AwaitRequest(beast::tcp_stream& stream, beast::flat_buffer& buffer, Millis timeout) {
+    if (buffer.size() != 0) {
+        co_return true;  // Pipelined: the next request is here already.
+    }
+    stream.expires_after(timeout);
+    auto [ec, n] = co_await stream.async_read_some(buffer.prepare(512), kAsTuple);
+    if (ec) {
+        co_return false;
+    }
+    buffer.commit(n);
+    co_return true;
+}
+
+bool IsHttpError(const error_code& ec) {
+    return ec.category() == error_code(bhttp::error::end_of_stream).category();
+}
+
+/// What ended a session early, for the steps after the loop.
+enum class Ending { kClose, kLinger };
+
+Task<void> RunSession(
+    std::shared_ptr<ServerState> state,
+    std::uint64_t id,
+    std::unique_ptr<beast::tcp_stream> owned
+) {
+    beast::tcp_stream& stream = *owned;
+    SessionRegistration registration(*state, id);
+    const std::string remote_address = state->sessions[id].client;
+    const auto& options = state->options;
+    beast::flat_buffer buffer;
+    Deadline deadline(state->executor, stream);
+
+    // Named, not temporaries inside co_await expressions (house rule R2).
+    const std::string no_path;
+    Ending ending = Ending::kClose;
+    bool first = true;
     while (!state->stopping) {
-        registration.SetBusy(false);
+        registration.SetPhase(Phase::kIdle);
+        // A new connection must send its request within header_timeout; a kept-alive one may
+        // wait idle_timeout for its next.
+        const Millis wait = first ? options.header_timeout : options.idle_timeout;
+        const bool arrived = co_await AwaitRequest(stream, buffer, wait);
+        if (!arrived || state->stopping) {
+            break;
+        }
+        first = false;
         bhttp::request_parser<bhttp::empty_body> header_parser;
         header_parser.header_limit(kHeaderLimit);
         // The size check below answers 413; the parser's own default limit would answer 400.
         header_parser.body_limit(boost::none);
-        stream.expires_after(read_timeout);
+        stream.expires_never();
+        deadline.Arm(SteadyClock::now() + options.header_timeout);
         auto [header_ec, header_n] =
             co_await bhttp::async_read_header(stream, buffer, header_parser, kAsTuple);
         (void)header_n;
+        deadline.Disarm();
+        if (header_ec && deadline.expired()) {
+            const bool sent = co_await Refuse(*state, stream, no_path, 408, kHeaderTimeout);
+            (void)sent;  // The connection closes either way.
+            break;
+        }
         if (header_ec) {
-            if (header_ec.category() == error_code(bhttp::error::end_of_stream).category() &&
-                header_ec != bhttp::error::end_of_stream) {
-                NoteRefused(*state, {}, 400);
-                auto res = ToBeast(PlainResponse(400, "bad request\n"), 11, false, false);
-                stream.expires_after(read_timeout);
-                auto [write_ec, written] = co_await bhttp::async_write(stream, res, kAsTuple);
-                (void)write_ec;  // The connection closes either way.
-                (void)written;
+            if (IsHttpError(header_ec) && header_ec != bhttp::error::end_of_stream) {
+                const bool sent = co_await Refuse(*state, stream, no_path, 400, kBadRequest);
+                (void)sent;
             }
             break;
         }
-        registration.SetBusy(true);
 
         const auto& header = header_parser.get();
         const unsigned version = header.version();
         const bool head = header.method() == bhttp::verb::head;
-        const std::string_view target = header.target();
-        const std::string path(target.substr(0, target.find('?')));
-        const auto content_length = header_parser.content_length();
-        if (content_length && *content_length > state->options.max_body_bytes) {
-            lingering = co_await RefuseTooLarge(*state, stream, path, version, head);
+        ServerRequest request = HeadOf(header, remote_address);
+        if (const auto problem = FramingProblem(header)) {
+            const bool sent =
+                co_await Refuse(*state, stream, request.path, 400, *problem, version, head);
+            (void)sent;
             break;
         }
+        const auto content_length = header_parser.content_length();
+        if (content_length && *content_length > options.max_body_bytes) {
+            registration.SetPhase(Phase::kAnswering);
+            NoteRefused(*state, request.path, 413);
+            auto refusal = PlainResponse(413, std::string(kTooLarge));
+            const bool sent =
+                co_await AnswerAndClose(*state, stream, std::move(refusal), version, head);
+            ending = sent ? Ending::kLinger : Ending::kClose;
+            break;
+        }
+        if (options.check_head) {
+            if (auto refusal = options.check_head(request)) {
+                // Not a byte of the body is read: the connection closes after the answer.
+                registration.SetPhase(Phase::kAnswering);
+                auto answer = std::move(*refusal);
+                const bool sent =
+                    co_await AnswerAndClose(*state, stream, std::move(answer), version, head);
+                (void)sent;
+                break;
+            }
+        }
+        const bool chunked = header_parser.chunked();
+        const std::size_t reserve =
+            chunked ? options.max_body_bytes : static_cast<std::size_t>(content_length.value_or(0));
+        if (reserve != 0 && options.max_body_bytes_in_flight != 0 &&
+            state->body_bytes_in_flight + reserve > options.max_body_bytes_in_flight) {
+            registration.SetPhase(Phase::kAnswering);
+            const bool sent =
+                co_await Refuse(*state, stream, request.path, 503, kBusy, version, head);
+            // Lingering, so that the sender reads its Retry-After; what it still sends is
+            // discarded, never held.
+            ending = sent ? Ending::kLinger : Ending::kClose;
+            break;
+        }
+        const BodyReservation reservation(*state, reserve);
+        registration.SetPhase(Phase::kReadingBody);
         if (IEquals(header[bhttp::field::expect], "100-continue")) {
-            stream.expires_after(read_timeout);
+            stream.expires_after(options.write_timeout);
             auto [continue_ec, continue_n] =
                 co_await net::async_write(stream, net::buffer(kContinue), kAsTuple);
             (void)continue_n;
@@ -318,36 +667,71 @@ Task<void> RunSession(std::shared_ptr<ServerState> state, Tcp::socket socket) {
             }
         }
 
+        const bool client_keep_alive = header.keep_alive();
         bhttp::request_parser<bhttp::string_body> parser(std::move(header_parser));
-        parser.body_limit(state->options.max_body_bytes);
-        stream.expires_after(read_timeout);
-        auto [body_ec, body_n] = co_await bhttp::async_read(stream, buffer, parser, kAsTuple);
-        (void)body_n;
+        parser.body_limit(options.max_body_bytes);
+        // The body must keep up a minimum rate: body_timeout, plus a second for every
+        // body_min_rate bytes that came.
+        const auto body_start = SteadyClock::now();
+        const auto rate = std::max<std::size_t>(options.body_min_rate, 1);
+        std::size_t received = 0;
+        error_code body_ec;
+        stream.expires_never();
+        while (!parser.is_done()) {
+            deadline.Arm(
+                body_start + options.body_timeout +
+                std::chrono::milliseconds(received * 1000U / rate)
+            );
+            auto [ec, n] = co_await bhttp::async_read_some(stream, buffer, parser, kAsTuple);
+            if (ec) {
+                body_ec = ec;
+                break;
+            }
+            received += n;
+        }
+        deadline.Disarm();
         if (body_ec == bhttp::error::body_limit) {
             // A chunked body has no Content-Length to refuse up front.
-            lingering = co_await RefuseTooLarge(*state, stream, path, version, head);
+            registration.SetPhase(Phase::kAnswering);
+            NoteRefused(*state, request.path, 413);
+            auto refusal = PlainResponse(413, std::string(kTooLarge));
+            const bool sent =
+                co_await AnswerAndClose(*state, stream, std::move(refusal), version, head);
+            ending = sent ? Ending::kLinger : Ending::kClose;
+            break;
+        }
+        if (body_ec && deadline.expired()) {
+            const bool sent = co_await Refuse(*state, stream, request.path, 408, kBodyTimeout);
+            (void)sent;
+            break;
+        }
+        if (body_ec == bhttp::error::partial_message ||
+            (IsHttpError(body_ec) && body_ec != bhttp::error::end_of_stream)) {
+            // The client ended its half before the body its Content-Length announced.
+            const bool sent = co_await Refuse(*state, stream, request.path, 400, kShortBody);
+            (void)sent;
             break;
         }
         if (body_ec) {
             break;
         }
 
-        auto message = parser.release();
-        const bool client_keep_alive = message.keep_alive();
-        ServerRequest request = ToServerRequest(std::move(message), remote_address);
+        registration.SetPhase(Phase::kAnswering);
+        request.body = std::move(parser.get().body());
         ServerResponse response = co_await CallHandler(state, std::move(request));
 
         const bool keep_alive = client_keep_alive && !state->stopping;
         auto res = ToBeast(std::move(response), version, keep_alive, head);
-        stream.expires_after(read_timeout);
+        stream.expires_after(options.write_timeout);
         auto [write_ec, written] = co_await bhttp::async_write(stream, res, kAsTuple);
         (void)written;
         if (write_ec || !keep_alive) {
             break;
         }
     }
-    registration.SetBusy(false);
-    if (lingering && !state->stopping) {
+    // Closing stops counting it: a lingering close holds its socket but not a budget slot.
+    state->Release(id, false);
+    if (ending == Ending::kLinger && !state->stopping) {
         co_await LingeringClose(stream);
     }
     error_code ignored;
@@ -362,6 +746,15 @@ struct SessionFinished {
     void operator()(const std::exception_ptr& /*error*/) const {}
 };
 
+/// Accept errors that mean "out of descriptors or memory": closing an idle connection
+/// frees what the next accept needs.
+bool IsResourceShortage(const error_code& ec) {
+    return ec == boost::system::errc::too_many_files_open ||
+           ec == boost::system::errc::too_many_files_open_in_system ||
+           ec == boost::system::errc::no_buffer_space ||
+           ec == boost::system::errc::not_enough_memory;
+}
+
 Task<void> AcceptLoop(std::shared_ptr<ServerState> state) {
     while (state->acceptor.is_open() && !state->stopping) {
         auto [ec, socket] = co_await state->acceptor.async_accept(kAsTuple);
@@ -370,13 +763,31 @@ Task<void> AcceptLoop(std::shared_ptr<ServerState> state) {
                 ec == net::error::operation_aborted) {
                 break;
             }
+            state->Notify(ConnectionEvent::kAcceptFailed);
+            if (IsResourceShortage(ec) && state->CloseOldestIdle()) {
+                continue;
+            }
             net::steady_timer pause(state->executor);
             pause.expires_after(kAcceptRetryDelay);
             auto [pause_ec] = co_await pause.async_wait(kAsTuple);
             (void)pause_ec;  // Either way, the loop condition decides what happens next.
             continue;
         }
-        net::co_spawn(state->executor, RunSession(state, std::move(socket)), SessionFinished{});
+        error_code remote_ec;
+        const auto remote = socket.remote_endpoint(remote_ec);
+        if (remote_ec) {
+            continue;  // Gone already; the socket closes here.
+        }
+        std::string client = remote.address().to_string();
+        if (!state->MakeRoom(client)) {
+            error_code ignored;
+            socket.close(ignored);
+            continue;
+        }
+        const auto id = state->next_session_id++;
+        auto stream = std::make_unique<beast::tcp_stream>(std::move(socket));
+        state->Add(id, stream.get(), client);
+        net::co_spawn(state->executor, RunSession(state, id, std::move(stream)), SessionFinished{});
     }
 }
 
@@ -443,16 +854,37 @@ std::uint16_t Server::port() const noexcept {
     return impl_->port;
 }
 
+std::size_t Server::open_connections() const noexcept {
+    return impl_->state->open;
+}
+
 void Server::Stop() {
     ServerState& state = *impl_->state;
     state.stopping = true;
     error_code ignored;
     state.acceptor.close(ignored);
+    if (state.drained) {
+        state.drained->cancel();  // A Drained() waiting for the stop looks again.
+    }
     for (auto& [id, session] : state.sessions) {
-        if (!session.busy) {
-            // Cancels the pending read; the session coroutine then ends on its own.
+        if (session.phase != Phase::kAnswering && !session.closed) {
+            // Cancels the pending read; the session coroutine then ends on its own. A body
+            // still arriving is not taken: its sender has no answer and delivers again.
             session.stream->close();
         }
+    }
+}
+
+Task<void> Server::Drained() {
+    // Holds the state: the Server may be destroyed while this waits.
+    const auto state = impl_->state;
+    while (!state->stopping || !state->sessions.empty()) {
+        if (!state->drained) {
+            state->drained.emplace(state->executor);
+        }
+        state->drained->expires_at(SteadyClock::time_point::max());
+        auto [ec] = co_await state->drained->async_wait(kAsTuple);
+        (void)ec;  // Cancelled by the last session to go.
     }
 }
 

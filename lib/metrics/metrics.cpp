@@ -169,6 +169,11 @@ struct Metrics::Impl {
             .Name("chatsync_webhook_requests_rejected_total")
             .Help("Webhook requests answered with an error, by reason.")
             .Register(*registry);
+    prometheus::Family<prometheus::Counter>& connections_rejected =
+        prometheus::BuildCounter()
+            .Name("chatsync_listener_connections_rejected_total")
+            .Help("Connections a listener refused or closed for its budgets, and failed accepts.")
+            .Register(*registry);
     prometheus::Family<prometheus::Histogram>& webhook_batch =
         prometheus::BuildHistogram()
             .Name("chatsync_webhook_batch_events")
@@ -317,6 +322,10 @@ void Metrics::WebhookEvent(
 
 void Metrics::WebhookRejected(std::string_view source, std::string_view reason) {
     impl_->webhook_rejected.Add({{"source", S(source)}, {"reason", S(reason)}}).Increment();
+}
+
+void Metrics::ConnectionRejected(std::string_view listener, std::string_view reason) {
+    impl_->connections_rejected.Add({{"listener", S(listener)}, {"reason", S(reason)}}).Increment();
 }
 
 void Metrics::WebhookBatch(std::size_t events) {

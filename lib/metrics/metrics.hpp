@@ -111,9 +111,16 @@ public:
     );
 
     /// chatsync_webhook_requests_rejected_total{source,reason}: not_found (wrong path or
-    /// token), method, too_large, bad_request, unavailable (the database did not take it).
+    /// token), method, too_large, bad_request, timeout (a request too slow: 408), busy (bodies
+    /// in flight at their budget: 503), unavailable (the database did not take it).
     /// `source` is "" when the path names no configured source.
     void WebhookRejected(std::string_view source, std::string_view reason);
+
+    /// chatsync_listener_connections_rejected_total{listener,reason}: `listener` is webhook or
+    /// admin; `reason` is listener_full (the new connection closed at once), client_full (the
+    /// same for one client address's share), idle_closed (an idle connection closed to make
+    /// room) or accept_failed (accept() failed, e.g. out of file descriptors).
+    void ConnectionRejected(std::string_view listener, std::string_view reason);
 
     /// chatsync_webhook_batch_events: events committed together in one transaction.
     void WebhookBatch(std::size_t events);

@@ -2,6 +2,7 @@
 
 #include "http/server.hpp"
 #include "metrics/metrics.hpp"
+#include "server/listener.hpp"
 
 namespace chatsync::server {
 
@@ -11,7 +12,12 @@ struct AdminServer::Impl {
         , ready(std::move(r))
         , server(
               executor,
-              http::Server::Options{.listen = options.listen, .max_body_bytes = 64 * 1024},
+              http::Server::Options{
+                  .listen = options.listen,
+                  .max_body_bytes = 64 * 1024,
+                  .max_connections = options.max_connections,
+                  .max_connections_per_client = options.max_connections_per_client,
+                  .on_connection = ConnectionReporter("admin", m)},
               [this](http::ServerRequest request) { return Handle(std::move(request)); }
           ) {}
 
@@ -71,6 +77,10 @@ void AdminServer::SetDraining(bool draining) {
 
 void AdminServer::Stop() {
     impl_->server.Stop();
+}
+
+Task<void> AdminServer::Drained() {
+    return impl_->server.Drained();
 }
 
 }  // namespace chatsync::server

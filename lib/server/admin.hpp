@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -28,7 +29,8 @@ struct Readiness {
 /// Use from one executor.
 ///
 /// @par Stopping
-/// SetDraining() makes /healthz answer 503; Stop() closes the listener.
+/// SetDraining() makes /healthz answer 503; Stop() closes the listener; Drained() completes
+/// when its last connection has closed.
 class AdminServer final {
 public:
     using ReadyCheck = std::function<Task<Readiness>()>;
@@ -36,6 +38,10 @@ public:
     struct Options {
         /// "host:port"; port 0 picks a free port.
         std::string listen = "127.0.0.1:9187";
+        /// Its own connection budget (see http::Server), counted and logged as listener
+        /// "admin".
+        std::size_t max_connections = 64;
+        std::size_t max_connections_per_client = 32;
     };
 
     AdminServer(Executor executor, Options options, metrics::Metrics& metrics, ReadyCheck ready);
@@ -48,6 +54,7 @@ public:
     std::uint16_t port() const noexcept;
     void SetDraining(bool draining);
     void Stop();
+    Task<void> Drained();
 
 private:
     struct Impl;

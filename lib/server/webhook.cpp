@@ -19,6 +19,7 @@
 #include "core/time.hpp"
 #include "http/server.hpp"
 #include "metrics/metrics.hpp"
+#include "server/listener.hpp"
 #include "sink/sink.hpp"
 
 namespace chatsync::server {
@@ -30,6 +31,9 @@ using Digest = std::array<unsigned char, 32>;
 constexpr std::string_view kPrefix = "/webhooks/";
 constexpr std::string_view kChatSuffix = "chat";
 constexpr std::string_view kAck = R"({"result":"ok"})";
+/// Body bytes per transaction at most (after the first body): the database driver copies
+/// what it sends, so a batch of large bodies would cost several times their size at once.
+constexpr std::size_t kMaxBatchBytes = std::size_t{4} << 20U;
 
 Digest Sha256(std::string_view a, std::string_view b = {}) {
     Digest out{};
@@ -100,6 +104,26 @@ http::ServerResponse Plain(unsigned status, std::string body) {
     return r;
 }
 
+http::ServerResponse MethodNotAllowed() {
+    auto r = Plain(405, "method not allowed; Jivo delivers with POST\n");
+    r.headers.emplace_back("Allow", "POST");
+    return r;
+}
+
+/// The metric reason of a request the HTTP server refused.
+std::string_view RefusalReason(unsigned status) {
+    switch (status) {
+        case 413:
+            return "too_large";
+        case 408:
+            return "timeout";
+        case 503:
+            return "busy";
+        default:
+            return "bad_request";
+    }
+}
+
 }  // namespace
 
 struct WebhookServer::Impl {
@@ -124,12 +148,19 @@ struct WebhookServer::Impl {
               http::Server::Options{
                   .listen = options.listen,
                   .max_body_bytes = options.max_body_bytes,
+                  .max_connections = options.max_connections,
+                  .max_connections_per_client = options.max_connections_per_client,
+                  .header_timeout = options.header_timeout,
+                  .idle_timeout = options.idle_timeout,
+                  .body_timeout = options.body_timeout,
+                  .body_min_rate = options.body_min_rate,
+                  .max_body_bytes_in_flight = options.max_body_bytes_in_flight,
+                  .check_head = [this](const http::ServerRequest& head) { return Check(head); },
                   .on_refused =
                       [this](const std::string& path, unsigned status) {
-                          metrics.WebhookRejected(
-                              KnownSource(path), status == 413 ? "too_large" : "bad_request"
-                          );
-                      }},
+                          metrics.WebhookRejected(KnownSource(path), RefusalReason(status));
+                      },
+                  .on_connection = ConnectionReporter("webhook", m)},
               [this](http::ServerRequest request) { return Handle(std::move(request)); }
           ) {}
 
@@ -143,6 +174,22 @@ struct WebhookServer::Impl {
         // No such source: still compare, so that answers take the same time either way.
         (void)SameToken(t.token, "");
         return nullptr;
+    }
+
+    /// Refuses, from the request header alone, what Handle would refuse: a wrong path or
+    /// token (404) and another method than POST (405). The body is then never read.
+    std::optional<http::ServerResponse> Check(const http::ServerRequest& head) const {
+        const auto target = ParseTarget(head.path);
+        const WebhookRoute* route = target ? Find(*target) : nullptr;
+        if (route == nullptr) {
+            metrics.WebhookRejected("", "not_found");
+            return Plain(404, "not found\n");
+        }
+        if (head.method != "POST") {
+            metrics.WebhookRejected(route->source, "method");
+            return MethodNotAllowed();
+        }
+        return std::nullopt;
     }
 
     /// The source of a path with the right token (for metric labels), else "".
@@ -162,9 +209,7 @@ struct WebhookServer::Impl {
         }
         if (request.method != "POST") {
             metrics.WebhookRejected(route->source, "method");
-            auto r = Plain(405, "method not allowed; Jivo delivers with POST\n");
-            r.headers.emplace_back("Allow", "POST");
-            co_return r;
+            co_return MethodNotAllowed();
         }
         // Copied: a reload may replace the routes while this request waits for its commit.
         const std::string source = route->source;
@@ -273,9 +318,12 @@ struct WebhookServer::Impl {
         while (!queue.empty()) {
             std::vector<std::shared_ptr<Pending>> batch;
             std::vector<sink::InboundEvent> events;
-            while (!queue.empty() && batch.size() < options.max_batch_events) {
+            std::size_t bytes = 0;
+            while (!queue.empty() && batch.size() < options.max_batch_events &&
+                   bytes < kMaxBatchBytes) {
                 batch.push_back(std::move(queue.front()));
                 queue.pop_front();
+                bytes += batch.back()->event.body.size();
                 events.push_back(std::move(batch.back()->event));
             }
             metrics.WebhookBatch(batch.size());
@@ -348,6 +396,10 @@ std::uint16_t WebhookServer::port() const noexcept {
 
 void WebhookServer::Stop() {
     impl_->server.Stop();
+}
+
+Task<void> WebhookServer::Drained() {
+    return impl_->server.Drained();
 }
 
 }  // namespace chatsync::server

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/asio.hpp"
+#include "core/duration.hpp"
 #include "core/result.hpp"
 
 namespace chatsync::connectors {
@@ -38,13 +39,14 @@ struct WebhookRoute {
 ///     POST /webhooks/<strategy>/<source>/<token>        the platform's webhooks
 ///     POST /webhooks/<strategy>/<source>/<token>/chat   Chat API agent messages
 ///
-/// and nothing else. A wrong path or token answers 404 and writes nothing (the token is
-/// compared in constant time); another method on a right URL answers 405; a body over
-/// max_body_bytes answers 413 before it is read. Every accepted body is committed to the
-/// database, with the rows its strategy derives, before the answer `{"result":"ok"}` goes
-/// out; a replayed body is stored once and answered the same. A body that is not JSON is
-/// stored raw, flagged and answered ok too: nothing that arrived is dropped. When the
-/// database cannot take it, the answer is 503 and the sender delivers again.
+/// and nothing else. Path, token and method are checked from the request header, before a
+/// byte of the body is read: a wrong path or token answers 404, writes nothing and closes
+/// (the token is compared in constant time); another method on a right URL answers 405; a
+/// body over max_body_bytes answers 413, and one beyond max_body_bytes_in_flight 503, unread. Every
+/// accepted body is committed to the database, with the rows its strategy derives, before the
+/// answer `{"result":"ok"}` goes out; a replayed body is stored once and answered the same. A body
+/// that is not JSON is stored raw, flagged and answered ok too: nothing that arrived is dropped.
+/// When the database cannot take it, the answer is 503 and the sender delivers again.
 ///
 /// Bodies that arrive while a commit is in progress wait and share the next one (group
 /// commit): throughput does not cost one fsync per event.
@@ -53,7 +55,9 @@ struct WebhookRoute {
 /// Use from one executor.
 ///
 /// @par Stopping
-/// Stop() closes the listener; requests in progress are answered after their commit.
+/// Stop() closes the listener and the connections still reading a request; requests whose
+/// body is in are answered after their commit. Drained() completes when the last
+/// connection has closed.
 class WebhookServer final {
 public:
     struct Options {
@@ -62,6 +66,15 @@ public:
         std::size_t max_body_bytes = std::size_t{1} << 20U;
         /// Events per transaction at most.
         std::size_t max_batch_events = 500;
+        /// The listener's budgets and timeouts (see http::Server); refused and closed
+        /// connections are counted and logged as listener "webhook".
+        std::size_t max_connections = 1024;
+        std::size_t max_connections_per_client = 512;
+        Millis header_timeout = std::chrono::seconds(10);
+        Millis idle_timeout = std::chrono::seconds(30);
+        Millis body_timeout = std::chrono::seconds(10);
+        std::size_t body_min_rate = std::size_t{16} << 10U;
+        std::size_t max_body_bytes_in_flight = std::size_t{64} << 20U;
     };
 
     WebhookServer(Executor executor, Options options, sink::Sink& sink, metrics::Metrics& metrics);
@@ -76,6 +89,7 @@ public:
     Result<void> Start();
     std::uint16_t port() const noexcept;
     void Stop();
+    Task<void> Drained();
 
 private:
     struct Impl;

@@ -620,6 +620,18 @@ TEST(ConfigExample, LoadsWithItsVariablesSet) {
     EXPECT_EQ(c.database.embedded.run_as_user, defaults.database.embedded.run_as_user);
     EXPECT_EQ(c.admin.listen, defaults.admin.listen);
     EXPECT_EQ(c.admin.stale_after_intervals, defaults.admin.stale_after_intervals);
+    EXPECT_EQ(c.admin.max_connections, defaults.admin.max_connections);
+    EXPECT_EQ(c.admin.max_connections_per_client, defaults.admin.max_connections_per_client);
+    EXPECT_EQ(c.webhooks.listen, defaults.webhooks.listen);
+    EXPECT_EQ(c.webhooks.max_body_bytes, defaults.webhooks.max_body_bytes);
+    EXPECT_EQ(c.webhooks.max_batch_events, defaults.webhooks.max_batch_events);
+    EXPECT_EQ(c.webhooks.max_connections, defaults.webhooks.max_connections);
+    EXPECT_EQ(c.webhooks.max_connections_per_client, defaults.webhooks.max_connections_per_client);
+    EXPECT_EQ(c.webhooks.header_timeout, defaults.webhooks.header_timeout);
+    EXPECT_EQ(c.webhooks.idle_timeout, defaults.webhooks.idle_timeout);
+    EXPECT_EQ(c.webhooks.body_timeout, defaults.webhooks.body_timeout);
+    EXPECT_EQ(c.webhooks.body_min_rate, defaults.webhooks.body_min_rate);
+    EXPECT_EQ(c.webhooks.max_body_bytes_in_flight, defaults.webhooks.max_body_bytes_in_flight);
     EXPECT_EQ(c.log.level, defaults.log.level);
     EXPECT_EQ(c.log.format, defaults.log.format);
     EXPECT_EQ(c.limits.max_concurrent_runs, defaults.limits.max_concurrent_runs);

@@ -78,6 +78,58 @@ Task<std::string> RawExchange(std::uint16_t port, std::string bytes) {
     co_return received;
 }
 
+/// Writes raw bytes, ends its sending half, then reads until the server closes.
+Task<std::string> HalfClosedExchange(std::uint16_t port, std::string bytes) {
+    Tcp::socket socket(co_await net::this_coro::executor);
+    co_await socket.async_connect(
+        Tcp::endpoint(net::ip::address_v4::loopback(), port), kUseAwaitable
+    );
+    co_await net::async_write(socket, net::buffer(bytes), kUseAwaitable);
+    socket.shutdown(Tcp::socket::shutdown_send);
+    std::string received;
+    auto [ec, n] = co_await net::async_read(socket, net::dynamic_buffer(received), kAsTuple);
+    (void)ec;
+    (void)n;
+    co_return received;
+}
+
+/// A connected socket that has sent `bytes` (maybe nothing) and waits.
+Task<std::unique_ptr<Tcp::socket>> Open(std::uint16_t port, std::string bytes) {
+    auto socket = std::make_unique<Tcp::socket>(co_await net::this_coro::executor);
+    co_await socket->async_connect(
+        Tcp::endpoint(net::ip::address_v4::loopback(), port), kUseAwaitable
+    );
+    if (!bytes.empty()) {
+        co_await net::async_write(*socket, net::buffer(bytes), kUseAwaitable);
+    }
+    co_return socket;
+}
+
+/// Reads until the peer closes (or `limit` passes); what came.
+Task<std::string> ReadToEnd(Tcp::socket* socket, std::chrono::milliseconds limit) {
+    net::steady_timer timer(co_await net::this_coro::executor);
+    timer.expires_after(limit);
+    timer.async_wait([socket](boost::system::error_code ec) {
+        if (!ec) {
+            socket->cancel();
+        }
+    });
+    std::string received;
+    auto [ec, n] = co_await net::async_read(*socket, net::dynamic_buffer(received), kAsTuple);
+    (void)n;
+    timer.cancel();
+    if (ec == net::error::operation_aborted) {
+        received += "<still open>";
+    }
+    co_return received;
+}
+
+/// Runs the io_context for a while, so that the server accepts and reads.
+void RunFor(net::io_context& ioc, std::chrono::milliseconds d) {
+    ioc.restart();
+    ioc.run_for(d);
+}
+
 Task<std::vector<Result<Response>>> SendAll(Client* client, std::vector<Request> requests) {
     std::vector<Result<Response>> results;
     for (auto& request : requests) {
@@ -245,10 +297,10 @@ TEST(Server, AnswersMalformedRequestsWith400) {
     EXPECT_EQ(calls->count, 0);
 }
 
-TEST(Server, ClosesSilentConnectionsAfterTheReadTimeout) {
+TEST(Server, ClosesSilentConnectionsAfterTheHeaderTimeout) {
     net::io_context ioc;
     auto calls = std::make_shared<Calls>();
-    Server server(ioc.get_executor(), {.read_timeout = 200ms}, MakeHandler(calls));
+    Server server(ioc.get_executor(), {.header_timeout = 200ms}, MakeHandler(calls));
     ASSERT_TRUE(server.Start());
     const auto start = SteadyClock::now();
     const std::string reply = test::RunAsync(ioc, RawExchange(server.port(), ""), 5s);
@@ -306,6 +358,306 @@ TEST(Server, StopLetsARequestInProgressFinish) {
     ASSERT_TRUE(result) << result.error().message();
     EXPECT_EQ(result->status, 200U);
     EXPECT_EQ(result->Header("Connection"), "close");
+}
+
+/// A request that breaks HTTP/1.1's framing answers 400, reaches no handler, and closes the
+/// connection: what followed it is never taken as another request.
+void ExpectRefusedAndClosed(const std::string& bytes, bool half_close = false) {
+    net::io_context ioc;
+    auto calls = std::make_shared<Calls>();
+    Server server(ioc.get_executor(), {}, MakeHandler(calls));
+    ASSERT_TRUE(server.Start());
+    const std::string reply =
+        half_close ? test::RunAsync(ioc, HalfClosedExchange(server.port(), bytes), 5s)
+                   : test::RunAsync(ioc, RawExchange(server.port(), bytes), 5s);
+    // An HTTP/1.0 answer closes without saying so.
+    const bool http10 = reply.starts_with("HTTP/1.0 400");
+    EXPECT_TRUE(reply.starts_with("HTTP/1.1 400") || http10) << reply;
+    if (!http10) {
+        EXPECT_NE(reply.find("Connection: close"), std::string::npos) << reply;
+    }
+    EXPECT_EQ(reply.find("\nHTTP/1."), std::string::npos) << "a second answer: " << reply;
+    EXPECT_EQ(calls->count, 0);
+}
+
+TEST(Server, Answers400AndClosesForHttp11WithoutHost) {
+    ExpectRefusedAndClosed("GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n");
+}
+
+TEST(Server, Answers400ForTwoHosts) {
+    ExpectRefusedAndClosed("GET /a HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n");
+}
+
+TEST(Server, TakesHttp10WithoutHost) {
+    net::io_context ioc;
+    auto calls = std::make_shared<Calls>();
+    Server server(ioc.get_executor(), {}, MakeHandler(calls));
+    ASSERT_TRUE(server.Start());
+    const std::string reply =
+        test::RunAsync(ioc, RawExchange(server.port(), "GET /a HTTP/1.0\r\n\r\n"), 5s);
+    EXPECT_TRUE(reply.starts_with("HTTP/1.0 200")) << reply;
+}
+
+TEST(Server, Answers400AndClosesForATransferEncodingOtherThanChunked) {
+    // The smuggling shape: a server that ignores gzip takes the body as empty and the rest
+    // as a second request.
+    ExpectRefusedAndClosed(
+        "POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n"
+        "GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n"
+    );
+    ExpectRefusedAndClosed(
+        "POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n"
+    );
+    ExpectRefusedAndClosed("POST /a HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
+}
+
+TEST(Server, Answers400AndClosesForTransferEncodingWithContentLength) {
+    ExpectRefusedAndClosed(
+        "POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n"
+        "\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n"
+    );
+}
+
+TEST(Server, Answers400AndClosesForABodyShorterThanItsContentLength) {
+    ExpectRefusedAndClosed("POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc", true);
+}
+
+TEST(Server, Answers400AndClosesForConflictingContentLengths) {
+    ExpectRefusedAndClosed(
+        "POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nabc"
+    );
+}
+
+TEST(Server, Answers408WhenAHeaderStopsHalfWay) {
+    net::io_context ioc;
+    auto calls = std::make_shared<Calls>();
+    std::vector<unsigned> refused;
+    Server server(
+        ioc.get_executor(),
+        {.header_timeout = 300ms,
+         .on_refused =
+             [&](const std::string&, unsigned status) {
+                 refused.push_back(status);
+             }},
+        MakeHandler(calls)
+    );
+    ASSERT_TRUE(server.Start());
+    const auto start = SteadyClock::now();
+    const std::string reply =
+        test::RunAsync(ioc, RawExchange(server.port(), "GET /a HTTP/1.1\r\nHost: x\r\nX-"), 5s);
+    EXPECT_TRUE(reply.starts_with("HTTP/1.1 408")) << reply;
+    EXPECT_GE(SteadyClock::now() - start, 290ms);
+    EXPECT_EQ(refused, std::vector<unsigned>{408});
+}
+
+TEST(Server, Answers408WhenABodyIsSlowerThanTheMinimumRate) {
+    net::io_context ioc;
+    auto calls = std::make_shared<Calls>();
+    Server server(
+        ioc.get_executor(), {.body_timeout = 300ms, .body_min_rate = 1000}, MakeHandler(calls)
+    );
+    ASSERT_TRUE(server.Start());
+    // 10 bytes of 100 arrive: the body may take 300 ms + 10 ms, then it is too slow.
+    const std::string reply = test::RunAsync(
+        ioc,
+        RawExchange(
+            server.port(), "POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n0123456789"
+        ),
+        5s
+    );
+    EXPECT_TRUE(reply.starts_with("HTTP/1.1 408")) << reply;
+    EXPECT_EQ(calls->count, 0);
+}
+
+TEST(Server, ClosesAKeptAliveConnectionAfterTheIdleTimeout) {
+    net::io_context ioc;
+    auto calls = std::make_shared<Calls>();
+    Server server(
+        ioc.get_executor(), {.header_timeout = 5s, .idle_timeout = 300ms}, MakeHandler(calls)
+    );
+    ASSERT_TRUE(server.Start());
+    const auto start = SteadyClock::now();
+    const std::string reply =
+        test::RunAsync(ioc, RawExchange(server.port(), "GET /a HTTP/1.1\r\nHost: x\r\n\r\n"), 5s);
+    EXPECT_TRUE(reply.starts_with("HTTP/1.1 200")) << reply;
+    EXPECT_EQ(reply.find("HTTP/1.1 408"), std::string::npos) << reply;
+    EXPECT_LT(SteadyClock::now() - start, 3s);
+}
+
+TEST(Server, RefusesFromTheHeaderWithoutReadingTheBody) {
+    net::io_context ioc;
+    auto calls = std::make_shared<Calls>();
+    int checked = 0;
+    Server server(
+        ioc.get_executor(),
+        {.check_head = [&](const ServerRequest& head) -> std::optional<ServerResponse> {
+            ++checked;
+            EXPECT_TRUE(head.body.empty());
+            if (head.path == "/wrong") {
+                ServerResponse r;
+                r.status = 404;
+                return r;
+            }
+            return std::nullopt;
+        }},
+        MakeHandler(calls)
+    );
+    ASSERT_TRUE(server.Start());
+    // A 1 MiB body is announced and none of it sent: the answer comes anyway, and closes.
+    const std::string reply = test::RunAsync(
+        ioc,
+        RawExchange(
+            server.port(), "POST /wrong HTTP/1.1\r\nHost: x\r\nContent-Length: 1048576\r\n\r\n"
+        ),
+        5s
+    );
+    EXPECT_TRUE(reply.starts_with("HTTP/1.1 404")) << reply;
+    EXPECT_NE(reply.find("Connection: close"), std::string::npos) << reply;
+    EXPECT_EQ(calls->count, 0);
+    EXPECT_EQ(checked, 1);
+}
+
+TEST(Server, Answers503WhenBodiesInFlightAreAtTheirBudget) {
+    net::io_context ioc;
+    auto calls = std::make_shared<Calls>();
+    std::vector<unsigned> refused;
+    Server server(
+        ioc.get_executor(),
+        {.max_body_bytes_in_flight = 1000,
+         .on_refused =
+             [&](const std::string&, unsigned status) {
+                 refused.push_back(status);
+             }},
+        MakeHandler(calls)
+    );
+    ASSERT_TRUE(server.Start());
+    // The first body holds 800 bytes of the 1000 while it arrives.
+    auto first = test::RunAsync(
+        ioc, Open(server.port(), "POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 800\r\n\r\nab"), 5s
+    );
+    RunFor(ioc, 100ms);
+    const std::string reply = test::RunAsync(
+        ioc,
+        RawExchange(server.port(), "POST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 800\r\n\r\n"),
+        5s
+    );
+    EXPECT_TRUE(reply.starts_with("HTTP/1.1 503")) << reply;
+    EXPECT_NE(reply.find("Retry-After: "), std::string::npos) << reply;
+    EXPECT_EQ(refused, std::vector<unsigned>{503});
+    // Once the first is answered its bytes are free again.
+    first->close();
+    RunFor(ioc, 100ms);
+    const std::string again = test::RunAsync(
+        ioc,
+        RawExchange(
+            server.port(),
+            "POST /b HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 3\r\n\r\nabc"
+        ),
+        5s
+    );
+    EXPECT_TRUE(again.starts_with("HTTP/1.1 200")) << again;
+}
+
+TEST(Server, ClosesTheOldestIdleConnectionForANewOneOverBudget) {
+    net::io_context ioc;
+    auto calls = std::make_shared<Calls>();
+    std::vector<ConnectionEvent> events;
+    Server server(
+        ioc.get_executor(),
+        {.max_connections = 2,
+         .on_connection =
+             [&](ConnectionEvent e) {
+                 events.push_back(e);
+             }},
+        MakeHandler(calls)
+    );
+    ASSERT_TRUE(server.Start());
+    auto oldest = test::RunAsync(ioc, Open(server.port(), ""), 5s);
+    RunFor(ioc, 50ms);
+    auto second = test::RunAsync(ioc, Open(server.port(), ""), 5s);
+    RunFor(ioc, 50ms);
+    EXPECT_EQ(server.open_connections(), 2U);
+    const std::string reply = test::RunAsync(
+        ioc,
+        RawExchange(server.port(), "GET /new HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
+        5s
+    );
+    EXPECT_TRUE(reply.starts_with("HTTP/1.1 200")) << reply;
+    EXPECT_EQ(test::RunAsync(ioc, ReadToEnd(oldest.get(), 500ms), 5s), "");
+    EXPECT_EQ(test::RunAsync(ioc, ReadToEnd(second.get(), 200ms), 5s), "<still open>");
+    EXPECT_EQ(events, std::vector<ConnectionEvent>{ConnectionEvent::kIdleClosed});
+}
+
+TEST(Server, RefusesANewConnectionWhenEveryOneIsBusy) {
+    net::io_context ioc;
+    auto calls = std::make_shared<Calls>();
+    std::vector<ConnectionEvent> events;
+    Server server(
+        ioc.get_executor(),
+        {.max_connections = 1,
+         .on_connection =
+             [&](ConnectionEvent e) {
+                 events.push_back(e);
+             }},
+        MakeHandler(calls)
+    );
+    ASSERT_TRUE(server.Start());
+    // Busy: its body is arriving.
+    auto busy = test::RunAsync(
+        ioc, Open(server.port(), "POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nab"), 5s
+    );
+    RunFor(ioc, 50ms);
+    auto refused = test::RunAsync(ioc, Open(server.port(), ""), 5s);
+    EXPECT_EQ(test::RunAsync(ioc, ReadToEnd(refused.get(), 1s), 5s), "");
+    EXPECT_EQ(events, std::vector<ConnectionEvent>{ConnectionEvent::kRefused});
+    // The busy one was left alone.
+    net::write(*busy, net::buffer(std::string("cdefghij")));
+    const std::string reply = test::RunAsync(ioc, ReadToEnd(busy.get(), 300ms), 5s);
+    EXPECT_TRUE(reply.starts_with("HTTP/1.1 200")) << reply;
+}
+
+TEST(Server, KeepsEachClientToItsShare) {
+    net::io_context ioc;
+    auto calls = std::make_shared<Calls>();
+    std::vector<ConnectionEvent> events;
+    Server server(
+        ioc.get_executor(),
+        {.max_connections = 100,
+         .max_connections_per_client = 1,
+         .on_connection =
+             [&](ConnectionEvent e) {
+                 events.push_back(e);
+             }},
+        MakeHandler(calls)
+    );
+    ASSERT_TRUE(server.Start());
+    auto busy = test::RunAsync(
+        ioc, Open(server.port(), "POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nab"), 5s
+    );
+    RunFor(ioc, 50ms);
+    auto refused = test::RunAsync(ioc, Open(server.port(), ""), 5s);
+    EXPECT_EQ(test::RunAsync(ioc, ReadToEnd(refused.get(), 1s), 5s), "");
+    EXPECT_EQ(events, std::vector<ConnectionEvent>{ConnectionEvent::kClientRefused});
+    EXPECT_EQ(server.open_connections(), 1U);
+}
+
+TEST(Server, StopClosesConnectionsStillReadingABodyAndDrains) {
+    net::io_context ioc;
+    auto calls = std::make_shared<Calls>();
+    Server server(ioc.get_executor(), {}, MakeHandler(calls));
+    ASSERT_TRUE(server.Start());
+    auto reading = test::RunAsync(
+        ioc, Open(server.port(), "POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nab"), 5s
+    );
+    auto idle = test::RunAsync(ioc, Open(server.port(), ""), 5s);
+    RunFor(ioc, 50ms);
+    EXPECT_EQ(server.open_connections(), 2U);
+    server.Stop();
+    test::RunAsync(ioc, server.Drained(), 2s);
+    EXPECT_EQ(server.open_connections(), 0U);
+    EXPECT_EQ(test::RunAsync(ioc, ReadToEnd(reading.get(), 500ms), 5s), "");
+    EXPECT_EQ(test::RunAsync(ioc, ReadToEnd(idle.get(), 500ms), 5s), "");
+    EXPECT_EQ(calls->count, 0);
 }
 
 }  // namespace
