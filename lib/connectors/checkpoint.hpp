@@ -84,7 +84,8 @@ struct Checkpoint {
     /// Shifts of the listing detected so far (stepped back or re-read).
     std::int64_t shifts = 0;
     Boundary boundary;
-    /// Parent records whose children are still to be fetched.
+    /// Parents whose children are not all committed yet, as their children read them (only
+    /// the fields the children's templates and parent fields name).
     boost::json::array pending;
     /// Partitioned listings: the calls still to make, the current one first.
     boost::json::array partitions;

@@ -296,6 +296,13 @@ Task<Result<FetchedPage>> Fetcher::Fetch(
         if (!permit) {
             co_return permit.error();
         }
+        if (login_in_flight_ != nullptr || login_token_ != used_token) {
+            // A sign-in began or ended while this request waited for its turn (another
+            // request's token was rejected): build it again with the new token rather than
+            // send one known to be refused.
+            permit = http::RateBudget::Permit{};
+            continue;
+        }
         if (wait.paused.count() > 0) {
             metrics_.Wait(source, "retry_after", Seconds(wait.paused));
         }

@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <chrono>
+#include <limits>
 #include <unordered_set>
 
 #include <boost/json/serialize.hpp>
@@ -29,17 +30,15 @@ using detail::ParentKeys;
 using detail::RecordCount;
 using detail::TakeRecords;
 
-/// How much response a gathered transaction holds at most (less when max_in_flight_bytes is
-/// smaller): about a thousand typical records. Past that a transaction's fixed cost is small
-/// next to its rows, and more would only hold more memory.
-constexpr std::size_t kGatherBytes = std::size_t{1} << 20U;
-
 /// Listings read again from their first page at most this often in one run, and pages read
 /// again while stepping back at most this many more than half the pages written; past either,
 /// a listing that moves faster than it can be proven goes on unproven (the cursor is held back
 /// and nothing is swept), so that it still ends.
 constexpr int kMaxRestarts = 3;
 constexpr std::int64_t kMaxExtraRereads = 16;
+
+/// For make_room: rows that leave no room for the children owed.
+constexpr std::size_t kNoRoom = std::numeric_limits<std::size_t>::max() / 2;
 
 /// Whether a ListingGuard judges this resource's pages: every paginated listing that is not
 /// partitioned (a partition's answer is complete or split, never paged).
@@ -92,12 +91,26 @@ Task<RunReport> SourceRunner::ReadListing(RunContext& run) {
     // Pages that go to the table as they are, of a resource listed in one sequence, are
     // gathered into one transaction for as many as were read ahead during the previous
     // write: the rows, and the checkpoint after the last of them.
-    const bool gathers =
-        children.empty() && !partition && resource.scalar_field.empty() && !resource.changes_only;
+    const bool gathers = !partition && resource.scalar_field.empty() && !resource.changes_only;
     const std::size_t gather_bytes =
         gathers ? std::min<std::size_t>(kGatherBytes, settings_.max_in_flight_bytes / 2) : 0;
     RowBatch gathered;
     std::string gathered_checkpoint;
+    // For a parent resource: the checkpoint after the gathered pages, the keys of their
+    // records (row by row, to find the parents whose rows changed), and their parents still
+    // unseen, all pending in the gathered commit.
+    Checkpoint gathered_state;
+    json::array gathered_keys;
+    json::array gathered_pending;
+    // The children of the last committed batch, fetched and not yet committed: they go into
+    // the next batch's transaction, or alone before it when together they would pass
+    // max_batch_rows. While they are owed, `children_checkpoint` is what they commit with
+    // alone: the last committed checkpoint, with no parent pending.
+    ChildRows child_rows;
+    std::optional<std::string> children_checkpoint;
+    const bool all_children = std::any_of(children.begin(), children.end(), [](const auto* c) {
+        return !c->parent->only_changed;
+    });
     // Parents whose children were fetched in this run, by the fields the children read: a
     // parent listed twice (overlapping partitions, a page read again) gets its children
     // once. With `mark`, the ones returned are recorded as fetched.
@@ -118,10 +131,117 @@ Task<RunReport> SourceRunner::ReadListing(RunContext& run) {
         }
         return out;
     };
+    // Commits the children owed alone, when the rows they would go with leave no room for
+    // them in one transaction.
+    const auto make_room = [&](std::size_t rows) -> Task<Result<void>> {
+        if (!children_checkpoint || child_rows.rows == 0 ||
+            rows + child_rows.rows <= settings_.max_batch_rows) {
+            co_return Result<void>{};
+        }
+        auto write = CommitRows(
+            run,
+            resource,
+            RowBatch{},
+            *std::exchange(children_checkpoint, std::nullopt),
+            false,
+            std::exchange(child_rows, ChildRows{})
+        );
+        if (auto written = co_await std::move(write); !written) {
+            co_return written.error();
+        }
+        co_return Result<void>{};
+    };
+    // Fetches the children of the parents of a committed batch (`keys`, one per row; those
+    // inserted or changed, `changed`, unless some child wants all), into child_rows.
+    // `committed` is the checkpoint the batch committed with.
+    const auto fetch_children = [&](const json::array& keys,
+                                    const std::vector<std::size_t>& changed,
+                                    Checkpoint committed) -> Task<Result<void>> {
+        json::array parents;
+        if (all_children) {
+            parents = unseen_parents(keys, true);
+        } else {
+            for (const auto index : changed) {
+                parents.push_back(keys[index]);
+            }
+            parents = unseen_parents(parents, true);
+        }
+        // The batch's commit left all its parents pending; those whose children are fetched
+        // leave the list as their rows commit, the others with the next commit.
+        auto fetch = FetchChildren(run, std::move(parents), committed, child_rows);
+        if (auto r = co_await std::move(fetch); !r) {
+            co_return r.error();
+        }
+        committed.pending.clear();
+        children_checkpoint = Encode(committed);
+        co_return Result<void>{};
+    };
+    // Commits the gathered pages, with the children of the batch before (and reading ahead
+    // meanwhile when `read` is given), then fetches their own children.
+    const auto commit_gathered = [&](std::optional<ReadAhead> read) -> Task<Result<void>> {
+        if (auto room = co_await make_room(gathered.size()); !room) {
+            co_return room.error();
+        }
+        children_checkpoint.reset();
+        auto write = CommitRows(
+            run,
+            resource,
+            std::exchange(gathered, RowBatch{}),
+            gathered_checkpoint,
+            !children.empty(),
+            std::exchange(child_rows, ChildRows{})
+        );
+        Changed written = Errc::kCancelled;
+        if (read) {
+            auto both = WriteWhileReading(run, resource, std::move(write), std::move(*read), ahead);
+            written = co_await std::move(both);
+        } else {
+            written = co_await std::move(write);
+        }
+        if (!written) {
+            co_return written.error();
+        }
+        if (children.empty()) {
+            co_return Result<void>{};
+        }
+        const json::array keys = std::exchange(gathered_keys, json::array{});
+        gathered_pending = json::array{};
+        auto batch_children = fetch_children(keys, *written, gathered_state);
+        co_return co_await std::move(batch_children);
+    };
     // Ends the run as failed or cancelled, writing the pages gathered before the failure.
     const auto fail = [&](boost::system::error_code ec, std::string outcome) -> Task<RunReport> {
-        auto flush = FlushGathered(run, resource, gathered, gathered_checkpoint);
-        co_await std::move(flush);
+        if (!gathered.empty()) {
+            if (children_checkpoint &&
+                gathered.size() + child_rows.rows > settings_.max_batch_rows) {
+                auto flush = FlushGathered(
+                    run,
+                    resource,
+                    RowBatch{},
+                    std::exchange(child_rows, ChildRows{}),
+                    *std::exchange(children_checkpoint, std::nullopt)
+                );
+                co_await std::move(flush);
+            }
+            // With the children owed (their parents are no longer pending in it).
+            auto flush = FlushGathered(
+                run,
+                resource,
+                std::exchange(gathered, RowBatch{}),
+                std::exchange(child_rows, ChildRows{}),
+                gathered_checkpoint
+            );
+            co_await std::move(flush);
+        } else if (children_checkpoint) {
+            auto flush = FlushGathered(
+                run,
+                resource,
+                RowBatch{},
+                std::exchange(child_rows, ChildRows{}),
+                *std::exchange(children_checkpoint, std::nullopt)
+            );
+            co_await std::move(flush);
+        }
         run.Fail(ec, std::move(outcome));
         auto finish = Finish(run, run.report.outcome);
         co_return co_await std::move(finish);
@@ -314,6 +434,12 @@ Task<RunReport> SourceRunner::ReadListing(RunContext& run) {
         if (resource.changes_only) {
             KeepOnlyAChange(run, records);
         }
+        // Every parent of the page is pending in the page's own transactions, from the
+        // first part of a page written in several on: which rows changed is known only once
+        // they commit, and a crash right after must not lose their children. The list is
+        // narrowed to the parents whose children are still to come as those commit.
+        checkpoint.pending =
+            ParentKeys(settings_.spec, resource.name, unseen_parents(records, false));
         const auto resume = Encode(checkpoint);
         if (inc) {
             for (const auto& item : records) {
@@ -329,11 +455,6 @@ Task<RunReport> SourceRunner::ReadListing(RunContext& run) {
         checkpoint.position = next;
         checkpoint.boundary = guard.boundary();
         checkpoint.pages = run.report.pages + 1;
-        // Every parent of the page is pending in the page's own transaction: which rows
-        // changed is known only once it commits, and a crash right after must not lose
-        // their children. The list is narrowed to the changed rows just after.
-        checkpoint.pending =
-            ParentKeys(settings_.spec, resource.name, unseen_parents(records, false));
         if (gathers && records.size() <= settings_.max_batch_rows) {
             RowBatch rows;
             if (fetched->rows) {
@@ -342,57 +463,86 @@ Task<RunReport> SourceRunner::ReadListing(RunContext& run) {
                 run.error = "page " + std::to_string(position->pages + 1) + ": " + run.error;
                 co_return co_await fail(r.error(), "failed");
             }
-            if (gathered.size() + rows.size() > settings_.max_batch_rows) {
-                auto write = CommitRows(
-                    run, resource, std::exchange(gathered, RowBatch{}), gathered_checkpoint
-                );
+            if (!gathered.empty() && gathered.size() + rows.size() > settings_.max_batch_rows) {
+                auto write = commit_gathered(std::nullopt);
                 if (auto written = co_await std::move(write); !written) {
-                    co_return co_await fail(written.error(), "failed");
+                    co_return co_await fail(written.error(), detail::OutcomeOf(written.error()));
                 }
             }
             gathered.Append(std::move(rows));
+            if (!children.empty()) {
+                for (auto& key : ParentKeys(settings_.spec, resource.name, records)) {
+                    gathered_keys.push_back(std::move(key));
+                }
+                for (auto& parent : checkpoint.pending) {
+                    gathered_pending.push_back(std::move(parent));
+                }
+                checkpoint.pending = gathered_pending;
+                gathered_state = checkpoint;
+            }
             gathered_checkpoint = Encode(checkpoint);
             ++run.report.pages;
             position = next;
             if (next && !ahead.empty() && !fetcher_.stopping()) {
                 continue;
             }
-            auto write =
-                CommitRows(run, resource, std::exchange(gathered, RowBatch{}), gathered_checkpoint);
-            Changed written = Errc::kCancelled;
+            std::optional<ReadAhead> read;
             if (next && !fetcher_.stopping() &&
                 2 * fetched->bytes <= settings_.max_in_flight_bytes) {
-                auto both = WriteWhileReading(
-                    run,
-                    resource,
-                    std::move(write),
-                    ReadAhead{*next, page_context, following, gather_bytes},
-                    ahead
-                );
-                written = co_await std::move(both);
-            } else {
-                written = co_await std::move(write);
+                read = ReadAhead{*next, page_context, following, gather_bytes};
             }
-            if (!written) {
-                co_return co_await fail(written.error(), "failed");
+            auto write = commit_gathered(std::move(read));
+            if (auto written = co_await std::move(write); !written) {
+                co_return co_await fail(written.error(), detail::OutcomeOf(written.error()));
             }
             continue;
         }
         if (!gathered.empty()) {
-            auto write =
-                CommitRows(run, resource, std::exchange(gathered, RowBatch{}), gathered_checkpoint);
+            auto write = commit_gathered(std::nullopt);
             if (auto written = co_await std::move(write); !written) {
-                co_return co_await fail(written.error(), "failed");
+                co_return co_await fail(written.error(), detail::OutcomeOf(written.error()));
             }
         }
+        // The children of the batch before go with this page when both fit in one
+        // transaction (a page of more than max_batch_rows rows is written in several).
+        const bool with_children =
+            !children.empty() && records.size() + child_rows.rows <= settings_.max_batch_rows;
+        if (auto room = co_await make_room(with_children ? records.size() : kNoRoom); !room) {
+            co_return co_await fail(room.error(), "failed");
+        }
+        RowBatch rows;
+        if (with_children) {
+            if (fetched->rows) {
+                rows = std::move(*fetched->rows);
+            } else if (auto r = AppendRecords(rows, records, resource, nullptr, run.error); !r) {
+                run.error = "page " + std::to_string(position->pages + 1) + ": " + run.error;
+                co_return co_await fail(r.error(), "failed");
+            }
+        }
+        // This page's checkpoint follows the one the children owed would have committed
+        // with: they are in this commit, or committed, or there are none.
+        children_checkpoint.reset();
         Changed changed = Errc::kCancelled;
-        // Reading ahead overlaps the API's time with the database's. Not for parents: their
-        // children come between two of their pages.
-        auto commit = CommitRecords(
-            run, resource, records, nullptr, resume, Encode(checkpoint), std::move(fetched->rows)
-        );
-        if (next && children.empty() && !fetcher_.stopping() &&
-            2 * fetched->bytes <= settings_.max_in_flight_bytes) {
+        // Reading ahead overlaps the API's time with the database's: the next page is read
+        // while this one (and the children of the batch before) is written.
+        auto commit = with_children ? CommitRows(
+                                          run,
+                                          resource,
+                                          std::move(rows),
+                                          Encode(checkpoint),
+                                          true,
+                                          std::exchange(child_rows, ChildRows{})
+                                      )
+                                    : CommitRecords(
+                                          run,
+                                          resource,
+                                          records,
+                                          nullptr,
+                                          resume,
+                                          Encode(checkpoint),
+                                          std::move(fetched->rows)
+                                      );
+        if (next && !fetcher_.stopping() && 2 * fetched->bytes <= settings_.max_in_flight_bytes) {
             auto both = WriteWhileReading(
                 run,
                 resource,
@@ -412,34 +562,26 @@ Task<RunReport> SourceRunner::ReadListing(RunContext& run) {
         }
         ++run.report.pages;
         if (!children.empty()) {
-            const bool all_children =
-                std::any_of(children.begin(), children.end(), [](const auto* c) {
-                    return !c->parent->only_changed;
-                });
-            json::array parents;
-            if (all_children) {
-                parents = unseen_parents(records, true);
-            } else {
-                for (const auto index : *changed) {
-                    parents.push_back(records[index]);
-                }
-                parents = unseen_parents(parents, true);
-                checkpoint.pending = ParentKeys(settings_.spec, resource.name, parents);
-                const json::array no_records;
-                auto narrowed = co_await CommitRecords(
-                    run, resource, no_records, nullptr, "", Encode(checkpoint)
-                );
-                if (!narrowed) {
-                    co_return co_await fail(narrowed.error(), "failed");
-                }
-            }
-            auto r = co_await RunChildren(run, parents, checkpoint);
-            if (!r) {
+            auto page_children = fetch_children(records, *changed, checkpoint);
+            if (auto r = co_await std::move(page_children); !r) {
                 co_return co_await fail(r.error(), detail::OutcomeOf(r.error()));
             }
-            checkpoint.pending.clear();
         }
         position = next;
+    }
+    if (children_checkpoint && child_rows.rows > 0) {
+        // The last page's children. (With none, finishing clears the checkpoint anyway.)
+        auto write = CommitRows(
+            run,
+            resource,
+            RowBatch{},
+            *std::exchange(children_checkpoint, std::nullopt),
+            false,
+            std::exchange(child_rows, ChildRows{})
+        );
+        if (auto written = co_await std::move(write); !written) {
+            co_return co_await fail(written.error(), "failed");
+        }
     }
     auto finish = Finish(run, "success");
     co_return co_await std::move(finish);

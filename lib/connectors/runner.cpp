@@ -304,12 +304,19 @@ Task<RunReport> SourceRunner::Run(std::string resource_name) {
 
     // Children left pending by an interrupted run come first.
     if (!checkpoint.pending.empty()) {
-        auto r = co_await RunChildren(run, checkpoint.pending, checkpoint);
-        if (!r) {
+        ChildRows rows;
+        auto fetch = FetchChildren(run, checkpoint.pending, checkpoint, rows);
+        if (auto r = co_await std::move(fetch); !r) {
             run.Fail(r.error(), detail::OutcomeOf(r.error()));
             co_return co_await Finish(run, run.report.outcome);
         }
         checkpoint.pending.clear();
+        auto write =
+            CommitRows(run, resource, RowBatch{}, Encode(checkpoint), false, std::move(rows));
+        if (auto r = co_await std::move(write); !r) {
+            run.Fail(r.error(), "failed");
+            co_return co_await Finish(run, "failed");
+        }
     }
     co_return co_await ReadListing(run);
 }

@@ -5,6 +5,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <boost/json/object.hpp>
@@ -28,6 +29,14 @@ class Metrics;
 namespace chatsync::connectors {
 
 class ListingGuard;
+
+/// Child rows fetched and not yet committed: one batch per child resource (in ChildrenOf
+/// order), the rows they hold together, and the response bytes they came in.
+struct ChildRows {
+    std::vector<std::pair<const ResourceSpec*, RowBatch>> tables;
+    std::size_t rows = 0;
+    std::size_t bytes = 0;
+};
 
 /// What one run of a resource did.
 struct RunReport {
@@ -88,8 +97,14 @@ public:
 
 private:
     struct RunContext;
+    struct ChildFetch;
     using Pages = std::deque<Result<FetchedPage>>;
     using Changed = Result<std::vector<std::size_t>>;
+
+    /// How much response a gathered transaction holds at most (less when max_in_flight_bytes
+    /// is smaller): about a thousand typical records. Past that a transaction's fixed cost is
+    /// small next to its rows, and more would only hold more memory.
+    static constexpr std::size_t kGatherBytes = std::size_t{1} << 20U;
 
     /// The page loop: reads the listing from run.checkpoint to its end, checking that it does
     /// not move under the reader, and commits each page with the checkpoint after it.
@@ -149,30 +164,59 @@ private:
         ReadAhead read,
         Pages& ahead
     );
-    /// Writes flattened rows and the checkpoint in one transaction. With
-    /// `want_changed_rows`, returns the indices of the rows inserted or changed.
+    /// Writes flattened rows of `resource`, the rows of its children, and the checkpoint in
+    /// one transaction. With `want_changed_rows`, returns the indices of the rows of
+    /// `resource` inserted or changed.
     Task<Changed> CommitRows(
         RunContext& run,
         const ResourceSpec& resource,
         RowBatch rows,
         std::string checkpoint,
-        bool want_changed_rows = false
+        bool want_changed_rows = false,
+        ChildRows children = {}
     );
-    /// Before a run fails on a page: writes the rows gathered from the pages before it, so
+    /// Before a run fails: writes what was read before the failure and not yet written (the
+    /// rows gathered from the pages before it, the children fetched) with `checkpoint`, so
     /// that the failure costs only what comes after. Keeps run.error.
     Task<void> FlushGathered(
         RunContext& run,
         const ResourceSpec& resource,
-        RowBatch& gathered,
-        const std::string& checkpoint
+        RowBatch rows,
+        ChildRows children,
+        std::string checkpoint
     );
     /// Flattens a page's records into FetchedPage::rows ahead of their write, when they will
     /// be written as they are in one transaction.
     void Preflatten(FetchedPage& fetched, const ResourceSpec& resource) const;
-    /// Fetches the children of `parents`, keeping them pending in the checkpoint until their
-    /// last page commits.
-    Task<Result<void>>
-    RunChildren(RunContext& run, const boost::json::array& parents, Checkpoint checkpoint);
+    /// Fetches the children of `parents` into `rows`: several parents' listings at once (as
+    /// many as the source's concurrency; its budget bounds the requests in flight), each one
+    /// page by page. Before the rows would pass max_batch_rows rows or the gathered response
+    /// bytes, they are committed with `checkpoint`, its pending list then holding the parents
+    /// not yet done, so that memory stays bounded however many children a parent has. What
+    /// is left in `rows` at the end is for the caller to commit, with no parent of `parents`
+    /// pending any more. On failure, the rows fetched are committed the same way first.
+    Task<Result<void>> FetchChildren(
+        RunContext& run,
+        boost::json::array parents,
+        Checkpoint checkpoint,
+        ChildRows& rows
+    );
+    /// One of FetchChildren's workers: takes the next parent and fetches its children, until
+    /// none is left or a worker failed.
+    Task<void> FetchChildrenOf(RunContext& run, ChildFetch& fetch);
+    /// Adds one child page's records to the gathered rows, committing them first (in parts)
+    /// when they would not fit.
+    Task<Result<void>> GatherChildPage(
+        RunContext& run,
+        ChildFetch& fetch,
+        std::size_t child,
+        const boost::json::array& records,
+        const boost::json::value& parent,
+        std::size_t bytes
+    );
+    /// Commits the gathered child rows with the pending parents not yet done. One commit at a
+    /// time: a worker that finds one in progress waits for it, and returns without committing.
+    Task<Result<void>> FlushChildren(RunContext& run, ChildFetch& fetch);
     /// Sets chatsync_status_value from the record a scalar resource read.
     void ExportScalar(const ResourceSpec& resource, const boost::json::array& records);
     /// For changes_only resources: drops the record when it equals the last change written,

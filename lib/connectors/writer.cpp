@@ -178,7 +178,8 @@ Task<SourceRunner::Changed> SourceRunner::CommitRows(
     const ResourceSpec& resource,
     RowBatch rows,
     std::string checkpoint,
-    bool want_changed_rows
+    bool want_changed_rows,
+    ChildRows children
 ) {
     sink::PageCommit commit;
     commit.schema = settings_.name;
@@ -186,16 +187,26 @@ Task<SourceRunner::Changed> SourceRunner::CommitRows(
     commit.resource = run.resource->name;
     commit.run_id = run.run_id;
     commit.checkpoint = std::move(checkpoint);
-    if (!rows.empty()) {
+    // The resource each TableWrite is for, in order.
+    std::vector<const ResourceSpec*> written_for;
+    const auto add = [&](const ResourceSpec& r, RowBatch batch, bool want_changed) {
+        if (batch.empty()) {
+            return;
+        }
         sink::TableWrite write;
-        write.table = resource.name;
-        write.key_paths = resource.primary_key;
-        if (resource.soft_delete) {
+        write.table = r.name;
+        write.key_paths = r.primary_key;
+        if (r.soft_delete) {
             write.seen_pass = run.checkpoint.pass;
         }
-        write.want_changed_rows = want_changed_rows;
-        write.rows = std::move(rows);
+        write.want_changed_rows = want_changed;
+        write.rows = std::move(batch);
         commit.tables.push_back(std::move(write));
+        written_for.push_back(&r);
+    };
+    add(resource, std::move(rows), want_changed_rows);
+    for (auto& [child, batch] : children.tables) {
+        add(*child, std::move(batch), false);
     }
     auto written = co_await sink_.CommitPage(std::move(commit));
     if (!written) {
@@ -203,17 +214,20 @@ Task<SourceRunner::Changed> SourceRunner::CommitRows(
         co_return written.error();
     }
     std::vector<std::size_t> changed;
-    for (const auto& t : written->tables) {
+    for (std::size_t i = 0; i < written->tables.size() && i < written_for.size(); ++i) {
+        const auto& t = written->tables[i];
+        const auto& table = written_for[i]->name;
         run.report.rows_written += t.inserted + t.updated;
         run.report.rows_unchanged += t.unchanged;
-        metrics_.Page(settings_.name, resource.name, t.inserted + t.updated, t.unchanged);
+        metrics_.Page(settings_.name, table, t.inserted + t.updated, t.unchanged);
+        // Only the resource's own write asks for them.
         changed.insert(changed.end(), t.changed_rows.begin(), t.changed_rows.end());
         for (const auto& c : t.converted) {
             spdlog::info(
                 "converted a column to its declared type source={} table={} column={} from=\"{}\" "
                 "to=\"{}\"",
                 settings_.name,
-                resource.name,
+                table,
                 c.column,
                 c.from,
                 c.to
@@ -226,16 +240,16 @@ Task<SourceRunner::Changed> SourceRunner::CommitRows(
 Task<void> SourceRunner::FlushGathered(
     RunContext& run,
     const ResourceSpec& resource,
-    RowBatch& gathered,
-    const std::string& checkpoint
+    RowBatch rows,
+    ChildRows children,
+    std::string checkpoint
 ) {
-    if (gathered.empty()) {
-        co_return;
-    }
     // The failure being reported stays the run's error; should this write fail too, its
     // pages are read again by the next run.
     const std::string error = run.error;
-    auto task = CommitRows(run, resource, std::exchange(gathered, RowBatch{}), checkpoint);
+    auto task = CommitRows(
+        run, resource, std::move(rows), std::move(checkpoint), false, std::move(children)
+    );
     auto written = co_await std::move(task);
     if (!written) {
         spdlog::warn(

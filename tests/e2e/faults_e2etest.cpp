@@ -120,19 +120,23 @@ TEST(Crash, KillNineMidSyncResumesFromTheLastCommittedPage) {
 TEST(Crash, KillNineWhileFetchingChildrenLosesNoChild) {
     CHATSYNC_REQUIRE_DSN(dsn);
     Emulator emu({"--records", "90", "--auth", "bearer", "--token", kToken});
+    // Four child listings are read at once (the spec's concurrency): 150 ms each makes the
+    // run last seconds, so that the kill lands while children are being fetched.
     emu.Admin(
         "POST",
         "/_admin/faults",
-        R"({"kind":"delay","ms":40,"count":-1,"path_prefix":"/generic/records/"})"
+        R"({"kind":"delay","ms":150,"count":-1,"path_prefix":"/generic/records/"})"
     );
     TempDir dir;
     const auto source = UniqueName("killchild");
-    const auto config = dir.Write(
-        "c.yaml",
-        E2eConfig(
-            dsn, source, emu.url(), dir.path(), "    resources:\n      comments: {enabled: true}\n"
-        )
+    auto text = E2eConfig(
+        dsn, source, emu.url(), dir.path(), "    resources:\n      comments: {enabled: true}\n"
     );
+    // The one page of parents has its children committed in several transactions of at most
+    // 20 rows, each with the parents not yet done pending in its checkpoint.
+    const std::string limits = "limits:\n";
+    text.insert(text.find(limits) + limits.size(), "  max_batch_rows: 20\n");
+    const auto config = dir.Write("c.yaml", text);
     const std::vector<std::string> once{
         "-c", config, "once", "--source", source, "--resource", "page"};
     auto daemon = StartChatsyncd(once, dir.path() + "/first.log");
