@@ -4,7 +4,8 @@
 #   scripts/packages.sh build     compilers and -dev libraries to build chatsyncd
 #   scripts/packages.sh runtime   shared libraries chatsyncd needs at run time (container image)
 #   scripts/packages.sh server    the PostgreSQL server for the embedded cluster (no DSN configured)
-#   scripts/packages.sh test      what the test suite needs on top of build (PostgreSQL, promtool)
+#   scripts/packages.sh test      what the test suite needs on top of build (PostgreSQL, promtool,
+#                                 Clang for the sanitizer build and the fuzz targets)
 #   scripts/packages.sh deploy    what the deployment tests need (podman to build the image)
 #   scripts/packages.sh bench     what the benchmarks in bench/ need on top of build
 #   scripts/packages.sh install GROUP...   apt-get install those groups (run as root)
@@ -29,6 +30,9 @@ test_packages=(
   libgtest-dev libgmock-dev googletest
   postgresql-15 postgresql-client-15
   prometheus procps curl
+  # The sanitizer job and the fuzz targets: Clang, its sanitizer and libFuzzer runtimes, and
+  # llvm-symbolizer for the reports' stacks.
+  clang libclang-rt-14-dev llvm
 )
 bench_packages=(
   postgresql-15 postgresql-client-15 curl python3
@@ -70,5 +74,5 @@ case "${1:-}" in
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
     ;;
-  *) sed -n '2,10p' "$0"; exit 2 ;;
+  *) sed -n '2,11p' "$0"; exit 2 ;;
 esac

@@ -1,23 +1,25 @@
 #!/usr/bin/env bash
 # Sets up and runs every test on a Debian 12 machine: installs the packages, builds with
 # warnings as errors, starts a throwaway PostgreSQL cluster on loopback, and runs ctest
-# (unit, PostgreSQL integration and end-to-end tests). Database tests fail, never skip, here.
+# (unit, PostgreSQL integration, end-to-end and deployment tests). Database tests fail, never
+# skip, here. Then, for the full suite only (no arguments), the sanitizer job: the unit,
+# PostgreSQL and end-to-end tests again in the ASan+UBSan build (scripts/sanitize.sh), and a
+# short run of every fuzz target (scripts/fuzz.sh, $CHATSYNC_FUZZ_SECONDS seconds each).
 # Arguments go to ctest, e.g. scripts/test.sh -L unit, or -R Pagination.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/packages.sh install build server test deploy
 scripts/build.sh -DCHATSYNC_WERROR=ON
 
-pg_dir=$(mktemp -d "${TMPDIR:-/tmp}/chatsync-test-pg.XXXXXX")
-cleanup() { scripts/pg-cluster.sh stop "$pg_dir" >/dev/null 2>&1 || true; rm -rf "$pg_dir"; }
-trap cleanup EXIT
-# The first free port from 55432 up, unless one is given.
-port=${CHATSYNC_TEST_PG_PORT:-}
-if [ -z "$port" ]; then
-  port=55432
-  while (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do port=$((port + 1)); done
-fi
-CHATSYNC_TEST_PG_DSN=$(scripts/pg-cluster.sh start "$pg_dir" "$port")
-export CHATSYNC_TEST_PG_DSN CHATSYNC_REQUIRE_PG=1
-echo "test: PostgreSQL ready at $CHATSYNC_TEST_PG_DSN"
+source scripts/test-pg.bash
 ctest --test-dir "${CHATSYNC_BUILD_DIR:-build}" --output-on-failure -j "${CHATSYNC_JOBS:-$(nproc)}" "$@"
+
+if [ $# -eq 0 ]; then
+  stage=$SECONDS
+  scripts/sanitize.sh
+  echo "test: sanitizer job (build and tests) took $((SECONDS - stage)) s"
+  stage=$SECONDS
+  scripts/fuzz.sh "${CHATSYNC_FUZZ_SECONDS:-10}"
+  echo "test: fuzzing took $((SECONDS - stage)) s"
+fi
+echo "test: all done in $SECONDS s"

@@ -1150,7 +1150,8 @@ private:
             auto it = std::find_if(
                 spec.resources.begin(),
                 spec.resources.end(),
-                [&](const cn::ResourceSpec& r) { return r.name == name; }
+                // An init-capture: Clang before 16 cannot capture a structured binding.
+                [&wanted = name](const cn::ResourceSpec& r) { return r.name == wanted; }
             );
             if (it == spec.resources.end()) {
                 if (check_names) {

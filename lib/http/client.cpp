@@ -32,6 +32,7 @@
 
 #include "core/error.hpp"
 #include "core/text.hpp"
+#include "http/detail/response_reader.hpp"
 #include "http/url.hpp"
 
 namespace chatsync::http {
@@ -45,10 +46,6 @@ using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 using BeastRequest = bhttp::request<bhttp::string_body>;
 using SteadyClock = std::chrono::steady_clock;
 using boost::system::error_code;
-
-/// Large enough for any API's headers (cookies, long link headers), small enough that a
-/// hostile or broken peer cannot make us buffer without bound before the body limit applies.
-constexpr std::uint32_t kHeaderLimit = 64U * 1024U;
 
 /// How long closing a TLS connection may wait for the peer's close_notify. The response is
 /// already complete by then, so this only bounds the extra latency of a polite close.
@@ -229,16 +226,6 @@ error_code MapError(const error_code& ec, bool cancelled) {
         return make_error_code(Errc::kTls);
     }
     return ec;
-}
-
-Response ToResponse(bhttp::response<bhttp::string_body>&& message) {
-    Response response;
-    response.status = message.result_int();
-    for (const auto& field : message) {
-        response.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
-    }
-    response.body = std::move(message.body());
-    return response;
 }
 
 Task<void> Close(ConnectionPtr connection) {
@@ -580,10 +567,8 @@ Task<Exchanged> Client::Impl::Exchange(
 
     bool interim_received = false;
     while (true) {
-        bhttp::response_parser<bhttp::string_body> parser;
-        parser.header_limit(kHeaderLimit);
-        parser.body_limit(options.max_response_bytes);
-        parser.skip(head);
+        detail::ResponseParser parser;
+        detail::LimitResponse(parser, options.max_response_bytes, head);
         // Read piece by piece so that idle_timeout bounds each wait for data, not the whole
         // body: a slow but steady download is fine until total_timeout.
         while (!parser.is_done()) {
@@ -606,15 +591,12 @@ Task<Exchanged> Client::Impl::Exchange(
                 co_return out;
             }
         }
-        const unsigned status = parser.get().result_int();
-        // Interim responses (100 Continue, 103 Early Hints) precede the real one; 101 would
-        // switch protocols, which a plain request never asks for, so it ends the exchange.
-        if (status >= 100 && status < 200 && status != 101) {
+        if (detail::IsInterim(parser.get().result_int())) {
             interim_received = true;
             continue;
         }
         out.keep_alive = parser.keep_alive();
-        out.response = ToResponse(parser.release());
+        out.response = detail::ToResponse(parser.release());
         break;
     }
     lowest.expires_never();

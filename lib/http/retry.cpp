@@ -131,7 +131,9 @@ int ExpandTwoDigitYear(int yy, system_clock::time_point now) {
 ///   IMF-fixdate  "Sun, 06 Nov 1994 08:49:37 GMT"
 ///   rfc850-date  "Sunday, 06-Nov-94 08:49:37 GMT"
 ///   asctime-date "Sun Nov  6 08:49:37 1994"
-std::optional<system_clock::time_point>
+/// In seconds: a four-digit year may lie centuries away, beyond what system_clock's
+/// nanoseconds hold (about 1678 to 2262).
+std::optional<std::chrono::sys_seconds>
 ParseHttpDate(std::string_view text, system_clock::time_point now) {
     Cursor cursor(text);
     if (!IsDayName(cursor.Letters())) {
@@ -207,8 +209,14 @@ std::optional<Millis> ParseRetryAfter(std::string_view value, system_clock::time
     if (!date) {
         return std::nullopt;
     }
-    if (*date <= now) {
+    const auto now_seconds = std::chrono::floor<std::chrono::seconds>(now);
+    if (*date <= now_seconds) {
         return Millis{0};
+    }
+    // Like a delta-seconds value, a date too far ahead is taken as 2^31 seconds. Within that,
+    // the difference is small enough to take with `now`'s own precision.
+    if (*date - now_seconds >= std::chrono::seconds{kMaxDelaySeconds}) {
+        return std::chrono::duration_cast<Millis>(std::chrono::seconds{kMaxDelaySeconds});
     }
     // Rounded up: waiting a fraction less than the named instant would send too early.
     return std::chrono::ceil<Millis>(*date - now);

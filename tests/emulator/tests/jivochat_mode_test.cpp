@@ -329,11 +329,12 @@ TEST(JivoChatGenerator, IsDeterministicUniqueAndCausal) {
         const auto finished = std::find(sequence.begin(), sequence.end(), "chat_finished");
         if (finished != sequence.end()) {
             EXPECT_EQ(finished + 1, sequence.end()) << chat;
-            const json::value v =
-                json::parse(std::find_if(events.begin(), events.end(), [&](const JivoEvent& e) {
-                                return e.name == "chat_finished" &&
-                                       json::parse(e.body).at("chat_id") == chat;
-                            })->body);
+            // An init-capture: Clang before 16 cannot capture a structured binding.
+            const auto finished_event =
+                std::find_if(events.begin(), events.end(), [&id = chat](const JivoEvent& e) {
+                    return e.name == "chat_finished" && json::parse(e.body).at("chat_id") == id;
+                });
+            const json::value v = json::parse(finished_event->body);
             EXPECT_FALSE(v.at("chat").at("messages").as_array().empty());
         }
     }

@@ -32,6 +32,17 @@ TEST(ParseRetryAfter, ReadsAllThreeHttpDateForms) {
     EXPECT_EQ(ParseRetryAfter("Sun Nov  6 08:49:37 1994", now), Millis{90'000});
 }
 
+TEST(ParseRetryAfter, DatesCenturiesAwayAreThePastOrTheLongestDelay) {
+    // Years that system_clock's nanoseconds cannot hold: computed in seconds, no overflow.
+    const auto now = ExampleInstant();
+    EXPECT_EQ(ParseRetryAfter("Wed, 01 Jul 1272 02:30:00 GMT", now), Millis{0});
+    EXPECT_EQ(ParseRetryAfter("Mon, 01 Jan 0000 00:00:00 GMT", now), Millis{0});
+    const auto longest = std::chrono::duration_cast<Millis>(std::chrono::seconds{1LL << 31});
+    EXPECT_EQ(ParseRetryAfter("Fri, 31 Dec 9999 23:59:59 GMT", now), longest);
+    EXPECT_EQ(ParseRetryAfter("Sun Nov  6 08:49:37 2094", now), longest);
+    EXPECT_EQ(ParseRetryAfter("Sun Nov  6 08:49:37 2024", now), Millis{946'771'200'000});
+}
+
 TEST(ParseRetryAfter, RoundsSubSecondRemaindersUp) {
     const auto now = ExampleInstant() - 1500ms - 250us;
     EXPECT_EQ(ParseRetryAfter("Sun, 06 Nov 1994 08:49:37 GMT", now), Millis{1501});
