@@ -139,14 +139,15 @@ std::string EventUpsertSql(const std::vector<const RenderedEventRow*>& rows, boo
     const std::string synced = QuoteIdent(kSyncedAtColumn);
     // The columns any row gives, in declaration order.
     std::vector<const EventTablePlan::Column*> columns;
-    for (const auto& [declared, column] : table.columns) {
+    for (const auto& entry : table.columns) {
+        const EventTablePlan::Column* column = &entry.second;
         const bool given = std::any_of(rows.begin(), rows.end(), [&](const RenderedEventRow* r) {
             return std::any_of(r->values.begin(), r->values.end(), [&](const auto& v) {
-                return v.first == &column;
+                return v.first == column;
             });
         });
         if (given) {
-            columns.push_back(&column);
+            columns.push_back(column);
         }
     }
     std::string sql = "INSERT INTO " + table.qualified + " AS t (";
