@@ -1,9 +1,12 @@
 #include "config/detail/yaml_tree.hpp"
 
 #include <cstddef>
+#include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 namespace chatsync::config::detail {
@@ -16,6 +19,72 @@ constexpr std::size_t kMaxNodes = 1'000'000;
 constexpr int kMaxDepth = 128;
 
 class TooLarge {};
+
+/// yaml-cpp 0.7 reads an endless run of empty documents from some malformed text (fuzz corpus
+/// fuzz_config/endless_documents), so YAML::LoadAll never returns on it; documents are counted
+/// up to this many instead.
+constexpr std::size_t kMaxDocuments = 100;
+
+/// Counts the documents of a text and notes where the second one's content starts, without
+/// building nodes.
+class DocumentCounter final : public YAML::EventHandler {
+public:
+    std::size_t documents = 0;
+    std::optional<YAML::Mark> second;
+
+    void OnDocumentStart(const YAML::Mark& mark) override {
+        ++documents;
+        if (documents == 2) {
+            second = mark;
+            second_has_node_ = false;
+        }
+    }
+
+    void OnDocumentEnd() override {}
+
+    void OnNull(const YAML::Mark& mark, YAML::anchor_t) override { Node(mark); }
+
+    void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override { Node(mark); }
+
+    void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t, const std::string&)
+        override {
+        Node(mark);
+    }
+
+    void OnSequenceStart(
+        const YAML::Mark& mark,
+        const std::string&,
+        YAML::anchor_t,
+        YAML::EmitterStyle::value
+    ) override {
+        Node(mark);
+    }
+
+    void OnSequenceEnd() override {}
+
+    void OnMapStart(
+        const YAML::Mark& mark,
+        const std::string&,
+        YAML::anchor_t,
+        YAML::EmitterStyle::value
+    ) override {
+        Node(mark);
+    }
+
+    void OnMapEnd() override {}
+
+private:
+    /// The second document's root node is where its content starts (the mark LoadAll's node
+    /// would have).
+    void Node(const YAML::Mark& mark) {
+        if (documents == 2 && !second_has_node_) {
+            second = mark;
+            second_has_node_ = true;
+        }
+    }
+
+    bool second_has_node_ = false;
+};
 
 Mark ToMark(const YAML::Mark& m) {
     if (m.line < 0 || m.column < 0) {
@@ -90,19 +159,23 @@ std::string_view KindName(const YamlNode& node) {
 
 std::variant<YamlNode, ConfigError> ParseYaml(const std::string& text, const std::string& file) {
     try {
-        const std::vector<YAML::Node> docs = YAML::LoadAll(text);
-        if (docs.size() > 1) {
+        std::istringstream in(text);
+        YAML::Parser parser(in);
+        DocumentCounter counter;
+        while (counter.documents < kMaxDocuments && parser.HandleNextDocument(counter)) {
+        }
+        if (counter.documents > 1) {
             // A second document would be silently ignored; say so instead.
-            const Mark m = ToMark(docs[1].Mark());
+            const Mark m = ToMark(counter.second.value_or(YAML::Mark::null_mark()));
+            const std::string found = counter.documents < kMaxDocuments
+                                          ? std::to_string(counter.documents)
+                                          : "over " + std::to_string(kMaxDocuments - 1);
             return ConfigError(
-                file,
-                m.line,
-                m.column,
-                "",
-                "expected one YAML document, found " + std::to_string(docs.size())
+                file, m.line, m.column, "", "expected one YAML document, found " + found
             );
         }
-        YamlNode out = docs.empty() ? YamlNode{} : Converter{}.Convert(docs[0], 0);
+        YamlNode out =
+            counter.documents == 0 ? YamlNode{} : Converter{}.Convert(YAML::Load(text), 0);
         if (out.IsNull()) {
             out.mark = {1, 1};
         }
