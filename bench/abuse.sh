@@ -21,20 +21,6 @@ dsn=$(scripts/pg-cluster.sh start "$work/pg" "$port")
 token=abuse-0123456789abcdef-token
 daemon_pid=
 
-# Wait for "<what> ready ... port=N" in a log and print N.
-port_of() {
-    local log=$1 what=$2
-    for _ in $(seq 300); do
-        if grep -qE "$what ready .* port=[0-9]+" "$log" 2>/dev/null; then
-            grep -oE "$what ready .* port=[0-9]+" "$log" | head -n1 | grep -oE '[0-9]+$'
-            return
-        fi
-        sleep 0.1
-    done
-    echo "abuse: $what did not start; see $log" >&2
-    tail -n 20 "$log" >&2
-    exit 1
-}
 
 # start NAME [FILES] [GRACE] [EXTRA WEBHOOK KEYS]: a fresh daemon; sets hook_port, admin_port.
 start() {

@@ -12,3 +12,18 @@ cleanup() {
     rm -rf "$work"
 }
 trap cleanup EXIT
+
+# Waits for "<what> ready ... port=N" in a log and prints N (a listener bound to port 0).
+port_of() {
+    local log=$1 what=$2
+    for _ in $(seq 300); do
+        if grep -qE "$what ready .* port=[0-9]+" "$log" 2>/dev/null; then
+            grep -oE "$what ready .* port=[0-9]+" "$log" | head -n1 | grep -oE '[0-9]+$'
+            return
+        fi
+        sleep 0.1
+    done
+    echo "${0##*/}: $what did not start; see $log" >&2
+    tail -n 20 "$log" >&2
+    exit 1
+}

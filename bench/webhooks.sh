@@ -24,20 +24,6 @@ port=$(( 20000 + RANDOM % 20000 ))
 dsn=$(PG_DURABLE=1 scripts/pg-cluster.sh start "$work/pg" "$port")
 psql() { command psql -X -q -v ON_ERROR_STOP=1 -tA "$dsn" "$@"; }
 
-# Wait for "<what> ready ... port=N" in a log and print N.
-port_of() {
-    local log=$1 what=$2
-    for _ in $(seq 300); do
-        if grep -qE "$what ready .* port=[0-9]+" "$log" 2>/dev/null; then
-            grep -oE "$what ready .* port=[0-9]+" "$log" | head -n1 | grep -oE '[0-9]+$'
-            return
-        fi
-        sleep 0.1
-    done
-    echo "bench: $what did not start; see $log" >&2
-    tail -n 20 "$log" >&2
-    exit 1
-}
 
 json_field() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 
