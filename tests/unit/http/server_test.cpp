@@ -1,5 +1,6 @@
 #include "http/server.hpp"
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -128,6 +129,25 @@ Task<std::string> ReadToEnd(Tcp::socket* socket, std::chrono::milliseconds limit
 void RunFor(net::io_context& ioc, std::chrono::milliseconds d) {
     ioc.restart();
     ioc.run_for(d);
+}
+
+/// Runs the server's side until `reached()` holds, however slow the machine: the tests wait
+/// for a state (a connection accepted, a head read), never for a time. Fails after 10 s.
+void RunUntil(net::io_context& ioc, const std::function<bool()>& reached) {
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (!reached()) {
+        ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "the server never got there";
+        RunFor(ioc, 5ms);
+    }
+}
+
+/// A head check that lets every request through and counts the heads read. Once it has
+/// seen a head, that connection is reading its body: the server marks it so in the same step.
+Server::HeadCheck CountHeads(int& heads) {
+    return [&heads](const ServerRequest&) -> std::optional<ServerResponse> {
+        ++heads;
+        return std::nullopt;
+    };
 }
 
 Task<std::vector<Result<Response>>> SendAll(Client* client, std::vector<Request> requests) {
@@ -520,10 +540,12 @@ TEST(Server, RefusesFromTheHeaderWithoutReadingTheBody) {
 TEST(Server, Answers503WhenBodiesInFlightAreAtTheirBudget) {
     net::io_context ioc;
     auto calls = std::make_shared<Calls>();
+    int heads = 0;
     std::vector<unsigned> refused;
     Server server(
         ioc.get_executor(),
         {.max_body_bytes_in_flight = 1000,
+         .check_head = CountHeads(heads),
          .on_refused =
              [&](const std::string&, unsigned status) {
                  refused.push_back(status);
@@ -535,7 +557,7 @@ TEST(Server, Answers503WhenBodiesInFlightAreAtTheirBudget) {
     auto first = test::RunAsync(
         ioc, Open(server.port(), "POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 800\r\n\r\nab"), 5s
     );
-    RunFor(ioc, 100ms);
+    RunUntil(ioc, [&] { return heads == 1; });
     const std::string reply = test::RunAsync(
         ioc,
         RawExchange(server.port(), "POST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 800\r\n\r\n"),
@@ -546,7 +568,7 @@ TEST(Server, Answers503WhenBodiesInFlightAreAtTheirBudget) {
     EXPECT_EQ(refused, std::vector<unsigned>{503});
     // Once the first is answered its bytes are free again.
     first->close();
-    RunFor(ioc, 100ms);
+    RunUntil(ioc, [&] { return server.open_connections() == 0; });
     const std::string again = test::RunAsync(
         ioc,
         RawExchange(
@@ -573,10 +595,9 @@ TEST(Server, ClosesTheOldestIdleConnectionForANewOneOverBudget) {
     );
     ASSERT_TRUE(server.Start());
     auto oldest = test::RunAsync(ioc, Open(server.port(), ""), 5s);
-    RunFor(ioc, 50ms);
+    RunUntil(ioc, [&] { return server.open_connections() == 1; });
     auto second = test::RunAsync(ioc, Open(server.port(), ""), 5s);
-    RunFor(ioc, 50ms);
-    EXPECT_EQ(server.open_connections(), 2U);
+    RunUntil(ioc, [&] { return server.open_connections() == 2; });
     const std::string reply = test::RunAsync(
         ioc,
         RawExchange(server.port(), "GET /new HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
@@ -591,10 +612,12 @@ TEST(Server, ClosesTheOldestIdleConnectionForANewOneOverBudget) {
 TEST(Server, RefusesANewConnectionWhenEveryOneIsBusy) {
     net::io_context ioc;
     auto calls = std::make_shared<Calls>();
+    int heads = 0;
     std::vector<ConnectionEvent> events;
     Server server(
         ioc.get_executor(),
         {.max_connections = 1,
+         .check_head = CountHeads(heads),
          .on_connection =
              [&](ConnectionEvent e) {
                  events.push_back(e);
@@ -606,7 +629,7 @@ TEST(Server, RefusesANewConnectionWhenEveryOneIsBusy) {
     auto busy = test::RunAsync(
         ioc, Open(server.port(), "POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nab"), 5s
     );
-    RunFor(ioc, 50ms);
+    RunUntil(ioc, [&] { return heads == 1; });
     auto refused = test::RunAsync(ioc, Open(server.port(), ""), 5s);
     EXPECT_EQ(test::RunAsync(ioc, ReadToEnd(refused.get(), 1s), 5s), "");
     EXPECT_EQ(events, std::vector<ConnectionEvent>{ConnectionEvent::kRefused});
@@ -619,11 +642,13 @@ TEST(Server, RefusesANewConnectionWhenEveryOneIsBusy) {
 TEST(Server, KeepsEachClientToItsShare) {
     net::io_context ioc;
     auto calls = std::make_shared<Calls>();
+    int heads = 0;
     std::vector<ConnectionEvent> events;
     Server server(
         ioc.get_executor(),
         {.max_connections = 100,
          .max_connections_per_client = 1,
+         .check_head = CountHeads(heads),
          .on_connection =
              [&](ConnectionEvent e) {
                  events.push_back(e);
@@ -634,7 +659,7 @@ TEST(Server, KeepsEachClientToItsShare) {
     auto busy = test::RunAsync(
         ioc, Open(server.port(), "POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nab"), 5s
     );
-    RunFor(ioc, 50ms);
+    RunUntil(ioc, [&] { return heads == 1; });
     auto refused = test::RunAsync(ioc, Open(server.port(), ""), 5s);
     EXPECT_EQ(test::RunAsync(ioc, ReadToEnd(refused.get(), 1s), 5s), "");
     EXPECT_EQ(events, std::vector<ConnectionEvent>{ConnectionEvent::kClientRefused});
@@ -644,14 +669,14 @@ TEST(Server, KeepsEachClientToItsShare) {
 TEST(Server, StopClosesConnectionsStillReadingABodyAndDrains) {
     net::io_context ioc;
     auto calls = std::make_shared<Calls>();
-    Server server(ioc.get_executor(), {}, MakeHandler(calls));
+    int heads = 0;
+    Server server(ioc.get_executor(), {.check_head = CountHeads(heads)}, MakeHandler(calls));
     ASSERT_TRUE(server.Start());
     auto reading = test::RunAsync(
         ioc, Open(server.port(), "POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nab"), 5s
     );
     auto idle = test::RunAsync(ioc, Open(server.port(), ""), 5s);
-    RunFor(ioc, 50ms);
-    EXPECT_EQ(server.open_connections(), 2U);
+    RunUntil(ioc, [&] { return heads == 1 && server.open_connections() == 2; });
     server.Stop();
     test::RunAsync(ioc, server.Drained(), 2s);
     EXPECT_EQ(server.open_connections(), 0U);
