@@ -131,13 +131,8 @@ Task<RunReport> SourceRunner::ReadListing(RunContext& run) {
         }
         return out;
     };
-    // Commits the children owed alone, when the rows they would go with leave no room for
-    // them in one transaction.
-    const auto make_room = [&](std::size_t rows) -> Task<Result<void>> {
-        if (!children_checkpoint || child_rows.rows == 0 ||
-            rows + child_rows.rows <= settings_.max_batch_rows) {
-            co_return Result<void>{};
-        }
+    // Commits the children owed alone, with the checkpoint they are owed under.
+    const auto commit_children = [&]() -> Task<Result<void>> {
         auto write = CommitRows(
             run,
             resource,
@@ -150,6 +145,15 @@ Task<RunReport> SourceRunner::ReadListing(RunContext& run) {
             co_return written.error();
         }
         co_return Result<void>{};
+    };
+    // Commits the children owed alone when the rows they would go with leave no room for
+    // them in one transaction.
+    const auto make_room = [&](std::size_t rows) -> Task<Result<void>> {
+        if (!children_checkpoint || child_rows.rows == 0 ||
+            rows + child_rows.rows <= settings_.max_batch_rows) {
+            co_return Result<void>{};
+        }
+        co_return co_await commit_children();
     };
     // Fetches the children of the parents of a committed batch (`keys`, one per row; those
     // inserted or changed, `changed`, unless some child wants all), into child_rows.
@@ -571,15 +575,7 @@ Task<RunReport> SourceRunner::ReadListing(RunContext& run) {
     }
     if (children_checkpoint && child_rows.rows > 0) {
         // The last page's children. (With none, finishing clears the checkpoint anyway.)
-        auto write = CommitRows(
-            run,
-            resource,
-            RowBatch{},
-            *std::exchange(children_checkpoint, std::nullopt),
-            false,
-            std::exchange(child_rows, ChildRows{})
-        );
-        if (auto written = co_await std::move(write); !written) {
+        if (auto written = co_await commit_children(); !written) {
             co_return co_await fail(written.error(), "failed");
         }
     }
