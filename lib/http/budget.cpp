@@ -123,6 +123,7 @@ Task<Result<RateBudget::Permit>> RateBudget::WaitForPermit(Wait& wait) {
                 starts_.push_back(now);
                 pace_at_ = std::max(pace_at_, now) + interval_;
             }
+            wait.granted = now;
             ++in_flight_;
             co_return Permit(this);
         }

@@ -54,6 +54,8 @@ public:
         Clock::duration throttled{};
         /// Time spent waiting for a concurrency slot.
         Clock::duration queued{};
+        /// The instant the budget granted the request (and counted it against the minute).
+        Clock::time_point granted{};
     };
 
     /// Releases the concurrency slot when destroyed.
