@@ -24,6 +24,7 @@
 #include "connectors/webhook_strategy.hpp"
 #include "core/error.hpp"
 #include "core/redactor.hpp"
+#include "core/root_task.hpp"
 #include "core/time.hpp"
 #include "daemon/logging.hpp"
 #include "daemon/notify.hpp"
@@ -309,7 +310,7 @@ public:
         notifier_.Send("READY=1");
         if (const auto every = notifier_.WatchdogPingInterval()) {
             watchdog_.emplace(ioc_);
-            net::co_spawn(ioc_, WatchdogLoop(*every), [](std::exception_ptr) {});
+            net::co_spawn(ioc_, WatchdogLoop(*every), RootHandler("watchdog"));
         }
         Run(Serve(&*scheduler_, admin ? &*admin : nullptr));
         if (exit_now_) {
@@ -1235,11 +1236,7 @@ private:
             }
         }
         if (webhooks_) {
-            net::co_spawn(ioc_, UpdateWebhookRoutes(), [this](const std::exception_ptr& e) {
-                if (e) {
-                    metrics_.TaskFailure("webhook_routes");
-                }
-            });
+            net::co_spawn(ioc_, UpdateWebhookRoutes(), RootHandler("webhook_routes"));
         }
         metrics_.ConfigReload(true);
         spdlog::info(
@@ -1353,15 +1350,7 @@ private:
     /// Runs a coroutine to completion on the I/O context, then cancels the signal wait and
     /// the grace timer so that run() can return.
     void Run(Task<void> task) {
-        net::co_spawn(ioc_, std::move(task), [this](std::exception_ptr e) {
-            if (e) {
-                try {
-                    std::rethrow_exception(e);
-                } catch (const std::exception& ex) {
-                    metrics_.TaskFailure("main");
-                    spdlog::error("unexpected failure error=\"{}\"", ex.what());
-                }
-            }
+        auto finished = [this](const std::exception_ptr& /*error*/) {
             if (signals_) {
                 signals_->cancel();
             }
@@ -1374,7 +1363,8 @@ private:
             if (watchdog_) {
                 watchdog_->cancel();
             }
-        });
+        };
+        net::co_spawn(ioc_, std::move(task), RootHandler("main", std::move(finished)));
         ioc_.restart();
         ioc_.run();
     }
@@ -1410,6 +1400,17 @@ private:
 
 }  // namespace
 
+namespace {
+
+/// Sends the request and keeps the answer; `answer` stays empty when the coroutine fails.
+/// The caller runs the I/O context until this ends, so the pointers outlive it.
+Task<void>
+Ask(http::Client* client, http::Request request, std::optional<Result<http::Response>>* answer) {
+    *answer = co_await client->Send(std::move(request));
+}
+
+}  // namespace
+
 /// Asks the running daemon's admin listener for /healthz: for container HEALTHCHECKs, which
 /// have no curl in the image.
 int Healthcheck(const config::Config& config) {
@@ -1435,15 +1436,7 @@ int Healthcheck(const config::Config& config) {
     http::Request request;
     request.url = "http://" + host + ":" + listen.substr(colon + 1) + "/healthz";
     std::optional<Result<http::Response>> answer;
-    net::co_spawn(
-        ioc,
-        client.Send(std::move(request)),
-        [&](std::exception_ptr e, Result<http::Response> r) {
-            if (!e) {
-                answer = std::move(r);
-            }
-        }
-    );
+    net::co_spawn(ioc, Ask(&client, std::move(request), &answer), RootHandler("healthcheck"));
     ioc.run();
     if (!answer || !*answer) {
         std::fprintf(

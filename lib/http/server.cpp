@@ -26,6 +26,7 @@
 #include <boost/beast/http/write.hpp>
 
 #include "core/error.hpp"
+#include "core/root_task.hpp"
 #include "core/text.hpp"
 
 namespace chatsync::http {
@@ -787,7 +788,11 @@ Task<void> AcceptLoop(std::shared_ptr<ServerState> state) {
         const auto id = state->next_session_id++;
         auto stream = std::make_unique<beast::tcp_stream>(std::move(socket));
         state->Add(id, stream.get(), client);
-        net::co_spawn(state->executor, RunSession(state, id, std::move(stream)), SessionFinished{});
+        net::co_spawn(
+            state->executor,
+            RunSession(state, id, std::move(stream)),
+            RootHandler("http_session", SessionFinished{})
+        );
     }
 }
 
@@ -846,7 +851,9 @@ Result<void> Server::Start() {
     }
     impl_->port = state.acceptor.local_endpoint(ec).port();
     impl_->started = true;
-    net::co_spawn(state.executor, AcceptLoop(impl_->state), AcceptLoopFinished{});
+    net::co_spawn(
+        state.executor, AcceptLoop(impl_->state), RootHandler("http_accept", AcceptLoopFinished{})
+    );
     return {};
 }
 
