@@ -21,6 +21,7 @@
 #include <openssl/ssl.h>
 
 #include "core/error.hpp"
+#include "core/root_task.hpp"
 #include "core/text.hpp"
 #include "http/detail/client_errors.hpp"
 #include "http/detail/connection.hpp"
@@ -216,7 +217,9 @@ Client::Impl::Resolve(std::string host, std::uint16_t port, SteadyClock::time_po
     auto state = std::make_shared<ResolveState>(executor);
     state->done.expires_at(deadline);
     net::co_spawn(
-        executor, RunResolve(state, std::move(host), std::to_string(port)), ResolveFinished{state}
+        executor,
+        RunResolve(state, std::move(host), std::to_string(port)),
+        RootHandler("http_resolve", ResolveFinished{state})
     );
     if (!state->finished) {
         // operation_aborted here is either the resolution finishing or our own cancellation.

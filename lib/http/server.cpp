@@ -13,6 +13,7 @@
 #include <boost/beast/core/tcp_stream.hpp>
 
 #include "core/error.hpp"
+#include "core/root_task.hpp"
 #include "http/detail/server_session.hpp"
 #include "http/detail/server_state.hpp"
 
@@ -118,7 +119,11 @@ Task<void> AcceptLoop(std::shared_ptr<ServerState> state) {
         const auto id = state->next_session_id++;
         auto stream = std::make_unique<beast::tcp_stream>(std::move(socket));
         state->Add(id, stream.get(), client);
-        net::co_spawn(state->executor, RunSession(state, id, std::move(stream)), SessionFinished{});
+        net::co_spawn(
+            state->executor,
+            RunSession(state, id, std::move(stream)),
+            RootHandler("http_session", SessionFinished{})
+        );
     }
 }
 
@@ -177,7 +182,9 @@ Result<void> Server::Start() {
     }
     impl_->port = state.acceptor.local_endpoint(ec).port();
     impl_->started = true;
-    net::co_spawn(state.executor, AcceptLoop(impl_->state), AcceptLoopFinished{});
+    net::co_spawn(
+        state.executor, AcceptLoop(impl_->state), RootHandler("http_accept", AcceptLoopFinished{})
+    );
     return {};
 }
 
