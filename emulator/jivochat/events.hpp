@@ -9,8 +9,9 @@
 
 /// @file
 /// The events the JivoChat mode sends: a fixed catalogue (every example of the Jivo docs, as
-/// the docs print it, plus the documented type variants) and a seeded generator of realistic
-/// event streams. Pure data, no I/O. See /work/shared/apis/jivochat.md.
+/// the docs print it, plus the documented type variants; catalogue.cpp builds it from the data
+/// files in examples/) and a seeded generator of realistic event streams (generator.cpp). Pure
+/// data, no I/O. See /work/shared/apis/jivochat.md.
 
 namespace chatsync::emulator {
 
