@@ -43,6 +43,15 @@ private:
 
 using Handler = std::function<Response(const Request&, const PathParams&)>;
 
+/// A Handler that calls `member` on `owner`: how a mode routes to its own methods. The owner
+/// must outlive the router (a mode outlives the routes it adds).
+template <class Owner>
+Handler BindRoute(Owner* owner, Response (Owner::*member)(const Request&, const PathParams&)) {
+    return [owner, member](const Request& request, const PathParams& params) {
+        return (owner->*member)(request, params);
+    };
+}
+
 /// A list of routes tried in the order they were added.
 /// @par Thread Safety
 /// Add routes before serving; Dispatch is then const and may be called from the serving thread.

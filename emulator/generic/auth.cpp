@@ -5,6 +5,7 @@
 #include <boost/json/parse.hpp>
 
 #include "core/text.hpp"
+#include "emulator/frame/rng.hpp"
 
 namespace chatsync::emulator {
 namespace {
@@ -22,11 +23,11 @@ SchemeValue(std::optional<std::string_view> header, std::string_view scheme) {
 std::string RandomToken() {
     // Fresh per process and independent of --seed: a client must never be able to reuse a
     // token from an earlier run.
-    static std::mt19937_64 engine{std::random_device{}()};
+    static Rng engine{(std::uint64_t{std::random_device{}()} << 32U) | std::random_device{}()};
     static constexpr std::string_view kHex = "0123456789abcdef";
     std::string token;
     for (int i = 0; i < 2; ++i) {
-        auto v = engine();
+        auto v = engine.Next();
         for (int j = 0; j < 16; ++j) {
             token.push_back(kHex[v & 0xFU]);
             v >>= 4U;

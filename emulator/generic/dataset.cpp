@@ -7,40 +7,13 @@
 #include <tuple>
 
 #include "emulator/frame/json_writer.hpp"
+#include "emulator/frame/rng.hpp"
 
 namespace chatsync::emulator {
 namespace {
 
 using std::chrono::milliseconds;
 using std::chrono::seconds;
-
-/// SplitMix64: tiny, fast, and stable across standard libraries (std::uniform_*_distribution
-/// is not), so a seed means the same records everywhere.
-class Rng final {
-public:
-    explicit Rng(std::uint64_t seed)
-        : state_(seed) {}
-
-    std::uint64_t Next() {
-        state_ += 0x9E3779B97F4A7C15ULL;
-        std::uint64_t z = state_;
-        z = (z ^ (z >> 30U)) * 0xBF58476D1CE4E5B9ULL;
-        z = (z ^ (z >> 27U)) * 0x94D049BB133111EBULL;
-        return z ^ (z >> 31U);
-    }
-
-    std::size_t Below(std::size_t n) { return static_cast<std::size_t>(Next() % n); }
-
-    /// Uniform in [lo, hi) rounded to `decimals` places.
-    double Uniform(double lo, double hi, int decimals) {
-        const double unit = static_cast<double>(Next() >> 11U) / 9007199254740992.0;
-        const double scale = std::pow(10.0, decimals);
-        return std::round((lo + unit * (hi - lo)) * scale) / scale;
-    }
-
-private:
-    std::uint64_t state_;
-};
 
 std::uint64_t StreamSeed(std::uint64_t seed, std::int64_t id, std::uint64_t salt) {
     Rng mix(seed ^ (static_cast<std::uint64_t>(id) * 0xD1B54A32D192ED03ULL) ^ salt);

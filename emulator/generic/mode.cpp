@@ -9,6 +9,7 @@
 #include <boost/json/parse.hpp>
 
 #include "core/text.hpp"
+#include "emulator/frame/json_body.hpp"
 #include "emulator/frame/json_writer.hpp"
 #include "emulator/generic/pagination.hpp"
 
@@ -86,33 +87,6 @@ void KeepFilter(const Request& request, QueryParams& query) {
     if (since != nullptr && !since->empty()) {
         query.emplace_back("updated_since", *since);
     }
-}
-
-boost::json::object BodyObject(const Request& request) {
-    if (Trim(request.body).empty()) {
-        return {};
-    }
-    boost::system::error_code ec;
-    auto body = boost::json::parse(request.body, ec);
-    if (ec || !body.is_object()) {
-        throw HttpError(400, "body must be a JSON object");
-    }
-    return std::move(body.get_object());
-}
-
-std::int64_t
-BodyInt(const boost::json::object& body, std::string_view name, std::int64_t fallback) {
-    const auto* v = body.if_contains(name);
-    if (v == nullptr || v->is_null()) {
-        return fallback;
-    }
-    if (v->is_int64()) {
-        return v->get_int64();
-    }
-    if (v->is_uint64()) {
-        return static_cast<std::int64_t>(std::min<std::uint64_t>(v->get_uint64(), INT64_MAX));
-    }
-    throw HttpError(400, std::string(name) + " must be an integer");
 }
 
 std::vector<std::int64_t> BodyIds(const boost::json::object& body) {
@@ -206,11 +180,6 @@ void GenericMode::ApplyMoving(const MovingSetting& setting) {
 
 void GenericMode::AddRoutes(Router& router) {
     using Member = Response (GenericMode::*)(const Request&, const PathParams&);
-    const auto bind = [this](Member member) -> Handler {
-        return [this, member](const Request& request, const PathParams& params) {
-            return (this->*member)(request, params);
-        };
-    };
 
     struct DataRoute {
         std::string_view method;
@@ -233,7 +202,10 @@ void GenericMode::AddRoutes(Router& router) {
     for (const auto& route : kDataRoutes) {
         // Moving comes inside the auth check: a refused request is not a listing request.
         const auto handler = [&] {
-            return Guard(route.listing ? MoveFirst(bind(route.member)) : bind(route.member));
+            return Guard(
+                route.listing ? MoveFirst(BindRoute(this, route.member))
+                              : BindRoute(this, route.member)
+            );
         };
         router.Add(route.method, "/generic" + std::string(route.suffix), handler());
         // In path mode the plain form stays routed so that it answers 401, not 404.
@@ -244,17 +216,17 @@ void GenericMode::AddRoutes(Router& router) {
         }
     }
     if (auth_.Mode() == AuthMode::kLogin) {
-        router.Add("POST", "/auth/login", bind(&GenericMode::Login));
+        router.Add("POST", "/auth/login", BindRoute(this, &GenericMode::Login));
     }
-    router.Add("GET", "/_admin/dataset", bind(&GenericMode::AdminDataset));
-    router.Add("POST", "/_admin/mutate", bind(&GenericMode::AdminMutate));
-    router.Add("POST", "/_admin/add", bind(&GenericMode::AdminAdd));
-    router.Add("POST", "/_admin/raw-fields", bind(&GenericMode::AdminRawFields));
-    router.Add("POST", "/_admin/delete", bind(&GenericMode::AdminDelete));
-    router.Add("POST", "/_admin/revoke-tokens", bind(&GenericMode::AdminRevokeTokens));
-    router.Add("GET", "/_admin/moving", bind(&GenericMode::AdminMoving));
-    router.Add("POST", "/_admin/moving", bind(&GenericMode::AdminSetMoving));
-    router.Add("DELETE", "/_admin/moving", bind(&GenericMode::AdminStopMoving));
+    router.Add("GET", "/_admin/dataset", BindRoute(this, &GenericMode::AdminDataset));
+    router.Add("POST", "/_admin/mutate", BindRoute(this, &GenericMode::AdminMutate));
+    router.Add("POST", "/_admin/add", BindRoute(this, &GenericMode::AdminAdd));
+    router.Add("POST", "/_admin/raw-fields", BindRoute(this, &GenericMode::AdminRawFields));
+    router.Add("POST", "/_admin/delete", BindRoute(this, &GenericMode::AdminDelete));
+    router.Add("POST", "/_admin/revoke-tokens", BindRoute(this, &GenericMode::AdminRevokeTokens));
+    router.Add("GET", "/_admin/moving", BindRoute(this, &GenericMode::AdminMoving));
+    router.Add("POST", "/_admin/moving", BindRoute(this, &GenericMode::AdminSetMoving));
+    router.Add("DELETE", "/_admin/moving", BindRoute(this, &GenericMode::AdminStopMoving));
 }
 
 void GenericMode::AddStats(boost::json::object& stats) const {

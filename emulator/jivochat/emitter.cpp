@@ -16,6 +16,7 @@
 
 #include "core/error.hpp"
 #include "core/time.hpp"
+#include "emulator/frame/rng.hpp"
 #include "http/client.hpp"
 
 namespace chatsync::emulator {
@@ -55,7 +56,7 @@ std::string_view ContentType(JivoKind kind) {
 
 std::vector<JivoDeliveryPlan>
 PlanJivoDeliveries(std::size_t events, double replay, bool shuffle, std::uint64_t seed) {
-    JivoRng rng(seed ^ 0xBB67AE8584CAA73BULL);
+    Rng rng(seed ^ 0xBB67AE8584CAA73BULL);
     const double fraction = std::clamp(std::isfinite(replay) ? replay : 0.0, 0.0, 1.0);
     const auto replays = std::min(
         events, static_cast<std::size_t>(std::llround(fraction * static_cast<double>(events)))

@@ -15,36 +15,6 @@
 
 namespace chatsync::emulator {
 
-/// SplitMix64: the same sequence for a seed on every platform (std distributions are not), so
-/// a seed means the same events and the same delivery plan everywhere.
-class JivoRng final {
-public:
-    explicit JivoRng(std::uint64_t seed)
-        : state_(seed) {}
-
-    std::uint64_t Next() {
-        state_ += 0x9E3779B97F4A7C15ULL;
-        std::uint64_t z = state_;
-        z = (z ^ (z >> 30U)) * 0xBF58476D1CE4E5B9ULL;
-        z = (z ^ (z >> 27U)) * 0x94D049BB133111EBULL;
-        return z ^ (z >> 31U);
-    }
-
-    /// Uniform in [0, n); n > 0.
-    std::size_t Below(std::size_t n) { return static_cast<std::size_t>(Next() % n); }
-
-    /// Uniform in [lo, hi].
-    std::int64_t Between(std::int64_t lo, std::int64_t hi) {
-        return lo + static_cast<std::int64_t>(Next() % static_cast<std::uint64_t>(hi - lo + 1));
-    }
-
-    /// True with probability percent / 100.
-    bool Chance(unsigned percent) { return Next() % 100 < percent; }
-
-private:
-    std::uint64_t state_;
-};
-
 /// Which Jivo API an event belongs to; it decides the target URL of a job.
 enum class JivoKind {
     kWebhook,  ///< Webhooks API: POSTed to the channel's webhook URL.

@@ -9,6 +9,7 @@
 #include <boost/json/parse.hpp>
 
 #include "core/text.hpp"
+#include "emulator/frame/json_body.hpp"
 #include "emulator/frame/json_writer.hpp"
 #include "emulator/jivochat/mode.hpp"
 
@@ -23,10 +24,6 @@ namespace json = boost::json;
 inline constexpr std::size_t kMaxChannelMessages = 1000;
 inline constexpr std::int64_t kMaxGenerated = 1'000'000;
 
-inline Response Json(unsigned status, const json::value& v) {
-    return JsonResponse(status, ToJsonText(v));
-}
-
 /// Jivo's Chat API answers errors as text/plain with a description (EN-CHAT).
 inline Response Text(unsigned status, std::string body) {
     Response r;
@@ -34,18 +31,6 @@ inline Response Text(unsigned status, std::string body) {
     r.content_type = "text/plain; charset=utf-8";
     r.body = std::move(body);
     return r;
-}
-
-inline json::object BodyObject(const Request& request) {
-    if (Trim(request.body).empty()) {
-        return {};
-    }
-    boost::system::error_code ec;
-    json::value body = json::parse(request.body, ec);
-    if (ec || !body.is_object()) {
-        throw HttpError(400, "body must be a JSON object");
-    }
-    return std::move(body.get_object());
 }
 
 inline const json::value* Field(const json::object& body, std::string_view name) {

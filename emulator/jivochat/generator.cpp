@@ -9,6 +9,7 @@
 #include <boost/json/value.hpp>
 
 #include "emulator/frame/json_writer.hpp"
+#include "emulator/frame/rng.hpp"
 #include "emulator/jivochat/events.hpp"
 #include "emulator/jivochat/examples.hpp"
 
@@ -487,7 +488,7 @@ private:
         return Draft{std::string(name), JivoKind::kWebhook, std::move(out)};
     }
 
-    JivoRng rng_;
+    Rng rng_;
     std::int64_t base_;
     std::uint64_t chats_ = 0;
     std::uint64_t visitors_ = 0;
@@ -505,7 +506,7 @@ std::vector<JivoEvent> GenerateJivoEvents(std::int64_t count, std::uint64_t seed
     out.reserve(static_cast<std::size_t>(count));
     Generator generator(seed);
     // A second stream decides the interleaving, so that the stories do not depend on it.
-    JivoRng interleave(seed ^ 0x6A09E667F3BCC909ULL);
+    Rng interleave(seed ^ 0x6A09E667F3BCC909ULL);
     std::vector<std::deque<Draft>> open;
     while (static_cast<std::int64_t>(out.size()) < count) {
         // Between one and four conversations run at once.

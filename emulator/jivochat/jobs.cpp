@@ -33,7 +33,7 @@ Response JivoChatMode::AdminCatalogue(const Request& request, const PathParams&)
         }
         groups[group] = std::move(ids);
     }
-    return jivochat::Json(
+    return JsonAnswer(
         200, json::object{{"events", std::move(events)}, {"groups", std::move(groups)}}
     );
 }
@@ -49,7 +49,7 @@ Response JivoChatMode::AdminGenerated(const Request& request, const PathParams&)
     for (const JivoEvent& e : GenerateJivoEvents(count, static_cast<std::uint64_t>(seed))) {
         events.push_back(jivochat::EventJson(e, jivochat::QueryFlag(request, "bodies", true)));
     }
-    return jivochat::Json(200, json::object{{"events", std::move(events)}});
+    return JsonAnswer(200, json::object{{"events", std::move(events)}});
 }
 
 JivoJob& JivoChatMode::StartJob(const json::object& body) {
@@ -202,7 +202,7 @@ JivoJob& JivoChatMode::StartJob(const json::object& body) {
 }
 
 Response JivoChatMode::AdminStartJob(const Request& request, const PathParams&) {
-    const JivoJob& job = StartJob(jivochat::BodyObject(request));
+    const JivoJob& job = StartJob(BodyObject(request));
     const json::object status = job.Status(false, false);
     json::object out;
     out["id"] = job.Id();
@@ -210,7 +210,7 @@ Response JivoChatMode::AdminStartJob(const Request& request, const PathParams&) 
     out["events"] = status.at("totals").at("events");
     out["deliveries"] = status.at("totals").at("deliveries");
     out["status_url"] = "/_admin/jivochat/jobs/" + job.Id();
-    return jivochat::Json(201, out);
+    return JsonAnswer(201, out);
 }
 
 Response JivoChatMode::AdminJobs(const Request&, const PathParams&) {
@@ -225,14 +225,14 @@ Response JivoChatMode::AdminJobs(const Request&, const PathParams&) {
             {"finished_at", status.at("finished_at")},
         });
     }
-    return jivochat::Json(200, json::object{{"jobs", std::move(list)}});
+    return JsonAnswer(200, json::object{{"jobs", std::move(list)}});
 }
 
 Response JivoChatMode::AdminJob(const Request& request, const PathParams& params) {
     const std::string& id = *params.Find("id");
     for (const auto& [number, job] : jobs_) {
         if (job->Id() == id) {
-            return jivochat::Json(
+            return JsonAnswer(
                 200,
                 job->Status(
                     jivochat::QueryFlag(request, "deliveries", true),
@@ -250,7 +250,7 @@ Response JivoChatMode::AdminCancelJob(const Request&, const PathParams& params) 
         if (job->Id() == id) {
             job->Cancel();
             // Workers end on their next turn of the io_context; the state follows.
-            return jivochat::Json(200, json::object{{"id", id}, {"state", job->State()}});
+            return JsonAnswer(200, json::object{{"id", id}, {"state", job->State()}});
         }
     }
     throw HttpError(404, "no job " + id);
@@ -266,7 +266,7 @@ Response JivoChatMode::AdminClearJobs(const Request&, const PathParams&) {
             ++cleared;
         }
     }
-    return jivochat::Json(200, json::object{{"cleared", cleared}});
+    return JsonAnswer(200, json::object{{"cleared", cleared}});
 }
 
 }  // namespace chatsync::emulator

@@ -52,40 +52,42 @@ JivoChatMode::JivoChatMode(const ModeContext& context)
 JivoChatMode::~JivoChatMode() = default;
 
 void JivoChatMode::AddRoutes(Router& router) {
-    using Member = Response (JivoChatMode::*)(const Request&, const PathParams&);
-    const auto bind = [this](Member member) -> Handler {
-        return [this, member](const Request& request, const PathParams& params) {
-            return (this->*member)(request, params);
-        };
-    };
     // The channel URL is https://wh.jivosite.com/<random string>/<public id>; the first
     // segment is fixed per provider, so a literal here keeps the route from shadowing other
     // modes' paths.
     const std::string channel = "/" + options_.jivochat_key + "/{public_id}";
-    router.Add("GET", channel + "/status", bind(&JivoChatMode::Status));
-    router.Add("POST", channel, bind(&JivoChatMode::ClientEvent));
+    router.Add("GET", channel + "/status", BindRoute(this, &JivoChatMode::Status));
+    router.Add("POST", channel, BindRoute(this, &JivoChatMode::ClientEvent));
 
-    router.Add("GET", "/_admin/jivochat/catalogue", bind(&JivoChatMode::AdminCatalogue));
-    router.Add("GET", "/_admin/jivochat/generated", bind(&JivoChatMode::AdminGenerated));
-    router.Add("POST", "/_admin/jivochat/jobs", bind(&JivoChatMode::AdminStartJob));
-    router.Add("GET", "/_admin/jivochat/jobs", bind(&JivoChatMode::AdminJobs));
-    router.Add("POST", "/_admin/jivochat/jobs/clear", bind(&JivoChatMode::AdminClearJobs));
-    router.Add("GET", "/_admin/jivochat/jobs/{id}", bind(&JivoChatMode::AdminJob));
-    router.Add("POST", "/_admin/jivochat/jobs/{id}/cancel", bind(&JivoChatMode::AdminCancelJob));
-    router.Add("GET", "/_admin/jivochat/channels", bind(&JivoChatMode::AdminChannels));
-    router.Add("POST", "/_admin/jivochat/channels", bind(&JivoChatMode::AdminPutChannel));
+    router.Add("GET", "/_admin/jivochat/catalogue", BindRoute(this, &JivoChatMode::AdminCatalogue));
+    router.Add("GET", "/_admin/jivochat/generated", BindRoute(this, &JivoChatMode::AdminGenerated));
+    router.Add("POST", "/_admin/jivochat/jobs", BindRoute(this, &JivoChatMode::AdminStartJob));
+    router.Add("GET", "/_admin/jivochat/jobs", BindRoute(this, &JivoChatMode::AdminJobs));
+    router.Add(
+        "POST", "/_admin/jivochat/jobs/clear", BindRoute(this, &JivoChatMode::AdminClearJobs)
+    );
+    router.Add("GET", "/_admin/jivochat/jobs/{id}", BindRoute(this, &JivoChatMode::AdminJob));
+    router.Add(
+        "POST", "/_admin/jivochat/jobs/{id}/cancel", BindRoute(this, &JivoChatMode::AdminCancelJob)
+    );
+    router.Add("GET", "/_admin/jivochat/channels", BindRoute(this, &JivoChatMode::AdminChannels));
+    router.Add(
+        "POST", "/_admin/jivochat/channels", BindRoute(this, &JivoChatMode::AdminPutChannel)
+    );
     router.Add(
         "POST",
         "/_admin/jivochat/channels/{public_id}/status",
-        bind(&JivoChatMode::AdminChannelStatus)
+        BindRoute(this, &JivoChatMode::AdminChannelStatus)
     );
     router.Add(
-        "DELETE", "/_admin/jivochat/channels/{public_id}", bind(&JivoChatMode::AdminDeleteChannel)
+        "DELETE",
+        "/_admin/jivochat/channels/{public_id}",
+        BindRoute(this, &JivoChatMode::AdminDeleteChannel)
     );
     router.Add(
         "GET",
         "/_admin/jivochat/channels/{public_id}/messages",
-        bind(&JivoChatMode::AdminChannelMessages)
+        BindRoute(this, &JivoChatMode::AdminChannelMessages)
     );
 }
 
@@ -163,13 +165,13 @@ Response JivoChatMode::AdminChannels(const Request& request, const PathParams&) 
     for (const auto& [id, channel] : channels_) {
         list.push_back(ChannelJson(id, &request));
     }
-    return jivochat::Json(
+    return JsonAnswer(
         200, json::object{{"key", options_.jivochat_key}, {"channels", std::move(list)}}
     );
 }
 
 Response JivoChatMode::AdminPutChannel(const Request& request, const PathParams&) {
-    const json::object body = jivochat::BodyObject(request);
+    const json::object body = BodyObject(request);
     const std::string id = jivochat::StringField(body, "public_id", "");
     if (id.empty() || id.find('/') != std::string::npos) {
         throw HttpError(400, "public_id must be a non-empty path segment");
@@ -179,7 +181,7 @@ Response JivoChatMode::AdminPutChannel(const Request& request, const PathParams&
     channels_[id].status = status;
     json::object out = ChannelJson(id, &request);
     out["created"] = created;
-    return jivochat::Json(created ? 201 : 200, out);
+    return JsonAnswer(created ? 201 : 200, out);
 }
 
 Response JivoChatMode::AdminChannelStatus(const Request& request, const PathParams& params) {
@@ -188,13 +190,13 @@ Response JivoChatMode::AdminChannelStatus(const Request& request, const PathPara
     if (it == channels_.end()) {
         throw HttpError(404, "no channel " + id);
     }
-    const json::object body = jivochat::BodyObject(request);
+    const json::object body = BodyObject(request);
     const json::value* status = jivochat::Field(body, "status");
     if (status == nullptr) {
         throw HttpError(400, "status (0 or 1) is required");
     }
     it->second.status = jivochat::ParseChannelStatus(status);
-    return jivochat::Json(200, ChannelJson(id, &request));
+    return JsonAnswer(200, ChannelJson(id, &request));
 }
 
 Response JivoChatMode::AdminDeleteChannel(const Request&, const PathParams& params) {
@@ -202,7 +204,7 @@ Response JivoChatMode::AdminDeleteChannel(const Request&, const PathParams& para
     if (channels_.erase(id) == 0) {
         throw HttpError(404, "no channel " + id);
     }
-    return jivochat::Json(200, json::object{{"deleted", id}});
+    return JsonAnswer(200, json::object{{"deleted", id}});
 }
 
 Response JivoChatMode::AdminChannelMessages(const Request&, const PathParams& params) {
@@ -215,7 +217,7 @@ Response JivoChatMode::AdminChannelMessages(const Request&, const PathParams& pa
     for (const std::string& body : it->second.messages) {
         bodies.emplace_back(body);
     }
-    return jivochat::Json(200, json::object{{"public_id", id}, {"messages", std::move(bodies)}});
+    return JsonAnswer(200, json::object{{"public_id", id}, {"messages", std::move(bodies)}});
 }
 
 std::unique_ptr<Mode> CreateJivoChatMode(const ModeContext& context) {

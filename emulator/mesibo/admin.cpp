@@ -21,7 +21,7 @@ namespace json = boost::json;
 // --- Admin -----------------------------------------------------------------------------------
 
 Response MesiboMode::AdminSeed(const Request& request, const PathParams&) {
-    const json::object body = mesibo::AdminBody(request);
+    const json::object body = BodyObject(request);
     const MesiboSeed seed{
         .users = mesibo::AdminInt(body, "users", options_.mesibo_users),
         .groups = mesibo::AdminInt(body, "groups", options_.mesibo_groups),
@@ -35,11 +35,14 @@ Response MesiboMode::AdminSeed(const Request& request, const PathParams&) {
         throw HttpError(400, "users, groups and max_members must not be negative");
     }
     Seed(seed);
-    return mesibo::Json(json::object{
-        {"users", static_cast<std::int64_t>(data_.users.size())},
-        {"groups", static_cast<std::int64_t>(data_.groups.size())},
-        {"members", static_cast<std::int64_t>(data_.MemberCount())},
-    });
+    return JsonAnswer(
+        200,
+        json::object{
+            {"users", static_cast<std::int64_t>(data_.users.size())},
+            {"groups", static_cast<std::int64_t>(data_.groups.size())},
+            {"members", static_cast<std::int64_t>(data_.MemberCount())},
+        }
+    );
 }
 
 Response MesiboMode::AdminDataset(const Request&, const PathParams&) {
@@ -101,15 +104,18 @@ Response MesiboMode::AdminDataset(const Request&, const PathParams&) {
             });
         }
     }
-    return mesibo::Json(json::object{
-        {"now", NowSeconds()},
-        {"ids", MesiboIdsName(config_.ids)},
-        {"flags", MesiboFlagsName(config_.flags)},
-        {"users", std::move(users)},
-        {"groups", std::move(groups)},
-        {"members", std::move(members)},
-        {"clients", ClientsJson()},
-    });
+    return JsonAnswer(
+        200,
+        json::object{
+            {"now", NowSeconds()},
+            {"ids", MesiboIdsName(config_.ids)},
+            {"flags", MesiboFlagsName(config_.flags)},
+            {"users", std::move(users)},
+            {"groups", std::move(groups)},
+            {"members", std::move(members)},
+            {"clients", ClientsJson()},
+        }
+    );
 }
 
 MesiboUser* MesiboMode::AdminFindUser(const json::value& ref) {
@@ -161,7 +167,7 @@ void AdminGroupFields(MesiboGroup& group, const json::object& f) {
 }  // namespace
 
 Response MesiboMode::AdminUsersAdd(const Request& request, const PathParams&) {
-    const json::object body = mesibo::AdminBody(request);
+    const json::object body = BodyObject(request);
     json::array added;
     const auto add = [&](const std::string& address, const json::object& fields) {
         if (data_.FindAddress(address, config_.collation) != nullptr) {
@@ -194,11 +200,11 @@ Response MesiboMode::AdminUsersAdd(const Request& request, const PathParams&) {
             ++k;
         }
     }
-    return mesibo::Json(json::object{{"added", std::move(added)}});
+    return JsonAnswer(200, json::object{{"added", std::move(added)}});
 }
 
 Response MesiboMode::AdminUsersUpdate(const Request& request, const PathParams&) {
-    const json::object body = mesibo::AdminBody(request);
+    const json::object body = BodyObject(request);
     json::array updated;
     json::array missing;
     if (const json::array* users = mesibo::AdminArray(body, "users"); users != nullptr) {
@@ -222,12 +228,13 @@ Response MesiboMode::AdminUsersUpdate(const Request& request, const PathParams&)
             updated.emplace_back(user->uid);
         }
     }
-    return mesibo::Json(json::object{
-        {"updated", std::move(updated)}, {"missing", std::move(missing)}});
+    return JsonAnswer(
+        200, json::object{{"updated", std::move(updated)}, {"missing", std::move(missing)}}
+    );
 }
 
 Response MesiboMode::AdminUsersDelete(const Request& request, const PathParams&) {
-    const json::object body = mesibo::AdminBody(request);
+    const json::object body = BodyObject(request);
     json::array deleted;
     for (const std::string_view key : {"uids", "addresses"}) {
         if (const json::array* refs = mesibo::AdminArray(body, key); refs != nullptr) {
@@ -240,11 +247,11 @@ Response MesiboMode::AdminUsersDelete(const Request& request, const PathParams&)
             }
         }
     }
-    return mesibo::Json(json::object{{"deleted", std::move(deleted)}});
+    return JsonAnswer(200, json::object{{"deleted", std::move(deleted)}});
 }
 
 Response MesiboMode::AdminGroupsAdd(const Request& request, const PathParams&) {
-    const json::object body = mesibo::AdminBody(request);
+    const json::object body = BodyObject(request);
     json::array added;
     const auto add = [&](const json::object& fields, const std::string& name) {
         MesiboGroup& group = Commit(NewGroup());
@@ -275,11 +282,11 @@ Response MesiboMode::AdminGroupsAdd(const Request& request, const PathParams&) {
     for (std::int64_t k = 0; k < count; ++k) {
         add(none, prefix + " " + std::to_string(k));
     }
-    return mesibo::Json(json::object{{"added", std::move(added)}});
+    return JsonAnswer(200, json::object{{"added", std::move(added)}});
 }
 
 Response MesiboMode::AdminGroupsUpdate(const Request& request, const PathParams&) {
-    const json::object body = mesibo::AdminBody(request);
+    const json::object body = BodyObject(request);
     json::array updated;
     json::array missing;
     if (const json::array* groups = mesibo::AdminArray(body, "groups"); groups != nullptr) {
@@ -298,12 +305,13 @@ Response MesiboMode::AdminGroupsUpdate(const Request& request, const PathParams&
             updated.emplace_back(*gid);
         }
     }
-    return mesibo::Json(json::object{
-        {"updated", std::move(updated)}, {"missing", std::move(missing)}});
+    return JsonAnswer(
+        200, json::object{{"updated", std::move(updated)}, {"missing", std::move(missing)}}
+    );
 }
 
 Response MesiboMode::AdminGroupsDelete(const Request& request, const PathParams&) {
-    const json::object body = mesibo::AdminBody(request);
+    const json::object body = BodyObject(request);
     json::array deleted;
     if (const json::array* gids = mesibo::AdminArray(body, "gids"); gids != nullptr) {
         for (const auto& ref : *gids) {
@@ -316,7 +324,7 @@ Response MesiboMode::AdminGroupsDelete(const Request& request, const PathParams&
             }
         }
     }
-    return mesibo::Json(json::object{{"deleted", std::move(deleted)}});
+    return JsonAnswer(200, json::object{{"deleted", std::move(deleted)}});
 }
 
 Response MesiboMode::AdminMembers(const Request& request, const PathParams& params) {
@@ -324,7 +332,7 @@ Response MesiboMode::AdminMembers(const Request& request, const PathParams& para
     if (action != "add" && action != "remove") {
         throw HttpError(404, "not found");
     }
-    const json::object body = mesibo::AdminBody(request);
+    const json::object body = BodyObject(request);
     const auto gid = mesibo::IntField(body, "gid");
     MesiboGroup* group = gid ? data_.FindGid(*gid) : nullptr;
     if (group == nullptr) {
@@ -360,10 +368,13 @@ Response MesiboMode::AdminMembers(const Request& request, const PathParams& para
             done.emplace_back(user->uid);
         }
     }
-    return mesibo::Json(json::object{
-        {action == "add" ? "added" : "removed", std::move(done)},
-        {"skipped", std::move(skipped)},
-    });
+    return JsonAnswer(
+        200,
+        json::object{
+            {action == "add" ? "added" : "removed", std::move(done)},
+            {"skipped", std::move(skipped)},
+        }
+    );
 }
 
 }  // namespace chatsync::emulator

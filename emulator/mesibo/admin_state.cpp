@@ -44,21 +44,21 @@ json::object MesiboMode::ClientsJson() const {
 }
 
 Response MesiboMode::AdminClients(const Request&, const PathParams&) {
-    return mesibo::Json(ClientsJson());
+    return JsonAnswer(200, ClientsJson());
 }
 
 Response MesiboMode::AdminBreach(const Request& request, const PathParams&) {
-    const json::object body = mesibo::AdminBody(request);
+    const json::object body = BodyObject(request);
     const bool disable = mesibo::BoolField(body, "disabled").value_or(true);
     if (disable && !disabled_) {
         ++breaches_;
     }
     disabled_ = disable;
-    return mesibo::Json(ClientsJson());
+    return JsonAnswer(200, ClientsJson());
 }
 
 Response MesiboMode::AdminBreachReset(const Request& request, const PathParams&) {
-    const json::object body = mesibo::AdminBody(request);
+    const json::object body = BodyObject(request);
     disabled_ = false;
     slots_.clear();
     first_breach_ms_.reset();
@@ -66,7 +66,7 @@ Response MesiboMode::AdminBreachReset(const Request& request, const PathParams&)
     if (!mesibo::BoolField(body, "keep_seen").value_or(false)) {
         seen_.clear();
     }
-    return mesibo::Json(ClientsJson());
+    return JsonAnswer(200, ClientsJson());
 }
 
 Response MesiboMode::AdminErrors(const Request& request, const PathParams&) {
@@ -128,12 +128,12 @@ Response MesiboMode::AdminErrors(const Request& request, const PathParams&) {
             {"status", static_cast<std::int64_t>(i.status)},
         });
     }
-    return mesibo::Json(json::object{{"errors", std::move(list)}});
+    return JsonAnswer(200, json::object{{"errors", std::move(list)}});
 }
 
 Response MesiboMode::AdminClock(const Request& request, const PathParams&) {
     if (request.method == "POST") {
-        const json::object body = mesibo::AdminBody(request);
+        const json::object body = BodyObject(request);
         if (const json::value* now = mesibo::Field(body, "now"); now != nullptr) {
             if (now->is_string()) {
                 const auto t = ParseIso8601(now->get_string(), true);
@@ -159,18 +159,21 @@ Response MesiboMode::AdminClock(const Request& request, const PathParams&) {
             clock_offset_ms_ += advance;
         }
     }
-    return mesibo::Json(json::object{
-        {"now", mesibo::Iso(NowSeconds() * 1000)},
-        {"now_s", NowSeconds()},
-        {"offset_ms", clock_offset_ms_},
-        {"pinned", pinned_now_s_.has_value()},
-    });
+    return JsonAnswer(
+        200,
+        json::object{
+            {"now", IsoFromMs(NowSeconds() * 1000)},
+            {"now_s", NowSeconds()},
+            {"offset_ms", clock_offset_ms_},
+            {"pinned", pinned_now_s_.has_value()},
+        }
+    );
 }
 
 Response MesiboMode::AdminAppStatsReset(const Request&, const PathParams&) {
     const bool had = last_appstats_.has_value();
     last_appstats_.reset();
-    return mesibo::Json(json::object{{"reset", had}});
+    return JsonAnswer(200, json::object{{"reset", had}});
 }
 
 json::object MesiboMode::ConfigJson() const {
@@ -195,7 +198,7 @@ json::object MesiboMode::ConfigJson() const {
 
 Response MesiboMode::AdminConfig(const Request& request, const PathParams&) {
     if (request.method == "POST") {
-        const json::object body = mesibo::AdminBody(request);
+        const json::object body = BodyObject(request);
         Config next = config_;
         next.token = mesibo::StringField(body, "token").value_or(next.token);
         next.ip_limit = mesibo::AdminInt(body, "ip_limit", next.ip_limit);
@@ -245,7 +248,7 @@ Response MesiboMode::AdminConfig(const Request& request, const PathParams&) {
         }
         config_ = std::move(next);
     }
-    return mesibo::Json(ConfigJson());
+    return JsonAnswer(200, ConfigJson());
 }
 
 json::object MesiboMode::BarrierJson() const {
@@ -267,7 +270,7 @@ Response MesiboMode::AdminBarrier(const Request& request, const PathParams&) {
     if (request.method == "DELETE") {
         ReleaseBarrier(false);
     } else if (request.method == "POST") {
-        const json::object body = mesibo::AdminBody(request);
+        const json::object body = BodyObject(request);
         const json::value* requests = mesibo::Field(body, "requests");
         if (requests == nullptr) {
             throw HttpError(400, "requests is required");
@@ -287,7 +290,7 @@ Response MesiboMode::AdminBarrier(const Request& request, const PathParams&) {
         ReleaseBarrier(false);
         barrier_ = next;
     }
-    return mesibo::Json(BarrierJson());
+    return JsonAnswer(200, BarrierJson());
 }
 
 }  // namespace chatsync::emulator

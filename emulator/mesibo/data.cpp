@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "core/text.hpp"
+#include "emulator/frame/rng.hpp"
 
 namespace chatsync::emulator {
 namespace {
@@ -69,14 +70,6 @@ constexpr std::array<Fold, 49> kLatinFolds{{
 
 constexpr std::string_view kLowerAscii = "abcdefghijklmnopqrstuvwxyz";
 
-std::uint64_t Below(std::uint64_t& rng, std::uint64_t n) {
-    return n == 0 ? 0 : SplitMix(rng) % n;
-}
-
-bool Percent(std::uint64_t& rng, std::uint64_t p) {
-    return Below(rng, 100) < p;
-}
-
 std::string Format(const char* pattern, std::int64_t n) {
     std::array<char, 96> buf{};
     // The patterns are the literals below, each with one integer conversion.
@@ -137,7 +130,7 @@ struct Family {
 /// family spreads over the whole id range.
 template <std::size_t N>
 std::vector<std::size_t>
-Draws(std::int64_t total, const std::array<Family, N>& families, std::uint64_t& rng) {
+Draws(std::int64_t total, const std::array<Family, N>& families, Rng& rng) {
     std::vector<std::int64_t> counts(N);
     std::vector<std::pair<std::int64_t, std::size_t>> remainders;
     std::int64_t assigned = 0;
@@ -156,7 +149,7 @@ Draws(std::int64_t total, const std::array<Family, N>& families, std::uint64_t& 
         order.insert(order.end(), static_cast<std::size_t>(counts[f]), f);
     }
     for (std::size_t k = order.size(); k > 1; --k) {
-        std::swap(order[k - 1], order[static_cast<std::size_t>(Below(rng, k))]);
+        std::swap(order[k - 1], order[static_cast<std::size_t>(rng.Below(k))]);
     }
     return order;
 }
@@ -266,13 +259,6 @@ std::optional<MesiboEscapes> ParseMesiboEscapes(std::string_view name) {
 
 std::string_view MesiboEscapesName(MesiboEscapes escapes) {
     return escapes == MesiboEscapes::kIgnored ? "ignored" : "honoured";
-}
-
-std::uint64_t SplitMix(std::uint64_t& state) {
-    std::uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
 }
 
 std::string_view FoldCodePoint(std::string_view code_point, MesiboCollation collation) {
@@ -422,7 +408,7 @@ std::size_t MesiboDataset::MemberCount() const {
 
 MesiboDataset SeedMesiboDataset(const MesiboSeed& seed) {
     MesiboDataset data;
-    std::uint64_t rng = seed.seed;
+    Rng rng(seed.seed);
     constexpr std::int64_t kDay = 86'400;
     using Kind = Family::Kind;
 
@@ -433,10 +419,10 @@ MesiboDataset SeedMesiboDataset(const MesiboSeed& seed) {
         MesiboUser user;
         user.uid = uid;
         // Gaps, as after deletions: a client must not assume consecutive uids.
-        uid += 1 + (Percent(rng, 20) ? static_cast<std::int64_t>(Below(rng, 4)) : 0);
+        uid += 1 + (rng.Chance(20) ? static_cast<std::int64_t>(rng.Below(4)) : 0);
         Family& family = families[f];
-        const std::string first(kFirstNames[Below(rng, kFirstNames.size())]);
-        const std::string last(kLastNames[Below(rng, kLastNames.size())]);
+        const std::string first(kFirstNames[rng.Below(kFirstNames.size())]);
+        const std::string last(kLastNames[rng.Below(kLastNames.size())]);
         const std::int64_t n = family.next++;
         switch (family.kind) {
             case Kind::kFirstLast:
@@ -453,25 +439,25 @@ MesiboDataset SeedMesiboDataset(const MesiboSeed& seed) {
                 break;
         }
         // Phone users often never set a name.
-        if (f != kPhoneFamily || Percent(rng, 60)) {
+        if (f != kPhoneFamily || rng.Chance(60)) {
             user.name = first + " " + last;
         }
-        if (Percent(rng, 40)) {
-            user.status = std::string(kStatuses[Below(rng, kStatuses.size())]);
+        if (rng.Chance(40)) {
+            user.status = std::string(kStatuses[rng.Below(kStatuses.size())]);
         }
-        if (Percent(rng, 25)) {
+        if (rng.Chance(25)) {
             user.image = "https://cdn.example.com/avatars/" + std::to_string(user.uid) + ".jpg";
         }
-        user.active = Percent(rng, 92);
-        user.pinned = Percent(rng, 2);
-        user.online = Percent(rng, 8);
-        user.flags = Percent(rng, 5) ? 1 : 0;
-        user.appid = Percent(rng, 70) ? "com.example.chat" : "com.example.desk";
+        user.active = rng.Chance(92);
+        user.pinned = rng.Chance(2);
+        user.online = rng.Chance(8);
+        user.flags = rng.Chance(5) ? 1 : 0;
+        user.appid = rng.Chance(70) ? "com.example.chat" : "com.example.desk";
         user.lastonline =
-            seed.now - (user.online ? 0 : static_cast<std::int64_t>(Below(rng, 30 * kDay)));
-        user.ipaddr = static_cast<std::uint32_t>(SplitMix(rng));
-        user.string_id = Percent(rng, 30);
-        user.bool_flags = Percent(rng, 50);
+            seed.now - (user.online ? 0 : static_cast<std::int64_t>(rng.Below(30 * kDay)));
+        user.ipaddr = static_cast<std::uint32_t>(rng.Next());
+        user.string_id = rng.Chance(30);
+        user.bool_flags = rng.Chance(50);
         data.users.emplace(user.uid, std::move(user));
     }
     data.next_uid = uid;
@@ -489,26 +475,26 @@ MesiboDataset SeedMesiboDataset(const MesiboSeed& seed) {
     for (std::int64_t n = 0; n < seed.groups; ++n) {
         MesiboGroup group;
         group.gid = gid;
-        gid += 1 + (Percent(rng, 15) ? static_cast<std::int64_t>(Below(rng, 7)) : 0);
+        gid += 1 + (rng.Chance(15) ? static_cast<std::int64_t>(rng.Below(7)) : 0);
         Family& family = group_families[group_draws[static_cast<std::size_t>(n)]];
         group.name = Format(family.pattern, family.next++);
-        group.pinned = Percent(rng, 3);
-        const std::uint64_t flag_pick = Below(rng, 10);
+        group.pinned = rng.Chance(3);
+        const std::uint64_t flag_pick = rng.Below(10);
         group.flags = flag_pick < 7 ? 0 : flag_pick < 9 ? 2 : 0x40;
-        const auto age = static_cast<std::int64_t>(Below(rng, 200 * kDay)) + kDay;
+        const auto age = static_cast<std::int64_t>(rng.Below(200 * kDay)) + kDay;
         group.ats = seed.now - age;
         // A few have run out: groupsget still lists them, with ets 0.
-        if (Percent(rng, 5)) {
+        if (rng.Chance(5)) {
             group.expiry = age - kDay / 2;
         }
-        if (Percent(rng, 30)) {
-            group.status = std::string(kStatuses[Below(rng, kStatuses.size())]);
+        if (rng.Chance(30)) {
+            group.status = std::string(kStatuses[rng.Below(kStatuses.size())]);
         }
-        if (Percent(rng, 20)) {
+        if (rng.Chance(20)) {
             group.image = "https://cdn.example.com/groups/" + std::to_string(group.gid) + ".png";
         }
-        group.string_id = Percent(rng, 30);
-        group.bool_flags = Percent(rng, 50);
+        group.string_id = rng.Chance(30);
+        group.bool_flags = rng.Chance(50);
 
         std::int64_t size = 0;
         switch (n) {
@@ -529,7 +515,7 @@ MesiboDataset SeedMesiboDataset(const MesiboSeed& seed) {
                 break;
             default:
                 size = static_cast<std::int64_t>(
-                    Below(rng, static_cast<std::uint64_t>(std::min<std::int64_t>(100, cap)) + 1)
+                    rng.Below(static_cast<std::uint64_t>(std::min<std::int64_t>(100, cap)) + 1)
                 );
         }
         size = std::clamp<std::int64_t>(size, 0, cap);
@@ -537,18 +523,18 @@ MesiboDataset SeedMesiboDataset(const MesiboSeed& seed) {
         for (std::int64_t k = 0; k < size; ++k) {
             const auto j =
                 static_cast<std::size_t>(k) +
-                static_cast<std::size_t>(Below(rng, static_cast<std::uint64_t>(total_users - k)));
+                static_cast<std::size_t>(rng.Below(static_cast<std::uint64_t>(total_users - k)));
             std::swap(uids[static_cast<std::size_t>(k)], uids[j]);
             MesiboMember member;
             member.uid = uids[static_cast<std::size_t>(k)];
-            member.bool_flags = Percent(rng, 50);
-            if (Percent(rng, 15)) {
-                member.send = Percent(rng, 50);
-                member.list = Percent(rng, 50);
+            member.bool_flags = rng.Chance(50);
+            if (rng.Chance(15)) {
+                member.send = rng.Chance(50);
+                member.list = rng.Chance(50);
             }
             if (k == 0) {
                 member.aflags = kOwnerFlags;
-            } else if (Percent(rng, 5)) {
+            } else if (rng.Chance(5)) {
                 member.aflags = AdminMask(MesiboAdminBit::kModify) |
                                 AdminMask(MesiboAdminBit::kAddUser) |
                                 AdminMask(MesiboAdminBit::kRemUser);

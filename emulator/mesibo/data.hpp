@@ -194,7 +194,4 @@ bool LikeMatch(
     MesiboEscapes escapes
 );
 
-/// splitmix64: the same sequence on every platform, unlike the std distributions.
-std::uint64_t SplitMix(std::uint64_t& state);
-
 }  // namespace chatsync::emulator

@@ -10,6 +10,7 @@
 
 #include "core/text.hpp"
 #include "core/time.hpp"
+#include "emulator/frame/json_body.hpp"
 #include "emulator/frame/json_writer.hpp"
 #include "emulator/mesibo/failures.hpp"
 #include "emulator/mesibo/mode.hpp"
@@ -409,18 +410,6 @@ MakeFilter(const std::optional<std::string>& text, std::string_view property) {
     return filter;
 }
 
-inline json::object AdminBody(const Request& request) {
-    if (Trim(request.body).empty()) {
-        return {};
-    }
-    boost::system::error_code ec;
-    json::value body = json::parse(request.body, ec);
-    if (ec || !body.is_object()) {
-        throw HttpError(400, "body must be a JSON object");
-    }
-    return std::move(body.get_object());
-}
-
 inline std::int64_t
 AdminInt(const json::object& body, std::string_view key, std::int64_t fallback) {
     const json::value* v = Field(body, key);
@@ -462,14 +451,6 @@ inline std::vector<std::string> AdminStrings(const json::array& array, std::stri
         out.emplace_back(v.get_string());
     }
     return out;
-}
-
-inline Response Json(const json::value& v) {
-    return JsonResponse(200, ToJsonText(v));
-}
-
-inline std::string Iso(std::int64_t ms) {
-    return FormatIso8601(SysTime(std::chrono::milliseconds(ms)));
 }
 
 inline std::int64_t SystemMs() {

@@ -143,7 +143,7 @@ void MesiboMode::Seed(const MesiboSeed& seed) {
     MesiboSeed s = seed;
     s.now = NowSeconds();
     data_ = SeedMesiboDataset(s);
-    rng_ = seed.seed ^ 0x6d65736962ULL;
+    rng_ = Rng(seed.seed ^ 0x6d65736962ULL);
 }
 
 std::int64_t MesiboMode::NowMs() const {
@@ -167,43 +167,44 @@ void MesiboMode::AddRoutes(Router& router) {
     }
     using Member = Response (MesiboMode::*)(const Request&, const PathParams&);
     // Admin handlers reuse the API's field readers; their failures become plain 400s here.
-    const auto bind = [this](Member member) -> Handler {
-        return [this, member](const Request& request, const PathParams& params) {
-            try {
-                return (this->*member)(request, params);
-            } catch (const mesibo::MesiboFailure& e) {
-                std::string props;
-                for (const auto& p : e.Get().properties) {
-                    props += (props.empty() ? "" : ",") + p;
+    const auto admin = [this](Member member) -> Handler {
+        return
+            [handler = BindRoute(this, member)](const Request& request, const PathParams& params) {
+                try {
+                    return handler(request, params);
+                } catch (const mesibo::MesiboFailure& e) {
+                    std::string props;
+                    for (const auto& p : e.Get().properties) {
+                        props += (props.empty() ? "" : ",") + p;
+                    }
+                    throw HttpError(400, e.Get().error + ": " + props);
                 }
-                throw HttpError(400, e.Get().error + ": " + props);
-            }
-        };
+            };
     };
     const std::string prefix = "/_admin/mesibo";
-    router.Add("POST", prefix + "/seed", bind(&MesiboMode::AdminSeed));
-    router.Add("GET", prefix + "/dataset", bind(&MesiboMode::AdminDataset));
-    router.Add("POST", prefix + "/users/add", bind(&MesiboMode::AdminUsersAdd));
-    router.Add("POST", prefix + "/users/update", bind(&MesiboMode::AdminUsersUpdate));
-    router.Add("POST", prefix + "/users/delete", bind(&MesiboMode::AdminUsersDelete));
-    router.Add("POST", prefix + "/groups/add", bind(&MesiboMode::AdminGroupsAdd));
-    router.Add("POST", prefix + "/groups/update", bind(&MesiboMode::AdminGroupsUpdate));
-    router.Add("POST", prefix + "/groups/delete", bind(&MesiboMode::AdminGroupsDelete));
-    router.Add("POST", prefix + "/members/{action}", bind(&MesiboMode::AdminMembers));
-    router.Add("GET", prefix + "/clients", bind(&MesiboMode::AdminClients));
-    router.Add("POST", prefix + "/breach", bind(&MesiboMode::AdminBreach));
-    router.Add("POST", prefix + "/breach/reset", bind(&MesiboMode::AdminBreachReset));
-    router.Add("GET", prefix + "/errors", bind(&MesiboMode::AdminErrors));
-    router.Add("POST", prefix + "/errors", bind(&MesiboMode::AdminErrors));
-    router.Add("DELETE", prefix + "/errors", bind(&MesiboMode::AdminErrors));
-    router.Add("POST", prefix + "/errors/clear", bind(&MesiboMode::AdminErrors));
-    router.Add("GET", prefix + "/clock", bind(&MesiboMode::AdminClock));
-    router.Add("POST", prefix + "/clock", bind(&MesiboMode::AdminClock));
-    router.Add("POST", prefix + "/appstats/reset", bind(&MesiboMode::AdminAppStatsReset));
-    router.Add("GET", prefix + "/config", bind(&MesiboMode::AdminConfig));
-    router.Add("POST", prefix + "/config", bind(&MesiboMode::AdminConfig));
+    router.Add("POST", prefix + "/seed", admin(&MesiboMode::AdminSeed));
+    router.Add("GET", prefix + "/dataset", admin(&MesiboMode::AdminDataset));
+    router.Add("POST", prefix + "/users/add", admin(&MesiboMode::AdminUsersAdd));
+    router.Add("POST", prefix + "/users/update", admin(&MesiboMode::AdminUsersUpdate));
+    router.Add("POST", prefix + "/users/delete", admin(&MesiboMode::AdminUsersDelete));
+    router.Add("POST", prefix + "/groups/add", admin(&MesiboMode::AdminGroupsAdd));
+    router.Add("POST", prefix + "/groups/update", admin(&MesiboMode::AdminGroupsUpdate));
+    router.Add("POST", prefix + "/groups/delete", admin(&MesiboMode::AdminGroupsDelete));
+    router.Add("POST", prefix + "/members/{action}", admin(&MesiboMode::AdminMembers));
+    router.Add("GET", prefix + "/clients", admin(&MesiboMode::AdminClients));
+    router.Add("POST", prefix + "/breach", admin(&MesiboMode::AdminBreach));
+    router.Add("POST", prefix + "/breach/reset", admin(&MesiboMode::AdminBreachReset));
+    router.Add("GET", prefix + "/errors", admin(&MesiboMode::AdminErrors));
+    router.Add("POST", prefix + "/errors", admin(&MesiboMode::AdminErrors));
+    router.Add("DELETE", prefix + "/errors", admin(&MesiboMode::AdminErrors));
+    router.Add("POST", prefix + "/errors/clear", admin(&MesiboMode::AdminErrors));
+    router.Add("GET", prefix + "/clock", admin(&MesiboMode::AdminClock));
+    router.Add("POST", prefix + "/clock", admin(&MesiboMode::AdminClock));
+    router.Add("POST", prefix + "/appstats/reset", admin(&MesiboMode::AdminAppStatsReset));
+    router.Add("GET", prefix + "/config", admin(&MesiboMode::AdminConfig));
+    router.Add("POST", prefix + "/config", admin(&MesiboMode::AdminConfig));
     for (const std::string_view method : {"GET", "POST", "DELETE"}) {
-        router.Add(method, prefix + "/barrier", bind(&MesiboMode::AdminBarrier));
+        router.Add(method, prefix + "/barrier", admin(&MesiboMode::AdminBarrier));
     }
 }
 

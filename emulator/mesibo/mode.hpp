@@ -14,6 +14,7 @@
 #include <boost/json/object.hpp>
 
 #include "emulator/frame/mode.hpp"
+#include "emulator/frame/rng.hpp"
 #include "emulator/mesibo/data.hpp"
 
 /// @file
@@ -254,7 +255,7 @@ private:
     const Options& options_;
     Config config_;
     MesiboDataset data_;
-    std::uint64_t rng_ = 1;  ///< Tokens and new-record choices.
+    Rng rng_{1};  ///< Tokens and new-record choices.
 
     std::int64_t clock_offset_ms_ = 0;
     std::optional<std::int64_t> pinned_now_s_;

@@ -25,7 +25,7 @@ std::string MesiboMode::NewToken() {
     while (token.size() < 49) {
         std::array<char, 17> buf{};
         std::snprintf(
-            buf.data(), buf.size(), "%016llx", static_cast<unsigned long long>(SplitMix(rng_))
+            buf.data(), buf.size(), "%016llx", static_cast<unsigned long long>(rng_.Next())
         );
         token += buf.data();
     }

@@ -9,6 +9,7 @@
 
 #include "core/text.hpp"
 #include "core/time.hpp"
+#include "emulator/frame/json_body.hpp"
 #include "emulator/frame/json_writer.hpp"
 #include "emulator/tiledesk/detail.hpp"
 #include "emulator/tiledesk/mode.hpp"
@@ -20,27 +21,29 @@ namespace json = boost::json;
 // --- Admin -----------------------------------------------------------------------------------
 
 Response TiledeskMode::AdminSeed(const Request& request, const PathParams&) {
-    const json::object body = tiledesk::BodyObject(request);
-    const std::int64_t n = tiledesk::BodyInt(body, "requests", options_.tiledesk_requests);
+    const json::object body = tiledesk::BodyFields(request);
+    const std::int64_t n = BodyInt(body, "requests", options_.tiledesk_requests);
     const std::int64_t m =
-        tiledesk::BodyInt(body, "messages_per_request", options_.tiledesk_messages_per_request);
-    const std::int64_t seed =
-        tiledesk::BodyInt(body, "seed", static_cast<std::int64_t>(options_.seed));
+        BodyInt(body, "messages_per_request", options_.tiledesk_messages_per_request);
+    const std::int64_t seed = BodyInt(body, "seed", static_cast<std::int64_t>(options_.seed));
     if (n < 0 || m < 0) {
         throw HttpError(400, "requests and messages_per_request must not be negative");
     }
     Seed(n, m, static_cast<std::uint64_t>(seed));
-    return tiledesk::Json(json::object{
-        {"requests", static_cast<std::int64_t>(requests_.size())},
-        {"messages", static_cast<std::int64_t>(messages_.size())}});
+    return JsonAnswer(
+        200,
+        json::object{
+            {"requests", static_cast<std::int64_t>(requests_.size())},
+            {"messages", static_cast<std::int64_t>(messages_.size())}}
+    );
 }
 
 Response TiledeskMode::AdminUpdate(const Request& request, const PathParams&) {
-    const json::object body = tiledesk::BodyObject(request);
+    const json::object body = tiledesk::BodyFields(request);
     std::vector<std::string> ids = tiledesk::BodyStrings(body, "request_ids");
-    const std::int64_t count = tiledesk::BodyInt(body, "count", ids.empty() ? 1 : 0);
-    const std::int64_t add_messages = tiledesk::BodyInt(body, "add_messages", 0);
-    const std::int64_t new_status = tiledesk::BodyInt(body, "status", 0);
+    const std::int64_t count = BodyInt(body, "count", ids.empty() ? 1 : 0);
+    const std::int64_t add_messages = BodyInt(body, "add_messages", 0);
+    const std::int64_t new_status = BodyInt(body, "status", 0);
     if (count < 0 || add_messages < 0) {
         throw HttpError(400, "count and add_messages must not be negative");
     }
@@ -75,7 +78,7 @@ Response TiledeskMode::AdminUpdate(const Request& request, const PathParams&) {
             r.status = static_cast<int>(new_status);
             r.doc["status"] = new_status;
             if (new_status == 1000) {
-                r.doc["closed_at"] = tiledesk::Iso(stamp);
+                r.doc["closed_at"] = IsoFromMs(stamp);
                 r.doc["closed_by"] = users_[0].id;
                 r.doc["workingStatus"] = "closed";
             }
@@ -85,22 +88,22 @@ Response TiledeskMode::AdminUpdate(const Request& request, const PathParams&) {
         updated.push_back(json::object{
             {"request_id", r.request_id},
             {"_id", r.id},
-            {"updatedAt", tiledesk::Iso(stamp)},
+            {"updatedAt", IsoFromMs(stamp)},
             {"status", r.status}});
     }
-    return tiledesk::Json(json::object{{"updated", std::move(updated)}});
+    return JsonAnswer(200, json::object{{"updated", std::move(updated)}});
 }
 
 Response TiledeskMode::AdminAdd(const Request& request, const PathParams&) {
-    const json::object body = tiledesk::BodyObject(request);
-    const std::int64_t count = tiledesk::BodyInt(body, "count", 1);
+    const json::object body = tiledesk::BodyFields(request);
+    const std::int64_t count = BodyInt(body, "count", 1);
     const std::int64_t m =
-        tiledesk::BodyInt(body, "messages_per_request", options_.tiledesk_messages_per_request);
-    const std::int64_t status = tiledesk::BodyInt(body, "status", 100);
+        BodyInt(body, "messages_per_request", options_.tiledesk_messages_per_request);
+    const std::int64_t status = BodyInt(body, "status", 100);
     if (count < 0 || m < 0) {
         throw HttpError(400, "count and messages_per_request must not be negative");
     }
-    const std::int64_t bots = tiledesk::BodyInt(body, "bots", 0);
+    const std::int64_t bots = BodyInt(body, "bots", 0);
     if (bots < 0) {
         throw HttpError(400, "bots must not be negative");
     }
@@ -124,8 +127,8 @@ Response TiledeskMode::AdminAdd(const Request& request, const PathParams&) {
             {"id_project", options_.tiledesk_project},
             {"trashed", false},
             {"createdBy", users_[0].id},
-            {"createdAt", tiledesk::Iso(now)},
-            {"updatedAt", tiledesk::Iso(now)},
+            {"createdAt", IsoFromMs(now)},
+            {"updatedAt", IsoFromMs(now)},
             {"__v", 0},
         };
         added_bots.emplace_back(e.id);
@@ -141,15 +144,16 @@ Response TiledeskMode::AdminAdd(const Request& request, const PathParams&) {
         added.push_back(json::object{
             {"request_id", r.request_id},
             {"_id", r.id},
-            {"createdAt", tiledesk::Iso(r.created_ms)},
-            {"updatedAt", tiledesk::Iso(r.updated_ms)}});
+            {"createdAt", IsoFromMs(r.created_ms)},
+            {"updatedAt", IsoFromMs(r.updated_ms)}});
     }
-    return tiledesk::Json(json::object{{"added", std::move(added)}, {"bots", std::move(added_bots)}}
+    return JsonAnswer(
+        200, json::object{{"added", std::move(added)}, {"bots", std::move(added_bots)}}
     );
 }
 
 Response TiledeskMode::AdminDelete(const Request& request, const PathParams&) {
-    const json::object body = tiledesk::BodyObject(request);
+    const json::object body = tiledesk::BodyFields(request);
     const auto* kind_v = body.if_contains("kind");
     if (kind_v == nullptr || !kind_v->is_string()) {
         throw HttpError(400, "kind must be bots, project_users or leads");
@@ -166,7 +170,7 @@ Response TiledeskMode::AdminDelete(const Request& request, const PathParams&) {
         throw HttpError(400, "kind must be bots, project_users or leads");
     }
     json::array deleted;
-    const std::string now = tiledesk::Iso(NowMs());
+    const std::string now = IsoFromMs(NowMs());
     for (const auto& id : ids) {
         const auto it = std::find_if(list->begin(), list->end(), [&](const TiledeskEntity& e) {
             return e.id == id;
@@ -188,11 +192,11 @@ Response TiledeskMode::AdminDelete(const Request& request, const PathParams&) {
             }
         }
     }
-    return tiledesk::Json(json::object{{"deleted", std::move(deleted)}});
+    return JsonAnswer(200, json::object{{"deleted", std::move(deleted)}});
 }
 
 Response TiledeskMode::AdminTokens(const Request& request, const PathParams&) {
-    const json::object body = tiledesk::BodyObject(request);
+    const json::object body = tiledesk::BodyFields(request);
     const auto* token_v = body.if_contains("token");
     const auto* action_v = body.if_contains("action");
     const std::string action = action_v != nullptr && action_v->is_string()
@@ -218,12 +222,12 @@ Response TiledeskMode::AdminTokens(const Request& request, const PathParams&) {
         ++affected;
         it = tokens_.erase(it);
     }
-    return tiledesk::Json(json::object{{action == "expire" ? "expired" : "revoked", affected}});
+    return JsonAnswer(200, json::object{{action == "expire" ? "expired" : "revoked", affected}});
 }
 
 Response TiledeskMode::AdminClock(const Request& request, const PathParams&) {
     if (request.method == "POST") {
-        const json::object body = tiledesk::BodyObject(request);
+        const json::object body = tiledesk::BodyFields(request);
         if (const auto* now = body.if_contains("now"); now != nullptr && !now->is_null()) {
             if (!now->is_string()) {
                 throw HttpError(400, "now must be an ISO-8601 string");
@@ -238,17 +242,20 @@ Response TiledeskMode::AdminClock(const Request& request, const PathParams&) {
         } else {
             pinned_now_ms_.reset();
         }
-        clock_offset_ms_ = tiledesk::BodyInt(body, "offset_ms", 0);
+        clock_offset_ms_ = BodyInt(body, "offset_ms", 0);
     }
-    return tiledesk::Json(json::object{
-        {"now", tiledesk::Iso(NowMs())},
-        {"offset_ms", clock_offset_ms_},
-        {"pinned", pinned_now_ms_.has_value()}});
+    return JsonAnswer(
+        200,
+        json::object{
+            {"now", IsoFromMs(NowMs())},
+            {"offset_ms", clock_offset_ms_},
+            {"pinned", pinned_now_ms_.has_value()}}
+    );
 }
 
 Response TiledeskMode::AdminRateLimit(const Request& request, const PathParams&) {
-    const json::object body = tiledesk::BodyObject(request);
-    rate_limit_ = tiledesk::BodyInt(body, "limit", rate_limit_);
+    const json::object body = tiledesk::BodyFields(request);
+    rate_limit_ = BodyInt(body, "limit", rate_limit_);
     if (rate_limit_ < 0) {
         rate_limit_ = 0;
     }
@@ -256,8 +263,11 @@ Response TiledeskMode::AdminRateLimit(const Request& request, const PathParams&)
         rate_retry_after_ = ra->get_bool();
     }
     window_count_ = 0;
-    return tiledesk::Json(json::object{
-        {"limit", rate_limit_}, {"retry_after", rate_retry_after_}, {"rejected", rejected_}});
+    return JsonAnswer(
+        200,
+        json::object{
+            {"limit", rate_limit_}, {"retry_after", rate_retry_after_}, {"rejected", rejected_}}
+    );
 }
 
 Response TiledeskMode::AdminDataset(const Request&, const PathParams&) {

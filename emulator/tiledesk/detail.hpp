@@ -10,6 +10,7 @@
 
 #include "core/text.hpp"
 #include "core/time.hpp"
+#include "emulator/frame/json_body.hpp"
 #include "emulator/frame/json_writer.hpp"
 #include "emulator/tiledesk/mode.hpp"
 
@@ -35,10 +36,6 @@ struct TdError {
     Fail(status, json::object{{"success", false}, {"msg", msg}});
 }
 
-inline Response Json(const json::value& v) {
-    return JsonResponse(200, ToJsonText(v));
-}
-
 inline Response Unauthorized() {
     Response r;
     r.status = 401;
@@ -46,10 +43,6 @@ inline Response Unauthorized() {
     r.headers.emplace_back("WWW-Authenticate", "Basic realm=\"Users\"");
     r.body = "Unauthorized";
     return r;
-}
-
-inline std::string Iso(std::int64_t ms) {
-    return FormatIso8601(SysTime(std::chrono::milliseconds(ms)));
 }
 
 inline constexpr std::int64_t kDayMs = 86'400'000;
@@ -160,7 +153,8 @@ inline int CompareJson(const json::value* a, const json::value* b) {
     return 0;
 }
 
-inline json::object BodyObject(const Request& request) {
+/// The request body as a JSON object: Express reads form-encoded bodies as well as JSON.
+inline json::object BodyFields(const Request& request) {
     const auto type = request.Header("Content-Type");
     if (type && ToLower(*type).find("application/x-www-form-urlencoded") != std::string::npos) {
         Request form;
@@ -172,30 +166,7 @@ inline json::object BodyObject(const Request& request) {
         }
         return out;
     }
-    if (Trim(request.body).empty()) {
-        return {};
-    }
-    boost::system::error_code ec;
-    auto body = json::parse(request.body, ec);
-    if (ec || !body.is_object()) {
-        throw HttpError(400, "body must be a JSON object");
-    }
-    return std::move(body.get_object());
-}
-
-inline std::int64_t
-BodyInt(const json::object& body, std::string_view name, std::int64_t fallback) {
-    const auto* v = body.if_contains(name);
-    if (v == nullptr || v->is_null()) {
-        return fallback;
-    }
-    if (v->is_int64()) {
-        return v->get_int64();
-    }
-    if (v->is_uint64()) {
-        return static_cast<std::int64_t>(v->get_uint64());
-    }
-    throw HttpError(400, std::string(name) + " must be an integer");
+    return BodyObject(request);
 }
 
 inline std::vector<std::string> BodyStrings(const json::object& body, std::string_view name) {

@@ -11,6 +11,7 @@
 
 #include "core/text.hpp"
 #include "core/time.hpp"
+#include "emulator/frame/json_body.hpp"
 #include "emulator/frame/json_writer.hpp"
 #include "emulator/tiledesk/detail.hpp"
 
@@ -65,11 +66,7 @@ std::unique_ptr<Mode> CreateTiledeskMode(const ModeContext& context) {
 }
 
 std::uint64_t TiledeskMode::Next() {
-    // splitmix64: the same sequence on every platform, unlike std distributions.
-    std::uint64_t z = (rng_ += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
+    return rng_.Next();
 }
 
 std::string TiledeskMode::NewObjectId(std::int64_t ms) {
@@ -104,8 +101,8 @@ json::object TiledeskMode::UserJson(const User& user) const {
         {"emailverified", true},
         {"status", 100},
         {"attributes", json::object{}},
-        {"createdAt", tiledesk::Iso(tiledesk::kSeedBaseMs - 400 * tiledesk::kDayMs)},
-        {"updatedAt", tiledesk::Iso(tiledesk::kSeedBaseMs - 10 * tiledesk::kDayMs)},
+        {"createdAt", IsoFromMs(tiledesk::kSeedBaseMs - 400 * tiledesk::kDayMs)},
+        {"updatedAt", IsoFromMs(tiledesk::kSeedBaseMs - 10 * tiledesk::kDayMs)},
         {"__v", 0},
     };
 }
@@ -122,10 +119,10 @@ json::object TiledeskMode::MemberJson(const User& user) const {
         {"user_available", true},
         {"profileStatus", ""},
         {"presence",
-         json::object{{"status", "offline"}, {"changedAt", tiledesk::Iso(tiledesk::kSeedBaseMs)}}},
+         json::object{{"status", "offline"}, {"changedAt", IsoFromMs(tiledesk::kSeedBaseMs)}}},
         {"attributes", json::object{}},
         {"number_assigned_requests", 0},
-        {"last_login_at", tiledesk::Iso(tiledesk::kSeedBaseMs - tiledesk::kDayMs)},
+        {"last_login_at", IsoFromMs(tiledesk::kSeedBaseMs - tiledesk::kDayMs)},
         {"tags", json::array{}},
         {"permissions", json::array{}},
         {"status", "active"},
@@ -133,8 +130,8 @@ json::object TiledeskMode::MemberJson(const User& user) const {
         {"isAuthenticated", true},
         {"isBusy", false},
         {"createdBy", users_[0].id},
-        {"createdAt", tiledesk::Iso(tiledesk::kSeedBaseMs - 300 * tiledesk::kDayMs)},
-        {"updatedAt", tiledesk::Iso(tiledesk::kSeedBaseMs - 2 * tiledesk::kDayMs)},
+        {"createdAt", IsoFromMs(tiledesk::kSeedBaseMs - 300 * tiledesk::kDayMs)},
+        {"updatedAt", IsoFromMs(tiledesk::kSeedBaseMs - 2 * tiledesk::kDayMs)},
         {"__v", 0},
     };
 }
@@ -143,11 +140,6 @@ json::object TiledeskMode::MemberJson(const User& user) const {
 
 void TiledeskMode::AddRoutes(Router& router) {
     using Member = Response (TiledeskMode::*)(const Request&, const PathParams&);
-    const auto bind = [this](Member member) -> Handler {
-        return [this, member](const Request& request, const PathParams& params) {
-            return (this->*member)(request, params);
-        };
-    };
 
     struct Route {
         std::string_view method;
@@ -177,15 +169,19 @@ void TiledeskMode::AddRoutes(Router& router) {
         prefixes.emplace_back("");
     }
     // The server mounts /auth itself; no other mode uses the path, so it is always served.
-    router.Add("POST", "/v3/auth/signin", Api(bind(&TiledeskMode::SignIn), "", false));
-    router.Add("POST", "/auth/signin", Api(bind(&TiledeskMode::SignIn), "", false));
+    router.Add("POST", "/v3/auth/signin", Api(BindRoute(this, &TiledeskMode::SignIn), "", false));
+    router.Add("POST", "/auth/signin", Api(BindRoute(this, &TiledeskMode::SignIn), "", false));
     for (const auto& prefix : prefixes) {
-        router.Add("GET", prefix + "/projects", Api(bind(&TiledeskMode::Projects), "guest", false));
+        router.Add(
+            "GET",
+            prefix + "/projects",
+            Api(BindRoute(this, &TiledeskMode::Projects), "guest", false)
+        );
         for (const auto& route : kRoutes) {
             router.Add(
                 route.method,
                 prefix + "/{projectid}" + std::string(route.suffix),
-                Api(bind(route.member), route.role, true)
+                Api(BindRoute(this, route.member), route.role, true)
             );
         }
     }
@@ -213,15 +209,17 @@ void TiledeskMode::AddRoutes(Router& router) {
         );
     }
 
-    router.Add("POST", "/_admin/tiledesk/seed", bind(&TiledeskMode::AdminSeed));
-    router.Add("POST", "/_admin/tiledesk/update", bind(&TiledeskMode::AdminUpdate));
-    router.Add("POST", "/_admin/tiledesk/add", bind(&TiledeskMode::AdminAdd));
-    router.Add("POST", "/_admin/tiledesk/delete", bind(&TiledeskMode::AdminDelete));
-    router.Add("POST", "/_admin/tiledesk/tokens", bind(&TiledeskMode::AdminTokens));
-    router.Add("GET", "/_admin/tiledesk/clock", bind(&TiledeskMode::AdminClock));
-    router.Add("POST", "/_admin/tiledesk/clock", bind(&TiledeskMode::AdminClock));
-    router.Add("POST", "/_admin/tiledesk/rate-limit", bind(&TiledeskMode::AdminRateLimit));
-    router.Add("GET", "/_admin/tiledesk/dataset", bind(&TiledeskMode::AdminDataset));
+    router.Add("POST", "/_admin/tiledesk/seed", BindRoute(this, &TiledeskMode::AdminSeed));
+    router.Add("POST", "/_admin/tiledesk/update", BindRoute(this, &TiledeskMode::AdminUpdate));
+    router.Add("POST", "/_admin/tiledesk/add", BindRoute(this, &TiledeskMode::AdminAdd));
+    router.Add("POST", "/_admin/tiledesk/delete", BindRoute(this, &TiledeskMode::AdminDelete));
+    router.Add("POST", "/_admin/tiledesk/tokens", BindRoute(this, &TiledeskMode::AdminTokens));
+    router.Add("GET", "/_admin/tiledesk/clock", BindRoute(this, &TiledeskMode::AdminClock));
+    router.Add("POST", "/_admin/tiledesk/clock", BindRoute(this, &TiledeskMode::AdminClock));
+    router.Add(
+        "POST", "/_admin/tiledesk/rate-limit", BindRoute(this, &TiledeskMode::AdminRateLimit)
+    );
+    router.Add("GET", "/_admin/tiledesk/dataset", BindRoute(this, &TiledeskMode::AdminDataset));
 }
 
 void TiledeskMode::AddStats(json::object& stats) const {
@@ -360,7 +358,7 @@ Handler TiledeskMode::Api(Handler handler, std::string_view min_role, bool proje
 // --- Public routes ---------------------------------------------------------------------------
 
 Response TiledeskMode::SignIn(const Request& request, const PathParams&) {
-    const json::object body = tiledesk::BodyObject(request);
+    const json::object body = tiledesk::BodyFields(request);
     const auto str = [&](std::string_view k) -> std::optional<std::string> {
         const auto* v = body.if_contains(k);
         if (v == nullptr || !v->is_string()) {
@@ -422,8 +420,9 @@ Response TiledeskMode::SignIn(const Request& request, const PathParams&) {
         }
         const std::string token = head + "." + payload + "." + tiledesk::Base64Url(sig_bytes);
         tokens_[token] = Token{i, now};
-        return tiledesk::Json(json::object{
-            {"success", true}, {"token", "JWT " + token}, {"user", user}});
+        return JsonAnswer(
+            200, json::object{{"success", true}, {"token", "JWT " + token}, {"user", user}}
+        );
     }
     tiledesk::FailMsg(401, "Authentication failed. User not found.");
 }
@@ -442,14 +441,14 @@ Response TiledeskMode::Projects(const Request&, const PathParams& params) {
                 {"status", 100},
                 {"activeOperatingHours", false},
                 {"createdBy", users_[0].id},
-                {"createdAt", tiledesk::Iso(tiledesk::kSeedBaseMs - 400 * tiledesk::kDayMs)},
-                {"updatedAt", tiledesk::Iso(tiledesk::kSeedBaseMs - 1 * tiledesk::kDayMs)},
+                {"createdAt", IsoFromMs(tiledesk::kSeedBaseMs - 400 * tiledesk::kDayMs)},
+                {"updatedAt", IsoFromMs(tiledesk::kSeedBaseMs - 1 * tiledesk::kDayMs)},
                 {"__v", 0},
             };
             out.push_back(std::move(pu));
         }
     }
-    return tiledesk::Json(out);
+    return JsonAnswer(200, out);
 }
 
 }  // namespace chatsync::emulator

@@ -11,6 +11,7 @@
 #include <boost/json/object.hpp>
 
 #include "emulator/frame/mode.hpp"
+#include "emulator/frame/rng.hpp"
 #include "emulator/tiledesk/tz.hpp"
 
 /// @file
@@ -126,7 +127,7 @@ private:
     std::shared_ptr<const TimeZone> server_zone_;
     std::vector<User> users_;
 
-    std::uint64_t rng_ = 1;
+    Rng rng_{1};
     std::uint64_t oid_counter_ = 0;
     std::int64_t next_ticket_ = 1;
     std::vector<TiledeskRequest> requests_;                       ///< In creation order.

@@ -9,6 +9,7 @@
 
 #include "core/text.hpp"
 #include "core/time.hpp"
+#include "emulator/frame/json_body.hpp"
 #include "emulator/frame/json_writer.hpp"
 #include "emulator/tiledesk/detail.hpp"
 #include "emulator/tiledesk/mode.hpp"
@@ -263,7 +264,7 @@ Response TiledeskMode::OneRequest(const Request&, const PathParams& params) {
     if (it == by_request_id_.end()) {
         tiledesk::FailMsg(404, "Object not found.");
     }
-    return tiledesk::Json(RequestJson(requests_[it->second], true));
+    return JsonAnswer(200, RequestJson(requests_[it->second], true));
 }
 
 Response TiledeskMode::RequestMessages(const Request&, const PathParams& params) {
@@ -291,7 +292,7 @@ Response TiledeskMode::OneMessage(const Request&, const PathParams& params) {
     if (it != messages_by_request_.end()) {
         for (const std::size_t i : it->second) {
             if (messages_[i].id == *params.Find("message_id")) {
-                return tiledesk::Json(messages_[i].doc);
+                return JsonAnswer(200, messages_[i].doc);
             }
         }
     }

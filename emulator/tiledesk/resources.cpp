@@ -9,6 +9,7 @@
 
 #include "core/text.hpp"
 #include "core/time.hpp"
+#include "emulator/frame/json_body.hpp"
 #include "emulator/frame/json_writer.hpp"
 #include "emulator/tiledesk/detail.hpp"
 #include "emulator/tiledesk/mode.hpp"
@@ -56,13 +57,13 @@ Response TiledeskMode::Bots(const Request& request, const PathParams& params) {
         }
         out.push_back(std::move(doc));
     }
-    return tiledesk::Json(out);
+    return JsonAnswer(200, out);
 }
 
 Response TiledeskMode::OneBot(const Request&, const PathParams& params) {
     for (const auto& b : bots_) {
         if (b.id == *params.Find("bot_id")) {
-            return tiledesk::Json(b.doc);
+            return JsonAnswer(200, b.doc);
         }
     }
     tiledesk::FailMsg(404, "Object not found.");
@@ -101,7 +102,7 @@ Response TiledeskMode::ProjectUsers(const Request& request, const PathParams&) {
         }
         out.push_back(m.doc);
     }
-    return tiledesk::Json(out);
+    return JsonAnswer(200, out);
 }
 
 Response TiledeskMode::Leads(const Request& request, const PathParams&) {
@@ -166,7 +167,7 @@ Response TiledeskMode::Leads(const Request& request, const PathParams&) {
 Response TiledeskMode::OneLead(const Request&, const PathParams& params) {
     for (const auto& l : leads_) {
         if (l.id == *params.Find("lead_id")) {
-            return tiledesk::Json(l.doc);
+            return JsonAnswer(200, l.doc);
         }
     }
     tiledesk::FailMsg(404, "Object not found.");
@@ -188,7 +189,7 @@ Response TiledeskMode::Departments(const Request& request, const PathParams&) {
     for (const auto* d : rows) {
         out.push_back(d->doc);
     }
-    return tiledesk::Json(out);
+    return JsonAnswer(200, out);
 }
 
 Response TiledeskMode::DepartmentsAllStatus(const Request&, const PathParams&) {
@@ -198,13 +199,13 @@ Response TiledeskMode::DepartmentsAllStatus(const Request&, const PathParams&) {
             out.push_back(d.doc);
         }
     }
-    return tiledesk::Json(out);
+    return JsonAnswer(200, out);
 }
 
 Response TiledeskMode::OneDepartment(const Request&, const PathParams& params) {
     for (const auto& d : departments_) {
         if (d.id == *params.Find("department_id")) {
-            return tiledesk::Json(d.doc);
+            return JsonAnswer(200, d.doc);
         }
     }
     tiledesk::FailMsg(404, "Object not found.");

@@ -9,6 +9,7 @@
 
 #include "core/text.hpp"
 #include "core/time.hpp"
+#include "emulator/frame/json_body.hpp"
 #include "emulator/frame/json_writer.hpp"
 #include "emulator/tiledesk/detail.hpp"
 #include "emulator/tiledesk/mode.hpp"
@@ -18,7 +19,7 @@ namespace chatsync::emulator {
 namespace json = boost::json;
 
 void TiledeskMode::Seed(std::int64_t requests, std::int64_t messages, std::uint64_t seed) {
-    rng_ = seed * 0x2545F4914F6CDD1DULL + 1;
+    rng_ = Rng(seed * 0x2545F4914F6CDD1DULL + 1);
     oid_counter_ = 0;
     next_ticket_ = 1;
     update_cursor_ = 0;
@@ -64,8 +65,8 @@ void TiledeskMode::Seed(std::int64_t requests, std::int64_t messages, std::uint6
             {"status", depts[i].status},
             {"bot_only", false},
             {"createdBy", owner},
-            {"createdAt", tiledesk::Iso(at)},
-            {"updatedAt", tiledesk::Iso(at + tiledesk::kDayMs)},
+            {"createdAt", IsoFromMs(at)},
+            {"updatedAt", IsoFromMs(at + tiledesk::kDayMs)},
             {"__v", 0},
             {"hasBot", false},
         };
@@ -114,8 +115,8 @@ void TiledeskMode::Seed(std::int64_t requests, std::int64_t messages, std::uint6
             {"attributes",
              i == 0 ? json::value(json::object{{"position", json::object{{"x", 10}, {"y", -3.5}}}})
                     : json::value(nullptr)},
-            {"createdAt", tiledesk::Iso(at)},
-            {"updatedAt", tiledesk::Iso(at + 3 * tiledesk::kDayMs)},
+            {"createdAt", IsoFromMs(at)},
+            {"updatedAt", IsoFromMs(at + 3 * tiledesk::kDayMs)},
             {"__v", 0},
         };
         if (bots[i].subtype != nullptr) {
@@ -130,7 +131,7 @@ void TiledeskMode::Seed(std::int64_t requests, std::int64_t messages, std::uint6
             e.doc["slug"] = "benvenuto-bot";
         }
         if (bots[i].trashed) {
-            e.doc["trashedAt"] = tiledesk::Iso(at + 5 * tiledesk::kDayMs);
+            e.doc["trashedAt"] = IsoFromMs(at + 5 * tiledesk::kDayMs);
         }
         bots_.push_back(std::move(e));
     }
@@ -202,8 +203,8 @@ void TiledeskMode::Seed(std::int64_t requests, std::int64_t messages, std::uint6
             {"createdBy", users_[0].id},
             {"status", r % 23 == 0 ? 50 : 100},
             {"tags", r % 5 == 0 ? json::array{"vip", "ü-tag"} : json::array{}},
-            {"createdAt", tiledesk::Iso(at)},
-            {"updatedAt", tiledesk::Iso(at + static_cast<std::int64_t>(r % 1000) * 1000)},
+            {"createdAt", IsoFromMs(at)},
+            {"updatedAt", IsoFromMs(at + static_cast<std::int64_t>(r % 1000) * 1000)},
             {"__v", 0},
         };
         if (r % 3 != 0) {
@@ -282,8 +283,8 @@ void TiledeskMode::AddMessage(TiledeskRequest& r, std::int64_t at_ms, std::strin
         {"id_project", options_.tiledesk_project},
         {"createdBy", sender},
         {"channel", json::object{{"name", "chat21"}}},
-        {"createdAt", tiledesk::Iso(at_ms)},
-        {"updatedAt", tiledesk::Iso(at_ms)},
+        {"createdAt", IsoFromMs(at_ms)},
+        {"updatedAt", IsoFromMs(at_ms)},
         {"__v", 0},
     };
     if (x % 4 == 0) {
@@ -426,7 +427,7 @@ void TiledeskMode::AddRequest(std::int64_t created_ms, std::int64_t messages, bo
         r.doc["subject"] = x % 2 == 0 ? json::value(nullptr) : json::value("Fattura n° 42");
     }
     if (!r.participants.empty()) {
-        r.doc["assigned_at"] = tiledesk::Iso(created_ms + 5000);
+        r.doc["assigned_at"] = IsoFromMs(created_ms + 5000);
         r.doc["assignee"] = r.participants.front();
     }
     if (r.status == 1000) {
@@ -447,8 +448,8 @@ void TiledeskMode::AddRequest(std::int64_t created_ms, std::int64_t messages, bo
         {"status", "active"},
         {"presence", json::object{{"status", "offline"}}},
         {"isAuthenticated", false},
-        {"createdAt", tiledesk::Iso(created_ms)},
-        {"updatedAt", tiledesk::Iso(created_ms)},
+        {"createdAt", IsoFromMs(created_ms)},
+        {"updatedAt", IsoFromMs(created_ms)},
         {"__v", 0},
     };
     by_request_id_[r.request_id] = requests_.size();
@@ -461,7 +462,7 @@ void TiledeskMode::AddRequest(std::int64_t created_ms, std::int64_t messages, bo
             k == 0 ? first_text : std::string(tiledesk::kTexts[Next() % tiledesk::kTexts.size()]);
         AddMessage(req, at, std::move(text));
         if (k == 1 && req.doc.contains("assigned_at")) {
-            req.doc["first_response_at"] = tiledesk::Iso(at);
+            req.doc["first_response_at"] = IsoFromMs(at);
             req.doc["waiting_time"] = at - created_ms;
         }
         at += live ? 1 : static_cast<std::int64_t>(30'000 + Next() % 570'000);
@@ -469,7 +470,7 @@ void TiledeskMode::AddRequest(std::int64_t created_ms, std::int64_t messages, bo
     std::int64_t updated = messages > 0 ? at - (live ? 1 : 0) : created_ms;
     if (req.status == 1000) {
         updated += 60'000;
-        req.doc["closed_at"] = tiledesk::Iso(updated);
+        req.doc["closed_at"] = IsoFromMs(updated);
         req.doc["closed_by"] = req.participants.empty() ? "system" : req.participants.front();
         req.doc["duration"] = updated - created_ms;
     }
@@ -500,8 +501,8 @@ json::object TiledeskMode::RequestJson(const TiledeskRequest& r, bool populate) 
     json::object out = r.doc;
     out.erase("lead_uuid");
     out.erase("lead_fullname");
-    out["createdAt"] = tiledesk::Iso(r.created_ms);
-    out["updatedAt"] = tiledesk::Iso(r.updated_ms);
+    out["createdAt"] = IsoFromMs(r.created_ms);
+    out["updatedAt"] = IsoFromMs(r.updated_ms);
     if (!populate) {
         return out;
     }
