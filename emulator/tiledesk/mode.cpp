@@ -19,8 +19,6 @@ namespace chatsync::emulator {
 
 namespace json = boost::json;
 
-// ---------------------------------------------------------------------------------------------
-
 TiledeskMode::TiledeskMode(const ModeContext& context)
     : options_(context.options)
     , server_zone_(TimeZone::Load(context.options.tiledesk_timezone))
