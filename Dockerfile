@@ -17,10 +17,12 @@ RUN apt-get update \
         $(/src/scripts/packages.sh build) \
  && rm -rf /var/lib/apt/lists/*
 COPY . /src
-# Only the daemon: tests and the emulator need packages the build group does not have. A
-# one-shot build gains nothing from ccache, which the project's CMake would pick up.
+# Only the daemon: the tests need packages the build group does not have, and the emulator
+# (emulator/, left out of the build context) is not part of the image. A one-shot build gains
+# nothing from ccache, which the project's CMake would pick up.
 RUN export CCACHE_DISABLE=1 \
  && cmake -S /src -B /build -DCMAKE_BUILD_TYPE=Release -DCHATSYNC_BUILD_TESTS=OFF \
+        -DCHATSYNC_BUILD_EMULATOR=OFF \
  && cmake --build /build --target chatsyncd -j "$(nproc)" \
  && strip --strip-unneeded /build/daemon/chatsyncd \
  && /build/daemon/chatsyncd --version

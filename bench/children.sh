@@ -28,7 +28,7 @@ bin=${CHATSYNC_BUILD_DIR:-build}
 baseline_bin=${CHATSYNC_BASELINE_BIN:-}
 [[ "$parents" =~ ^[1-9][0-9]*$ && "$concurrency" =~ ^[1-9][0-9]*$ ]] ||
     { echo "usage: bench/children.sh [PARENTS] [CONCURRENCY]" >&2; exit 64; }
-for tool in daemon/chatsyncd tests/emulator/chatsync-emulator; do
+for tool in daemon/chatsyncd emulator/chatsync-emulator; do
     [[ -x "$bin/$tool" ]] || { echo "bench: no $bin/$tool: build first (scripts/build.sh)" >&2; exit 1; }
 done
 [[ -z "$baseline_bin" || -x "$baseline_bin" ]] ||
@@ -44,7 +44,7 @@ fail() {
 dsn=$(PG_DURABLE=1 scripts/pg-cluster.sh start "$work/pg" $(( 20000 + RANDOM % 20000 )))
 psql() { command psql -X -q -v ON_ERROR_STOP=1 -tA "$dsn" "$@"; }
 
-"$bin/tests/emulator/chatsync-emulator" --mode generic --records "$parents" --wide-records \
+"$bin/emulator/chatsync-emulator" --mode generic --records "$parents" --wide-records \
     --port-file "$work/emulator.port" >"$work/emulator.log" 2>&1 &
 pids+=("$!")
 for _ in $(seq 1200); do

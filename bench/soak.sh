@@ -26,7 +26,7 @@ records=${2:-20000}
 bin=${CHATSYNC_BUILD_DIR:-build}
 [[ "$minutes" =~ ^[1-9][0-9]*$ && "$records" =~ ^[1-9][0-9]*$ ]] ||
     { echo "usage: bench/soak.sh [MINUTES] [RECORDS]" >&2; exit 64; }
-for tool in daemon/chatsyncd tests/emulator/chatsync-emulator; do
+for tool in daemon/chatsyncd emulator/chatsync-emulator; do
     [[ -x "$bin/$tool" ]] || { echo "soak: no $bin/$tool: build first (scripts/build.sh)" >&2; exit 1; }
 done
 
@@ -43,7 +43,7 @@ dsn=$(scripts/pg-cluster.sh start "$work/pg" "$port")
 psql() { command psql -X -q -v ON_ERROR_STOP=1 -tA "$dsn" "$@"; }
 
 token=soak-token
-"$bin/tests/emulator/chatsync-emulator" --mode generic --records "$records" --auth bearer \
+"$bin/emulator/chatsync-emulator" --mode generic --records "$records" --auth bearer \
     --token "$token" --port-file "$work/emulator.port" >"$work/emulator.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 600); do [[ -s "$work/emulator.port" ]] && break; sleep 0.1; done

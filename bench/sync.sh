@@ -30,7 +30,7 @@ idle_seconds=60
 bin=${CHATSYNC_BUILD_DIR:-build}
 [[ "$records" =~ ^[1-9][0-9]*$ && "$page_size" =~ ^[1-9][0-9]*$ ]] ||
     { echo "usage: bench/sync.sh [RECORDS] [PAGE_SIZE]" >&2; exit 64; }
-for tool in daemon/chatsyncd tests/emulator/chatsync-emulator bench/chatsync-bench-sql; do
+for tool in daemon/chatsyncd emulator/chatsync-emulator bench/chatsync-bench-sql; do
     [[ -x "$bin/$tool" ]] || { echo "bench: no $bin/$tool: build first (scripts/build.sh)" >&2; exit 1; }
 done
 
@@ -59,7 +59,7 @@ postmaster=$(head -n1 "$work/pg/pgdata/postmaster.pid")
 # million records takes a while); sets emulator_url and emulator_pid.
 start_emulator() {
     local name=$1 n=$2
-    "$bin/tests/emulator/chatsync-emulator" --mode generic --records "$n" --wide-records \
+    "$bin/emulator/chatsync-emulator" --mode generic --records "$n" --wide-records \
         --max-page-size $(( page_size > 1000 ? page_size : 1000 )) \
         --port-file "$work/$name.port" >"$work/$name.log" 2>&1 &
     emulator_pid=$!

@@ -14,7 +14,7 @@ root=$PWD
 events=${1:-20000}
 connections=${2:-16}
 bin=${CHATSYNC_BUILD_DIR:-build}
-[[ -x "$bin/daemon/chatsyncd" && -x "$bin/tests/emulator/chatsync-emulator" ]] ||
+[[ -x "$bin/daemon/chatsyncd" && -x "$bin/emulator/chatsync-emulator" ]] ||
     { echo "bench: build first (scripts/build.sh)" >&2; exit 1; }
 command -v pgbench >/dev/null || { echo "bench: pgbench missing (package postgresql-client-15)" >&2; exit 1; }
 
@@ -56,7 +56,7 @@ daemon_pid=$!
 pids+=("$daemon_pid")
 hook_port=$(port_of "$work/daemon.log" "webhook listener")
 admin_port=$(port_of "$work/daemon.log" "admin listener")
-"$bin/tests/emulator/chatsync-emulator" --mode jivochat --listen 127.0.0.1:0 \
+"$bin/emulator/chatsync-emulator" --mode jivochat --listen 127.0.0.1:0 \
     --port-file "$work/emulator.port" >"$work/emulator.log" 2>&1 &
 pids+=("$!")
 for _ in $(seq 100); do [[ -s "$work/emulator.port" ]] && break; sleep 0.1; done

@@ -15,7 +15,7 @@ export CHATSYNC_EMULATOR_TOKEN=quickstart-token
 mkdir -p "$CHATSYNC_DATA_DIR"
 port_file=$CHATSYNC_DATA_DIR/emulator.port
 rm -f "$port_file"
-"$bin/tests/emulator/chatsync-emulator" --listen 127.0.0.1:0 --port-file "$port_file" \
+"$bin/emulator/chatsync-emulator" --listen 127.0.0.1:0 --port-file "$port_file" \
   --records 2000 --auth bearer --token "$CHATSYNC_EMULATOR_TOKEN" >"$CHATSYNC_DATA_DIR/emulator.log" 2>&1 &
 emulator_pid=$!
 trap 'kill $emulator_pid 2>/dev/null || true' EXIT

@@ -17,7 +17,7 @@
 #include "connectors/builtin.hpp"
 #include "connectors/runner.hpp"
 #include "core/redactor.hpp"
-#include "emulator/emulator.hpp"
+#include "emulator/frame/emulator.hpp"
 #include "http/client.hpp"
 #include "metrics/metrics.hpp"
 #include "support/fake_sink.hpp"

@@ -23,7 +23,7 @@
 #include "config/config.hpp"
 #include "core/redactor.hpp"
 #include "core/time.hpp"
-#include "emulator/emulator.hpp"
+#include "emulator/frame/emulator.hpp"
 #include "http/client.hpp"
 #include "metrics/metrics.hpp"
 #include "normalize/flatten.hpp"
