@@ -21,7 +21,8 @@ std::int64_t UnixMicros(std::chrono::system_clock::time_point t) {
 
 Emulator::Emulator(Executor executor, Options options)
     : executor_(std::move(executor))
-    , options_(std::move(options)) {
+    , options_(std::move(options))
+    , delays_(executor_) {
     const ModeContext context{executor_, options_};
     for (const ModeInfo& info : BuiltinModes()) {
         const bool wanted = options_.modes.empty() ||
@@ -83,9 +84,7 @@ std::string Emulator::Address() const {
 void Emulator::Stop() {
     stopping_ = true;
     server_->Stop();
-    for (net::steady_timer* timer : delays_) {
-        timer->cancel();
-    }
+    delays_.Stop();
     for (const auto& mode : modes_) {
         mode->Stop();
     }
@@ -125,13 +124,9 @@ Task<Reply> Emulator::Handle(Request request) {
     }
     const std::optional<Fault> fault = faults_.Take(request);
     if (fault && fault->kind == FaultKind::kDelay && !stopping_) {
-        net::steady_timer timer(executor_, fault->delay);
-        delays_.push_front(&timer);
-        auto [ec] = co_await timer.async_wait(kAsTuple);
-        // Cancelled only by Stop(); the answer is then built anyway and the closed connection
-        // discards it.
-        (void)ec;
-        delays_.remove(&timer);
+        // Ended early only by Stop(); the answer is then built anyway and the closed
+        // connection discards it.
+        co_await delays_.SleepFor(std::chrono::duration_cast<Millis>(fault->delay));
     }
     unsigned status = 0;
     Reply reply = Answer(request, fault, status);

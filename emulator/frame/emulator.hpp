@@ -1,16 +1,14 @@
 #pragma once
 
 #include <cstdint>
-#include <list>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include <boost/asio/steady_timer.hpp>
-
 #include "core/asio.hpp"
+#include "core/sleep_group.hpp"
 #include "emulator/frame/faults.hpp"
 #include "emulator/frame/http_types.hpp"
 #include "emulator/frame/mode.hpp"
@@ -69,7 +67,7 @@ private:
     FaultList faults_;
     std::vector<std::unique_ptr<Mode>> modes_;
     Router router_;
-    std::list<net::steady_timer*> delays_;  ///< Pending delay faults, cancelled by Stop().
+    SleepGroup delays_;  ///< Pending delay faults, ended by Stop().
     bool stopping_ = false;
     // Last: its connections call back into Handle(), which uses everything above.
     std::unique_ptr<Server> server_;
