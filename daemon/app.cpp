@@ -132,7 +132,11 @@ public:
             sink_->Stop();
         }
         if (embedded_) {
-            embedded_->Stop();
+            if (auto stopped = embedded_->Stop(); !stopped) {
+                spdlog::warn(
+                    "embedded postgresql did not stop error=\"{}\"", stopped.error().message()
+                );
+            }
         }
         spdlog::default_logger()->flush();
     }
@@ -153,7 +157,7 @@ public:
             spdlog::info("starting embedded postgresql dir={}", opts.dir.string());
             auto started = embedded_->Start();
             if (!started) {
-                spdlog::error("embedded postgresql failed: {}", embedded_->last_error());
+                spdlog::error("embedded postgresql failed: {}", started.error().message());
                 return kExitUnavailable;
             }
             dsn = *started;
@@ -171,7 +175,9 @@ public:
         Run(Migrate(&migrated));
         if (!migrated) {
             spdlog::error(
-                "database unavailable: {} ({})", sink_->LastError(), migrated.error().message()
+                "database unavailable: {} ({})",
+                migrated.error().message(),
+                migrated.error().code().message()
             );
             return kExitUnavailable;
         }
@@ -326,14 +332,16 @@ public:
         Result<std::vector<sink::ResourceState>> listed = Errc::kCancelled;
         Run(ListStates(&listed));
         if (!listed) {
-            std::fprintf(stderr, "chatsyncd: cannot read state: %s\n", sink_->LastError().c_str());
+            std::fprintf(
+                stderr, "chatsyncd: cannot read state: %s\n", listed.error().message().c_str()
+            );
             return kExitUnavailable;
         }
         Result<std::map<std::string, sink::Latch>> latches = Errc::kCancelled;
         Run(ListLatches(&latches));
         if (!latches) {
             std::fprintf(
-                stderr, "chatsyncd: cannot read latches: %s\n", sink_->LastError().c_str()
+                stderr, "chatsyncd: cannot read latches: %s\n", latches.error().message().c_str()
             );
             return kExitUnavailable;
         }
@@ -430,7 +438,7 @@ public:
         Result<std::int64_t> reset = Errc::kCancelled;
         Run(ResetState(*args.source, args.resource.value_or(""), &reset));
         if (!reset) {
-            std::fprintf(stderr, "chatsyncd: reset failed: %s\n", sink_->LastError().c_str());
+            std::fprintf(stderr, "chatsyncd: reset failed: %s\n", reset.error().message().c_str());
             return kExitUnavailable;
         }
         std::printf(
@@ -454,9 +462,11 @@ public:
         Result<std::int64_t> forgot = Errc::kCancelled;
         Run(ClearLatch(*args.source, &latch, &cleared, &forgot));
         if (!latch || !cleared || !forgot) {
-            std::fprintf(
-                stderr, "chatsyncd: breach clear failed: %s\n", sink_->LastError().c_str()
-            );
+            // The first call that failed; the ones after it did not run.
+            const Error failure = !latch     ? latch.error()
+                                  : !cleared ? cleared.error()
+                                             : forgot.error();
+            std::fprintf(stderr, "chatsyncd: breach clear failed: %s\n", failure.message().c_str());
             return kExitUnavailable;
         }
         if (*forgot > 0) {
@@ -565,7 +575,9 @@ private:
         auto prepared = co_await sink_->PrepareEventTables(source, strategy->Tables());
         if (!prepared) {
             spdlog::error(
-                "cannot create the event tables source={} error=\"{}\"", source, sink_->LastError()
+                "cannot create the event tables source={} error=\"{}\"",
+                source,
+                prepared.error().message()
             );
             *rc = kExitFailure;
             co_return;
@@ -578,7 +590,7 @@ private:
                 spdlog::error(
                     "cannot read the stored events source={} error=\"{}\"",
                     source,
-                    sink_->LastError()
+                    read.error().message()
                 );
                 *rc = kExitUnavailable;
                 co_return;
@@ -624,7 +636,7 @@ private:
                 spdlog::error(
                     "writing re-derived rows failed source={} error=\"{}\"",
                     source,
-                    sink_->LastError()
+                    written.error().message()
                 );
                 *rc = kExitFailure;
                 co_return;
@@ -857,7 +869,11 @@ private:
     /// is stopped first: its fast shutdown ends those sessions.
     [[noreturn]] void ExitNow() {
         if (embedded_) {
-            embedded_->Stop();
+            if (auto stopped = embedded_->Stop(); !stopped) {
+                spdlog::warn(
+                    "embedded postgresql did not stop error=\"{}\"", stopped.error().message()
+                );
+            }
         }
         spdlog::info("chatsyncd stopped");
         spdlog::default_logger()->flush();
@@ -933,7 +949,7 @@ private:
                 spdlog::error(
                     "cannot create the event tables source={} error=\"{}\"",
                     route.source,
-                    sink_->LastError()
+                    prepared.error().message()
                 );
                 co_return false;
             }
@@ -1262,7 +1278,7 @@ private:
         auto ping = co_await sink_->Ping();
         metrics_.DatabaseUp(static_cast<bool>(ping));
         if (!ping) {
-            problems.push_back("database unreachable: " + sink_->LastError());
+            problems.push_back("database unreachable: " + ping.error().message());
         }
         const auto now = SysClock::now();
         for (const auto& [key, h] : health_) {

@@ -341,7 +341,7 @@ struct WebhookServer::Impl {
                     spdlog::warn(
                         "webhook events not stored, answered 503 events={} error=\"{}\"",
                         batch.size(),
-                        sink.LastError()
+                        results.error().message()
                     );
                     last_failure_log = now;
                 }

@@ -707,7 +707,7 @@ struct PgSink::Impl {
     }
 
     /// Runs `op` on this pool thread's connection and translates every failure into an
-    /// error code, with its explanation in last_error.
+    /// Error: its code, and its explanation (redacted) as the message.
     template <class T, class Op>
     Result<T> Run(std::string_view operation, Op& op) {
         for (int attempt = 0;; ++attempt) {
@@ -740,9 +740,12 @@ struct PgSink::Impl {
             if (c.connection_lost && !fresh && attempt == 0) {
                 continue;
             }
-            SetLastError(std::string(operation) + ": " + OneLine(c.message));
             // in_place_error: a Result<bool> would otherwise take the error_code as a bool.
-            return Result<T>(boost::system::in_place_error, make_error_code(c.code));
+            return Result<T>(
+                boost::system::in_place_error,
+                make_error_code(c.code),
+                Redacted(std::string(operation) + ": " + OneLine(c.message))
+            );
         }
     }
 
@@ -764,8 +767,11 @@ struct PgSink::Impl {
     template <class T, class Op, class After>
     Task<Result<T>> DispatchThen(std::string operation, Op op, After after) {
         if (stopped.load()) {
-            SetLastError(operation + ": the sink has stopped");
-            co_return Result<T>(boost::system::in_place_error, make_error_code(Errc::kCancelled));
+            co_return Result<T>(
+                boost::system::in_place_error,
+                make_error_code(Errc::kCancelled),
+                operation + ": the sink has stopped"
+            );
         }
         auto blocking = Blocking<T>(std::move(operation), std::move(op), std::move(after));
         auto result =
@@ -979,12 +985,6 @@ struct PgSink::Impl {
             }
         }
         return clean;
-    }
-
-    void SetLastError(const std::string& message) {
-        std::string clean = Redacted(message);
-        const std::lock_guard lock(error_mutex);
-        last_error = std::move(clean);
     }
 
     std::string Sql(std::string_view text) const { return Expand(text, quoted_state_schema); }
@@ -2094,9 +2094,6 @@ struct PgSink::Impl {
     /// Keys of the run locks lock_conn holds, each once.
     std::unordered_set<std::int64_t> run_locks;
 
-    mutable std::mutex error_mutex;
-    std::string last_error;
-
     /// The event tables PrepareEventTables declared, by (schema, table) as given. Entries are
     /// replaced, never changed, so StoreEvents keeps using the one it found.
     std::mutex event_tables_mutex;
@@ -2125,11 +2122,6 @@ void PgSink::Stop() {
     impl_->CloseLockSession();
     const std::lock_guard conns_lock(impl_->conns_mutex);
     impl_->conns.clear();
-}
-
-std::string PgSink::LastError() const {
-    const std::lock_guard lock(impl_->error_mutex);
-    return impl_->last_error;
 }
 
 // Each public coroutine names its operation and its blocking work before the co_await: GCC 12

@@ -55,8 +55,8 @@ namespace chatsync::sink {
 /// Errors: kSinkTransient for failures that may pass (connection lost or refused,
 /// serialization failure, deadlock, too many connections, statement timeout, commit in
 /// doubt); kSinkPermanent otherwise; kResourceBusy from BeginRun when another process holds
-/// the resource's run lock; kCancelled after Stop(). The explanation is in
-/// LastError(), redacted: the DSN and its password never appear in it.
+/// the resource's run lock; kCancelled after Stop(). Each error's message explains it,
+/// redacted: the DSN and its password never appear in it.
 class PgSink final : public Sink {
 public:
     struct Options {
@@ -115,9 +115,6 @@ public:
     Task<Result<std::vector<RederiveResult>>> RederiveEvents(std::vector<InboundEvent> events
     ) override;
     Task<Result<void>> Ping() override;
-
-    /// The redacted explanation of the most recent failed call. Thread-safe.
-    std::string LastError() const override;
 
 private:
     struct Impl;

@@ -261,6 +261,9 @@ struct RederiveResult {
 
 /// Storage of synced rows, resource state, the run log and latches.
 ///
+/// A failed call returns an Error whose message explains that failure (already redacted),
+/// for the one log line or run-log entry its caller writes.
+///
 /// @par Thread Safety
 /// Methods are coroutines to be awaited from the daemon's I/O executor; implementations run
 /// blocking work elsewhere and resume the caller on its own executor. Several calls may be
@@ -396,12 +399,6 @@ public:
 
     /// Checks that the database answers (for /readyz).
     virtual Task<Result<void>> Ping() = 0;
-
-    /// The explanation of the most recent failed call (already redacted), for the one log
-    /// line or run-log entry its caller writes: a Result carries only the error code. Empty
-    /// when nothing has failed yet. With several calls in flight it may belong to another
-    /// call that failed meanwhile.
-    virtual std::string LastError() const { return {}; }
 };
 
 }  // namespace chatsync::sink
