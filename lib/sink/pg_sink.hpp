@@ -36,6 +36,13 @@ namespace chatsync::sink {
 /// once; a daemon that dies loses its session and so its locks. If that connection breaks,
 /// the runs in progress finish without their locks, and the next BeginRun opens a new one.
 ///
+/// The class is a facade: each call goes through one generic dispatch to the blocking pool
+/// (detail/pool.hpp), which runs a method of the unit that owns the work: the run log and
+/// resource state (detail/run_log.hpp), the run locks (detail/run_lock.hpp), the page writer
+/// (detail/page_writer.hpp), latches, egress and intervals (detail/guards.hpp), event intake
+/// (detail/event_store.hpp) and migrations (detail/migrator.hpp). Failures are translated at
+/// the libpqxx boundary by detail/errors.hpp. The SQL lives in lib/sink/sql/, compiled in.
+///
 /// @par Thread Safety
 /// Await its coroutines from the I/O executor; blocking libpqxx work runs on an internal pool
 /// of `pool_size` threads, one connection each.
