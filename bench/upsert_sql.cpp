@@ -13,71 +13,21 @@
 #include <string>
 #include <vector>
 
-#include <pqxx/pqxx>
-
-#include "sink/detail/identifier.hpp"
-#include "sink/detail/table_plan.hpp"
-
-namespace {
-
-using chatsync::sink::detail::ExistingColumn;
-
-std::vector<ExistingColumn> ReadColumns(pqxx::work& tx, const std::string& table) {
-    std::vector<ExistingColumn> out;
-    for (const auto& row :
-         tx.exec_params(std::string(chatsync::sink::detail::kTableColumnsSql), table)) {
-        ExistingColumn c{row[0].as<std::string>(), row[1].as<std::string>(), std::nullopt};
-        if (!row[2].is_null()) {
-            c.path = row[2].as<std::string>();
-        }
-        out.push_back(std::move(c));
-    }
-    if (out.empty()) {
-        throw std::runtime_error("no such table: " + table);
-    }
-    return out;
-}
-
-}  // namespace
+#include "sink/upsert_statements.hpp"
 
 int main(int argc, char** argv) {
     if (argc < 5) {
         std::cerr << "usage: chatsync-bench-sql DSN SOURCE TARGET KEY_PATH...\n";
         return 2;
     }
-    try {
-        pqxx::connection conn(argv[1]);
-        pqxx::work tx(conn);
-        const auto source = ReadColumns(tx, argv[2]);
-        const auto target = ReadColumns(tx, argv[3]);
-        bool deleted_at = false;
-        std::vector<chatsync::ColumnDef> batch;
-        for (const auto& c : source) {
-            deleted_at = deleted_at || c.name == chatsync::sink::detail::kDeletedAtColumn;
-            const auto type = chatsync::ColumnTypeFromSql(c.sql_type);
-            if (c.path && type) {
-                batch.push_back(chatsync::ColumnDef{*c.path, c.name, *type, true});
-            }
-        }
-        const std::vector<std::string> keys(argv + 4, argv + argc);
-        const auto plan =
-            chatsync::sink::detail::PlanTable(argv[3], target, batch, keys, deleted_at);
-        if (!plan.ddl.empty()) {
-            throw std::runtime_error(
-                std::string(argv[3]) + " does not have the layout of " + argv[2]
-            );
-        }
-        std::string columns;
-        for (const auto& c : plan.columns) {
-            columns += (columns.empty() ? "" : ", ") + chatsync::sink::detail::QuoteIdent(c.name);
-        }
-        std::cout << columns << "\n"
-                  << chatsync::sink::detail::StagingTableSql(plan, target, "_chatsync_stage")
-                  << "\n"
-                  << chatsync::sink::detail::UpsertSql(plan, "_chatsync_stage", false) << "\n";
-        return 0;
-    } catch (const std::exception& e) {
-        std::cerr << "chatsync-bench-sql: " << e.what() << "\n";
+    const std::vector<std::string> keys(argv + 4, argv + argc);
+    const auto statements = chatsync::sink::DescribeUpsert(argv[1], argv[2], argv[3], keys);
+    if (!statements) {
+        std::cerr << "chatsync-bench-sql: " << statements.error().message() << "\n";
         return 1;
     }
+    std::cout << statements->staging_columns << "\n"
+              << statements->create_staging << "\n"
+              << statements->upsert << "\n";
+    return 0;
 }

@@ -37,7 +37,11 @@ App::~App() {
         sink_->Stop();
     }
     if (embedded_) {
-        embedded_->Stop();
+        if (auto stopped = embedded_->Stop(); !stopped) {
+            spdlog::warn(
+                "embedded postgresql did not stop error=\"{}\"", stopped.error().message()
+            );
+        }
     }
     spdlog::default_logger()->flush();
 }
@@ -54,7 +58,7 @@ int App::OpenDatabase() {
         spdlog::info("starting embedded postgresql dir={}", opts.dir.string());
         auto started = embedded_->Start();
         if (!started) {
-            spdlog::error("embedded postgresql failed: {}", embedded_->last_error());
+            spdlog::error("embedded postgresql failed: {}", started.error().message());
             return kExitUnavailable;
         }
         dsn = *started;
@@ -71,7 +75,9 @@ int App::OpenDatabase() {
     const Result<int> migrated = Await(sink_->Migrate());
     if (!migrated) {
         spdlog::error(
-            "database unavailable: {} ({})", sink_->LastError(), migrated.error().message()
+            "database unavailable: {} ({})",
+            migrated.error().message(),
+            migrated.error().code().message()
         );
         return kExitUnavailable;
     }
@@ -136,7 +142,11 @@ void App::OnStopSignal(std::function<void()> stop) {
 
 void App::ExitNow() {
     if (embedded_) {
-        embedded_->Stop();
+        if (auto stopped = embedded_->Stop(); !stopped) {
+            spdlog::warn(
+                "embedded postgresql did not stop error=\"{}\"", stopped.error().message()
+            );
+        }
     }
     spdlog::info("chatsyncd stopped");
     spdlog::default_logger()->flush();

@@ -46,7 +46,9 @@ int BreachClear(App& app, const Arguments& args) {
     auto& db = app.db();
     app.Run(ClearLatch(&db, *args.source, &latch, &cleared, &forgot));
     if (!latch || !cleared || !forgot) {
-        std::fprintf(stderr, "chatsyncd: breach clear failed: %s\n", db.LastError().c_str());
+        // The first call that failed; the ones after it did not run.
+        const Error failure = !latch ? latch.error() : !cleared ? cleared.error() : forgot.error();
+        std::fprintf(stderr, "chatsyncd: breach clear failed: %s\n", failure.message().c_str());
         return kExitUnavailable;
     }
     if (*forgot > 0) {

@@ -1,12 +1,12 @@
 #include "daemon/notify.hpp"
 
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <unistd.h>
-
 #include <charconv>
 #include <cstdlib>
 #include <cstring>
+
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 namespace chatsync::daemon {
 namespace {
@@ -62,7 +62,9 @@ void SystemdNotifier::Send(std::string_view state) const {
         return;
     }
     // A lost notification is not worth failing over (see the class comment).
-    (void)sendto(fd, state.data(), state.size(), MSG_NOSIGNAL, reinterpret_cast<const sockaddr*>(&addr), len);
+    (void)sendto(
+        fd, state.data(), state.size(), MSG_NOSIGNAL, reinterpret_cast<const sockaddr*>(&addr), len
+    );
     close(fd);
 }
 

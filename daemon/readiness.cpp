@@ -14,7 +14,7 @@ Task<server::Readiness> Supervisor::CheckReady() {
     auto ping = co_await sink_->Ping();
     metrics_.DatabaseUp(static_cast<bool>(ping));
     if (!ping) {
-        problems.push_back("database unreachable: " + sink_->LastError());
+        problems.push_back("database unreachable: " + ping.error().message());
     }
     const auto now = SysClock::now();
     for (const auto& [key, h] : health_) {

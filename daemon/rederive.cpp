@@ -42,7 +42,9 @@ Task<void> RederiveAll(
     auto prepared = co_await db->PrepareEventTables(source, strategy->Tables());
     if (!prepared) {
         spdlog::error(
-            "cannot create the event tables source={} error=\"{}\"", source, db->LastError()
+            "cannot create the event tables source={} error=\"{}\"",
+            source,
+            prepared.error().message()
         );
         *rc = kExitFailure;
         co_return;
@@ -52,7 +54,9 @@ Task<void> RederiveAll(
         auto read = co_await db->ReadEvents(source, since, after, batch_size);
         if (!read) {
             spdlog::error(
-                "cannot read the stored events source={} error=\"{}\"", source, db->LastError()
+                "cannot read the stored events source={} error=\"{}\"",
+                source,
+                read.error().message()
             );
             *rc = kExitUnavailable;
             co_return;
@@ -96,7 +100,9 @@ Task<void> RederiveAll(
         auto written = co_await db->RederiveEvents(events);
         if (!written) {
             spdlog::error(
-                "writing re-derived rows failed source={} error=\"{}\"", source, db->LastError()
+                "writing re-derived rows failed source={} error=\"{}\"",
+                source,
+                written.error().message()
             );
             *rc = kExitFailure;
             co_return;

@@ -25,7 +25,7 @@ int Reset(App& app, const Arguments& args) {
     auto& db = app.db();
     const auto reset = app.Await(db.ResetState(*args.source, args.resource.value_or("")));
     if (!reset) {
-        std::fprintf(stderr, "chatsyncd: reset failed: %s\n", db.LastError().c_str());
+        std::fprintf(stderr, "chatsyncd: reset failed: %s\n", reset.error().message().c_str());
         return kExitUnavailable;
     }
     std::printf(

@@ -37,7 +37,9 @@ int Status(App& app) {
     const auto& config = app.config();
     auto listed = app.Await(db.ListStates());
     if (!listed) {
-        std::fprintf(stderr, "chatsyncd: cannot read state: %s\n", db.LastError().c_str());
+        std::fprintf(
+            stderr, "chatsyncd: cannot read state: %s\n", listed.error().message().c_str()
+        );
         return kExitUnavailable;
     }
     std::vector<std::string> names;
@@ -46,7 +48,9 @@ int Status(App& app) {
     }
     auto latches = app.Await(ListLatches(&db, std::move(names)));
     if (!latches) {
-        std::fprintf(stderr, "chatsyncd: cannot read latches: %s\n", db.LastError().c_str());
+        std::fprintf(
+            stderr, "chatsyncd: cannot read latches: %s\n", latches.error().message().c_str()
+        );
         return kExitUnavailable;
     }
     std::printf(

@@ -75,7 +75,7 @@ Task<bool> Supervisor::PrepareEventTables(std::vector<server::WebhookRoute> rout
             spdlog::error(
                 "cannot create the event tables source={} error=\"{}\"",
                 route.source,
-                sink_->LastError()
+                prepared.error().message()
             );
             co_return false;
         }

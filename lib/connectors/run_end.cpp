@@ -115,7 +115,7 @@ Task<RunReport> SourceRunner::Finish(RunContext& run, std::string outcome) {
     }
     auto finished = co_await sink_.FinishRun(end);
     if (!finished) {
-        run.error = "database: could not finish the run: " + sink_.LastError();
+        run.error = "database: could not finish the run: " + finished.error().message();
         run.Fail(finished.error(), "failed");
         run.report.error = redactor_.Redact(run.error);
     } else {
@@ -178,7 +178,7 @@ Task<RunReport> SourceRunner::RecordAndAbort(RunContext& run) {
             settings_.name,
             run.report.resource,
             run.report.outcome,
-            sink_.LastError()
+            recorded.error().message()
         );
     }
     co_return Abort(run);

@@ -151,7 +151,7 @@ Task<RunReport> SourceRunner::Run(std::string resource_name) {
     const auto latches_stored = fetcher_.LatchesStored();
     auto latch = co_await sink_.GetLatch(source);
     if (!latch) {
-        run.error = "database: " + sink_.LastError();
+        run.error = "database: " + latch.error().message();
         run.Fail(latch.error(), "failed");
         co_return Abort(run);
     }
@@ -174,7 +174,7 @@ Task<RunReport> SourceRunner::Run(std::string resource_name) {
     if (resource.min_interval.count() > 0) {
         auto claim = co_await sink_.ClaimInterval(source, resource_name, resource.min_interval);
         if (!claim) {
-            run.error = "database: " + sink_.LastError();
+            run.error = "database: " + claim.error().message();
             run.Fail(claim.error(), "failed");
             co_return Abort(run);
         }
@@ -193,19 +193,19 @@ Task<RunReport> SourceRunner::Run(std::string resource_name) {
     }
     auto state = co_await sink_.LoadState(source, resource_name);
     if (!state) {
-        run.error = "database: " + sink_.LastError();
+        run.error = "database: " + state.error().message();
         run.Fail(state.error(), "failed");
         co_return Abort(run);
     }
     auto run_id = co_await sink_.BeginRun(source, resource_name);
     if (!run_id && run_id.error() == Errc::kResourceBusy) {
         // Another chatsyncd on this database is syncing it: not a failure of ours.
-        run.error = sink_.LastError();
+        run.error = run_id.error().message();
         run.Fail(run_id.error(), "skipped");
         co_return co_await RecordAndAbort(run);
     }
     if (!run_id) {
-        run.error = "database: " + sink_.LastError();
+        run.error = "database: " + run_id.error().message();
         run.Fail(run_id.error(), "failed");
         co_return Abort(run);
     }
@@ -218,7 +218,7 @@ Task<RunReport> SourceRunner::Run(std::string resource_name) {
         const auto& address = settings_.egress;
         auto claim = co_await sink_.ClaimEgress(source, address, guard->max_addresses, run.run_id);
         if (!claim) {
-            run.error = "database: " + sink_.LastError();
+            run.error = "database: " + claim.error().message();
             run.Fail(claim.error(), "failed");
             co_return co_await Finish(run, "failed");
         }

@@ -210,7 +210,7 @@ Task<SourceRunner::Changed> SourceRunner::CommitRows(
     }
     auto written = co_await sink_.CommitPage(std::move(commit));
     if (!written) {
-        run.error = "database: " + sink_.LastError();
+        run.error = "database: " + written.error().message();
         co_return written.error();
     }
     std::vector<std::size_t> changed;

@@ -1,6 +1,10 @@
 #include "core/error.hpp"
 
+#include <ostream>
+
 #include <boost/asio/error.hpp>
+#include <boost/system/system_error.hpp>
+#include <boost/throw_exception.hpp>
 
 namespace chatsync {
 namespace {
@@ -166,6 +170,14 @@ std::string ErrorKind(const boost::system::error_code& ec) {
         return "cancelled";
     }
     return "io";
+}
+
+std::ostream& operator<<(std::ostream& out, const Error& e) {
+    return out << ErrorKind(e.code()) << ": " << e.message();
+}
+
+void throw_exception_from_error(const Error& e, const boost::source_location& loc) {
+    boost::throw_exception(boost::system::system_error(e.code(), e.message()), loc);
 }
 
 }  // namespace chatsync

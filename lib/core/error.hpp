@@ -1,9 +1,13 @@
 #pragma once
 
+#include <concepts>
+#include <iosfwd>
 #include <string>
 #include <system_error>
 #include <type_traits>
+#include <utility>
 
+#include <boost/assert/source_location.hpp>
 #include <boost/system/error_code.hpp>
 
 /// @file
@@ -69,6 +73,81 @@ boost::system::error_condition make_error_condition(  // NOLINT(readability-iden
 /// A short, stable, lower-case name for an error code, fit for a metric label
 /// ("timeout", "upstream_status", "connection_refused"...).
 std::string ErrorKind(const boost::system::error_code& ec);
+
+/// An expected failure as a value: the code that callers branch on (and test against the
+/// conditions) together with the message that explains this failure (what failed, with the
+/// upstream's or the database's words, already redacted where secrets could appear). The
+/// message travels with the code, so concurrent calls each report their own failure.
+///
+/// It converts to its error_code, so `ErrorKind(e)`, `e == Errc::kTimeout` and
+/// `e == Condition::kRetryable` work on it as on a plain code.
+class Error {
+public:
+    Error() = default;
+
+    // Implicit on purpose: `co_return Errc::kCancelled;` and `co_return ec;` make an Error.
+    Error(
+        boost::system::error_code code,
+        std::string message = {}
+    )  // NOLINT(google-explicit-constructor)
+        : code_(code)
+        , message_(std::move(message)) {}
+
+    template <class E>
+
+    requires boost::system::is_error_code_enum<E>::value
+    Error(E code, std::string message = {})  // NOLINT(google-explicit-constructor)
+        : code_(make_error_code(code))
+        , message_(std::move(message)) {}
+
+    const boost::system::error_code& code() const noexcept { return code_; }
+
+    /// What failed and why; the code's own message when the failure gave no explanation.
+    std::string message() const { return message_.empty() ? code_.message() : message_; }
+
+    // NOLINTNEXTLINE(google-explicit-constructor): an Error is usable wherever a code is.
+    operator const boost::system::error_code&() const noexcept { return code_; }
+
+private:
+    boost::system::error_code code_;
+    std::string message_;
+};
+
+// The comparisons take the Error side as a deduced parameter, so that no conversion can make
+// them candidates for comparisons between plain codes and enums.
+
+template <class A>
+requires std::same_as<A, Error>
+
+bool operator==(const A& a, const boost::system::error_code& b) noexcept {
+    return a.code() == b;
+}
+
+template <class A>
+requires std::same_as<A, Error>
+
+bool operator==(const A& a, const boost::system::error_condition& b) noexcept {
+    return a.code() == b;
+}
+
+template <class A, class E>
+
+requires std::same_as<A, Error> &&
+    (boost::system::is_error_code_enum<E>::value || boost::system::is_error_condition_enum<E>::value
+    ) bool
+    operator==(const A& a, E b) noexcept {
+    return a.code() == b;
+}
+
+/// Prints the code's kind and the message (test failure output, logs).
+std::ostream& operator<<(std::ostream& out, const Error& e);
+
+/// Called by Result<T>::value() on an error: throws boost::system::system_error with the
+/// code and the message.
+[[noreturn]] void throw_exception_from_error(  // NOLINT(readability-identifier-naming)
+    const Error& e,
+    const boost::source_location& loc
+);
 
 }  // namespace chatsync
 

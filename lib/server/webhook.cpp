@@ -139,7 +139,7 @@ struct WebhookServer::Impl {
         Result<sink::EventResult> result = Errc::kCancelled;
     };
 
-    Impl(Executor executor_in, Options options_in, sink::Sink& sink_in, metrics::Metrics& m)
+    Impl(Executor executor_in, Options options_in, sink::EventSink& sink_in, metrics::Metrics& m)
         : executor(executor_in)
         , options(std::move(options_in))
         , sink(sink_in)
@@ -343,7 +343,7 @@ struct WebhookServer::Impl {
                     spdlog::warn(
                         "webhook events not stored, answered 503 events={} error=\"{}\"",
                         batch.size(),
-                        sink.LastError()
+                        results.error().message()
                     );
                     last_failure_log = now;
                 }
@@ -364,7 +364,7 @@ struct WebhookServer::Impl {
 
     Executor executor;
     Options options;
-    sink::Sink& sink;
+    sink::EventSink& sink;
     metrics::Metrics& metrics;
     std::vector<WebhookRoute> routes;
     std::deque<std::shared_ptr<Pending>> queue;
@@ -377,7 +377,7 @@ struct WebhookServer::Impl {
 WebhookServer::WebhookServer(
     Executor executor,
     Options options,
-    sink::Sink& sink,
+    sink::EventSink& sink,
     metrics::Metrics& metrics
 )
     : impl_(std::make_unique<Impl>(executor, std::move(options), sink, metrics)) {}

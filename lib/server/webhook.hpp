@@ -19,7 +19,7 @@ class Metrics;
 }  // namespace chatsync::metrics
 
 namespace chatsync::sink {
-class Sink;
+class EventSink;
 }  // namespace chatsync::sink
 
 namespace chatsync::server {
@@ -77,7 +77,12 @@ public:
         std::size_t max_body_bytes_in_flight = std::size_t{64} << 20U;
     };
 
-    WebhookServer(Executor executor, Options options, sink::Sink& sink, metrics::Metrics& metrics);
+    WebhookServer(
+        Executor executor,
+        Options options,
+        sink::EventSink& sink,
+        metrics::Metrics& metrics
+    );
     ~WebhookServer();
 
     WebhookServer(const WebhookServer&) = delete;

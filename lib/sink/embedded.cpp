@@ -48,22 +48,21 @@ struct RunAs {
 };
 
 /// Runs `argv` to completion, stdout and stderr appended to `log`, as `run_as` when active.
-/// Returns the exit status, or -1 with `error` set when the program could not run.
-int RunProgram(
-    const std::vector<std::string>& argv,
-    const fs::path& log,
-    const RunAs& run_as,
-    std::string& error
-) {
+/// Returns the exit status, or an error saying why the program could not run or finish.
+Result<int>
+RunProgram(const std::vector<std::string>& argv, const fs::path& log, const RunAs& run_as) {
+    const auto failed = [](std::string why) {
+        return Result<int>(
+            boost::system::in_place_error, make_error_code(Errc::kSinkPermanent), std::move(why)
+        );
+    };
     const int log_fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     if (log_fd < 0) {
-        error = "cannot open " + log.string() + ": " + std::strerror(errno);
-        return -1;
+        return failed("cannot open " + log.string() + ": " + std::strerror(errno));
     }
     if (run_as.active && ::fchown(log_fd, run_as.uid, run_as.gid) != 0) {
-        error = "cannot chown " + log.string() + ": " + std::strerror(errno);
         ::close(log_fd);
-        return -1;
+        return failed("cannot chown " + log.string() + ": " + std::strerror(errno));
     }
     // Everything the child needs is prepared before fork(): between fork and exec only
     // async-signal-safe calls are allowed in a multi-threaded process.
@@ -76,17 +75,15 @@ int RunProgram(
     args.push_back(nullptr);
     std::array<int, 2> report{};  // the child writes errno here when it fails before exec
     if (::pipe2(report.data(), O_CLOEXEC) != 0) {
-        error = std::string("pipe: ") + std::strerror(errno);
         ::close(log_fd);
-        return -1;
+        return failed(std::string("pipe: ") + std::strerror(errno));
     }
     const pid_t pid = ::fork();
     if (pid < 0) {
-        error = std::string("fork: ") + std::strerror(errno);
         ::close(log_fd);
         ::close(report[0]);
         ::close(report[1]);
-        return -1;
+        return failed(std::string("fork: ") + std::strerror(errno));
     }
     if (pid == 0) {
         const int null_fd = ::open("/dev/null", O_RDONLY);
@@ -123,19 +120,16 @@ int RunProgram(
     int status = 0;
     while (::waitpid(pid, &status, 0) < 0) {
         if (errno != EINTR) {
-            error = std::string("waitpid: ") + std::strerror(errno);
-            return -1;
+            return failed(std::string("waitpid: ") + std::strerror(errno));
         }
     }
     if (got == static_cast<ssize_t>(sizeof child_errno)) {
-        error = "cannot run " + argv[0] + ": " + std::strerror(child_errno);
-        return -1;
+        return failed("cannot run " + argv[0] + ": " + std::strerror(child_errno));
     }
     if (WIFEXITED(status)) {
         return WEXITSTATUS(status);
     }
-    error = argv[0] + " was killed by signal " + std::to_string(WTERMSIG(status));
-    return -1;
+    return failed(argv[0] + " was killed by signal " + std::to_string(WTERMSIG(status)));
 }
 
 /// Line `n` (1-based) of a file, or empty.
@@ -179,8 +173,8 @@ std::string DsnValue(std::string_view value) {
     return detail::ConninfoValue(value);
 }
 
-std::string ExitText(int status, const std::string& error) {
-    return status < 0 ? error : "exit status " + std::to_string(status);
+std::string ExitText(const Result<int>& status) {
+    return status ? "exit status " + std::to_string(*status) : status.error().message();
 }
 
 }  // namespace
@@ -189,15 +183,15 @@ EmbeddedPostgres::EmbeddedPostgres(Options options)
     : options_(std::move(options)) {}
 
 EmbeddedPostgres::~EmbeddedPostgres() {
-    Stop();
+    // A failed stop is left to the server's own shutdown: the owner that cares calls Stop()
+    // first and reads its error.
+    (void)Stop();
 }
 
 Result<std::string> EmbeddedPostgres::Start() {
-    last_error_.clear();
-    const auto fail = [this](std::string message) {
-        last_error_ = std::move(message);
+    const auto fail = [](std::string message) {
         return Result<std::string>(
-            boost::system::in_place_error, make_error_code(Errc::kSinkPermanent)
+            boost::system::in_place_error, make_error_code(Errc::kSinkPermanent), std::move(message)
         );
     };
     if (options_.dir.empty()) {
@@ -260,9 +254,8 @@ Result<std::string> EmbeddedPostgres::Start() {
         ::chmod(d.c_str(), 0700);
     }
 
-    std::string error;
     if (!fs::exists(pgdata / "PG_VERSION")) {
-        const int status = RunProgram(
+        const Result<int> status = RunProgram(
             {(bin / "initdb").string(),
              "-D",
              pgdata.string(),
@@ -274,13 +267,12 @@ Result<std::string> EmbeddedPostgres::Start() {
              "--auth-local=trust",
              "--auth-host=scram-sha-256"},
             setup_log,
-            run_as,
-            error
+            run_as
         );
-        if (status != 0) {
+        if (!status || *status != 0) {
             return fail(
                 "embedded PostgreSQL: initdb of " + pgdata.string() + " failed (" +
-                ExitText(status, error) + "); see " + setup_log.string()
+                ExitText(status) + "); see " + setup_log.string()
             );
         }
     }
@@ -288,10 +280,10 @@ Result<std::string> EmbeddedPostgres::Start() {
     std::uint16_t actual_port = port;
     bool running = false;
     if (fs::exists(pgdata / "postmaster.pid")) {
-        const int status = RunProgram(
-            {(bin / "pg_ctl").string(), "status", "-D", pgdata.string()}, setup_log, run_as, error
+        const Result<int> status = RunProgram(
+            {(bin / "pg_ctl").string(), "status", "-D", pgdata.string()}, setup_log, run_as
         );
-        running = status == 0;
+        running = status && *status == 0;
         if (running) {
             // A server left running (by an earlier daemon) keeps its own port.
             const std::string line = FileLine(pgdata / "postmaster.pid", 4);
@@ -306,7 +298,7 @@ Result<std::string> EmbeddedPostgres::Start() {
         std::string server_options =
             "-k '" + run.string() + "' -p " + std::to_string(port) +
             " -c listen_addresses=" + (options_.port != 0 ? "127.0.0.1" : "''");
-        const int status = RunProgram(
+        const Result<int> status = RunProgram(
             {(bin / "pg_ctl").string(),
              "start",
              "-w",
@@ -319,13 +311,12 @@ Result<std::string> EmbeddedPostgres::Start() {
              "-o",
              server_options},
             setup_log,
-            run_as,
-            error
+            run_as
         );
-        if (status != 0) {
+        if (!status || *status != 0) {
             const std::string tail = LogTail(server_log, 3);
             return fail(
-                "embedded PostgreSQL: pg_ctl start failed (" + ExitText(status, error) + "); see " +
+                "embedded PostgreSQL: pg_ctl start failed (" + ExitText(status) + "); see " +
                 server_log.string() + (tail.empty() ? "" : ": " + tail)
             );
         }
@@ -350,9 +341,9 @@ Result<std::string> EmbeddedPostgres::Start() {
     return base + " dbname=" + DsnValue(options_.database);
 }
 
-void EmbeddedPostgres::Stop() {
+Result<void> EmbeddedPostgres::Stop() {
     if (!started_by_us_) {
-        return;
+        return {};
     }
     started_by_us_ = false;
     RunAs run_as;
@@ -366,8 +357,7 @@ void EmbeddedPostgres::Stop() {
     std::error_code ec;
     const std::filesystem::path dir =
         std::filesystem::absolute(options_.dir, ec).lexically_normal();
-    std::string error;
-    const int status = RunProgram(
+    const Result<int> status = RunProgram(
         {(options_.bin_dir / "pg_ctl").string(),
          "stop",
          "-D",
@@ -378,13 +368,17 @@ void EmbeddedPostgres::Stop() {
          "-t",
          "60"},
         dir / "setup.log",
-        run_as,
-        error
+        run_as
     );
-    if (status != 0) {
-        last_error_ = "embedded PostgreSQL: pg_ctl stop failed (" + ExitText(status, error) +
-                      "); see " + (dir / "postgres.log").string();
+    if (!status || *status != 0) {
+        return Result<void>(
+            boost::system::in_place_error,
+            make_error_code(Errc::kSinkPermanent),
+            "embedded PostgreSQL: pg_ctl stop failed (" + ExitText(status) + "); see " +
+                (dir / "postgres.log").string()
+        );
     }
+    return {};
 }
 
 }  // namespace chatsync::sink

@@ -41,16 +41,13 @@ public:
     /// and the path of the server log.
     Result<std::string> Start();
 
-    /// Stops the cluster if Start() started it (fast shutdown); a no-op otherwise.
-    void Stop();
-
-    /// The last error's explanation (for Start() failures).
-    const std::string& last_error() const noexcept { return last_error_; }
+    /// Stops the cluster if Start() started it (fast shutdown); a no-op otherwise. The error
+    /// names the failing step and the server log.
+    Result<void> Stop();
 
 private:
     Options options_;
     bool started_by_us_ = false;
-    std::string last_error_;
 };
 
 }  // namespace chatsync::sink

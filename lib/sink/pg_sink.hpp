@@ -36,6 +36,13 @@ namespace chatsync::sink {
 /// once; a daemon that dies loses its session and so its locks. If that connection breaks,
 /// the runs in progress finish without their locks, and the next BeginRun opens a new one.
 ///
+/// The class is a facade: each call goes through one generic dispatch to the blocking pool
+/// (detail/pool.hpp), which runs a method of the unit that owns the work: the run log and
+/// resource state (detail/run_log.hpp), the run locks (detail/run_lock.hpp), the page writer
+/// (detail/page_writer.hpp), latches, egress and intervals (detail/guards.hpp), event intake
+/// (detail/event_store.hpp) and migrations (detail/migrator.hpp). Failures are translated at
+/// the libpqxx boundary by detail/errors.hpp. The SQL lives in lib/sink/sql/, compiled in.
+///
 /// @par Thread Safety
 /// Await its coroutines from the I/O executor; blocking libpqxx work runs on an internal pool
 /// of `pool_size` threads, one connection each.
@@ -55,8 +62,8 @@ namespace chatsync::sink {
 /// Errors: kSinkTransient for failures that may pass (connection lost or refused,
 /// serialization failure, deadlock, too many connections, statement timeout, commit in
 /// doubt); kSinkPermanent otherwise; kResourceBusy from BeginRun when another process holds
-/// the resource's run lock; kCancelled after Stop(). The explanation is in
-/// LastError(), redacted: the DSN and its password never appear in it.
+/// the resource's run lock; kCancelled after Stop(). Each error's message explains it,
+/// redacted: the DSN and its password never appear in it.
 class PgSink final : public Sink {
 public:
     struct Options {
@@ -115,9 +122,6 @@ public:
     Task<Result<std::vector<RederiveResult>>> RederiveEvents(std::vector<InboundEvent> events
     ) override;
     Task<Result<void>> Ping() override;
-
-    /// The redacted explanation of the most recent failed call. Thread-safe.
-    std::string LastError() const override;
 
 private:
     struct Impl;

@@ -259,16 +259,34 @@ struct RederiveResult {
     bool error_changed = false;
 };
 
-/// Storage of synced rows, resource state, the run log and latches.
+/// Where received webhook events go: all that the webhook listener needs of storage.
+///
+/// @par Thread Safety
+/// As Sink: awaited from the daemon's I/O executor, several calls in flight at once.
+class EventSink {
+public:
+    virtual ~EventSink() = default;
+
+    /// Stores a batch of events durably and idempotently, with their derived rows: when it
+    /// returns a value, everything in it has been committed (one transaction for the whole
+    /// batch, so that many events share one commit). Results are in the order of `events`.
+    /// A failure (the database is unreachable, the commit is in doubt) means that none of
+    /// them may be acknowledged: they are to be sent again, and a replay is stored once.
+    virtual Task<Result<std::vector<EventResult>>> StoreEvents(std::vector<InboundEvent> events
+    ) = 0;
+};
+
+/// Storage of synced rows, resource state, the run log and latches, and of received events.
+///
+/// A failed call returns an Error whose message explains that failure (already redacted),
+/// for the one log line or run-log entry its caller writes.
 ///
 /// @par Thread Safety
 /// Methods are coroutines to be awaited from the daemon's I/O executor; implementations run
 /// blocking work elsewhere and resume the caller on its own executor. Several calls may be
 /// in flight at once.
-class Sink {
+class Sink : public EventSink {
 public:
-    virtual ~Sink() = default;
-
     /// Reads a resource's state; a resource never run has a default state.
     virtual Task<Result<ResourceState>> LoadState(std::string source, std::string resource) = 0;
 
@@ -353,12 +371,8 @@ public:
         co_return Result<void>{};
     }
 
-    /// Stores a batch of events durably and idempotently, with their derived rows: when it
-    /// returns a value, everything in it has been committed (one transaction for the whole
-    /// batch, so that many events share one commit). Results are in the order of `events`.
-    /// A failure (the database is unreachable, the commit is in doubt) means that none of
-    /// them may be acknowledged: they are to be sent again, and a replay is stored once.
-    virtual Task<Result<std::vector<EventResult>>> StoreEvents(std::vector<InboundEvent> events) {
+    /// Sinks without event intake refuse every batch.
+    Task<Result<std::vector<EventResult>>> StoreEvents(std::vector<InboundEvent> events) override {
         (void)events;
         co_return Errc::kSinkPermanent;
     }
@@ -396,12 +410,6 @@ public:
 
     /// Checks that the database answers (for /readyz).
     virtual Task<Result<void>> Ping() = 0;
-
-    /// The explanation of the most recent failed call (already redacted), for the one log
-    /// line or run-log entry its caller writes: a Result carries only the error code. Empty
-    /// when nothing has failed yet. With several calls in flight it may belong to another
-    /// call that failed meanwhile.
-    virtual std::string LastError() const { return {}; }
 };
 
 }  // namespace chatsync::sink

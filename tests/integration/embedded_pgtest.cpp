@@ -61,7 +61,7 @@ TEST(EmbeddedPostgres, StartsAClusterServesItsDsnAndStops) {
 
     sink::EmbeddedPostgres pg({.dir = dir.path()});
     auto dsn = pg.Start();
-    ASSERT_TRUE(dsn.has_value()) << pg.last_error();
+    ASSERT_TRUE(dsn.has_value()) << dsn.error();
     EXPECT_NE(dsn->find("host=" + (dir.path() / "run").string()), std::string::npos) << *dsn;
     EXPECT_NE(dsn->find("dbname=chatsync"), std::string::npos) << *dsn;
     EXPECT_TRUE(fs::exists(dir.path() / "pgdata" / "PG_VERSION"));
@@ -71,13 +71,13 @@ TEST(EmbeddedPostgres, StartsAClusterServesItsDsnAndStops) {
         // A second instance finds the server running, uses it, and leaves it running.
         sink::EmbeddedPostgres again({.dir = dir.path()});
         auto dsn2 = again.Start();
-        ASSERT_TRUE(dsn2.has_value()) << again.last_error();
+        ASSERT_TRUE(dsn2.has_value()) << dsn2.error();
         EXPECT_EQ(*dsn2, *dsn);
-        again.Stop();
+        EXPECT_TRUE(again.Stop());
     }
     EXPECT_TRUE(CanConnect(*dsn));
 
-    pg.Stop();
+    EXPECT_TRUE(pg.Stop());
     EXPECT_FALSE(CanConnect(*dsn));
     EXPECT_FALSE(fs::exists(dir.path() / "pgdata" / "postmaster.pid"));
 }
@@ -88,9 +88,9 @@ TEST(EmbeddedPostgres, FailureNamesTheStepAndTheLog) {
     sink::EmbeddedPostgres pg({.dir = dir.path(), .bin_dir = dir.path() / "no-such-bin"});
     auto dsn = pg.Start();
     ASSERT_FALSE(dsn.has_value());
-    EXPECT_NE(pg.last_error().find("initdb"), std::string::npos) << pg.last_error();
-    EXPECT_NE(pg.last_error().find((dir.path() / "setup.log").string()), std::string::npos)
-        << pg.last_error();
+    EXPECT_NE(dsn.error().message().find("initdb"), std::string::npos) << dsn.error().message();
+    EXPECT_NE(dsn.error().message().find((dir.path() / "setup.log").string()), std::string::npos)
+        << dsn.error().message();
 }
 
 }  // namespace

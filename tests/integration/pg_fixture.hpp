@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "core/redactor.hpp"
+#include "core/result.hpp"
 #include "core/table.hpp"
 #include "sink/pg_sink.hpp"
 #include "support/run_async.hpp"
@@ -24,6 +25,16 @@
 /// gets its own state schema and source name, so tests can run in parallel on one database.
 
 namespace chatsync::test {
+
+/// Success when `r` holds a value; otherwise a failure that prints the error's kind and
+/// message: `ASSERT_TRUE(Ok(r))`.
+template <class T>
+::testing::AssertionResult Ok(const Result<T>& r) {
+    if (r) {
+        return ::testing::AssertionSuccess();
+    }
+    return ::testing::AssertionFailure() << r.error();
+}
 
 /// The test database's DSN, or nullopt when CHATSYNC_TEST_PG_DSN is unset or empty.
 inline std::optional<std::string> PgTestDsn() {
@@ -140,7 +151,7 @@ protected:
         admin_->set_variable("TimeZone", "'UTC'");
         sink_ = MakeSink();
         const auto migrated = Run(sink_->Migrate());
-        ASSERT_TRUE(migrated.has_value()) << sink_->LastError();
+        ASSERT_TRUE(Ok(migrated));
     }
 
     void TearDown() override {
@@ -263,7 +274,7 @@ protected:
     /// Commits one page and expects success.
     sink::WriteResult Commit(sink::PageCommit page) {
         auto r = Run(sink_->CommitPage(std::move(page)));
-        EXPECT_TRUE(r.has_value()) << sink_->LastError();
+        EXPECT_TRUE(Ok(r));
         return r.has_value() ? *r : sink::WriteResult{};
     }
 

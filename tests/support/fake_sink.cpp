@@ -72,17 +72,16 @@ FakeSink::State(const std::string& source, const std::string& resource) const {
     return it->second;
 }
 
-Errc FakeSink::Fail(Errc code, std::string message) {
-    last_error_ = std::move(message);
-    return code;
+Error FakeSink::Fail(Errc code, std::string message) {
+    return {code, std::move(message)};
 }
 
-bool FakeSink::Unreachable(const std::string& operation) {
+std::optional<Error> FakeSink::Unreachable(const std::string& operation) const {
     if (!unreachable_) {
-        return false;
+        return std::nullopt;
     }
-    last_error_ = operation + ": the database is unreachable (SetUnreachable)";
-    return true;
+    return Error{
+        Errc::kSinkTransient, operation + ": the database is unreachable (SetUnreachable)"};
 }
 
 std::optional<Errc> FakeSink::TakeCommitFault() {
@@ -110,8 +109,8 @@ sink::ResourceState& FakeSink::StateRow(const std::string& source, const std::st
 }
 
 Task<Result<sink::ResourceState>> FakeSink::LoadState(std::string source, std::string resource) {
-    if (Unreachable("LoadState")) {
-        co_return Errc::kSinkTransient;
+    if (auto down = Unreachable("LoadState")) {
+        co_return *down;
     }
     if (auto state = State(source, resource)) {
         co_return std::move(*state);
@@ -123,8 +122,8 @@ Task<Result<sink::ResourceState>> FakeSink::LoadState(std::string source, std::s
 }
 
 Task<Result<std::vector<sink::ResourceState>>> FakeSink::ListStates() {
-    if (Unreachable("ListStates")) {
-        co_return Errc::kSinkTransient;
+    if (auto down = Unreachable("ListStates")) {
+        co_return *down;
     }
     // states_ is ordered by (source, resource), as PgSink lists them.
     std::vector<sink::ResourceState> out;
@@ -136,8 +135,8 @@ Task<Result<std::vector<sink::ResourceState>>> FakeSink::ListStates() {
 }
 
 Task<Result<std::string>> FakeSink::BeginRun(std::string source, std::string resource) {
-    if (Unreachable("BeginRun")) {
-        co_return Errc::kSinkTransient;
+    if (auto down = Unreachable("BeginRun")) {
+        co_return *down;
     }
     if (busy_elsewhere_.count({source, resource}) > 0) {
         co_return Fail(
@@ -177,8 +176,10 @@ Task<Result<sink::WriteResult>> FakeSink::CommitPage(sink::PageCommit page) {
     for (const auto& tw : page.tables) {
         record.rows.emplace_back(tw.table, tw.rows.size());
     }
-    Result<sink::WriteResult> result = Errc::kSinkTransient;
-    if (!Unreachable("CommitPage")) {
+    Result<sink::WriteResult> result = sink::WriteResult{};
+    if (auto down = Unreachable("CommitPage")) {
+        result = *down;
+    } else {
         if (const auto fault = TakeCommitFault()) {
             result = Fail(
                 *fault,
@@ -330,8 +331,8 @@ Result<sink::WriteResult> FakeSink::Commit(const sink::PageCommit& page) {
 }
 
 Task<Result<void>> FakeSink::RecordRun(sink::RunEnd end) {
-    if (Unreachable("RecordRun")) {
-        co_return Errc::kSinkTransient;
+    if (auto down = Unreachable("RecordRun")) {
+        co_return *down;
     }
     const bool to_state = end.outcome == "held" || end.outcome == "latched";
     if (!to_state && end.outcome != "skipped") {
@@ -360,8 +361,8 @@ Task<Result<void>> FakeSink::RecordRun(sink::RunEnd end) {
 }
 
 Task<Result<sink::FinishResult>> FakeSink::FinishRun(sink::RunEnd end) {
-    if (Unreachable("FinishRun")) {
-        co_return Errc::kSinkTransient;
+    if (auto down = Unreachable("FinishRun")) {
+        co_return *down;
     }
     const std::string operation = "FinishRun " + end.source + "/" + end.resource + ": ";
     const bool success = end.outcome == "success";
@@ -436,8 +437,8 @@ Task<Result<sink::FinishResult>> FakeSink::FinishRun(sink::RunEnd end) {
 }
 
 Task<Result<std::int64_t>> FakeSink::ResetState(std::string source, std::string resource) {
-    if (Unreachable("ResetState")) {
-        co_return Errc::kSinkTransient;
+    if (auto down = Unreachable("ResetState")) {
+        co_return *down;
     }
     std::int64_t reset = 0;
     for (auto& [key, state] : states_) {
@@ -452,8 +453,8 @@ Task<Result<std::int64_t>> FakeSink::ResetState(std::string source, std::string 
 }
 
 Task<Result<std::optional<sink::Latch>>> FakeSink::GetLatch(std::string source) {
-    if (Unreachable("GetLatch")) {
-        co_return Errc::kSinkTransient;
+    if (auto down = Unreachable("GetLatch")) {
+        co_return *down;
     }
     const auto it = latches_.find(source);
     if (it == latches_.end()) {
@@ -463,8 +464,8 @@ Task<Result<std::optional<sink::Latch>>> FakeSink::GetLatch(std::string source) 
 }
 
 Task<Result<void>> FakeSink::SetLatch(sink::Latch latch) {
-    if (Unreachable("SetLatch")) {
-        co_return Errc::kSinkTransient;
+    if (auto down = Unreachable("SetLatch")) {
+        co_return *down;
     }
     if (latch.set_at == sink::TimePoint{}) {
         latch.set_at = std::chrono::system_clock::now();
@@ -475,8 +476,8 @@ Task<Result<void>> FakeSink::SetLatch(sink::Latch latch) {
 }
 
 Task<Result<bool>> FakeSink::ClearLatch(std::string source) {
-    if (Unreachable("ClearLatch")) {
-        co_return Errc::kSinkTransient;
+    if (auto down = Unreachable("ClearLatch")) {
+        co_return *down;
     }
     co_return latches_.erase(source) > 0;
 }
@@ -488,8 +489,8 @@ Task<Result<sink::EgressClaim>> FakeSink::ClaimEgress(
     std::string run_id
 ) {
     (void)run_id;
-    if (Unreachable("ClaimEgress")) {
-        co_return Errc::kSinkTransient;
+    if (auto down = Unreachable("ClaimEgress")) {
+        co_return *down;
     }
     auto& used = egress_[source];
     std::vector<std::pair<std::uint64_t, std::string>> recent;
@@ -522,8 +523,8 @@ Task<Result<sink::EgressClaim>> FakeSink::ClaimEgress(
 
 Task<Result<sink::IntervalClaim>>
 FakeSink::ClaimInterval(std::string source, std::string resource, Millis min_interval) {
-    if (Unreachable("ClaimInterval")) {
-        co_return Errc::kSinkTransient;
+    if (auto down = Unreachable("ClaimInterval")) {
+        co_return *down;
     }
     const auto now = std::chrono::system_clock::now();
     const auto [it, first] = last_calls_.try_emplace({std::move(source), std::move(resource)}, now);
@@ -538,8 +539,8 @@ FakeSink::ClaimInterval(std::string source, std::string resource, Millis min_int
 }
 
 Task<Result<std::int64_t>> FakeSink::ForgetEgress(std::string source) {
-    if (Unreachable("ForgetEgress")) {
-        co_return Errc::kSinkTransient;
+    if (auto down = Unreachable("ForgetEgress")) {
+        co_return *down;
     }
     const auto it = egress_.find(source);
     if (it == egress_.end()) {
@@ -551,8 +552,8 @@ Task<Result<std::int64_t>> FakeSink::ForgetEgress(std::string source) {
 }
 
 Task<Result<void>> FakeSink::Ping() {
-    if (Unreachable("Ping")) {
-        co_return Errc::kSinkTransient;
+    if (auto down = Unreachable("Ping")) {
+        co_return *down;
     }
     co_return Result<void>{};
 }

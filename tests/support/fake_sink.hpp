@@ -171,8 +171,6 @@ public:
     ClaimInterval(std::string source, std::string resource, Millis min_interval) override;
     Task<Result<void>> Ping() override;
 
-    std::string LastError() const override { return last_error_; }
-
 private:
     using StateKey = std::pair<std::string, std::string>;
     using TableKey = std::pair<std::string, std::string>;
@@ -180,10 +178,10 @@ private:
     /// Keys seen by a pass, by (pass id, schema, table).
     using SeenKey = std::tuple<std::string, std::string, std::string>;
 
-    /// Sets LastError() and returns `code`, for `return Fail(...)` in the calls.
-    Errc Fail(Errc code, std::string message);
-    /// Whether the call named `operation` fails because the database is unreachable.
-    bool Unreachable(const std::string& operation);
+    /// The error with `code` and `message`, for `return Fail(...)` in the calls.
+    static Error Fail(Errc code, std::string message);
+    /// The error of the call named `operation` when the database is unreachable.
+    std::optional<Error> Unreachable(const std::string& operation) const;
     /// Whether the next CommitPage is to fail; counts it.
     std::optional<Errc> TakeCommitFault();
     /// The state row, created as an upsert would.
@@ -207,7 +205,6 @@ private:
     std::size_t commits_since_fault_ = 0;
     bool unreachable_ = false;
     std::uint64_t next_run_ = 1;
-    std::string last_error_;
 };
 
 }  // namespace chatsync::test

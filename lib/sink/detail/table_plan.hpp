@@ -21,14 +21,6 @@ inline constexpr std::string_view kDeletedAtColumn = "_chatsync_deleted_at";
 /// The staging table's batch position column; reserved so no data column can take it.
 inline constexpr std::string_view kOrdinalColumn = "_chatsync_ord";
 
-/// A table's live columns as ExistingColumn rows (name, format_type, comment) for $1, the
-/// qualified name; no rows when the table does not exist.
-inline constexpr std::string_view kTableColumnsSql =
-    "SELECT a.attname, format_type(a.atttypid, a.atttypmod), "
-    "col_description(a.attrelid, a.attnum) FROM pg_catalog.pg_attribute AS a "
-    "WHERE a.attrelid = to_regclass($1::text) AND a.attnum > 0 AND NOT a.attisdropped "
-    "ORDER BY a.attnum";
-
 /// A column as the catalog has it.
 struct ExistingColumn {
     std::string name;

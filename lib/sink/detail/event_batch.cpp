@@ -1,0 +1,328 @@
+#include <algorithm>
+#include <stdexcept>
+#include <tuple>
+
+#include "sink/detail/event_store.hpp"
+#include "sink/detail/pg_values.hpp"
+
+// The batch side of EventStore: planning a batch, storing it whole, and sorting out the
+// events the database refuses.
+
+namespace chatsync::sink::detail {
+namespace {
+
+/// How an event's body is stored.
+enum class BodyAs {
+    /// Valid JSON, in `body`, exactly as received.
+    kJson,
+    /// Not JSON: the bytes in `raw`, flagged malformed.
+    kMalformed,
+    /// JSON that the database refused: the bytes in `raw`, not flagged (derive_error says why).
+    kRefused,
+};
+
+/// An event's tuple for insert_events_head.sql. Throws pqxx::argument_error when the body is
+/// to be stored as JSON and is not valid in the connection's encoding.
+std::string EventValuesSql(
+    pqxx::connection& conn,
+    const InboundEvent& event,
+    BodyAs body_as,
+    const std::string& derive_error
+) {
+    const auto optional_text = [&](const std::string& text) {
+        std::string valid = ValidText(text);
+        return valid.empty() ? std::string("NULL") : conn.quote(valid);
+    };
+    std::string sql = "(" + conn.quote(event.source) + ", " + conn.quote(event.event_key) + ", " +
+                      TimestampSql(event.received_at) + ", " +
+                      conn.quote(ValidText(event.channel)) + ", " +
+                      optional_text(event.event_name) + ", " + optional_text(event.event_type) +
+                      ", " + std::to_string(event.body.size()) + ", ";
+    if (body_as == BodyAs::kJson) {
+        sql += conn.quote(event.body) + "::json, NULL, false, ";
+    } else {
+        // libpqxx 6.4 takes binary data as unsigned bytes only.
+        const auto* bytes = reinterpret_cast<const unsigned char*>(event.body.data());
+        sql += "NULL, " + conn.quote_raw(bytes, event.body.size()) + ", " +
+               (body_as == BodyAs::kMalformed ? "true" : "false") + ", ";
+    }
+    sql += optional_text(derive_error) + ")";
+    return sql;
+}
+
+std::string EventKey(std::string_view source, std::string_view key) {
+    std::string out(source);
+    out.push_back('\0');
+    out.append(key);
+    return out;
+}
+
+std::string RowsSql(
+    const EventBatch& batch,
+    const std::vector<std::size_t>& which,
+    std::size_t first,
+    std::size_t last
+) {
+    std::vector<const RenderedEventRow*> rows;
+    for (std::size_t k = first; k < last; ++k) {
+        for (const auto& row : batch.entries[which[k]].rows) {
+            rows.push_back(&row);
+        }
+    }
+    return rows.empty() ? std::string() : detail::EventUpsertsSql(rows);
+}
+
+void LockEventTables(pqxx::work& tx, const EventBatch& batch) {
+    if (!batch.lock_keys.empty()) {
+        tx.exec_prepared("lock_tables", ArrayLiteral(batch.lock_keys));
+    }
+}
+
+void MarkNew(const EventBatch& batch, const pqxx::result& returned, std::vector<bool>& fresh) {
+    for (const auto& row : returned) {
+        const auto it =
+            batch.first.find(EventKey(row[0].as<std::string>(), row[1].as<std::string>()));
+        if (it == batch.first.end()) {
+            throw std::logic_error("the events insert returned a key it was not given");
+        }
+        fresh[it->second] = true;
+    }
+}
+
+std::vector<EventResult> EventResults(
+    const EventBatch& batch,
+    const std::vector<bool>& fresh,
+    const std::vector<std::string>& errors
+) {
+    std::vector<EventResult> out(batch.entries.size());
+    for (std::size_t i = 0; i < out.size(); ++i) {
+        if (batch.entries[i].repeat || !fresh[i]) {
+            out[i].outcome = EventResult::Outcome::kDuplicate;
+        } else if (!errors[i].empty()) {
+            out[i].outcome = EventResult::Outcome::kStoredWithoutRows;
+            out[i].error = errors[i];
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
+EventBatch EventStore::Plan(pqxx::connection& conn, const std::vector<InboundEvent>& events) {
+    EventBatch batch;
+    batch.entries.resize(events.size());
+    for (std::size_t i = 0; i < events.size(); ++i) {
+        const InboundEvent& event = events[i];
+        EventBatch::Entry& entry = batch.entries[i];
+        // Both are ours (a source name, a digest), and a replaced byte could merge two keys.
+        for (const std::string* text : {&event.source, &event.event_key}) {
+            if (ValidText(*text) != *text) {
+                throw SinkFailure(
+                    Errc::kSinkPermanent,
+                    "event " + std::to_string(i) + ": source or key is not UTF-8 text"
+                );
+            }
+        }
+        if (!batch.first.emplace(EventKey(event.source, event.event_key), i).second) {
+            entry.repeat = true;
+            continue;
+        }
+        batch.insert_order.push_back(i);
+        BodyAs body_as = event.valid_json ? BodyAs::kJson : BodyAs::kMalformed;
+        if (body_as == BodyAs::kJson && event.body.find('\0') != std::string::npos) {
+            body_as = BodyAs::kRefused;
+            entry.error = "the body was refused as JSON: it contains a NUL byte";
+        }
+        if (body_as == BodyAs::kJson) {
+            entry.error = RenderRows(conn, event, entry.rows, batch.lock_keys);
+            try {
+                entry.values = EventValuesSql(conn, event, body_as, entry.error);
+            } catch (const pqxx::argument_error& e) {
+                body_as = BodyAs::kRefused;
+                entry.rows.clear();
+                entry.error =
+                    "the body was refused as JSON: not valid text (" + OneLine(e.what()) + ")";
+            }
+        }
+        if (body_as != BodyAs::kJson) {
+            // Rows come only from JSON bodies.
+            entry.values = EventValuesSql(conn, event, body_as, entry.error);
+        }
+    }
+    std::sort(
+        batch.insert_order.begin(),
+        batch.insert_order.end(),
+        [&](std::size_t a, std::size_t b) {
+            return std::tie(events[a].source, events[a].event_key) <
+                   std::tie(events[b].source, events[b].event_key);
+        }
+    );
+    std::sort(batch.lock_keys.begin(), batch.lock_keys.end());
+    batch.lock_keys.erase(
+        std::unique(batch.lock_keys.begin(), batch.lock_keys.end()), batch.lock_keys.end()
+    );
+    return batch;
+}
+
+std::vector<EventResult>
+EventStore::Store(pqxx::connection& conn, const std::vector<InboundEvent>& events) {
+    const EventBatch batch = Plan(conn, events);
+    try {
+        return StoreBatch(conn, batch);
+    } catch (const pqxx::sql_error& e) {
+        if (!IsEventFault(e, conn)) {
+            throw;
+        }
+    }
+    // The database refused something of the batch for good, and which event it belongs
+    // to is unknown: the batch is redone, the events at fault sorted out.
+    return StoreOneByOne(conn, events, batch);
+}
+
+std::vector<EventResult> EventStore::StoreBatch(pqxx::connection& conn, const EventBatch& batch)
+    const {
+    const std::size_t n = batch.entries.size();
+    std::vector<bool> fresh(n, false);
+    std::vector<std::string> errors(n);
+    pqxx::work tx(conn);
+    LockEventTables(tx, batch);
+    if (!batch.insert_order.empty()) {
+        MarkNew(batch, tx.exec(InsertSql(batch, batch.insert_order)), fresh);
+    }
+    // The new events' rows, with one statement per table (and per repeat of a key) for
+    // the whole batch rather than one per row.
+    std::vector<std::size_t> with_rows;
+    for (std::size_t i = 0; i < n; ++i) {
+        errors[i] = batch.entries[i].error;
+        if (fresh[i]) {
+            with_rows.push_back(i);
+        }
+    }
+    if (const std::string upserts = RowsSql(batch, with_rows, 0, with_rows.size());
+        !upserts.empty()) {
+        tx.exec(upserts);
+    }
+    tx.commit();
+    return EventResults(batch, fresh, errors);
+}
+
+template <class MakeSql, class Done, class Refused>
+void EventStore::Bisect(
+    pqxx::work& tx,
+    const pqxx::connection& conn,
+    const std::vector<std::size_t>& items,
+    std::size_t first,
+    std::size_t last,
+    const MakeSql& sql,
+    const Done& done,
+    const Refused& refused
+) const {
+    if (first >= last) {
+        return;
+    }
+    std::string why;
+    {
+        pqxx::subtransaction sub(tx, "chatsync_events");
+        try {
+            const pqxx::result r = sub.exec(sql(first, last));
+            sub.commit();
+            done(r);
+            return;
+        } catch (const pqxx::sql_error& e) {
+            if (!IsEventFault(e, conn)) {
+                throw;
+            }
+            why = redaction_.SqlErrorText(e);
+            // libpqxx has rolled back to the savepoint already; this only says so.
+            sub.abort();
+        }
+    }
+    if (last - first == 1) {
+        refused(items[first], why);
+        return;
+    }
+    const std::size_t middle = first + (last - first) / 2;
+    Bisect(tx, conn, items, first, middle, sql, done, refused);
+    Bisect(tx, conn, items, middle, last, sql, done, refused);
+}
+
+std::vector<EventResult> EventStore::StoreOneByOne(
+    pqxx::connection& conn,
+    const std::vector<InboundEvent>& events,
+    const EventBatch& batch
+) const {
+    const std::size_t n = batch.entries.size();
+    std::vector<bool> fresh(n, false);
+    std::vector<std::string> errors(n);
+    for (std::size_t i = 0; i < n; ++i) {
+        errors[i] = batch.entries[i].error;
+    }
+    pqxx::work tx(conn);
+    LockEventTables(tx, batch);
+
+    const auto insert_sql = [&](std::size_t first, std::size_t last) {
+        return InsertSql(
+            batch,
+            std::vector<std::size_t>(
+                batch.insert_order.begin() + static_cast<std::ptrdiff_t>(first),
+                batch.insert_order.begin() + static_cast<std::ptrdiff_t>(last)
+            )
+        );
+    };
+    const auto inserted = [&](const pqxx::result& r) {
+        MarkNew(batch, r, fresh);
+    };
+    // Only its body comes from outside, so that is what the database refused: the bytes
+    // are kept and no rows written. Should this fail too, so does the call.
+    const auto body_refused = [&](std::size_t i, const std::string& why) {
+        errors[i] = "the body was refused as JSON: " + why;
+        EventBatch single;
+        single.entries.emplace_back().values =
+            EventValuesSql(conn, events[i], BodyAs::kRefused, errors[i]);
+        fresh[i] = !tx.exec(InsertSql(single, {0})).empty();
+    };
+    Bisect(
+        tx,
+        conn,
+        batch.insert_order,
+        0,
+        batch.insert_order.size(),
+        insert_sql,
+        inserted,
+        body_refused
+    );
+
+    std::vector<std::size_t> with_rows;
+    for (std::size_t i = 0; i < n; ++i) {
+        if (fresh[i] && errors[i].empty() && !batch.entries[i].rows.empty()) {
+            with_rows.push_back(i);
+        }
+    }
+    const auto rows_sql = [&](std::size_t first, std::size_t last) {
+        return RowsSql(batch, with_rows, first, last);
+    };
+    const auto rows_written = [](const pqxx::result&) {
+    };
+    const auto rows_refused = [&](std::size_t i, const std::string& why) {
+        errors[i] = "derived rows refused: " + why;
+        tx.exec_prepared("event_derive_error", events[i].source, events[i].event_key, errors[i]);
+    };
+    Bisect(tx, conn, with_rows, 0, with_rows.size(), rows_sql, rows_written, rows_refused);
+    tx.commit();
+    return EventResults(batch, fresh, errors);
+}
+
+std::string EventStore::InsertSql(const EventBatch& batch, const std::vector<std::size_t>& which)
+    const {
+    std::string sql = statements_.Text("insert_events_head");
+    for (std::size_t n = 0; n < which.size(); ++n) {
+        if (n > 0) {
+            sql += ",\n";
+        }
+        sql += batch.entries[which[n]].values;
+    }
+    sql += "\n" + statements_.Text("insert_events_tail");
+    return sql;
+}
+
+}  // namespace chatsync::sink::detail

@@ -1,0 +1,67 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <pqxx/pqxx>
+
+#include "core/redactor.hpp"
+#include "sink/detail/run_lock.hpp"
+#include "sink/sink.hpp"
+
+/// @file
+/// The run log and the resources' state: runs begin and end, pages' checkpoints are read
+/// back, and an operator may reset where a resource stands.
+
+namespace chatsync::sink::detail {
+
+/// The blocking operations on the run log (`runs`) and `resource_state`, each on the
+/// connection given and in one transaction of its own.
+///
+/// @par Thread Safety
+/// Const methods may run on several pool threads at once; BeginRun and FinishRun's lock
+/// release go through RunLocks, which is thread-safe.
+class RunLog {
+public:
+    /// `redactor` and `locks` must outlive the run log. `seen_keys_table` is the qualified
+    /// table of the keys seen by passes over resources listed in full.
+    RunLog(const Redactor& redactor, RunLocks& locks, std::string seen_keys_table);
+
+    /// A resource's state; a resource never run has a default state.
+    ResourceState
+    LoadState(pqxx::connection& conn, const std::string& source, const std::string& resource) const;
+
+    std::vector<ResourceState> ListStates(pqxx::connection& conn) const;
+
+    /// Takes the resource's run lock first: without it another process is running the
+    /// resource, and its run must not be marked interrupted. With it, runs still marked
+    /// running belong to sessions that are gone (or to an earlier run here that never
+    /// finished), so marking them interrupted is right. Returns the new run's id.
+    std::string
+    BeginRun(pqxx::connection& conn, const std::string& source, const std::string& resource);
+
+    /// Run log, state and sweeps of a run's end, in one transaction. Does not release the run
+    /// lock: the caller does that once this is done with, whatever its outcome.
+    FinishResult FinishRun(pqxx::connection& conn, const RunEnd& end) const;
+
+    /// Releases the run lock that BeginRun took.
+    void ReleaseRunLock(const std::string& source, const std::string& resource) noexcept;
+
+    /// A run that ended before it began ("held", "latched" or "skipped").
+    void RecordRun(pqxx::connection& conn, const RunEnd& end) const;
+
+    /// Forgets cursor and checkpoint; an empty `resource` means every resource of the source.
+    std::int64_t ResetState(
+        pqxx::connection& conn,
+        const std::string& source,
+        const std::string& resource
+    ) const;
+
+private:
+    const Redactor& redactor_;
+    RunLocks& locks_;
+    std::string seen_keys_table_;
+};
+
+}  // namespace chatsync::sink::detail

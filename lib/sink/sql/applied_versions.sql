@@ -1,0 +1,2 @@
+-- The versions in place.
+SELECT version FROM {s}.schema_migrations ORDER BY version

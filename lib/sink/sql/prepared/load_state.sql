@@ -1,0 +1,6 @@
+-- One resource's state.
+SELECT source, resource, cursor, checkpoint::text, run_id, floor(extract(epoch FROM last_run_at)
+    * 1000000)::bigint, floor(extract(epoch FROM last_success_at) * 1000000)::bigint,
+    floor(extract(epoch FROM next_run_at) * 1000000)::bigint, last_outcome, last_error,
+    last_rows_written, last_rows_unchanged FROM {s}.resource_state
+WHERE source = $1 AND resource = $2
