@@ -86,10 +86,8 @@ public:
     Error() = default;
 
     // Implicit on purpose: `co_return Errc::kCancelled;` and `co_return ec;` make an Error.
-    Error(
-        boost::system::error_code code,
-        std::string message = {}
-    )  // NOLINT(google-explicit-constructor)
+    // NOLINTNEXTLINE(google-explicit-constructor)
+    Error(boost::system::error_code code, std::string message = {})
         : code_(code)
         , message_(std::move(message)) {}
 

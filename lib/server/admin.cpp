@@ -7,14 +7,14 @@
 namespace chatsync::server {
 
 struct AdminServer::Impl {
-    Impl(Executor executor, Options options, metrics::Metrics& m, ReadyCheck r)
+    Impl(Executor executor, const Options& options, metrics::Metrics& m, ReadyCheck r)
         : metrics(m)
         , ready(std::move(r))
         , server(
-              executor,
+              std::move(executor),
               http::Server::Options{
                   .listen = options.listen,
-                  .max_body_bytes = 64 * 1024,
+                  .max_body_bytes = std::size_t{64} * 1024,
                   .max_connections = options.max_connections,
                   .max_connections_per_client = options.max_connections_per_client,
                   .on_connection = ConnectionReporter("admin", m)},
@@ -59,7 +59,7 @@ AdminServer::AdminServer(
     metrics::Metrics& metrics,
     ReadyCheck ready
 )
-    : impl_(std::make_unique<Impl>(executor, std::move(options), metrics, std::move(ready))) {}
+    : impl_(std::make_unique<Impl>(std::move(executor), options, metrics, std::move(ready))) {}
 
 AdminServer::~AdminServer() = default;
 

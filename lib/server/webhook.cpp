@@ -130,7 +130,7 @@ std::string_view RefusalReason(unsigned status) {
 struct WebhookServer::Impl {
     /// An event waiting for its commit; the request's coroutine sleeps on `wake`.
     struct Pending {
-        explicit Pending(Executor executor)
+        explicit Pending(const Executor& executor)
             : wake(executor, Clock::time_point::max()) {}
 
         sink::InboundEvent event;
@@ -140,7 +140,7 @@ struct WebhookServer::Impl {
     };
 
     Impl(Executor executor_in, Options options_in, sink::EventSink& sink_in, metrics::Metrics& m)
-        : executor(executor_in)
+        : executor(std::move(executor_in))
         , options(std::move(options_in))
         , sink(sink_in)
         , metrics(m)
@@ -203,7 +203,11 @@ struct WebhookServer::Impl {
     Task<http::ServerResponse> Handle(http::ServerRequest request) {
         const auto arrived = Clock::now();
         const auto target = ParseTarget(request.path);
-        const WebhookRoute* route = target ? Find(*target) : nullptr;
+        if (!target) {
+            metrics.WebhookRejected("", "not_found");
+            co_return Plain(404, "not found\n");
+        }
+        const WebhookRoute* route = Find(*target);
         if (route == nullptr) {
             metrics.WebhookRejected("", "not_found");
             co_return Plain(404, "not found\n");
@@ -380,7 +384,7 @@ WebhookServer::WebhookServer(
     sink::EventSink& sink,
     metrics::Metrics& metrics
 )
-    : impl_(std::make_unique<Impl>(executor, std::move(options), sink, metrics)) {}
+    : impl_(std::make_unique<Impl>(std::move(executor), std::move(options), sink, metrics)) {}
 
 WebhookServer::~WebhookServer() = default;
 

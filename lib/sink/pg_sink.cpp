@@ -98,7 +98,7 @@ struct PgSink::Impl {
     detail::Pool pool;
 };
 
-PgSink::PgSink(Options options, const Redactor& redactor)
+PgSink::PgSink(const Options& options, const Redactor& redactor)
     : impl_(std::make_unique<Impl>(options, redactor)) {}
 
 PgSink::~PgSink() {

@@ -76,7 +76,7 @@ public:
     };
 
     /// Connects lazily; errors surface from the first call. `redactor` must outlive the sink.
-    PgSink(Options options, const Redactor& redactor);
+    PgSink(const Options& options, const Redactor& redactor);
     ~PgSink() override;
 
     PgSink(const PgSink&) = delete;

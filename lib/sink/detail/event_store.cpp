@@ -95,6 +95,7 @@ void EventStore::CheckTableKey(pqxx::work& tx, const EventTablePlan& plan) {
         live.push_back(row[0].as<std::string>());
     }
     std::vector<std::string> declared;
+    declared.reserve(plan.key.size());
     for (const auto& k : plan.key) {
         declared.push_back(plan.Find(k)->name);
     }

@@ -37,11 +37,12 @@ void CopyRows(
         for (const auto& col : plan.columns) {
             line.push_back('\t');
             const std::size_t b = col.batch_index;
-            if (b >= row.size() || !row[b]) {
+            const RowBatch::Cell* cell = b < row.size() ? &row[b] : nullptr;
+            if (cell == nullptr || !cell->has_value()) {
                 line += "\\N";
                 continue;
             }
-            AppendCopyField(line, CellText(*row[b], col.cell_type, scratch));
+            AppendCopyField(line, CellText(**cell, col.cell_type, scratch));
         }
         writer.write_raw_line(line);
     }

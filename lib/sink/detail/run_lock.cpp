@@ -82,7 +82,7 @@ void RunLocks::Release(const std::string& source, const std::string& resource) n
                 DropSessionLocked();
             }
         }
-    } catch (...) {
+    } catch (...) {  // NOLINT(bugprone-empty-catch): nothing to do but keep the lock
         // Only allocation or mutex failures land here; the lock then stays held until
         // FinishRun is called again or the sink stops.
     }

@@ -282,7 +282,7 @@ TablePlan PlanTable(
 std::string ConvertUsing(const std::string& quoted, ColumnType from, ColumnType to) {
     // Every branch ends in a cast from text, which raises an error for text that has no
     // form in the target type, so nothing converts to NULL or to a rounded value unnoticed.
-    const std::string as_text =
+    std::string as_text =
         from == ColumnType::kJsonb ? "(" + quoted + " #>> '{}')" : "(" + quoted + "::text)";
     const bool numeric =
         from == ColumnType::kBigint || from == ColumnType::kDouble || from == ColumnType::kNumeric;
@@ -403,6 +403,7 @@ std::string UpsertSql(const TablePlan& plan, std::string_view stage, bool per_ro
     }
 
     std::vector<std::string> sets;
+    sets.reserve(split.values.size() + 2);
     for (const auto& v : split.values) {
         sets.push_back(v + " = EXCLUDED." + v);
     }
