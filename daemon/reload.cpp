@@ -32,7 +32,8 @@ void Supervisor::StartSource(const config::SourceConfig& source, const StateMap&
         if (const auto it = states.find({source.name, r.name}); it != states.end()) {
             const auto& st = it->second;
             h.last_success = st.last_success_at;
-            if (st.last_outcome == "success" && st.next_run_at && *st.next_run_at > now) {
+            if (st.last_outcome == RunOutcome::kSuccess && st.next_run_at &&
+                *st.next_run_at > now) {
                 initial = std::min(
                     std::chrono::duration_cast<Millis>(*st.next_run_at - now), r.schedule.interval
                 );
@@ -61,7 +62,7 @@ void Supervisor::StopSource(const std::string& name) {
 Task<bool> Supervisor::RunScheduled(connectors::SourceRunner* runner, std::string resource) {
     auto report = co_await runner->Run(resource);
     LogReport(report);
-    if (report.outcome == "success") {
+    if (report.outcome == RunOutcome::kSuccess) {
         health_[{report.source, report.resource}].last_success = SysClock::now();
     }
     co_return Succeeded(report);

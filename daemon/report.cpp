@@ -10,11 +10,11 @@
 namespace chatsync::daemon {
 
 bool Succeeded(const connectors::RunReport& r) {
-    return r.outcome == "success" || r.outcome == "not_due";
+    return r.outcome == RunOutcome::kSuccess || r.outcome == RunOutcome::kNotDue;
 }
 
 void LogReport(const connectors::RunReport& r) {
-    if (r.outcome == "success") {
+    if (r.outcome == RunOutcome::kSuccess) {
         spdlog::info(
             "sync finished source={} resource={} outcome=success pages={} requests={} "
             "rows_written={} "
@@ -30,7 +30,7 @@ void LogReport(const connectors::RunReport& r) {
             r.resumed,
             static_cast<long long>(r.seconds * 1000)
         );
-    } else if (r.outcome == "held") {
+    } else if (r.outcome == RunOutcome::kHeld) {
         // The refusal that started the hold was logged once, as an error.
         spdlog::debug(
             "sync held source={} resource={} outcome=held reason=\"{}\"",
@@ -38,14 +38,14 @@ void LogReport(const connectors::RunReport& r) {
             r.resource,
             r.error
         );
-    } else if (r.outcome == "not_due") {
+    } else if (r.outcome == RunOutcome::kNotDue) {
         spdlog::info(
             "sync not due source={} resource={} outcome=not_due reason=\"{}\"",
             r.source,
             r.resource,
             r.error
         );
-    } else if (r.outcome == "skipped") {
+    } else if (r.outcome == RunOutcome::kSkipped) {
         // Handled, not a failure: another process holds the resource.
         spdlog::warn(
             "sync skipped source={} resource={} outcome=skipped reason=\"{}\"",
@@ -59,7 +59,7 @@ void LogReport(const connectors::RunReport& r) {
             "error=\"{}\"",
             r.source,
             r.resource,
-            r.outcome,
+            OutcomeName(r.outcome),
             r.error_kind,
             r.pages,
             r.rows_written,
@@ -85,7 +85,7 @@ void PrintSummary(const std::vector<connectors::RunReport>& reports) {
             "%-14s %-18s %-10s %7lld %9lld %9lld %9lld %9.1f\n",
             r.source.c_str(),
             r.resource.c_str(),
-            r.outcome.c_str(),
+            OutcomeName(r.outcome).data(),
             static_cast<long long>(r.pages),
             static_cast<long long>(r.rows_written),
             static_cast<long long>(r.rows_unchanged),

@@ -67,13 +67,13 @@ int Status(App& app) {
     // A latched source sends nothing until the latch is cleared, whatever its resources'
     // last outcome and schedule say: it shows as latched, with no next run.
     auto print = [](const sink::ResourceState& s, const sink::Latch* latch) {
-        const char* outcome = s.last_outcome.empty() ? "never run" : s.last_outcome.c_str();
+        const char* outcome = s.last_outcome ? OutcomeName(*s.last_outcome).data() : "never run";
         std::printf(
             "%-14s %-18s %-19s %-11s %9lld %9lld  %-24s %-19s\n",
             s.source.c_str(),
             s.resource.c_str(),
             FormatAge(s.last_run_at).c_str(),
-            latch != nullptr ? "latched" : outcome,
+            latch != nullptr ? OutcomeName(RunOutcome::kLatched).data() : outcome,
             static_cast<long long>(s.last_rows_written),
             static_cast<long long>(s.last_rows_unchanged),
             s.cursor.value_or("-").c_str(),

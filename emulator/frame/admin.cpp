@@ -52,10 +52,9 @@ void AddAdminRoutes(
         if (ec) {
             throw HttpError(400, "body must be a fault object or an array of them");
         }
-        std::string error;
-        auto parsed = ParseFaults(json, error);
+        auto parsed = ParseFaults(json);
         if (!parsed) {
-            throw HttpError(400, error);
+            throw HttpError(400, parsed.error().message());
         }
         faults.Append(std::move(*parsed));
         std::string body = "{\"faults\":";

@@ -47,10 +47,9 @@ Emulator::Emulator(Executor executor, Options options)
         if (ec) {
             throw std::invalid_argument("--fault: not JSON: " + text);
         }
-        std::string error;
-        auto parsed = ParseFaults(json, error);
+        auto parsed = ParseFaults(json);
         if (!parsed) {
-            throw std::invalid_argument("--fault: " + error);
+            throw std::invalid_argument("--fault: " + parsed.error().message());
         }
         faults_.Append(std::move(*parsed));
     }

@@ -44,18 +44,23 @@ std::optional<std::int64_t> AsInt(const boost::json::value& v) {
     return std::nullopt;
 }
 
-std::optional<Fault> ParseFault(const boost::json::value& json, std::string& error) {
+/// A fault that cannot be parsed: the message names the bad field.
+Error Invalid(std::string message) {
+    return {
+        boost::system::errc::make_error_code(boost::system::errc::invalid_argument),
+        std::move(message)};
+}
+
+Result<Fault> ParseFault(const boost::json::value& json) {
     if (!json.is_object()) {
-        error = "a fault must be a JSON object";
-        return std::nullopt;
+        return Invalid("a fault must be a JSON object");
     }
     const auto& object = json.get_object();
     Fault fault;
     bool without_retry_after = false;
     const auto* kind = object.if_contains("kind");
     if (kind == nullptr) {
-        error = "fault: missing \"kind\"";
-        return std::nullopt;
+        return Invalid("fault: missing \"kind\"");
     }
     std::string kind_text;
     if (kind->is_string()) {
@@ -71,26 +76,27 @@ std::optional<Fault> ParseFault(const boost::json::value& json, std::string& err
         }
     }
     if (!known) {
-        error = "fault: unknown kind \"" + kind_text +
-                "\" (429, 500, 502, 503, delay, drop, truncate, malformed)";
-        return std::nullopt;
+        return Invalid(
+            "fault: unknown kind \"" + kind_text +
+            "\" (429, 500, 502, 503, delay, drop, truncate, malformed)"
+        );
     }
     for (const auto& member : object) {
         const std::string_view key = member.key();
         const boost::json::value& v = member.value();
-        const auto integer = [&](std::int64_t min) -> std::optional<std::int64_t> {
+        const auto integer = [&](std::int64_t min) -> Result<std::int64_t> {
             const auto n = AsInt(v);
             if (!n || *n < min) {
-                error = "fault: \"" + std::string(key) +
-                        "\" must be an integer >= " + std::to_string(min);
-                return std::nullopt;
+                return Invalid(
+                    "fault: \"" + std::string(key) +
+                    "\" must be an integer >= " + std::to_string(min)
+                );
             }
-            return n;
+            return *n;
         };
-        const auto text = [&]() -> std::optional<std::string> {
+        const auto text = [&]() -> Result<std::string> {
             if (!v.is_string()) {
-                error = "fault: \"" + std::string(key) + "\" must be a string";
-                return std::nullopt;
+                return Invalid("fault: \"" + std::string(key) + "\" must be a string");
             }
             return std::string(v.get_string());
         };
@@ -99,19 +105,19 @@ std::optional<Fault> ParseFault(const boost::json::value& json, std::string& err
         } else if (key == "count") {
             const auto n = integer(-1);
             if (!n) {
-                return std::nullopt;
+                return n.error();
             }
             fault.count = *n;
         } else if (key == "after") {
             const auto n = integer(0);
             if (!n) {
-                return std::nullopt;
+                return n.error();
             }
             fault.after = *n;
         } else if (key == "page") {
             const auto n = integer(INT64_MIN);
             if (!n) {
-                return std::nullopt;
+                return n.error();
             }
             fault.page = *n;
         } else if (key == "retry_after") {
@@ -122,47 +128,47 @@ std::optional<Fault> ParseFault(const boost::json::value& json, std::string& err
             }
             const auto n = integer(0);
             if (!n) {
-                return std::nullopt;
+                return n.error();
             }
             fault.retry_after = *n;
         } else if (key == "ms") {
             const auto n = integer(0);
             if (!n) {
-                return std::nullopt;
+                return n.error();
             }
             fault.delay = std::chrono::milliseconds(*n);
         } else if (key == "retry_after_date") {
             if (!v.is_bool()) {
-                error = "fault: \"retry_after_date\" must be true or false";
-                return std::nullopt;
+                return Invalid("fault: \"retry_after_date\" must be true or false");
             }
             fault.retry_after_date = v.get_bool();
         } else if (key == "path") {
-            fault.path = text();
-            if (!fault.path) {
-                return std::nullopt;
+            auto t = text();
+            if (!t) {
+                return t.error();
             }
+            fault.path = std::move(*t);
         } else if (key == "path_prefix") {
-            fault.path_prefix = text();
-            if (!fault.path_prefix) {
-                return std::nullopt;
+            auto t = text();
+            if (!t) {
+                return t.error();
             }
+            fault.path_prefix = std::move(*t);
         } else if (key == "method") {
-            fault.method = text();
-            if (!fault.method) {
-                return std::nullopt;
+            auto t = text();
+            if (!t) {
+                return t.error();
             }
+            fault.method = std::move(*t);
         } else {
-            error = "fault: unknown field \"" + std::string(key) + "\"";
-            return std::nullopt;
+            return Invalid("fault: unknown field \"" + std::string(key) + "\"");
         }
     }
     if (fault.kind == FaultKind::k429 && !fault.retry_after && !without_retry_after) {
         fault.retry_after = 2;
     }
     if (fault.retry_after_date && !fault.retry_after) {
-        error = "fault: retry_after_date needs retry_after on a " + kind_text + " fault";
-        return std::nullopt;
+        return Invalid("fault: retry_after_date needs retry_after on a " + kind_text + " fault");
     }
     return fault;
 }
@@ -238,21 +244,21 @@ boost::json::object Fault::ToJson() const {
     return out;
 }
 
-std::optional<std::vector<Fault>> ParseFaults(const boost::json::value& json, std::string& error) {
+Result<std::vector<Fault>> ParseFaults(const boost::json::value& json) {
     std::vector<Fault> faults;
     if (json.is_array()) {
         for (const auto& item : json.get_array()) {
-            auto fault = ParseFault(item, error);
+            auto fault = ParseFault(item);
             if (!fault) {
-                return std::nullopt;
+                return fault.error();
             }
             faults.push_back(std::move(*fault));
         }
         return faults;
     }
-    auto fault = ParseFault(json, error);
+    auto fault = ParseFault(json);
     if (!fault) {
-        return std::nullopt;
+        return fault.error();
     }
     faults.push_back(std::move(*fault));
     return faults;

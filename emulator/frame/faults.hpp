@@ -9,6 +9,7 @@
 
 #include <boost/json/value.hpp>
 
+#include "core/result.hpp"
 #include "emulator/frame/http_types.hpp"
 
 /// @file
@@ -50,9 +51,9 @@ struct Fault {
     boost::json::object ToJson() const;
 };
 
-/// Parses one fault object or an array of them. On failure returns nullopt and sets `error`
-/// to a message naming the bad field; unknown fields are errors, to catch typos in tests.
-std::optional<std::vector<Fault>> ParseFaults(const boost::json::value& json, std::string& error);
+/// Parses one fault object or an array of them. On failure the error (invalid_argument) has a
+/// message naming the bad field; unknown fields are errors, to catch typos in tests.
+Result<std::vector<Fault>> ParseFaults(const boost::json::value& json);
 
 /// The faults in force, first match wins.
 /// @par Thread Safety

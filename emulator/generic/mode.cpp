@@ -141,10 +141,9 @@ GenericMode::GenericMode(const ModeContext& context)
     if (ec) {
         throw std::invalid_argument("--moving: not JSON: " + options_.moving);
     }
-    std::string error;
-    const auto setting = ParseMoving(json, error);
+    const auto setting = ParseMoving(json);
     if (!setting) {
-        throw std::invalid_argument("--moving: " + error);
+        throw std::invalid_argument("--moving: " + setting.error().message());
     }
     ApplyMoving(*setting);
 }
@@ -537,10 +536,9 @@ Response GenericMode::AdminMoving(const Request&, const PathParams&) {
 }
 
 Response GenericMode::AdminSetMoving(const Request& request, const PathParams& params) {
-    std::string error;
-    const auto setting = ParseMoving(BodyObject(request), error);
+    const auto setting = ParseMoving(BodyObject(request));
     if (!setting) {
-        throw HttpError(400, error);
+        throw HttpError(400, setting.error().message());
     }
     ApplyMoving(*setting);
     return AdminMoving(request, params);

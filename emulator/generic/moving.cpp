@@ -26,9 +26,15 @@ std::uint64_t Below(std::mt19937_64& rng, std::uint64_t bound) {
     }
 }
 
-/// The integer value of a field, or nullopt (with `error` set) when it is not an integer >= min.
-std::optional<std::int64_t>
-FieldInt(std::string_view key, const boost::json::value& v, std::int64_t min, std::string& error) {
+/// A setting that cannot be parsed: the message names the bad field.
+Error Invalid(std::string message) {
+    return {
+        boost::system::errc::make_error_code(boost::system::errc::invalid_argument),
+        std::move(message)};
+}
+
+/// The integer value of a field; an error naming the field when it is not an integer >= min.
+Result<std::int64_t> FieldInt(std::string_view key, const boost::json::value& v, std::int64_t min) {
     std::optional<std::int64_t> n;
     if (v.is_int64()) {
         n = v.get_int64();
@@ -36,10 +42,11 @@ FieldInt(std::string_view key, const boost::json::value& v, std::int64_t min, st
         n = static_cast<std::int64_t>(v.get_uint64());
     }
     if (!n || *n < min) {
-        error = "moving: \"" + std::string(key) + "\" must be an integer >= " + std::to_string(min);
-        return std::nullopt;
+        return Invalid(
+            "moving: \"" + std::string(key) + "\" must be an integer >= " + std::to_string(min)
+        );
     }
-    return n;
+    return *n;
 }
 
 /// The setting's fields that hold a count, with their least value.
@@ -67,10 +74,9 @@ const CountField* CountFieldNamed(std::string_view key) {
 
 }  // namespace
 
-std::optional<MovingSetting> ParseMoving(const boost::json::value& json, std::string& error) {
+Result<MovingSetting> ParseMoving(const boost::json::value& json) {
     if (!json.is_object()) {
-        error = "moving: the setting must be a JSON object";
-        return std::nullopt;
+        return Invalid("moving: the setting must be a JSON object");
     }
     const auto& object = json.get_object();
     MovingSetting setting;
@@ -78,22 +84,23 @@ std::optional<MovingSetting> ParseMoving(const boost::json::value& json, std::st
     for (const auto& member : object) {
         const std::string_view key = member.key();
         const boost::json::value& v = member.value();
-        const auto count = [&](std::int64_t min, std::int64_t& out) {
-            const auto n = FieldInt(key, v, min, error);
-            if (n) {
-                out = *n;
+        // The field's count into `out`; the error naming the field when it is none.
+        const auto count = [&](std::int64_t min, std::int64_t& out) -> Result<void> {
+            auto n = FieldInt(key, v, min);
+            if (!n) {
+                return n.error();
             }
-            return n.has_value();
+            out = *n;
+            return {};
         };
         if (key == "enabled") {
             if (!v.is_bool()) {
-                error = "moving: \"enabled\" must be true or false";
-                return std::nullopt;
+                return Invalid("moving: \"enabled\" must be true or false");
             }
             setting.enabled = v.get_bool();
         } else if (const auto* field = CountFieldNamed(key)) {
-            if (!count(field->min, setting.*field->member)) {
-                return std::nullopt;
+            if (auto counted = count(field->min, setting.*field->member); !counted) {
+                return counted.error();
             }
         } else if (key == "seed") {
             // Any integer: a negative seed is taken as its two's complement.
@@ -102,8 +109,7 @@ std::optional<MovingSetting> ParseMoving(const boost::json::value& json, std::st
             } else if (v.is_uint64()) {
                 setting.seed = v.get_uint64();
             } else {
-                error = "moving: \"seed\" must be an integer";
-                return std::nullopt;
+                return Invalid("moving: \"seed\" must be an integer");
             }
         } else if (key == "stop_after") {
             if (v.is_null()) {
@@ -111,20 +117,18 @@ std::optional<MovingSetting> ParseMoving(const boost::json::value& json, std::st
                 continue;
             }
             std::int64_t steps = 0;
-            if (!count(0, steps)) {
-                return std::nullopt;
+            if (auto counted = count(0, steps); !counted) {
+                return counted.error();
             }
             setting.stop_after = steps;
         } else if (key == "tokens") {
             const auto tokens = v.is_string() ? ParseGenericTokens(v.get_string()) : std::nullopt;
             if (!tokens) {
-                error = "moving: \"tokens\" must be \"keyset\" or \"offset\"";
-                return std::nullopt;
+                return Invalid("moving: \"tokens\" must be \"keyset\" or \"offset\"");
             }
             setting.tokens = tokens;
         } else {
-            error = "moving: unknown field \"" + std::string(key) + "\"";
-            return std::nullopt;
+            return Invalid("moving: unknown field \"" + std::string(key) + "\"");
         }
     }
     return setting;

@@ -9,6 +9,7 @@
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
+#include "core/result.hpp"
 #include "core/time.hpp"
 #include "emulator/frame/options.hpp"
 #include "emulator/generic/dataset.hpp"
@@ -34,9 +35,9 @@ struct MovingSetting {
     bool tokens_only = false;
 };
 
-/// Parses a setting object. On failure returns nullopt and sets `error` to a message naming the
+/// Parses a setting object. On failure the error (invalid_argument) has a message naming the
 /// bad field; unknown fields are errors, to catch typos in tests.
-std::optional<MovingSetting> ParseMoving(const boost::json::value& json, std::string& error);
+Result<MovingSetting> ParseMoving(const boost::json::value& json);
 
 /// Applies the setting in force to a dataset and counts what it did.
 ///

@@ -167,11 +167,11 @@ private:
 }  // namespace
 
 Config LoadFile(const std::filesystem::path& path) {
-    std::string why;
-    const auto text = detail::ReadTextFile(path, why);
+    const auto text = detail::ReadTextFile(path);
     if (!text) {
-        throw ConfigErrors({ConfigError(path.string(), 0, 0, "", "cannot read config file: " + why)}
-        );
+        throw ConfigErrors({ConfigError(
+            path.string(), 0, 0, "", "cannot read config file: " + text.error().message()
+        )});
     }
     return Loader(detail::ProcessEnvironment()).Load(*text, path.string(), path.parent_path());
 }

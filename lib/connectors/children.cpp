@@ -174,8 +174,9 @@ Task<void> SourceRunner::FetchChildrenOf(RunContext& run, ChildFetch& fetch) {
                 }
                 json::value* found = nullptr;
                 if (!fetched->ignored) {
-                    auto selected = FindRecords(fetched->body, child, run.error);
+                    auto selected = FindRecords(fetched->body, child);
                     if (!selected) {
+                        run.error = selected.error().message();
                         fetch.Fail(selected.error(), run.error);
                         co_return;
                     }
@@ -231,7 +232,8 @@ Task<Result<void>> SourceRunner::GatherChildPage(
         const std::size_t end = std::min(records.size(), start + std::max<std::size_t>(room, 1));
         RowBatch batch;
         const std::span<const json::value> part(records.data() + start, end - start);
-        if (auto r = AppendRecords(batch, part, *fetch.children[child], &parent, run.error); !r) {
+        if (auto r = AppendRecords(batch, part, *fetch.children[child], &parent); !r) {
+            run.error = r.error().message();
             co_return r.error();
         }
         rows.tables[child].second.Append(std::move(batch));

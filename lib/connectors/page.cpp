@@ -19,8 +19,7 @@ Result<void> AppendRecords(
     RowBatch& batch,
     std::span<const json::value> records,
     const ResourceSpec& resource,
-    const json::value* parent,
-    std::string& error
+    const json::value* parent
 ) {
     const normalize::FlattenOptions options{
         .max_nesting = resource.max_nesting, .declared = &resource.column_types};
@@ -28,16 +27,19 @@ Result<void> AppendRecords(
     // page fails and is counted, nothing of it is written, and the checkpoint stays. The
     // message names the field and the JSON type, never the value or the record.
     const auto bad_value = [&](std::size_t i, const normalize::BadValue& bad) {
-        error =
-            "resource " + resource.name + ", record " + std::to_string(i) + ": " + bad.Describe();
-        return Errc::kUpstreamBadPayload;
+        return Error(
+            Errc::kUpstreamBadPayload,
+            "resource " + resource.name + ", record " + std::to_string(i) + ": " + bad.Describe()
+        );
     };
     std::size_t index = 0;
     for (const auto& item : records) {
         const auto* record = item.if_object();
         if (record == nullptr) {
-            error = "record " + std::to_string(index) + " is not a JSON object";
-            return Errc::kUpstreamBadPayload;
+            return Error(
+                Errc::kUpstreamBadPayload,
+                "record " + std::to_string(index) + " is not a JSON object"
+            );
         }
         if (const auto bad = normalize::AppendRecord(batch, *record, options)) {
             return bad_value(index, *bad);
@@ -67,9 +69,11 @@ Result<void> AppendRecords(
             const auto col = batch.FindColumn(key);
             const auto& row = batch.rows().back();
             if (!col || *col >= row.size() || !row[*col]) {
-                error = "record " + std::to_string(index) +
-                        " has no value for primary key field '" + key + "'";
-                return Errc::kUpstreamBadPayload;
+                return Error(
+                    Errc::kUpstreamBadPayload,
+                    "record " + std::to_string(index) + " has no value for primary key field '" +
+                        key + "'"
+                );
             }
         }
         ++index;
@@ -82,8 +86,7 @@ Result<void> AppendRecords(
 
 /// Where a page's records are: the value at the records path (or at a fallback path); nullptr
 /// when an optional path is absent. The body keeps them until TakeRecords.
-Result<json::value*>
-FindRecords(json::value& body, const ResourceSpec& resource, std::string& error) {
+Result<json::value*> FindRecords(json::value& body, const ResourceSpec& resource) {
     const auto* v = FindPath(body, resource.records_path);
     for (const auto& path : resource.more_records_paths) {
         if (v != nullptr) {
@@ -95,12 +98,16 @@ FindRecords(json::value& body, const ResourceSpec& resource, std::string& error)
         if (resource.records_optional) {
             return nullptr;
         }
-        error = "records path '" + resource.records_path + "' not found in the response";
-        return Errc::kUpstreamBadPayload;
+        return Error(
+            Errc::kUpstreamBadPayload,
+            "records path '" + resource.records_path + "' not found in the response"
+        );
     }
     if (!v->is_array() && !v->is_object() && !v->is_null() && resource.scalar_field.empty()) {
-        error = "records path '" + resource.records_path + "' holds neither an array nor an object";
-        return Errc::kUpstreamBadPayload;
+        return Error(
+            Errc::kUpstreamBadPayload,
+            "records path '" + resource.records_path + "' holds neither an array nor an object"
+        );
     }
     // FindPath only reads; the body is the caller's to change.
     return const_cast<json::value*>(v);
@@ -145,9 +152,8 @@ void AttachOriginal(json::value& record, const json::value& exact) {
 void AttachOriginals(json::value& body, std::string_view text, const ResourceSpec& resource) {
     boost::system::error_code ec;
     json::value exact_body = ParseJsonKeepingNul(text, ec);
-    std::string error;
-    const auto repaired = FindRecords(body, resource, error);
-    const auto exact = FindRecords(exact_body, resource, error);
+    const auto repaired = FindRecords(body, resource);
+    const auto exact = FindRecords(exact_body, resource);
     if (ec || !repaired || !exact || *repaired == nullptr || *exact == nullptr) {
         return;
     }
@@ -262,17 +268,17 @@ ParentKeys(const ConnectorSpec& spec, const std::string& parent, const json::arr
 }
 
 /// The run outcome a failed fetch ends in.
-std::string OutcomeOf(boost::system::error_code ec) {
+RunOutcome OutcomeOf(boost::system::error_code ec) {
     if (ec == Errc::kCancelled) {
-        return "cancelled";
+        return RunOutcome::kCancelled;
     }
     if (ec == Errc::kUpstreamLatched) {
-        return "latched";
+        return RunOutcome::kLatched;
     }
     if (ec == Errc::kSourceHeld) {
-        return "held";
+        return RunOutcome::kHeld;
     }
-    return "failed";
+    return RunOutcome::kFailed;
 }
 
 }  // namespace chatsync::connectors::detail

@@ -9,6 +9,7 @@
 
 #include "connectors/spec.hpp"
 #include "core/result.hpp"
+#include "core/run_outcome.hpp"
 #include "core/table.hpp"
 
 /// @file
@@ -16,19 +17,21 @@
 
 namespace chatsync::connectors::detail {
 
-/// Appends the records of a page to a batch, with the parent's fields; checks the key.
+/// Appends the records of a page to a batch, with the parent's fields; checks the key. A record
+/// that is not an object, lacks a key or holds a value its declared type cannot take fails
+/// with Errc::kUpstreamBadPayload and a message naming the record and field (never a value).
 Result<void> AppendRecords(
     RowBatch& batch,
     std::span<const boost::json::value> records,
     const ResourceSpec& resource,
-    const boost::json::value* parent,
-    std::string& error
+    const boost::json::value* parent
 );
 
 /// Where a page's records are: the value at the records path (or at a fallback path); nullptr
-/// when an optional path is absent. The body keeps them until TakeRecords.
-Result<boost::json::value*>
-FindRecords(boost::json::value& body, const ResourceSpec& resource, std::string& error);
+/// when an optional path is absent. The body keeps them until TakeRecords. A missing required
+/// path, or one holding a scalar the resource does not expect, fails with
+/// Errc::kUpstreamBadPayload and a message naming the path.
+Result<boost::json::value*> FindRecords(boost::json::value& body, const ResourceSpec& resource);
 
 /// The member that AttachOriginals adds to a record, and the column it lands in.
 inline constexpr std::string_view kOriginalField = "_chatsync_original";
@@ -55,6 +58,6 @@ boost::json::array
 ParentKeys(const ConnectorSpec& spec, const std::string& parent, const boost::json::array& records);
 
 /// The run outcome a failed fetch ends in.
-std::string OutcomeOf(boost::system::error_code ec);
+RunOutcome OutcomeOf(boost::system::error_code ec);
 
 }  // namespace chatsync::connectors::detail

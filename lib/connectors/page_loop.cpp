@@ -214,7 +214,7 @@ Task<RunReport> SourceRunner::ReadListing(RunContext& run) {
         co_return co_await std::move(batch_children);
     };
     // Ends the run as failed or cancelled, writing the pages gathered before the failure.
-    const auto fail = [&](boost::system::error_code ec, std::string outcome) -> Task<RunReport> {
+    const auto fail = [&](boost::system::error_code ec, RunOutcome outcome) -> Task<RunReport> {
         if (!gathered.empty()) {
             if (children_checkpoint &&
                 gathered.size() + child_rows.rows > settings_.max_batch_rows) {
@@ -246,13 +246,13 @@ Task<RunReport> SourceRunner::ReadListing(RunContext& run) {
             );
             co_await std::move(flush);
         }
-        run.Fail(ec, std::move(outcome));
+        run.Fail(ec, outcome);
         auto finish = Finish(run, run.report.outcome);
         co_return co_await std::move(finish);
     };
     while (position) {
         if (fetcher_.stopping()) {
-            co_return co_await fail(Errc::kCancelled, "cancelled");
+            co_return co_await fail(Errc::kCancelled, RunOutcome::kCancelled);
         }
         auto fetch = FetchUnlessAhead(ahead, run, resource, page_context(*position), *position);
         Result<FetchedPage> fetched = co_await std::move(fetch);
@@ -262,11 +262,11 @@ Task<RunReport> SourceRunner::ReadListing(RunContext& run) {
         }
         json::value* found = nullptr;
         if (!fetched->ignored) {
-            auto selected = FindRecords(fetched->body, resource, run.error);
+            auto selected = FindRecords(fetched->body, resource);
             if (!selected) {
                 run.error = "page " + std::to_string(position->pages + 1) + " from " +
-                            http::RedactUrl(fetched->url) + ": " + run.error;
-                co_return co_await fail(selected.error(), "failed");
+                            http::RedactUrl(fetched->url) + ": " + selected.error().message();
+                co_return co_await fail(selected.error(), RunOutcome::kFailed);
             }
             found = *selected;
         }
@@ -335,7 +335,7 @@ Task<RunReport> SourceRunner::ReadListing(RunContext& run) {
             run.error = "keyset listing does not advance: page " +
                         std::to_string(position->pages + 1) +
                         " has records before cursor.start; does the API filter by it?";
-            co_return co_await fail(Errc::kUpstreamBadPayload, "failed");
+            co_return co_await fail(Errc::kUpstreamBadPayload, RunOutcome::kFailed);
         }
         if (next && !position->keyset.empty() && next->keyset == position->keyset) {
             // More records share this cursor value than a page holds, and they are paged
@@ -463,9 +463,10 @@ Task<RunReport> SourceRunner::ReadListing(RunContext& run) {
             RowBatch rows;
             if (fetched->rows) {
                 rows = std::move(*fetched->rows);
-            } else if (auto r = AppendRecords(rows, records, resource, nullptr, run.error); !r) {
-                run.error = "page " + std::to_string(position->pages + 1) + ": " + run.error;
-                co_return co_await fail(r.error(), "failed");
+            } else if (auto r = AppendRecords(rows, records, resource, nullptr); !r) {
+                run.error =
+                    "page " + std::to_string(position->pages + 1) + ": " + r.error().message();
+                co_return co_await fail(r.error(), RunOutcome::kFailed);
             }
             if (!gathered.empty() && gathered.size() + rows.size() > settings_.max_batch_rows) {
                 auto write = commit_gathered(std::nullopt);
@@ -512,15 +513,16 @@ Task<RunReport> SourceRunner::ReadListing(RunContext& run) {
         const bool with_children =
             !children.empty() && records.size() + child_rows.rows <= settings_.max_batch_rows;
         if (auto room = co_await make_room(with_children ? records.size() : kNoRoom); !room) {
-            co_return co_await fail(room.error(), "failed");
+            co_return co_await fail(room.error(), RunOutcome::kFailed);
         }
         RowBatch rows;
         if (with_children) {
             if (fetched->rows) {
                 rows = std::move(*fetched->rows);
-            } else if (auto r = AppendRecords(rows, records, resource, nullptr, run.error); !r) {
-                run.error = "page " + std::to_string(position->pages + 1) + ": " + run.error;
-                co_return co_await fail(r.error(), "failed");
+            } else if (auto r = AppendRecords(rows, records, resource, nullptr); !r) {
+                run.error =
+                    "page " + std::to_string(position->pages + 1) + ": " + r.error().message();
+                co_return co_await fail(r.error(), RunOutcome::kFailed);
             }
         }
         // This page's checkpoint follows the one the children owed would have committed
@@ -562,7 +564,7 @@ Task<RunReport> SourceRunner::ReadListing(RunContext& run) {
             if (changed.error() == Errc::kUpstreamBadPayload) {
                 run.error = "page " + std::to_string(position->pages + 1) + ": " + run.error;
             }
-            co_return co_await fail(changed.error(), "failed");
+            co_return co_await fail(changed.error(), RunOutcome::kFailed);
         }
         ++run.report.pages;
         if (!children.empty()) {
@@ -576,10 +578,10 @@ Task<RunReport> SourceRunner::ReadListing(RunContext& run) {
     if (children_checkpoint && child_rows.rows > 0) {
         // The last page's children. (With none, finishing clears the checkpoint anyway.)
         if (auto written = co_await commit_children(); !written) {
-            co_return co_await fail(written.error(), "failed");
+            co_return co_await fail(written.error(), RunOutcome::kFailed);
         }
     }
-    auto finish = Finish(run, "success");
+    auto finish = Finish(run, RunOutcome::kSuccess);
     co_return co_await std::move(finish);
 }
 

@@ -34,8 +34,8 @@ struct SourceRunner::RunContext : FetchNotes {
     /// as the resource's cursor.
     std::optional<std::string> last_record;
 
-    void Fail(boost::system::error_code ec, std::string outcome) {
-        report.outcome = std::move(outcome);
+    void Fail(boost::system::error_code ec, RunOutcome outcome) {
+        report.outcome = outcome;
         report.error_kind = ErrorKind(ec);
         if (error.empty()) {
             error = ec.message();

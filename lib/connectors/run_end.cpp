@@ -20,7 +20,7 @@ namespace json = boost::json;
 
 using detail::ChildrenOf;
 
-Task<RunReport> SourceRunner::Finish(RunContext& run, std::string outcome) {
+Task<RunReport> SourceRunner::Finish(RunContext& run, RunOutcome outcome) {
     const auto& source = settings_.name;
     const auto& resource = *run.resource;
     const auto& inc = resource.incremental;
@@ -34,7 +34,9 @@ Task<RunReport> SourceRunner::Finish(RunContext& run, std::string outcome) {
     end.run_id = run.run_id;
     // The run log knows success, failed and cancelled; a run that a latch or a hold stopped
     // half-way failed, and its error says why.
-    end.outcome = outcome == "success" || outcome == "cancelled" ? outcome : "failed";
+    end.outcome = outcome == RunOutcome::kSuccess || outcome == RunOutcome::kCancelled
+                      ? outcome
+                      : RunOutcome::kFailed;
     end.pages = run.report.pages;
     end.rows_written = run.report.rows_written;
     end.rows_unchanged = run.report.rows_unchanged;
@@ -43,7 +45,7 @@ Task<RunReport> SourceRunner::Finish(RunContext& run, std::string outcome) {
     end.next_run_at =
         std::chrono::system_clock::now() +
         std::chrono::duration_cast<std::chrono::system_clock::duration>(resource.schedule.interval);
-    if (outcome == "success") {
+    if (outcome == RunOutcome::kSuccess) {
         std::optional<CursorValue> committed;
         if (inc && run.committed_cursor) {
             committed = ParseCursorText(*run.committed_cursor, inc->format, inc->format_pattern);
@@ -116,7 +118,7 @@ Task<RunReport> SourceRunner::Finish(RunContext& run, std::string outcome) {
     auto finished = co_await sink_.FinishRun(end);
     if (!finished) {
         run.error = "database: could not finish the run: " + finished.error().message();
-        run.Fail(finished.error(), "failed");
+        run.Fail(finished.error(), RunOutcome::kFailed);
         run.report.error = redactor_.Redact(run.error);
     } else {
         run.report.rows_deleted = finished->rows_deleted;
@@ -133,7 +135,7 @@ Task<RunReport> SourceRunner::Finish(RunContext& run, std::string outcome) {
         run.report.seconds,
         std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count()
     );
-    if (run.report.outcome != "success" && run.report.outcome != "held") {
+    if (run.report.outcome != RunOutcome::kSuccess && run.report.outcome != RunOutcome::kHeld) {
         metrics_.Error(source, resource.name, run.report.error_kind);
     }
     co_return run.report;
@@ -152,7 +154,7 @@ RunReport SourceRunner::Abort(RunContext& run) {
     );
     // A held run sent nothing: the refusal that started the hold was counted already. A run
     // not due yet is no error at all.
-    if (run.report.outcome != "held" && run.report.outcome != "not_due") {
+    if (run.report.outcome != RunOutcome::kHeld && run.report.outcome != RunOutcome::kNotDue) {
         metrics_.Error(settings_.name, run.report.resource, run.report.error_kind);
     }
     return run.report;
@@ -177,7 +179,7 @@ Task<RunReport> SourceRunner::RecordAndAbort(RunContext& run) {
             "run not recorded in the run log source={} resource={} outcome={} error=\"{}\"",
             settings_.name,
             run.report.resource,
-            run.report.outcome,
+            OutcomeName(run.report.outcome),
             recorded.error().message()
         );
     }

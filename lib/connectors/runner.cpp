@@ -143,7 +143,7 @@ Task<RunReport> SourceRunner::Run(std::string resource_name) {
 
     if (run.resource == nullptr) {
         run.error = "unknown resource";
-        run.Fail(Errc::kUpstreamBadPayload, "failed");
+        run.Fail(Errc::kUpstreamBadPayload, RunOutcome::kFailed);
         co_return Abort(run);
     }
     const auto& resource = *run.resource;
@@ -152,30 +152,30 @@ Task<RunReport> SourceRunner::Run(std::string resource_name) {
     auto latch = co_await sink_.GetLatch(source);
     if (!latch) {
         run.error = "database: " + latch.error().message();
-        run.Fail(latch.error(), "failed");
+        run.Fail(latch.error(), RunOutcome::kFailed);
         co_return Abort(run);
     }
     if (*latch) {
         run.error = "source is latched since a previous error: " + (*latch)->reason;
         metrics_.Latched(source, true);
-        run.Fail(Errc::kUpstreamLatched, "latched");
+        run.Fail(Errc::kUpstreamLatched, RunOutcome::kLatched);
         co_return co_await RecordAndAbort(run);
     }
     fetcher_.LatchClearedInDatabase(latches_stored);
     if (fetcher_.LatchedMeanwhile(run)) {
         metrics_.Latched(source, true);
-        run.Fail(Errc::kUpstreamLatched, "latched");
+        run.Fail(Errc::kUpstreamLatched, RunOutcome::kLatched);
         co_return co_await RecordAndAbort(run);
     }
     if (fetcher_.HeldMeanwhile(run)) {
-        run.Fail(Errc::kSourceHeld, "held");
+        run.Fail(Errc::kSourceHeld, RunOutcome::kHeld);
         co_return co_await RecordAndAbort(run);
     }
     if (resource.min_interval.count() > 0) {
         auto claim = co_await sink_.ClaimInterval(source, resource_name, resource.min_interval);
         if (!claim) {
             run.error = "database: " + claim.error().message();
-            run.Fail(claim.error(), "failed");
+            run.Fail(claim.error(), RunOutcome::kFailed);
             co_return Abort(run);
         }
         if (!claim->due) {
@@ -187,26 +187,26 @@ Task<RunReport> SourceRunner::Run(std::string resource_name) {
                            std::chrono::time_point_cast<std::chrono::microseconds>(*claim->last)
                        )
                      : std::string("moments ago"));
-            run.report.outcome = "not_due";
+            run.report.outcome = RunOutcome::kNotDue;
             co_return Abort(run);
         }
     }
     auto state = co_await sink_.LoadState(source, resource_name);
     if (!state) {
         run.error = "database: " + state.error().message();
-        run.Fail(state.error(), "failed");
+        run.Fail(state.error(), RunOutcome::kFailed);
         co_return Abort(run);
     }
     auto run_id = co_await sink_.BeginRun(source, resource_name);
     if (!run_id && run_id.error() == Errc::kResourceBusy) {
         // Another chatsyncd on this database is syncing it: not a failure of ours.
         run.error = run_id.error().message();
-        run.Fail(run_id.error(), "skipped");
+        run.Fail(run_id.error(), RunOutcome::kSkipped);
         co_return co_await RecordAndAbort(run);
     }
     if (!run_id) {
         run.error = "database: " + run_id.error().message();
-        run.Fail(run_id.error(), "failed");
+        run.Fail(run_id.error(), RunOutcome::kFailed);
         co_return Abort(run);
     }
     run.run_id = *run_id;
@@ -219,8 +219,8 @@ Task<RunReport> SourceRunner::Run(std::string resource_name) {
         auto claim = co_await sink_.ClaimEgress(source, address, guard->max_addresses, run.run_id);
         if (!claim) {
             run.error = "database: " + claim.error().message();
-            run.Fail(claim.error(), "failed");
-            co_return co_await Finish(run, "failed");
+            run.Fail(claim.error(), RunOutcome::kFailed);
+            co_return co_await Finish(run, RunOutcome::kFailed);
         }
         if (claim->refused) {
             std::string used;
@@ -232,8 +232,8 @@ Task<RunReport> SourceRunner::Run(std::string resource_name) {
                         " addresses (the platform disables a token used from too many); retire "
                         "the old ones, then run 'chatsyncd breach clear --source " +
                         source + "'";
-            run.Fail(Errc::kGuardRefused, "failed");
-            co_return co_await Finish(run, "failed");
+            run.Fail(Errc::kGuardRefused, RunOutcome::kFailed);
+            co_return co_await Finish(run, RunOutcome::kFailed);
         }
         if (!claim->previous.empty() && claim->previous != address) {
             spdlog::warn(
@@ -297,8 +297,8 @@ Task<RunReport> SourceRunner::Run(std::string resource_name) {
         // An older checkpoint is written again at once: it may hold a secret in the clear.
         auto rewrite = CommitRows(run, resource, RowBatch{}, Encode(checkpoint));
         if (auto r = co_await std::move(rewrite); !r) {
-            run.Fail(r.error(), "failed");
-            co_return co_await Finish(run, "failed");
+            run.Fail(r.error(), RunOutcome::kFailed);
+            co_return co_await Finish(run, RunOutcome::kFailed);
         }
     }
 
@@ -314,8 +314,8 @@ Task<RunReport> SourceRunner::Run(std::string resource_name) {
         auto write =
             CommitRows(run, resource, RowBatch{}, Encode(checkpoint), false, std::move(rows));
         if (auto r = co_await std::move(write); !r) {
-            run.Fail(r.error(), "failed");
-            co_return co_await Finish(run, "failed");
+            run.Fail(r.error(), RunOutcome::kFailed);
+            co_return co_await Finish(run, RunOutcome::kFailed);
         }
     }
     co_return co_await ReadListing(run);

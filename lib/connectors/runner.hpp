@@ -16,6 +16,7 @@
 #include "connectors/spec.hpp"
 #include "core/asio.hpp"
 #include "core/redactor.hpp"
+#include "core/run_outcome.hpp"
 #include "core/table.hpp"
 
 namespace chatsync::sink {
@@ -42,10 +43,10 @@ struct ChildRows {
 struct RunReport {
     std::string source;
     std::string resource;
-    /// "success", "failed", "cancelled", "latched", "skipped" (another process runs it),
-    /// "held" (the source is held after an earlier refusal; nothing was sent), "not_due" (the
-    /// resource's min_interval has not passed since its last call; nothing was sent).
-    std::string outcome;
+    /// kSuccess, kFailed, kCancelled, kLatched, kSkipped (another process runs it), kHeld (the
+    /// source is held after an earlier refusal; nothing was sent), kNotDue (the resource's
+    /// min_interval has not passed since its last call; nothing was sent).
+    RunOutcome outcome = RunOutcome::kFailed;
     std::string error;
     /// ErrorKind() of the failure, for metrics ("bad_payload", "auth_failed"...).
     std::string error_kind;
@@ -223,7 +224,7 @@ private:
     /// else stamps it with `changed_at` and notes it in the checkpoint.
     void KeepOnlyAChange(RunContext& run, boost::json::array& records);
     /// Ends a run: the run log, the state (cursor promoted on success) and the metrics.
-    Task<RunReport> Finish(RunContext& run, std::string outcome);
+    Task<RunReport> Finish(RunContext& run, RunOutcome outcome);
     /// Ends a run that never started in the run log (database or latch refused it).
     RunReport Abort(RunContext& run);
     /// Ends a run that a hold, a latch or another process's run lock stopped before it began:

@@ -44,7 +44,8 @@ Task<SourceRunner::Changed> SourceRunner::CommitRecords(
         const std::span<const json::value> part(records.data() + start, end - start);
         if (prepared && start == 0 && last) {
             rows = std::move(*prepared);
-        } else if (auto r = AppendRecords(rows, part, resource, parent, run.error); !r) {
+        } else if (auto r = AppendRecords(rows, part, resource, parent); !r) {
+            run.error = r.error().message();
             co_return r.error();
         }
         // Parts before the last keep the checkpoint that repeats this page, so a crash
@@ -70,8 +71,7 @@ void SourceRunner::Preflatten(FetchedPage& fetched, const ResourceSpec& resource
     if (fetched.ignored || !resource.scalar_field.empty() || resource.changes_only) {
         return;
     }
-    std::string error;
-    const auto found = FindRecords(fetched.body, resource, error);
+    const auto found = FindRecords(fetched.body, resource);
     if (!found || *found == nullptr || !(*found)->is_array()) {
         return;
     }
@@ -81,7 +81,7 @@ void SourceRunner::Preflatten(FetchedPage& fetched, const ResourceSpec& resource
     }
     RowBatch rows;
     // On failure CommitRecords meets the same error again, and reports it.
-    if (AppendRecords(rows, records, resource, nullptr, error)) {
+    if (AppendRecords(rows, records, resource, nullptr)) {
         fetched.rows = std::move(rows);
     }
 }
@@ -131,10 +131,9 @@ Task<SourceRunner::Changed> SourceRunner::WriteWhileReading(
             std::size_t page_rows = 0;
             if (fetched) {
                 Preflatten(*fetched, resource);
-                std::string error;
                 json::value* found = nullptr;
                 if (!fetched->ignored) {
-                    auto selected = FindRecords(fetched->body, resource, error);
+                    auto selected = FindRecords(fetched->body, resource);
                     found = selected ? *selected : nullptr;
                 }
                 page_bytes = fetched->bytes;

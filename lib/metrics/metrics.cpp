@@ -260,16 +260,16 @@ void Metrics::ListingShift(
 void Metrics::Run(
     std::string_view source,
     std::string_view resource,
-    std::string_view outcome,
+    RunOutcome outcome,
     double seconds,
     double now_unix
 ) {
     const prometheus::Labels labels{{"source", S(source)}, {"resource", S(resource)}};
     auto with_outcome = labels;
-    with_outcome.emplace("outcome", S(outcome));
+    with_outcome.emplace("outcome", S(OutcomeName(outcome)));
     impl_->runs.Add(with_outcome).Increment();
     impl_->run_duration.Add(labels, kRunBuckets).Observe(seconds);
-    if (outcome == "success") {
+    if (outcome == RunOutcome::kSuccess) {
         impl_->last_success.Add(labels).Set(now_unix);
     }
 }

@@ -6,6 +6,8 @@
 #include <string>
 #include <string_view>
 
+#include "core/run_outcome.hpp"
+
 /// @file
 /// Every Prometheus family chatsync exports, defined once. Services receive a reference to
 /// Metrics and call its methods; prometheus-cpp stays inside metrics.cpp.
@@ -59,7 +61,7 @@ public:
     void Run(
         std::string_view source,
         std::string_view resource,
-        std::string_view outcome,
+        RunOutcome outcome,
         double seconds,
         double now_unix
     );

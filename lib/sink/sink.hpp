@@ -10,6 +10,7 @@
 #include "core/duration.hpp"
 #include "core/error.hpp"
 #include "core/result.hpp"
+#include "core/run_outcome.hpp"
 #include "core/table.hpp"
 
 /// @file
@@ -35,9 +36,9 @@ struct ResourceState {
     std::optional<TimePoint> last_run_at;
     std::optional<TimePoint> last_success_at;
     std::optional<TimePoint> next_run_at;
-    /// "success", "failed", "interrupted", "cancelled", "held", "latched" (RecordRun), or empty
-    /// before the first run.
-    std::string last_outcome;
+    /// How the last run ended: success, failed, interrupted, cancelled, held or latched
+    /// (RecordRun); nullopt before the first run.
+    std::optional<RunOutcome> last_outcome;
     /// The last failure's message, already redacted.
     std::string last_error;
     std::int64_t last_rows_written = 0;
@@ -107,9 +108,8 @@ struct RunEnd {
     std::string source;
     std::string resource;
     std::string run_id;
-    /// FinishRun: "success", "failed" or "cancelled". RecordRun: "held", "latched" or
-    /// "skipped".
-    std::string outcome;
+    /// FinishRun: kSuccess, kFailed or kCancelled. RecordRun: kHeld, kLatched or kSkipped.
+    RunOutcome outcome = RunOutcome::kFailed;
     std::int64_t pages = 0;
     std::int64_t rows_written = 0;
     std::int64_t rows_unchanged = 0;

@@ -778,7 +778,7 @@ TEST_F(PgSinkTest, FinishRunSuccessAdvancesCursorAndClearsCheckpoint) {
     end.source = source_;
     end.resource = "people";
     end.run_id = *run_id;
-    end.outcome = "success";
+    end.outcome = RunOutcome::kSuccess;
     end.pages = 3;
     end.rows_written = 1;
     end.rows_unchanged = 4;
@@ -791,7 +791,7 @@ TEST_F(PgSinkTest, FinishRunSuccessAdvancesCursorAndClearsCheckpoint) {
     auto s = State("people");
     EXPECT_EQ(s.cursor.value_or(""), "2024-01-01T00:00:00Z");
     EXPECT_FALSE(s.checkpoint.has_value());
-    EXPECT_EQ(s.last_outcome, "success");
+    EXPECT_EQ(s.last_outcome, RunOutcome::kSuccess);
     EXPECT_TRUE(s.last_success_at.has_value());
     EXPECT_TRUE(s.last_run_at.has_value());
     EXPECT_EQ(s.next_run_at, end.next_run_at);
@@ -816,7 +816,7 @@ TEST_F(PgSinkTest, FinishRunFailureKeepsCheckpointAndCursor) {
     ok.source = source_;
     ok.resource = "people";
     ok.run_id = "r0";
-    ok.outcome = "success";
+    ok.outcome = RunOutcome::kSuccess;
     ok.cursor = "c1";
     ASSERT_TRUE(Ok(Run(sink_->FinishRun(ok))));
 
@@ -828,7 +828,7 @@ TEST_F(PgSinkTest, FinishRunFailureKeepsCheckpointAndCursor) {
     failed.source = source_;
     failed.resource = "people";
     failed.run_id = "r1";
-    failed.outcome = "failed";
+    failed.outcome = RunOutcome::kFailed;
     failed.error = "upstream said 500 for token sekrit-token-123";
     failed.cursor = "c2";
     ASSERT_TRUE(Ok(Run(sink_->FinishRun(failed))));
@@ -836,14 +836,14 @@ TEST_F(PgSinkTest, FinishRunFailureKeepsCheckpointAndCursor) {
     auto s = State("people");
     EXPECT_EQ(s.cursor.value_or(""), "c1");
     EXPECT_EQ(s.checkpoint.value_or(""), R"({"page": 7})");
-    EXPECT_EQ(s.last_outcome, "failed");
+    EXPECT_EQ(s.last_outcome, RunOutcome::kFailed);
     EXPECT_EQ(s.last_error, "upstream said 500 for token ***");
     EXPECT_EQ(
         Scalar("SELECT error FROM " + StateTable("runs") + " WHERE run_id = 'r1'"),
         "upstream said 500 for token ***"
     );
 
-    failed.outcome = "exploded";
+    failed.outcome = RunOutcome::kHeld;
     auto bad = Run(sink_->FinishRun(failed));
     ASSERT_FALSE(bad.has_value());
     EXPECT_EQ(bad.error(), make_error_code(Errc::kSinkPermanent));
@@ -859,7 +859,7 @@ TEST_F(PgSinkTest, SoftDeleteSweepMarksExactlyTheUnseenRows) {
         end.source = source_;
         end.resource = "people";
         end.run_id = pass_id;
-        end.outcome = "success";
+        end.outcome = RunOutcome::kSuccess;
         end.schema = source_;
         end.sweeps.push_back(sink::Sweep{"people", pass_id});
         auto r = Run(sink_->FinishRun(end));
@@ -893,7 +893,7 @@ TEST_F(PgSinkTest, SoftDeleteSweepMarksExactlyTheUnseenRows) {
     failed.source = source_;
     failed.resource = "people";
     failed.run_id = "p4";
-    failed.outcome = "failed";
+    failed.outcome = RunOutcome::kFailed;
     failed.schema = source_;
     failed.sweeps.push_back(sink::Sweep{"people", "p4"});
     auto r = Run(sink_->FinishRun(failed));
@@ -937,7 +937,7 @@ TEST_F(PgSinkTest, SweepWithCompositeKeys) {
     end.source = source_;
     end.resource = "m";
     end.run_id = "s2";
-    end.outcome = "success";
+    end.outcome = RunOutcome::kSuccess;
     end.schema = source_;
     end.sweeps.push_back(sink::Sweep{"m", "s2"});
     auto r = Run(sink_->FinishRun(end));
@@ -976,7 +976,7 @@ TEST_F(PgSinkTest, BeginRunMarksStaleRunInterrupted) {
         ),
         ""
     );
-    EXPECT_EQ(State("people").last_outcome, "interrupted");
+    EXPECT_EQ(State("people").last_outcome, RunOutcome::kInterrupted);
 
     // Another resource's run is not touched.
     auto other = Run(sink_->BeginRun(source_, "groups"));
@@ -1002,14 +1002,16 @@ protected:
         return Scalar(sql);
     }
 
-    sink::RunEnd
-    End(const std::string& resource, const std::string& run_id, std::string outcome = "success"
+    sink::RunEnd End(
+        const std::string& resource,
+        const std::string& run_id,
+        RunOutcome outcome = RunOutcome::kSuccess
     ) const {
         sink::RunEnd end;
         end.source = source_;
         end.resource = resource;
         end.run_id = run_id;
-        end.outcome = std::move(outcome);
+        end.outcome = outcome;
         end.schema = source_;
         return end;
     }
@@ -1030,7 +1032,7 @@ TEST_F(PgRunLockTest, OtherProcessIsRefusedUntilTheRunFinishes) {
     // The refused call left the run log and state alone.
     EXPECT_EQ(RunCount("people"), "1");
     EXPECT_EQ(Outcome(*a), "running");
-    EXPECT_EQ(State("people").last_outcome, "");
+    EXPECT_EQ(State("people").last_outcome, std::nullopt);
 
     // Another resource of the same source is free.
     auto groups = Run(other->BeginRun(source_, "groups"));
@@ -1042,7 +1044,7 @@ TEST_F(PgRunLockTest, OtherProcessIsRefusedUntilTheRunFinishes) {
     EXPECT_EQ(Outcome(*a), "success");
     EXPECT_EQ(Outcome(*b), "running");
     EXPECT_EQ(RunCount("people", "interrupted"), "0");
-    EXPECT_EQ(State("people").last_outcome, "success");
+    EXPECT_EQ(State("people").last_outcome, RunOutcome::kSuccess);
 
     // Now the first sink is the one refused.
     auto refused = Run(sink_->BeginRun(source_, "people"));
@@ -1064,12 +1066,12 @@ TEST_F(PgRunLockTest, RunsThatDidNotBeginAreRecordedWithoutTouchingTheLock) {
     sink::RunEnd skipped;
     skipped.source = source_;
     skipped.resource = "people";
-    skipped.outcome = "skipped";
+    skipped.outcome = RunOutcome::kSkipped;
     skipped.error = refused.error().message();
     ASSERT_TRUE(Ok(Run(other->RecordRun(skipped))));
     EXPECT_EQ(RunCount("people", "skipped"), "1");
     EXPECT_EQ(Outcome(*a), "running");
-    EXPECT_EQ(State("people").last_outcome, "");
+    EXPECT_EQ(State("people").last_outcome, std::nullopt);
     EXPECT_FALSE(Run(other->BeginRun(source_, "people")).has_value()) << "the lock was released";
 
     ASSERT_TRUE(Ok(Run(sink_->FinishRun(End("people", *a)))));
@@ -1083,13 +1085,13 @@ TEST_F(PgRunLockTest, RunsThatDidNotBeginAreRecordedWithoutTouchingTheLock) {
     sink::RunEnd held;
     held.source = source_;
     held.resource = "people";
-    held.outcome = "held";
+    held.outcome = RunOutcome::kHeld;
     held.error = "source held: token sekrit-token-123 rejected";
     held.next_run_at = sink::TimePoint(std::chrono::seconds(1'900'000'000));
     const auto before = State("people");
     ASSERT_TRUE(Ok(Run(sink_->RecordRun(held))));
     const auto after = State("people");
-    EXPECT_EQ(after.last_outcome, "held");
+    EXPECT_EQ(after.last_outcome, RunOutcome::kHeld);
     EXPECT_EQ(after.last_error, "source held: token *** rejected");
     EXPECT_EQ(after.next_run_at, held.next_run_at);
     EXPECT_EQ(after.cursor, before.cursor);
@@ -1106,7 +1108,7 @@ TEST_F(PgRunLockTest, RunsThatDidNotBeginAreRecordedWithoutTouchingTheLock) {
     ASSERT_TRUE(Ok(b));
     ASSERT_TRUE(Ok(Run(other->FinishRun(End("people", *b)))));
 
-    held.outcome = "success";
+    held.outcome = RunOutcome::kSuccess;
     auto bad = Run(sink_->RecordRun(held));
     ASSERT_FALSE(bad.has_value());
     EXPECT_EQ(bad.error(), make_error_code(Errc::kSinkPermanent));
@@ -1144,7 +1146,7 @@ TEST_F(PgRunLockTest, FailedFinishRunStillReleasesTheLock) {
     auto other = MakeSink();
     auto a = Run(sink_->BeginRun(source_, "people"));
     ASSERT_TRUE(Ok(a));
-    auto bad = Run(sink_->FinishRun(End("people", *a, "bogus")));
+    auto bad = Run(sink_->FinishRun(End("people", *a, RunOutcome::kNotDue)));
     ASSERT_FALSE(bad.has_value());
     EXPECT_EQ(bad.error(), make_error_code(Errc::kSinkPermanent));
 
@@ -1225,7 +1227,7 @@ TEST_F(PgSinkTest, EgressClaimsAreLimitedRecordedAndForgotten) {
         end.source = source_;
         end.resource = "users";
         end.run_id = *run_id;
-        end.outcome = "success";
+        end.outcome = RunOutcome::kSuccess;
         end.schema = source_;
         EXPECT_TRUE(Ok(Run(sink_->FinishRun(end))));
         EXPECT_EQ(
@@ -1284,7 +1286,7 @@ TEST_F(PgSinkTest, ResetAndListStates) {
     const auto fresh = State("never-ran");
     EXPECT_EQ(fresh.resource, "never-ran");
     EXPECT_FALSE(fresh.cursor.has_value());
-    EXPECT_EQ(fresh.last_outcome, "");
+    EXPECT_EQ(fresh.last_outcome, std::nullopt);
 }
 
 TEST_F(PgSinkTest, ReconnectsAfterTheConnectionIsKilled) {

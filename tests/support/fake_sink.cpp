@@ -148,8 +148,9 @@ Task<Result<std::string>> FakeSink::BeginRun(std::string source, std::string res
     // died (or to a run here that never finished).
     bool interrupted = false;
     for (auto& run : runs_) {
-        if (run.source == source && run.resource == resource && run.outcome == "running") {
-            run.outcome = "interrupted";
+        if (run.source == source && run.resource == resource &&
+            run.outcome == RunOutcome::kRunning) {
+            run.outcome = RunOutcome::kInterrupted;
             interrupted = true;
         }
     }
@@ -161,7 +162,7 @@ Task<Result<std::string>> FakeSink::BeginRun(std::string source, std::string res
     auto& state = StateRow(source, resource);
     state.last_run_at = std::chrono::system_clock::now();
     if (interrupted) {
-        state.last_outcome = "interrupted";
+        state.last_outcome = RunOutcome::kInterrupted;
     }
     co_return run.run_id;
 }
@@ -334,12 +335,12 @@ Task<Result<void>> FakeSink::RecordRun(sink::RunEnd end) {
     if (auto down = Unreachable("RecordRun")) {
         co_return *down;
     }
-    const bool to_state = end.outcome == "held" || end.outcome == "latched";
-    if (!to_state && end.outcome != "skipped") {
+    const bool to_state = end.outcome == RunOutcome::kHeld || end.outcome == RunOutcome::kLatched;
+    if (!to_state && end.outcome != RunOutcome::kSkipped) {
         co_return Fail(
             Errc::kSinkPermanent,
-            "RecordRun " + end.source + "/" + end.resource + ": unknown outcome '" + end.outcome +
-                "' (held, latched or skipped)"
+            "RecordRun " + end.source + "/" + end.resource + ": unknown outcome '" +
+                std::string(OutcomeName(end.outcome)) + "' (held, latched or skipped)"
         );
     }
     auto& run = runs_.emplace_back();
@@ -365,11 +366,12 @@ Task<Result<sink::FinishResult>> FakeSink::FinishRun(sink::RunEnd end) {
         co_return *down;
     }
     const std::string operation = "FinishRun " + end.source + "/" + end.resource + ": ";
-    const bool success = end.outcome == "success";
-    if (!success && end.outcome != "failed" && end.outcome != "cancelled") {
+    const bool success = end.outcome == RunOutcome::kSuccess;
+    if (!success && end.outcome != RunOutcome::kFailed && end.outcome != RunOutcome::kCancelled) {
         co_return Fail(
             Errc::kSinkPermanent,
-            operation + "unknown run outcome '" + end.outcome + "' (success, failed or cancelled)"
+            operation + "unknown run outcome '" + std::string(OutcomeName(end.outcome)) +
+                "' (success, failed or cancelled)"
         );
     }
     if (success && !end.sweeps.empty() && end.schema.empty()) {

@@ -91,7 +91,7 @@ public:
         std::string source;
         std::string resource;
         /// "running" until FinishRun; "interrupted" when a later BeginRun found it running.
-        std::string outcome = "running";
+        RunOutcome outcome = RunOutcome::kRunning;
         std::int64_t pages = 0;
         std::int64_t rows_written = 0;
         std::int64_t rows_unchanged = 0;

@@ -101,10 +101,13 @@ bool ConnectorResolver::ResolveFileSpec(
         out = it->second;
         return true;
     }
-    std::string why;
-    const auto text = ReadTextFile(file, why);
+    const auto text = ReadTextFile(file);
     if (!text) {
-        ctx.Error(s->mark, path, "cannot read connector file '" + file.string() + "': " + why);
+        ctx.Error(
+            s->mark,
+            path,
+            "cannot read connector file '" + file.string() + "': " + text.error().message()
+        );
         return false;
     }
     Context spec_ctx(file.string(), errors_, &env_, file.parent_path());

@@ -110,10 +110,11 @@ void ReadHttp(Context& ctx, const YamlNode& node, const std::string& path, HttpC
     if (const YamlNode* c = m.Get("ca_file")) {
         if (const auto s = ReadScalar(ctx, *c, m.PathOf("ca_file")); s && !s->text.empty()) {
             const fs::path file = ctx.Resolve(s->text);
-            std::string why;
-            if (!ReadTextFile(file, why)) {
+            if (const auto read = ReadTextFile(file); !read) {
                 ctx.Error(
-                    s->mark, m.PathOf("ca_file"), "cannot read file '" + file.string() + "': " + why
+                    s->mark,
+                    m.PathOf("ca_file"),
+                    "cannot read file '" + file.string() + "': " + read.error().message()
                 );
             } else {
                 h.ca_file = file.string();

@@ -58,27 +58,28 @@ std::string TrimTrailingNewlines(std::string s) {
 
 }  // namespace
 
-std::optional<std::string> ReadTextFile(const fs::path& path, std::string& why) {
+Result<std::string> ReadTextFile(const fs::path& path) {
+    namespace errc = boost::system::errc;
     std::error_code ec;
     const auto status = fs::status(path, ec);
     if (ec) {
-        why = ec.message();
-        return std::nullopt;
+        return Error(boost::system::error_code(ec), ec.message());
     }
     if (fs::is_directory(status)) {
-        why = "is a directory";
-        return std::nullopt;
+        return Error(errc::make_error_code(errc::is_a_directory), "is a directory");
     }
     std::ifstream in(path, std::ios::binary);
     if (!in) {
-        why = std::generic_category().message(errno);
-        return std::nullopt;
+        const int err = errno;
+        return Error(
+            boost::system::error_code(err, boost::system::generic_category()),
+            std::generic_category().message(err)
+        );
     }
     std::ostringstream out;
     out << in.rdbuf();
     if (in.bad()) {
-        why = "read error";
-        return std::nullopt;
+        return Error(errc::make_error_code(errc::io_error), "read error");
     }
     return std::move(out).str();
 }
@@ -125,10 +126,11 @@ ReadSecretFile(Context& ctx, const YamlNode& node, const std::string& path) {
         return std::nullopt;
     }
     const fs::path file = ctx.Resolve(s->text);
-    std::string why;
-    auto content = ReadTextFile(file, why);
+    auto content = ReadTextFile(file);
     if (!content) {
-        ctx.Error(s->mark, path, "cannot read file '" + file.string() + "': " + why);
+        ctx.Error(
+            s->mark, path, "cannot read file '" + file.string() + "': " + content.error().message()
+        );
         return std::nullopt;
     }
     return TrimTrailingNewlines(std::move(*content));

@@ -7,6 +7,7 @@
 
 #include "config/config.hpp"
 #include "config/detail/reader.hpp"
+#include "core/result.hpp"
 
 /// @file
 /// The files a config is or names: reading them whole, refusing a config that is not UTF-8
@@ -14,8 +15,9 @@
 
 namespace chatsync::config::detail {
 
-/// Reads a whole file; on failure returns nullopt and says why (never what it holds).
-std::optional<std::string> ReadTextFile(const std::filesystem::path& path, std::string& why);
+/// Reads a whole file; on failure the error's code is the system's and its message says why
+/// (never what the file holds).
+Result<std::string> ReadTextFile(const std::filesystem::path& path);
 
 /// An error at the first byte that makes `text` no UTF-8 text (a NUL, or an invalid
 /// sequence), with its line, column and byte offset; never the bytes themselves.

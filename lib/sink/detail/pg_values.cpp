@@ -5,6 +5,8 @@
 
 #include <unistd.h>
 
+#include "sink/detail/event_sql.hpp"
+
 namespace chatsync::sink::detail {
 
 std::string OneLine(std::string_view text) {
@@ -55,6 +57,24 @@ std::optional<std::string> OptionalText(const pqxx::field& f) {
     return f.as<std::string>();
 }
 
+namespace {
+
+/// resource_state.last_outcome: empty before the first run, else an outcome's name.
+std::optional<RunOutcome> StoredOutcome(const std::string& text) {
+    if (text.empty()) {
+        return std::nullopt;
+    }
+    auto outcome = ParseOutcome(text);
+    if (!outcome) {
+        throw SinkFailure(
+            Errc::kSinkPermanent, "unknown last_outcome '" + text + "' in resource_state"
+        );
+    }
+    return outcome;
+}
+
+}  // namespace
+
 ResourceState StateFromRow(const pqxx::row& row) {
     ResourceState s;
     s.source = row[0].as<std::string>();
@@ -65,7 +85,7 @@ ResourceState StateFromRow(const pqxx::row& row) {
     s.last_run_at = FromMicros(row[5]);
     s.last_success_at = FromMicros(row[6]);
     s.next_run_at = FromMicros(row[7]);
-    s.last_outcome = row[8].as<std::string>();
+    s.last_outcome = StoredOutcome(row[8].as<std::string>());
     s.last_error = row[9].as<std::string>();
     s.last_rows_written = row[10].as<long long>();
     s.last_rows_unchanged = row[11].as<long long>();

@@ -66,47 +66,45 @@ RunLog::BeginRun(pqxx::connection& conn, const std::string& source, const std::s
 }
 
 void RunLog::RecordRun(pqxx::connection& conn, const RunEnd& end) const {
-    const bool to_state = end.outcome == "held" || end.outcome == "latched";
-    if (!to_state && end.outcome != "skipped") {
+    const bool to_state = end.outcome == RunOutcome::kHeld || end.outcome == RunOutcome::kLatched;
+    if (!to_state && end.outcome != RunOutcome::kSkipped) {
         throw SinkFailure(
             Errc::kSinkPermanent,
-            "unknown outcome '" + end.outcome +
+            "unknown outcome '" + std::string(OutcomeName(end.outcome)) +
                 "' of a run that did not begin (held, "
                 "latched or skipped)"
         );
     }
+    const std::string outcome(OutcomeName(end.outcome));
     const std::string error = redactor_.Redact(end.error);
     pqxx::work tx(conn);
     tx.exec_prepared(
         "record_run",
         end.source,
         end.resource,
-        end.outcome,
+        outcome,
         error,
         HostName(),
         static_cast<int>(getpid())
     );
     if (to_state) {
         tx.exec_prepared(
-            "record_run_state",
-            end.source,
-            end.resource,
-            ToMicros(end.next_run_at),
-            end.outcome,
-            error
+            "record_run_state", end.source, end.resource, ToMicros(end.next_run_at), outcome, error
         );
     }
     tx.commit();
 }
 
 FinishResult RunLog::FinishRun(pqxx::connection& conn, const RunEnd& end) const {
-    const bool success = end.outcome == "success";
-    if (!success && end.outcome != "failed" && end.outcome != "cancelled") {
+    const bool success = end.outcome == RunOutcome::kSuccess;
+    if (!success && end.outcome != RunOutcome::kFailed && end.outcome != RunOutcome::kCancelled) {
         throw SinkFailure(
             Errc::kSinkPermanent,
-            "unknown run outcome '" + end.outcome + "' (success, failed or cancelled)"
+            "unknown run outcome '" + std::string(OutcomeName(end.outcome)) +
+                "' (success, failed or cancelled)"
         );
     }
+    const std::string outcome(OutcomeName(end.outcome));
     if (success && !end.sweeps.empty() && end.schema.empty()) {
         throw SinkFailure(Errc::kSinkPermanent, "the run end has sweeps but names no schema");
     }
@@ -151,7 +149,7 @@ FinishResult RunLog::FinishRun(pqxx::connection& conn, const RunEnd& end) const 
         end.run_id,
         end.source,
         end.resource,
-        end.outcome,
+        outcome,
         static_cast<long long>(end.pages),
         static_cast<long long>(end.rows_written),
         static_cast<long long>(end.rows_unchanged),
@@ -176,7 +174,7 @@ FinishResult RunLog::FinishRun(pqxx::connection& conn, const RunEnd& end) const 
             end.resource,
             NullIfEmpty(end.run_id),
             ToMicros(end.next_run_at),
-            end.outcome,
+            outcome,
             error,
             static_cast<long long>(end.rows_written),
             static_cast<long long>(end.rows_unchanged)

@@ -129,7 +129,7 @@ TEST_F(LatchTest, ARequestWaitingForItsTurnIsNotSentAfterTheBreach) {
     EXPECT_EQ(s.at("received").to_number<int>(), 2) << json::serialize(s);
     EXPECT_EQ(s.at("after_breach").to_number<int>(), 0) << json::serialize(s);
     for (const auto* r : {&users, &groups, &stats}) {
-        EXPECT_EQ(r->outcome, "latched") << r->resource << ": " << r->error;
+        EXPECT_EQ(r->outcome, RunOutcome::kLatched) << r->resource << ": " << r->error;
     }
     EXPECT_EQ(users.requests + groups.requests + stats.requests, 2);
     const auto stored = test::RunAsync(ioc_, sink_.GetLatch(kSource));
@@ -138,7 +138,7 @@ TEST_F(LatchTest, ARequestWaitingForItsTurnIsNotSentAfterTheBreach) {
 
     // Later runs of the same process are refused before they send anything.
     const auto again = test::RunAsync(ioc_, runner->Run("users"));
-    EXPECT_EQ(again.outcome, "latched");
+    EXPECT_EQ(again.outcome, RunOutcome::kLatched);
     EXPECT_EQ(again.requests, 0);
     EXPECT_EQ(Stats().at("received").to_number<int>(), 2);
 }
@@ -149,13 +149,13 @@ TEST_F(LatchTest, AClearedLatchLetsTheSameProcessSendAgain) {
     auto runner = NewRunner(4);
     Admin("POST", "/_admin/mesibo/breach", R"({"disabled":true})");
     const auto latched = test::RunAsync(ioc_, runner->Run("groups"));
-    ASSERT_EQ(latched.outcome, "latched") << latched.error;
-    EXPECT_EQ(test::RunAsync(ioc_, runner->Run("groups")).outcome, "latched");
+    ASSERT_EQ(latched.outcome, RunOutcome::kLatched) << latched.error;
+    EXPECT_EQ(test::RunAsync(ioc_, runner->Run("groups")).outcome, RunOutcome::kLatched);
 
     Admin("POST", "/_admin/mesibo/breach/reset");
     ASSERT_TRUE(test::RunAsync(ioc_, sink_.ClearLatch(kSource)).value());
     const auto resumed = test::RunAsync(ioc_, runner->Run("groups"));
-    EXPECT_EQ(resumed.outcome, "success") << resumed.error;
+    EXPECT_EQ(resumed.outcome, RunOutcome::kSuccess) << resumed.error;
     EXPECT_GT(resumed.requests, 0);
 }
 

@@ -373,7 +373,7 @@ TEST_P(RunnerListing, LandsEveryRecordExactlyOnce) {
     auto runner = NewRunner();
     const RunReport report = Run(*runner, resource);
 
-    EXPECT_EQ(report.outcome, "success") << report.error;
+    EXPECT_EQ(report.outcome, RunOutcome::kSuccess) << report.error;
     EXPECT_EQ(report.error_kind, "");
     EXPECT_FALSE(report.resumed);
     EXPECT_EQ(report.rows_written, kRecords);
@@ -398,11 +398,11 @@ TEST_P(RunnerListing, LandsEveryRecordExactlyOnce) {
     }
 
     ASSERT_EQ(sink_.Runs().size(), 1U);
-    EXPECT_EQ(sink_.Runs()[0].outcome, "success");
+    EXPECT_EQ(sink_.Runs()[0].outcome, RunOutcome::kSuccess);
     EXPECT_EQ(sink_.Runs()[0].rows_written, kRecords);
     const auto state = sink_.State(std::string(kSource), resource);
     ASSERT_TRUE(state);
-    EXPECT_EQ(state->last_outcome, "success");
+    EXPECT_EQ(state->last_outcome, RunOutcome::kSuccess);
     EXPECT_FALSE(state->checkpoint) << "a finished run leaves no checkpoint";
 }
 
@@ -416,7 +416,7 @@ INSTANTIATE_TEST_SUITE_P(
 TEST_F(RunnerTest, IncrementalRerunRewritesOnlyTheMutatedRows) {
     auto runner = NewRunner();
     const RunReport first = Run(*runner, "page");
-    ASSERT_EQ(first.outcome, "success") << first.error;
+    ASSERT_EQ(first.outcome, RunOutcome::kSuccess) << first.error;
     ASSERT_FALSE(first.cursor.empty());
     const SysTime first_cursor = Time(first.cursor);
     EXPECT_EQ(first_cursor, LatestUpdate());
@@ -432,7 +432,7 @@ TEST_F(RunnerTest, IncrementalRerunRewritesOnlyTheMutatedRows) {
     ClearRequests();
 
     const RunReport second = Run(*runner, "page");
-    EXPECT_EQ(second.outcome, "success") << second.error;
+    EXPECT_EQ(second.outcome, RunOutcome::kSuccess) << second.error;
     EXPECT_EQ(second.rows_written, kMutated);
     const std::string second_run = sink_.Runs().back().run_id;
     ASSERT_NE(second_run, first_run);
@@ -481,7 +481,7 @@ TEST_F(RunnerTest, ResumesFromTheLastCommittedPageAfterACrash) {
     {
         auto runner = NewRunner();
         const RunReport crashed = Run(*runner, "page");
-        EXPECT_EQ(crashed.outcome, "failed");
+        EXPECT_EQ(crashed.outcome, RunOutcome::kFailed);
         EXPECT_EQ(crashed.error_kind, ErrorKind(Errc::kSinkTransient));
     }
 
@@ -508,7 +508,7 @@ TEST_F(RunnerTest, ResumesFromTheLastCommittedPageAfterACrash) {
     }
     auto runner = NewRunner();
     const RunReport resumed = Run(*runner, "page");
-    EXPECT_EQ(resumed.outcome, "success") << resumed.error;
+    EXPECT_EQ(resumed.outcome, RunOutcome::kSuccess) << resumed.error;
     EXPECT_TRUE(resumed.resumed);
     EXPECT_EQ(Table("page"), dataset);
     // No gap and no duplicate: every record was written once over both runs.
@@ -525,7 +525,7 @@ TEST_F(RunnerTest, ResumesFromTheLastCommittedPageAfterACrash) {
     const auto after = sink_.State(std::string(kSource), "page");
     ASSERT_TRUE(after);
     EXPECT_FALSE(after->checkpoint);
-    EXPECT_EQ(after->last_outcome, "success");
+    EXPECT_EQ(after->last_outcome, RunOutcome::kSuccess);
     ASSERT_TRUE(after->cursor);
     EXPECT_EQ(Time(*after->cursor), LatestUpdate());
 }
@@ -535,7 +535,7 @@ TEST_F(RunnerTest, AResumeStepsBackWhenRecordsBeforeItsCheckpointWereDeleted) {
     sink_.FailCommits({.after = 3, .count = test::FakeSink::CommitFault::kEvery});
     {
         auto runner = NewRunner();
-        ASSERT_EQ(Run(*runner, "page").outcome, "failed");
+        ASSERT_EQ(Run(*runner, "page").outcome, RunOutcome::kFailed);
     }
     // While it is down, twelve records of the pages already read are deleted: every later
     // record shifts back by more than a page, and page 4 now starts past records never read.
@@ -547,7 +547,7 @@ TEST_F(RunnerTest, AResumeStepsBackWhenRecordsBeforeItsCheckpointWereDeleted) {
     sink_.ClearFaults();
     auto runner = NewRunner();
     const RunReport resumed = Run(*runner, "page");
-    EXPECT_EQ(resumed.outcome, "success") << resumed.error;
+    EXPECT_EQ(resumed.outcome, RunOutcome::kSuccess) << resumed.error;
     EXPECT_TRUE(resumed.resumed);
     EXPECT_GE(resumed.shifts, 1);
     // Every record that still exists is in the table, as it is now.
@@ -562,7 +562,7 @@ TEST_F(RunnerTest, AResumeStepsBackWhenRecordsBeforeItsCheckpointWereDeleted) {
 TEST_F(RunnerTest, AKeysetListingRestartsEachPageAtTheLastValueRead) {
     auto runner = NewRunner();
     const RunReport report = Run(*runner, "keyset");
-    EXPECT_EQ(report.outcome, "success") << report.error;
+    EXPECT_EQ(report.outcome, RunOutcome::kSuccess) << report.error;
     EXPECT_EQ(Table("keyset"), Dataset("keyset"));
     // Every page after the first asks from the last updated_at read, from its first page.
     const auto requests = Requests();
@@ -577,7 +577,7 @@ TEST_F(RunnerTest, AKeysetListingRestartsEachPageAtTheLastValueRead) {
 TEST_F(RunnerTest, AKeysetListingThatTheApiDoesNotFilterFailsInsteadOfLooping) {
     auto runner = NewRunner();
     const RunReport report = Run(*runner, "unfiltered");
-    EXPECT_EQ(report.outcome, "failed");
+    EXPECT_EQ(report.outcome, RunOutcome::kFailed);
     EXPECT_EQ(report.error_kind, "bad_payload");
     EXPECT_NE(report.error.find("does not advance"), std::string::npos) << report.error;
     EXPECT_LE(report.requests, 3);
@@ -593,7 +593,7 @@ TEST_F(RunnerTest, MalformedPageFailsTheRunAndKeepsTheLastCheckpoint) {
     );
     auto runner = NewRunner();
     const RunReport failed = Run(*runner, "page");
-    EXPECT_EQ(failed.outcome, "failed");
+    EXPECT_EQ(failed.outcome, RunOutcome::kFailed);
     EXPECT_EQ(failed.error_kind, "bad_payload");
     EXPECT_FALSE(failed.error.empty());
 
@@ -604,7 +604,7 @@ TEST_F(RunnerTest, MalformedPageFailsTheRunAndKeepsTheLastCheckpoint) {
     ASSERT_TRUE(state);
     ASSERT_TRUE(state->checkpoint);
     EXPECT_EQ(*state->checkpoint, committed.back().checkpoint);
-    EXPECT_EQ(state->last_outcome, "failed");
+    EXPECT_EQ(state->last_outcome, RunOutcome::kFailed);
     EXPECT_FALSE(state->cursor);
     const Rows dataset = Dataset("page");
     const Rows before = Table("page");
@@ -618,11 +618,11 @@ TEST_F(RunnerTest, MalformedPageFailsTheRunAndKeepsTheLastCheckpoint) {
         });
     EXPECT_EQ(malformed, 1);
     ASSERT_EQ(sink_.Runs().size(), 1U);
-    EXPECT_EQ(sink_.Runs()[0].outcome, "failed");
+    EXPECT_EQ(sink_.Runs()[0].outcome, RunOutcome::kFailed);
 
     // The fault has passed: the next run resumes from the checkpoint and completes.
     const RunReport next = Run(*runner, "page");
-    EXPECT_EQ(next.outcome, "success") << next.error;
+    EXPECT_EQ(next.outcome, RunOutcome::kSuccess) << next.error;
     EXPECT_TRUE(next.resumed);
     EXPECT_EQ(Table("page"), dataset);
     EXPECT_EQ(failed.rows_written + next.rows_written, kRecords);
@@ -644,7 +644,7 @@ TEST_F(RunnerTest, ValuesTheDatabaseCannotTakeAsSentAreStoredWithTheRestOfThePag
 
     auto runner = NewRunner();
     const RunReport report = Run(*runner, "page");
-    ASSERT_EQ(report.outcome, "success") << report.error;
+    ASSERT_EQ(report.outcome, RunOutcome::kSuccess) << report.error;
     EXPECT_EQ(report.rows_written, kRecords);
     const Rows table = Table("page");
     ASSERT_EQ(table.size(), static_cast<std::size_t>(kRecords));
@@ -679,7 +679,7 @@ TEST_F(RunnerTest, ValuesTheDatabaseCannotTakeAsSentAreStoredWithTheRestOfThePag
     const auto state = sink_.State(std::string(kSource), "page");
     ASSERT_TRUE(state);
     EXPECT_TRUE(state->cursor);
-    EXPECT_EQ(state->last_outcome, "success");
+    EXPECT_EQ(state->last_outcome, RunOutcome::kSuccess);
 
     const std::string rendered = metrics_.Render();
     for (const char* series : {
@@ -694,7 +694,7 @@ TEST_F(RunnerTest, ValuesTheDatabaseCannotTakeAsSentAreStoredWithTheRestOfThePag
     // Once the record holds no NUL, its row keeps no original.
     Admin("POST", "/_admin/raw-fields", R"({"id": 5, "members": ""})");
     Admin("POST", "/_admin/mutate", R"({"ids": [5]})");
-    ASSERT_EQ(Run(*runner, "page").outcome, "success");
+    ASSERT_EQ(Run(*runner, "page").outcome, RunOutcome::kSuccess);
     EXPECT_EQ(Table("page").at("5").count("_chatsync_original"), 0U);
 }
 
@@ -703,7 +703,7 @@ TEST_F(RunnerTest, ChildrenCommitWithTheNextBatchOfParentsInOneTransaction) {
     settings.max_batch_rows = 1000;
     auto runner = NewRunner(settings, sink_);
     const RunReport report = Run(*runner, "parents");
-    ASSERT_EQ(report.outcome, "success") << report.error;
+    ASSERT_EQ(report.outcome, RunOutcome::kSuccess) << report.error;
     ExpectParentsAndChildrenComplete(sink_);
     // One transaction per batch of parent pages (the pages read while the one before was
     // written), which also holds the comments of the batch before, and one for the comments
@@ -735,7 +735,7 @@ TEST_F(RunnerTest, ChildrenBeyondMaxBatchRowsCommitInSeveralTransactions) {
     settings.max_batch_rows = 2;
     auto runner = NewRunner(settings, sink_);
     const RunReport report = Run(*runner, "parents");
-    ASSERT_EQ(report.outcome, "success") << report.error;
+    ASSERT_EQ(report.outcome, RunOutcome::kSuccess) << report.error;
     ExpectParentsAndChildrenComplete(sink_);
     for (const auto& commit : Committed()) {
         EXPECT_LE(RowsIn({commit}), 2U) << commit.checkpoint;
@@ -752,7 +752,7 @@ TEST_F(RunnerTest, ACrashAtAnyCommitOfParentsAndChildrenLosesAndDuplicatesNothin
         {
             test::FakeSink sink;
             auto runner = NewRunner(settings, sink);
-            ASSERT_EQ(Run(*runner, "parents").outcome, "success");
+            ASSERT_EQ(Run(*runner, "parents").outcome, RunOutcome::kSuccess);
             commits = sink.Commits().size();
         }
         ASSERT_GE(commits, 3U);
@@ -766,12 +766,12 @@ TEST_F(RunnerTest, ACrashAtAnyCommitOfParentsAndChildrenLosesAndDuplicatesNothin
             sink.FailCommits({.after = after, .count = test::FakeSink::CommitFault::kEvery});
             {
                 auto runner = NewRunner(settings, sink);
-                EXPECT_EQ(Run(*runner, "parents").outcome, "failed");
+                EXPECT_EQ(Run(*runner, "parents").outcome, RunOutcome::kFailed);
             }
             sink.ClearFaults();
             auto runner = NewRunner(settings, sink);
             const RunReport resumed = Run(*runner, "parents");
-            ASSERT_EQ(resumed.outcome, "success") << resumed.error;
+            ASSERT_EQ(resumed.outcome, RunOutcome::kSuccess) << resumed.error;
             EXPECT_EQ(resumed.resumed, after > 0);
             ExpectParentsAndChildrenComplete(sink);
         }
@@ -790,7 +790,7 @@ TEST_F(RunnerTest, AChildListingThatFailsKeepsItsParentPendingForTheNextRun) {
     {
         auto runner = NewRunner(settings, sink_);
         const RunReport failed = Run(*runner, "parents");
-        EXPECT_EQ(failed.outcome, "failed");
+        EXPECT_EQ(failed.outcome, RunOutcome::kFailed);
     }
     const auto state = sink_.State(std::string(kSource), "parents");
     ASSERT_TRUE(state);
@@ -807,7 +807,7 @@ TEST_F(RunnerTest, AChildListingThatFailsKeepsItsParentPendingForTheNextRun) {
 
     auto runner = NewRunner(settings, sink_);
     const RunReport next = Run(*runner, "parents");
-    ASSERT_EQ(next.outcome, "success") << next.error;
+    ASSERT_EQ(next.outcome, RunOutcome::kSuccess) << next.error;
     EXPECT_TRUE(next.resumed);
     ExpectParentsAndChildrenComplete(sink_);
 }
@@ -827,7 +827,7 @@ TEST_F(RunnerTest, ChildListingsAreFetchedSeveralAtOnceWithinTheSourceConcurrenc
     );
     auto runner = NewRunner(settings, sink_);
     const RunReport report = Run(*runner, "parents");
-    ASSERT_EQ(report.outcome, "success") << report.error;
+    ASSERT_EQ(report.outcome, RunOutcome::kSuccess) << report.error;
     ExpectParentsAndChildrenComplete(sink_);
     std::vector<std::int64_t> arrived;
     for (const auto& r : Requests()) {

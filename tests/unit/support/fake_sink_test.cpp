@@ -60,13 +60,13 @@ protected:
         return RunAsync(ioc_, sink_.FinishRun(std::move(end)));
     }
 
-    static sink::RunEnd End(std::string run_id, std::string outcome) {
+    static sink::RunEnd End(std::string run_id, RunOutcome outcome) {
         sink::RunEnd end;
         end.source = "src";
         end.resource = "items";
         end.schema = "src";
         end.run_id = std::move(run_id);
-        end.outcome = std::move(outcome);
+        end.outcome = outcome;
         return end;
     }
 
@@ -131,9 +131,9 @@ TEST_F(FakeSinkTest, FailedCommitKeepsNothing) {
 
 TEST_F(FakeSinkTest, SweepSoftDeletesWhatThePassDidNotSee) {
     ASSERT_TRUE(Commit(Page(Batch({{{"id", "1"}}, {{"id", "2"}}, {{"id", "3"}}}), "", "p1")));
-    ASSERT_TRUE(Finish(End("run-1", "success")));
+    ASSERT_TRUE(Finish(End("run-1", RunOutcome::kSuccess)));
     ASSERT_TRUE(Commit(Page(Batch({{{"id", "1"}}, {{"id", "3"}}}), "", "p2")));
-    auto end = End("run-2", "success");
+    auto end = End("run-2", RunOutcome::kSuccess);
     end.sweeps.push_back({"items", "p2"});
     const auto finished = Finish(end);
     ASSERT_TRUE(finished);
@@ -152,29 +152,29 @@ TEST_F(FakeSinkTest, FinishRunPromotesTheCursorOnlyOnSuccess) {
     const auto first = RunAsync(ioc_, sink_.BeginRun("src", "items"));
     ASSERT_TRUE(first);
     ASSERT_TRUE(Commit(Page(Batch({{{"id", "1"}}}), "half-way")));
-    auto failed = End(*first, "failed");
+    auto failed = End(*first, RunOutcome::kFailed);
     failed.error = "boom";
     failed.cursor = "ignored";
     ASSERT_TRUE(Finish(failed));
     auto state = sink_.State("src", "items");
     EXPECT_EQ(state->checkpoint, "half-way");
     EXPECT_FALSE(state->cursor);
-    EXPECT_EQ(state->last_outcome, "failed");
+    EXPECT_EQ(state->last_outcome, RunOutcome::kFailed);
     EXPECT_EQ(state->last_error, "boom");
 
     // A run that never finished is found interrupted by the next one.
     ASSERT_TRUE(RunAsync(ioc_, sink_.BeginRun("src", "items")));
     const auto third = RunAsync(ioc_, sink_.BeginRun("src", "items"));
     ASSERT_TRUE(third);
-    EXPECT_EQ(sink_.Runs()[1].outcome, "interrupted");
-    auto success = End(*third, "success");
+    EXPECT_EQ(sink_.Runs()[1].outcome, RunOutcome::kInterrupted);
+    auto success = End(*third, RunOutcome::kSuccess);
     success.cursor = "42";
     ASSERT_TRUE(Finish(success));
     state = sink_.State("src", "items");
     EXPECT_FALSE(state->checkpoint);
     EXPECT_EQ(state->cursor, "42");
-    EXPECT_EQ(state->last_outcome, "success");
-    EXPECT_EQ(sink_.Runs()[2].outcome, "success");
+    EXPECT_EQ(state->last_outcome, RunOutcome::kSuccess);
+    EXPECT_EQ(sink_.Runs()[2].outcome, RunOutcome::kSuccess);
 
     EXPECT_EQ(RunAsync(ioc_, sink_.ResetState("src", "")).value(), 1);
     EXPECT_FALSE(sink_.State("src", "items")->cursor);
