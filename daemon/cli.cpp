@@ -32,6 +32,11 @@ options:
   -c, --config FILE   config file (default: $CHATSYNC_CONFIG, else /etc/chatsync/chatsync.yaml)
   -h, --help          this text
 
+for tests only (a deployment never needs them):
+  --test-hook rate_window=DURATION       rate budgets count over DURATION instead of a minute
+  --test-hook rederive_batch=N           rederive handles N events per batch instead of 500
+  --test-hook stall_on_sigusr1=DURATION  in run, SIGUSR1 blocks the event loop for DURATION
+
 Logs go to stderr; reports (the once and rederive summaries, status, check-config) go to
 stdout.
 
@@ -39,6 +44,46 @@ exit codes: 0 ok, 1 sync failed, unhealthy or a rederive write failed, 64 usage,
 unavailable, 78 bad config
 )";
 }
+
+namespace {
+
+/// Applies one `--test-hook NAME=VALUE`.
+void ParseTestHook(const std::string& hook, TestHooks& hooks) {
+    const auto eq = hook.find('=');
+    const std::string name = hook.substr(0, eq);
+    const std::string value = eq == std::string::npos ? std::string() : hook.substr(eq + 1);
+    auto duration = [&]() {
+        const auto d = ParseDuration(value);
+        if (!d || d->count() <= 0) {
+            throw std::invalid_argument(
+                "--test-hook " + name + " needs a duration such as 500ms or 1s, not '" + value + "'"
+            );
+        }
+        return *d;
+    };
+    if (name == "rate_window") {
+        hooks.rate_window = duration();
+    } else if (name == "stall_on_sigusr1") {
+        hooks.stall_on_sigusr1 = duration();
+    } else if (name == "rederive_batch") {
+        const bool digits = !value.empty() && value.size() <= 9 &&
+                            value.find_first_not_of("0123456789") == std::string::npos;
+        const std::size_t n = digits ? std::stoul(value) : 0;
+        if (n == 0) {
+            throw std::invalid_argument(
+                "--test-hook rederive_batch needs a positive number, not '" + value + "'"
+            );
+        }
+        hooks.rederive_batch = n;
+    } else {
+        throw std::invalid_argument(
+            "unknown --test-hook '" + name +
+            "' (rate_window, rederive_batch or stall_on_sigusr1, for tests only)"
+        );
+    }
+}
+
+}  // namespace
 
 Arguments ParseArguments(const std::vector<std::string>& args) {
     Arguments out;
@@ -66,6 +111,8 @@ Arguments ParseArguments(const std::vector<std::string>& args) {
             out.resource = value_of(i, a);
         } else if (a == "--since") {
             out.since = value_of(i, a);
+        } else if (a == "--test-hook") {
+            ParseTestHook(value_of(i, a), out.test_hooks);
         } else if (a == "--version" || a == "version") {
             command = Command::kVersion;
         } else if (a == "-h" || a == "--help" || a == "help") {

@@ -1,8 +1,11 @@
 #pragma once
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "core/duration.hpp"
 
 namespace chatsync::daemon {
 
@@ -34,6 +37,21 @@ enum class Command {
     kHelp,
 };
 
+/// Settings for tests only, each given as `--test-hook NAME=VALUE`: they shorten what a test
+/// would otherwise wait for, or make a failure it checks happen on demand. A deployment never
+/// sets them; unset, the daemon behaves as documented.
+struct TestHooks {
+    /// `rate_window=DURATION`: rate budgets count requests_per_minute over this window instead
+    /// of a minute (rate limits on a compressed clock, as the emulator shortens its windows).
+    std::optional<Millis> rate_window;
+    /// `rederive_batch=N`: events per batch of `rederive` (read, mapped and written together)
+    /// instead of 500, so that a few events take several batches.
+    std::optional<std::size_t> rederive_batch;
+    /// `stall_on_sigusr1=DURATION`: in `run`, SIGUSR1 blocks the event loop this long, which
+    /// proves that the systemd watchdog notices a hung loop.
+    std::optional<Millis> stall_on_sigusr1;
+};
+
 struct Arguments {
     Command command = Command::kHelp;
     std::string config_path;
@@ -41,6 +59,7 @@ struct Arguments {
     std::optional<std::string> resource;
     /// `rederive --since T`: only events received at or after T (ISO-8601, checked here).
     std::optional<std::string> since;
+    TestHooks test_hooks;
 };
 
 /// The usage text printed by `--help` and after usage errors.

@@ -13,7 +13,7 @@
 
 /// @file
 /// The daemon's configuration as plain structs, and the loader that fills them from YAML.
-/// yaml-cpp stays inside loader.cpp.
+/// yaml-cpp stays inside yaml_tree.cpp: the readers work on a plain copy of the YAML tree.
 
 namespace chatsync::config {
 

@@ -4,8 +4,6 @@
 #include <charconv>
 #include <cmath>
 #include <limits>
-#include <map>
-#include <tuple>
 
 #include "core/text.hpp"
 
@@ -18,28 +16,6 @@ constexpr std::size_t kMaxEchoedChars = 40;
 const std::vector<YamlNode>& EmptyList() {
     static const std::vector<YamlNode> kEmpty;
     return kEmpty;
-}
-
-// Optimal string alignment distance: Levenshtein plus adjacent transpositions, the most common
-// typing slip ("recrods").
-std::size_t EditDistance(std::string_view a, std::string_view b) {
-    std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));
-    for (std::size_t i = 0; i <= a.size(); ++i) {
-        d[i][0] = i;
-    }
-    for (std::size_t j = 0; j <= b.size(); ++j) {
-        d[0][j] = j;
-    }
-    for (std::size_t i = 1; i <= a.size(); ++i) {
-        for (std::size_t j = 1; j <= b.size(); ++j) {
-            const std::size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
-            d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
-            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
-                d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
-            }
-        }
-    }
-    return d[a.size()][b.size()];
 }
 
 std::optional<std::int64_t> ParseInt(std::string_view text) {
@@ -155,65 +131,6 @@ boost::json::value ResolvePlain(const std::string& text) {
 }
 
 }  // namespace
-
-std::string JoinPath(std::string_view base, std::string_view key) {
-    if (base.empty()) {
-        return std::string(key);
-    }
-    std::string out(base);
-    out += '.';
-    out += key;
-    return out;
-}
-
-std::string IndexPath(std::string_view base, std::size_t i) {
-    return std::string(base) + "[" + std::to_string(i) + "]";
-}
-
-std::string ClosestMatch(std::string_view word, const std::vector<std::string>& candidates) {
-    const std::string lowered = ToLower(word);
-    // Allow roughly one slip per four characters: close enough to be a typo, far enough apart
-    // that unrelated short keys are not "suggested".
-    const std::size_t limit = std::max<std::size_t>(1, std::min<std::size_t>(3, word.size() / 4));
-    std::string best;
-    std::size_t best_distance = limit + 1;
-    for (const auto& c : candidates) {
-        const std::size_t d = EditDistance(lowered, ToLower(c));
-        if (d < best_distance) {
-            best_distance = d;
-            best = c;
-        }
-    }
-    return best;
-}
-
-std::string JoinNames(const std::vector<std::string>& names) {
-    std::string out;
-    for (const auto& n : names) {
-        if (!out.empty()) {
-            out += ", ";
-        }
-        out += n;
-    }
-    return out;
-}
-
-void SortByPosition(std::vector<ConfigError>& errors) {
-    std::vector<std::string> files;
-    for (const auto& e : errors) {
-        if (std::find(files.begin(), files.end(), e.file()) == files.end()) {
-            files.push_back(e.file());
-        }
-    }
-    auto rank = [&files](const ConfigError& e) {
-        return std::make_tuple(
-            std::find(files.begin(), files.end(), e.file()) - files.begin(), e.line(), e.column()
-        );
-    };
-    std::stable_sort(errors.begin(), errors.end(), [&](const ConfigError& a, const ConfigError& b) {
-        return rank(a) < rank(b);
-    });
-}
 
 Context::Context(
     std::string file,
@@ -499,152 +416,6 @@ std::vector<Entry> ReadEntries(Context& ctx, const YamlNode& node, const std::st
         out.push_back(Entry{e.key.scalar, &e.key, &e.value});
     }
     return out;
-}
-
-MapReader::MapReader(Context& ctx, const YamlNode& node, std::string path)
-    : ctx_(ctx)
-    , node_(node)
-    , path_(std::move(path)) {
-    valid_ = node.IsMapping() || node.IsNull();
-    if (!valid_) {
-        ctx_.Error(node.mark, path_, "expected a mapping, got " + std::string(KindName(node)));
-    }
-}
-
-const YamlNode* MapReader::Get(std::string_view key) {
-    if (std::find(known_.begin(), known_.end(), key) == known_.end()) {
-        known_.emplace_back(key);
-    }
-    if (!node_.IsMapping()) {
-        return nullptr;
-    }
-    for (const auto& e : node_.entries) {
-        if (e.key.IsScalar() && e.key.scalar == key) {
-            return &e.value;
-        }
-    }
-    return nullptr;
-}
-
-const YamlNode* MapReader::KeyNode(std::string_view key) const {
-    if (!node_.IsMapping()) {
-        return nullptr;
-    }
-    for (const auto& e : node_.entries) {
-        if (e.key.IsScalar() && e.key.scalar == key) {
-            return &e.key;
-        }
-    }
-    return nullptr;
-}
-
-const YamlNode* MapReader::Required(std::string_view key) {
-    const YamlNode* v = Get(key);
-    if (!valid_) {
-        return v;
-    }
-    if (v == nullptr) {
-        ctx_.Error(node_.mark, PathOf(key), "required key is missing");
-        return nullptr;
-    }
-    if (v->IsNull()) {
-        ctx_.Error(v->mark, PathOf(key), "needs a value");
-        return nullptr;
-    }
-    return v;
-}
-
-void MapReader::Allow(std::initializer_list<std::string_view> keys) {
-    for (const auto k : keys) {
-        if (std::find(known_.begin(), known_.end(), k) == known_.end()) {
-            known_.emplace_back(k);
-        }
-    }
-}
-
-bool MapReader::Has(std::string_view key) const {
-    if (!node_.IsMapping()) {
-        return false;
-    }
-    for (const auto& e : node_.entries) {
-        if (e.key.IsScalar() && e.key.scalar == key) {
-            return !e.value.IsNull();
-        }
-    }
-    return false;
-}
-
-std::optional<std::string> MapReader::String(std::string_view key) {
-    const YamlNode* n = Get(key);
-    return n == nullptr ? std::nullopt : ReadString(ctx_, *n, PathOf(key));
-}
-
-std::optional<bool> MapReader::Bool(std::string_view key) {
-    const YamlNode* n = Get(key);
-    return n == nullptr ? std::nullopt : ReadBool(ctx_, *n, PathOf(key));
-}
-
-std::optional<std::int64_t>
-MapReader::Integer(std::string_view key, std::int64_t min, std::int64_t max) {
-    const YamlNode* n = Get(key);
-    return n == nullptr ? std::nullopt : ReadInteger(ctx_, *n, PathOf(key), min, max);
-}
-
-std::optional<Millis> MapReader::Duration(std::string_view key, bool positive) {
-    const YamlNode* n = Get(key);
-    return n == nullptr ? std::nullopt : ReadDuration(ctx_, *n, PathOf(key), positive);
-}
-
-std::optional<std::uint64_t> MapReader::ByteSize(std::string_view key) {
-    const YamlNode* n = Get(key);
-    return n == nullptr ? std::nullopt : ReadByteSize(ctx_, *n, PathOf(key));
-}
-
-std::optional<std::size_t>
-MapReader::Choice(std::string_view key, const std::vector<std::string>& names) {
-    const YamlNode* n = Get(key);
-    return n == nullptr ? std::nullopt : ReadChoice(ctx_, *n, PathOf(key), names);
-}
-
-void MapReader::Finish() {
-    if (!node_.IsMapping()) {
-        return;
-    }
-    std::map<std::string, int, std::less<>> first_line;
-    for (const auto& e : node_.entries) {
-        if (!e.key.IsScalar()) {
-            ctx_.Error(
-                e.key.mark, path_, "expected a plain key, got " + std::string(KindName(e.key))
-            );
-            continue;
-        }
-        const std::string& key = e.key.scalar;
-        const std::string key_path = PathOf(key);
-        const auto [it, inserted] = first_line.emplace(key, e.key.mark.line);
-        if (!inserted) {
-            ctx_.Error(
-                e.key.mark,
-                key_path,
-                "duplicate key '" + key + "' (first at line " + std::to_string(it->second) + ")"
-            );
-            continue;
-        }
-        if (std::find(known_.begin(), known_.end(), key) != known_.end()) {
-            continue;
-        }
-        const std::string close = ClosestMatch(key, known_);
-        if (!close.empty()) {
-            ctx_.Error(
-                e.key.mark, key_path, "unknown key '" + key + "' (did you mean '" + close + "'?)"
-            );
-        } else {
-            ctx_.Error(
-                e.key.mark,
-                key_path,
-                "unknown key '" + key + "' (expected one of " + JoinNames(known_) + ")"
-            );
-        }
-    }
 }
 
 }  // namespace chatsync::config::detail

@@ -55,7 +55,8 @@ Fetcher::Fetcher(
     , redactor_(redactor)
     , client_(executor, settings_.http)
     , budget_(executor, settings_.budget)
-    , rng_(std::random_device{}()) {
+    , rng_(std::random_device{}())
+    , sleeping_(executor) {
     client_.SetSendGate([this]() {
         return latched_ ? make_error_code(Errc::kUpstreamLatched) : boost::system::error_code{};
     });
@@ -63,22 +64,12 @@ Fetcher::Fetcher(
 
 void Fetcher::RequestStop() {
     stopping_ = true;
-    for (auto* timer : sleeping_) {
-        timer->cancel();
-    }
+    sleeping_.Stop();
     client_.Stop();
 }
 
 Task<bool> Fetcher::Sleep(Millis duration) {
-    if (stopping_) {
-        co_return false;
-    }
-    net::steady_timer timer(executor_, duration);
-    sleeping_.push_back(&timer);
-    const auto it = std::prev(sleeping_.end());
-    auto [ec] = co_await timer.async_wait(kAsTuple);
-    sleeping_.erase(it);
-    co_return !ec && !stopping_;
+    co_return co_await sleeping_.SleepFor(duration);
 }
 
 Task<Result<void>> Fetcher::EnsureLogin(FetchNotes& run, const std::string* rejected_token) {

@@ -2,7 +2,6 @@
 
 #include <chrono>
 #include <cstdint>
-#include <list>
 #include <memory>
 #include <optional>
 #include <random>
@@ -16,6 +15,7 @@
 #include "connectors/spec.hpp"
 #include "core/asio.hpp"
 #include "core/redactor.hpp"
+#include "core/sleep_group.hpp"
 #include "core/table.hpp"
 #include "http/budget.hpp"
 #include "http/client.hpp"
@@ -177,9 +177,9 @@ private:
     bool latch_stored_ = false;
     std::uint64_t latches_stored_ = 0;
     bool stopping_ = false;
-    /// Timers of waits in progress, so that RequestStop() can wake them. Declared last: the
-    /// waits that register here must not outlive the members above.
-    std::list<net::steady_timer*> sleeping_;
+    /// Waits in progress, so that RequestStop() can end them. Declared last: the waits that
+    /// register here must not outlive the members above.
+    SleepGroup sleeping_;
 };
 
 }  // namespace chatsync::connectors

@@ -1,77 +1,54 @@
 #include "http/client.hpp"
 
-#include <algorithm>
 #include <chrono>
 #include <exception>
+#include <memory>
 #include <stdexcept>
-#include <string_view>
-#include <unordered_map>
+#include <string>
 #include <utility>
 #include <vector>
 
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ip/udp.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/beast/core/error.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http/error.hpp>
-#include <boost/beast/http/message.hpp>
-#include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/read.hpp>
-#include <boost/beast/http/string_body.hpp>
-#include <boost/beast/http/write.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <openssl/ssl.h>
 
 #include "core/error.hpp"
+#include "core/root_task.hpp"
 #include "core/text.hpp"
-#include "http/detail/response_reader.hpp"
+#include "http/detail/client_errors.hpp"
+#include "http/detail/connection.hpp"
+#include "http/detail/exchange.hpp"
+#include "http/detail/request_builder.hpp"
 #include "http/url.hpp"
 
 namespace chatsync::http {
 namespace {
 
 namespace beast = boost::beast;
-namespace bhttp = boost::beast::http;
 namespace ssl = boost::asio::ssl;
 using Tcp = net::ip::tcp;
-using TlsStream = beast::ssl_stream<beast::tcp_stream>;
-using BeastRequest = bhttp::request<bhttp::string_body>;
 using SteadyClock = std::chrono::steady_clock;
 using boost::system::error_code;
-
-/// How long closing a TLS connection may wait for the peer's close_notify. The response is
-/// already complete by then, so this only bounds the extra latency of a polite close.
-constexpr auto kTlsShutdownTimeout = std::chrono::seconds(1);
-
-/// One connection, plain or TLS. The read buffer belongs to the connection: bytes read past
-/// one response would belong to the next.
-struct Connection {
-    std::optional<beast::tcp_stream> plain;
-    std::optional<TlsStream> tls;
-    beast::flat_buffer buffer;
-
-    beast::tcp_stream& Lowest() { return tls ? beast::get_lowest_layer(*tls) : *plain; }
-};
-
-using ConnectionPtr = std::unique_ptr<Connection>;
-
-/// What one request/response exchange on one connection produced.
-struct Exchanged {
-    error_code ec;
-    /// Whether any byte of a response arrived; a reused connection is only retried when none
-    /// did, because only then can the server not have started answering.
-    bool got_response_bytes = false;
-    bool keep_alive = false;
-    Response response;
-};
+using detail::BeastRequest;
+using detail::BuildRequest;
+using detail::Close;
+using detail::Connection;
+using detail::ConnectionPtr;
+using detail::Exchanged;
+using detail::ExchangeOn;
+using detail::IsCancelled;
+using detail::IsStaleConnectionError;
+using detail::IsTlsError;
+using detail::MapError;
+using detail::TlsStream;
 
 /// Results of a name resolution that may outlive the request that asked for it (see Resolve).
 struct ResolveState {
@@ -109,138 +86,10 @@ struct ResolveFinished {
     }
 };
 
-Task<bool> IsCancelled() {
-    const net::cancellation_state state = co_await net::this_coro::cancellation_state;
-    co_return state.cancelled() != net::cancellation_type::none;
-}
-
-bool IsTokenChar(char c) {
-    static constexpr std::string_view kExtra = "!#$%&'*+-.^_`|~";
-    const auto u = static_cast<unsigned char>(c);
-    return (u >= '0' && u <= '9') || (u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') ||
-           kExtra.find(c) != std::string_view::npos;
-}
-
-bool IsToken(std::string_view s) {
-    return !s.empty() && std::all_of(s.begin(), s.end(), IsTokenChar);
-}
-
-/// Header values are often built from templates and upstream data; a CR or LF in one would
-/// let that data inject headers or a whole second request.
-bool IsSafeHeaderValue(std::string_view s) {
-    return s.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos;
-}
-
 bool IsIpLiteral(const std::string& host) {
     error_code ec;
     (void)net::ip::make_address(host, ec);
     return !ec;
-}
-
-std::string HostHeader(const UrlParts& parts) {
-    const bool ipv6 = parts.host.find(':') != std::string::npos;
-    std::string host = ipv6 ? "[" + parts.host + "]" : parts.host;
-    const std::uint16_t default_port = parts.scheme == "https" ? 443 : 80;
-    if (parts.port != default_port) {
-        host += ":" + std::to_string(parts.port);
-    }
-    return host;
-}
-
-Result<BeastRequest>
-BuildRequest(Request& request, const UrlParts& parts, const std::string& user_agent) {
-    BeastRequest req;
-    const std::string_view method =
-        request.method.empty() ? std::string_view("GET") : request.method;
-    if (!IsToken(method)) {
-        return make_error_code(boost::system::errc::invalid_argument);
-    }
-    const auto verb = bhttp::string_to_verb(method);
-    if (verb == bhttp::verb::unknown) {
-        req.method_string(method);
-    } else {
-        req.method(verb);
-    }
-    req.target(parts.target);
-    req.version(11);
-    for (const auto& [name, value] : request.headers) {
-        if (!IsToken(name) || !IsSafeHeaderValue(value)) {
-            return make_error_code(boost::system::errc::invalid_argument);
-        }
-        req.insert(name, value);
-    }
-    if (req.find(bhttp::field::host) == req.end()) {
-        req.set(bhttp::field::host, HostHeader(parts));
-    }
-    if (req.find(bhttp::field::user_agent) == req.end() && !user_agent.empty()) {
-        req.set(bhttp::field::user_agent, user_agent);
-    }
-    req.body() = std::move(request.body);
-    // Sets Content-Length for a body (and for POST/PUT/PATCH without one, as servers expect).
-    req.prepare_payload();
-    return req;
-}
-
-/// The time one read or write may take: the idle limit, cut short by the total deadline.
-std::optional<SteadyClock::duration> NextLimit(Millis idle, SteadyClock::time_point deadline) {
-    const auto remaining = deadline - SteadyClock::now();
-    if (remaining <= SteadyClock::duration::zero()) {
-        return std::nullopt;
-    }
-    return std::min<SteadyClock::duration>(idle, remaining);
-}
-
-bool IsTlsError(const error_code& ec) {
-    return ec.category() == net::error::get_ssl_category() ||
-           (ec.category() == ssl::error::get_stream_category() && ec != ssl::error::stream_truncated
-           );
-}
-
-/// Errors that mean the peer had closed a kept-alive connection before our request reached it.
-bool IsStaleConnectionError(const error_code& ec) {
-    return ec == bhttp::error::end_of_stream || ec == net::error::eof ||
-           ec == net::error::connection_reset || ec == net::error::broken_pipe ||
-           ec == net::error::connection_aborted || ec == ssl::error::stream_truncated;
-}
-
-/// Turns library-specific codes into the ones the client documents.
-error_code MapError(const error_code& ec, bool cancelled) {
-    if (cancelled) {
-        return make_error_code(Errc::kCancelled);
-    }
-    if (ec == beast::error::timeout) {
-        return make_error_code(Errc::kTimeout);
-    }
-    if (ec == bhttp::error::body_limit || ec == bhttp::error::header_limit ||
-        ec == bhttp::error::buffer_overflow) {
-        return make_error_code(Errc::kResponseTooLarge);
-    }
-    // For the caller these all mean "the peer hung up early", which error.cpp classifies as
-    // retryable. stream_truncated is a TLS peer closing without close_notify: a dropped
-    // connection, not a certificate problem.
-    if (ec == bhttp::error::end_of_stream || ec == bhttp::error::partial_message ||
-        ec == ssl::error::stream_truncated) {
-        return net::error::eof;
-    }
-    if (IsTlsError(ec)) {
-        return make_error_code(Errc::kTls);
-    }
-    return ec;
-}
-
-Task<void> Close(ConnectionPtr connection) {
-    if (!connection->tls) {
-        error_code ignored;
-        connection->plain->socket().shutdown(Tcp::socket::shutdown_both, ignored);
-        co_return;
-    }
-    connection->Lowest().expires_after(kTlsShutdownTimeout);
-    auto [ec] = co_await connection->tls->async_shutdown(kAsTuple);
-    // Errors are ignored: the response is complete and this connection is done either way.
-    // stream_truncated in particular is common, because many servers close without sending
-    // close_notify; HTTP messages are self-delimiting, so a missing close_notify after a
-    // complete response is harmless (Beast's async-ssl client example explains the same).
-    (void)ec;
 }
 
 }  // namespace
@@ -286,31 +135,17 @@ struct Client::Impl {
         const std::string& host,
         SteadyClock::time_point deadline
     ) const;
-    template <class Stream>
-    Task<Exchanged> Exchange(
-        Stream& stream,
-        Connection& connection,
-        BeastRequest& request,
-        SteadyClock::time_point deadline,
-        bool head
-    );
-    Task<Exchanged> ExchangeOn(
-        Connection& connection,
-        BeastRequest& request,
-        SteadyClock::time_point deadline,
-        bool head
-    );
 
-    ConnectionPtr TakeIdle(const std::string& key);
-    void ReturnIdle(const std::string& key, ConnectionPtr connection);
+    /// Asks the send gate: a code to refuse the request with, or a default one to send it.
+    error_code Gate() const { return gate ? gate() : error_code{}; }
 
     Executor executor;
+    /// Before `pool`, which is sized from it.
     Options options;
     ssl::context tls_context;
     std::optional<net::ip::address> local_address;
-    std::unordered_map<std::string, std::vector<ConnectionPtr>> idle;
+    detail::ConnectionPool pool{options.max_idle_per_host};
     Client::SendGate gate;
-    bool stopped = false;
 };
 
 Task<Result<Response>> Client::Impl::Send(Request request) {
@@ -327,7 +162,7 @@ Task<Result<Response>> Client::Impl::Send(Request request) {
     const std::string key =
         parts->scheme + "://" + ToLower(parts->host) + ":" + std::to_string(parts->port);
 
-    ConnectionPtr connection = TakeIdle(key);
+    ConnectionPtr connection = pool.Take(key);
     const bool reused = connection != nullptr;
     if (!reused) {
         auto connected = co_await Connect(*parts);
@@ -337,14 +172,12 @@ Task<Result<Response>> Client::Impl::Send(Request request) {
         connection = std::move(*connected);
     }
 
-    if (gate) {
-        if (const auto refused = gate()) {
-            ReturnIdle(key, std::move(connection));
-            co_return refused;
-        }
+    if (const auto refused = Gate()) {
+        pool.Return(key, std::move(connection));
+        co_return refused;
     }
     const auto deadline = SteadyClock::now() + options.total_timeout;
-    Exchanged exchanged = co_await ExchangeOn(*connection, req, deadline, head);
+    Exchanged exchanged = co_await ExchangeOn(options, *connection, req, deadline, head);
     if (exchanged.ec && reused && !exchanged.got_response_bytes &&
         IsStaleConnectionError(exchanged.ec)) {
         const bool cancelled = co_await IsCancelled();
@@ -357,13 +190,11 @@ Task<Result<Response>> Client::Impl::Send(Request request) {
                 co_return connected.error();
             }
             connection = std::move(*connected);
-            if (gate) {
-                if (const auto refused = gate()) {
-                    ReturnIdle(key, std::move(connection));
-                    co_return refused;
-                }
+            if (const auto refused = Gate()) {
+                pool.Return(key, std::move(connection));
+                co_return refused;
             }
-            exchanged = co_await ExchangeOn(*connection, req, deadline, head);
+            exchanged = co_await ExchangeOn(options, *connection, req, deadline, head);
         }
     }
     if (exchanged.ec) {
@@ -371,7 +202,7 @@ Task<Result<Response>> Client::Impl::Send(Request request) {
         co_return MapError(exchanged.ec, cancelled);
     }
     if (exchanged.keep_alive && connection->buffer.size() == 0) {
-        ReturnIdle(key, std::move(connection));
+        pool.Return(key, std::move(connection));
     } else {
         co_await Close(std::move(connection));
     }
@@ -386,7 +217,9 @@ Client::Impl::Resolve(std::string host, std::uint16_t port, SteadyClock::time_po
     auto state = std::make_shared<ResolveState>(executor);
     state->done.expires_at(deadline);
     net::co_spawn(
-        executor, RunResolve(state, std::move(host), std::to_string(port)), ResolveFinished{state}
+        executor,
+        RunResolve(state, std::move(host), std::to_string(port)),
+        RootHandler("http_resolve", ResolveFinished{state})
     );
     if (!state->finished) {
         // operation_aborted here is either the resolution finishing or our own cancellation.
@@ -522,109 +355,6 @@ Task<error_code> Client::Impl::Handshake(
     co_return ec;
 }
 
-Task<Exchanged> Client::Impl::ExchangeOn(
-    Connection& connection,
-    BeastRequest& request,
-    SteadyClock::time_point deadline,
-    bool head
-) {
-    Exchanged exchanged;
-    if (connection.tls) {
-        exchanged = co_await Exchange(*connection.tls, connection, request, deadline, head);
-    } else {
-        exchanged = co_await Exchange(*connection.plain, connection, request, deadline, head);
-    }
-    co_return exchanged;
-}
-
-template <class Stream>
-Task<Exchanged> Client::Impl::Exchange(
-    Stream& stream,
-    Connection& connection,
-    BeastRequest& request,
-    SteadyClock::time_point deadline,
-    bool head
-) {
-    Exchanged out;
-    beast::tcp_stream& lowest = beast::get_lowest_layer(stream);
-
-    // A cancellation that arrived while this coroutine was between operations would not reach
-    // the next operation's slot, hence the explicit checks before each one.
-    bool cancelled = co_await IsCancelled();
-    auto limit = NextLimit(options.idle_timeout, deadline);
-    if (cancelled || !limit) {
-        out.ec = cancelled ? error_code(net::error::operation_aborted)
-                           : error_code(beast::error::timeout);
-        co_return out;
-    }
-    lowest.expires_after(*limit);
-    auto [write_ec, written] = co_await bhttp::async_write(stream, request, kAsTuple);
-    (void)written;
-    if (write_ec) {
-        out.ec = write_ec;
-        co_return out;
-    }
-
-    bool interim_received = false;
-    while (true) {
-        detail::ResponseParser parser;
-        detail::LimitResponse(parser, options.max_response_bytes, head);
-        // Read piece by piece so that idle_timeout bounds each wait for data, not the whole
-        // body: a slow but steady download is fine until total_timeout.
-        while (!parser.is_done()) {
-            cancelled = co_await IsCancelled();
-            limit = NextLimit(options.idle_timeout, deadline);
-            if (cancelled || !limit) {
-                out.ec = cancelled ? error_code(net::error::operation_aborted)
-                                   : error_code(beast::error::timeout);
-                out.got_response_bytes = true;
-                co_return out;
-            }
-            lowest.expires_after(*limit);
-            auto [read_ec, n] =
-                co_await bhttp::async_read_some(stream, connection.buffer, parser, kAsTuple);
-            (void)n;
-            if (read_ec) {
-                out.ec = read_ec;
-                out.got_response_bytes =
-                    interim_received || parser.got_some() || connection.buffer.size() > 0;
-                co_return out;
-            }
-        }
-        if (detail::IsInterim(parser.get().result_int())) {
-            interim_received = true;
-            continue;
-        }
-        out.keep_alive = parser.keep_alive();
-        out.response = detail::ToResponse(parser.release());
-        break;
-    }
-    lowest.expires_never();
-    co_return out;
-}
-
-ConnectionPtr Client::Impl::TakeIdle(const std::string& key) {
-    const auto it = idle.find(key);
-    if (it == idle.end() || it->second.empty()) {
-        return nullptr;
-    }
-    // The most recently used connection is the one least likely to have been closed.
-    ConnectionPtr connection = std::move(it->second.back());
-    it->second.pop_back();
-    return connection;
-}
-
-void Client::Impl::ReturnIdle(const std::string& key, ConnectionPtr connection) {
-    if (stopped) {
-        return;
-    }
-    auto& list = idle[key];
-    if (list.size() >= options.max_idle_per_host) {
-        return;
-    }
-    list.push_back(std::move(connection));
-}
-
 Client::Client(Executor executor, Options options)
     : impl_(std::make_unique<Impl>(std::move(executor), std::move(options))) {}
 
@@ -645,9 +375,7 @@ void Client::SetSendGate(SendGate gate) {
 }
 
 void Client::Stop() {
-    impl_->stopped = true;
-    // Dropping the connections closes their sockets; idle ones have no operation pending.
-    impl_->idle.clear();
+    impl_->pool.Stop();
 }
 
 const Client::Options& Client::options() const noexcept {

@@ -1,5 +1,6 @@
 #include "metrics/metrics.hpp"
 
+#include <mutex>
 #include <string>
 
 #include <prometheus/counter.h>
@@ -8,6 +9,8 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
+
+#include "core/root_task.hpp"
 
 namespace chatsync::metrics {
 namespace {
@@ -179,6 +182,9 @@ struct Metrics::Impl {
             .Name("chatsync_webhook_batch_events")
             .Help("Webhook events committed together in one transaction.")
             .Register(*registry);
+    /// Filled from RootTaskFailures() in Render(); the mutex keeps two renders from adding
+    /// the same failures twice.
+    std::mutex task_failures_mutex;
     prometheus::Family<prometheus::Counter>& task_failures =
         prometheus::BuildCounter()
             .Name("chatsync_task_failures_total")
@@ -332,10 +338,6 @@ void Metrics::WebhookBatch(std::size_t events) {
     impl_->webhook_batch.Add({}, kBatchBuckets).Observe(static_cast<double>(events));
 }
 
-void Metrics::TaskFailure(std::string_view task) {
-    impl_->task_failures.Add({{"task", S(task)}}).Increment();
-}
-
 void Metrics::ConfigReload(bool applied) {
     impl_->config_reloads.Add({{"outcome", applied ? "applied" : "refused"}}).Increment();
 }
@@ -345,6 +347,17 @@ void Metrics::DatabaseUp(bool up) {
 }
 
 std::string Metrics::Render() const {
+    {
+        // Root-task failures are counted for the process (core/root_task.hpp): the counter of
+        // each task catches up with that count here.
+        const std::lock_guard lock(impl_->task_failures_mutex);
+        for (const auto& [task, failures] : RootTaskFailures()) {
+            auto& counter = impl_->task_failures.Add({{"task", task}});
+            if (const double behind = static_cast<double>(failures) - counter.Value(); behind > 0) {
+                counter.Increment(behind);
+            }
+        }
+    }
     const prometheus::TextSerializer serializer;
     return serializer.Serialize(impl_->registry->Collect());
 }

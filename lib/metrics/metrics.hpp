@@ -125,16 +125,15 @@ public:
     /// chatsync_webhook_batch_events: events committed together in one transaction.
     void WebhookBatch(std::size_t events);
 
-    /// chatsync_task_failures_total{task}: a root coroutine ended with an exception.
-    void TaskFailure(std::string_view task);
-
     /// chatsync_config_reloads_total{outcome}: SIGHUP reloads, "applied" or "refused".
     void ConfigReload(bool applied);
 
     /// chatsync_database_up: 1 when the last database check succeeded.
     void DatabaseUp(bool up);
 
-    /// The registry in Prometheus text exposition format 0.0.4.
+    /// The registry in Prometheus text exposition format 0.0.4, with
+    /// chatsync_task_failures_total{task} brought up to RootTaskFailures() (core/root_task.hpp):
+    /// root coroutines of the process that ended with an exception.
     std::string Render() const;
 
 private:

@@ -6,6 +6,8 @@
 #include <boost/asio/co_spawn.hpp>
 #include <spdlog/spdlog.h>
 
+#include "core/root_task.hpp"
+
 namespace chatsync::sched {
 
 struct Scheduler::Slots {
@@ -17,7 +19,9 @@ Scheduler::Scheduler(Executor executor, Options options)
     : executor_(executor)
     , options_(options)
     , rng_(std::random_device{}())
-    , slots_(std::make_unique<Slots>()) {}
+    , slots_(std::make_unique<Slots>())
+    , sleeping_(executor_)
+    , slot_waiting_(executor_) {}
 
 Scheduler::~Scheduler() = default;
 
@@ -46,21 +50,13 @@ void Scheduler::Add(Job job) {
     ++loops_;
     auto entry = std::make_shared<Entry>(Entry{std::move(job), false});
     entries_.push_back(entry);
-    net::co_spawn(executor_, Loop(std::move(entry)), [](std::exception_ptr e) {
-        if (e) {
-            try {
-                std::rethrow_exception(e);
-            } catch (const std::exception& ex) {
-                spdlog::error("scheduler loop failed error=\"{}\"", ex.what());
-            }
-        }
-    });
+    net::co_spawn(executor_, Loop(std::move(entry)), RootHandler("scheduler_loop"));
 }
 
 void Scheduler::Stop() {
     stopping_ = true;
-    Wake(sleeping_);
-    Wake(slot_waiting_);
+    sleeping_.WakeAll();
+    slot_waiting_.WakeAll();
 }
 
 void Scheduler::RemoveGroup(const std::string& group) {
@@ -69,32 +65,15 @@ void Scheduler::RemoveGroup(const std::string& group) {
             entry->removed = true;
         }
     }
-    Wake(sleeping_);
-}
-
-Task<void> Scheduler::WaitOn(
-    std::list<net::steady_timer*>& timers,
-    std::chrono::steady_clock::time_point until
-) {
-    net::steady_timer timer(executor_, until);
-    timers.push_back(&timer);
-    const auto it = std::prev(timers.end());
-    // Cancellation is how Wake() ends the wait early; either way the caller re-checks.
-    co_await timer.async_wait(kAsTuple);
-    timers.erase(it);
-}
-
-void Scheduler::Wake(std::list<net::steady_timer*>& timers) {
-    for (auto* timer : timers) {
-        timer->cancel();
-    }
+    sleeping_.WakeAll();
 }
 
 Task<bool> Scheduler::Sleep(Millis d, const Entry& entry) {
     const auto deadline = std::chrono::steady_clock::now() + d;
     // Woken early only to re-check stopping_ and removed; otherwise sleep on to the deadline.
     while (!stopping_ && !entry.removed && std::chrono::steady_clock::now() < deadline) {
-        co_await WaitOn(sleeping_, deadline);
+        // A false return (woken) only means: check again.
+        co_await sleeping_.SleepUntil(deadline);
     }
     co_return !stopping_ && !entry.removed;
 }
@@ -104,7 +83,7 @@ Task<void> Scheduler::AcquireSlot(const Job& job) {
            (job.group_limit > 0 && slots_->per_group[job.group] >= job.group_limit) ||
            slots_->running_names.contains(job.name)) {
         // Woken by ReleaseSlot() (or Stop()); the long expiry is only a safety net.
-        co_await WaitOn(slot_waiting_, std::chrono::steady_clock::now() + std::chrono::seconds(5));
+        co_await slot_waiting_.SleepFor(std::chrono::seconds(5));
     }
     ++running_;
     ++slots_->per_group[job.group];
@@ -115,7 +94,7 @@ void Scheduler::ReleaseSlot(const Job& job) {
     --running_;
     --slots_->per_group[job.group];
     slots_->running_names.erase(job.name);
-    Wake(slot_waiting_);
+    slot_waiting_.WakeAll();
 }
 
 Task<void> Scheduler::Loop(std::shared_ptr<Entry> entry) {
@@ -146,14 +125,14 @@ Task<void> Scheduler::Loop(std::shared_ptr<Entry> entry) {
     }
     --loops_;
     std::erase(entries_, entry);
-    Wake(slot_waiting_);
+    slot_waiting_.WakeAll();
 }
 
 Task<void> Scheduler::Wait() {
     // In daemon mode the scheduler lives until Stop(), even with no job at all (a config with
     // no sources, or a reload that removed them all). Loop ends and Stop() wake this wait.
     while (loops_ > 0 || (!options_.once && !stopping_)) {
-        co_await WaitOn(slot_waiting_, std::chrono::steady_clock::now() + std::chrono::seconds(1));
+        co_await slot_waiting_.SleepFor(std::chrono::seconds(1));
     }
 }
 

@@ -2,17 +2,15 @@
 
 #include <cstdint>
 #include <functional>
-#include <list>
 #include <memory>
 #include <random>
 #include <set>
 #include <string>
 #include <vector>
 
-#include <boost/asio/steady_timer.hpp>
-
 #include "core/asio.hpp"
 #include "core/duration.hpp"
+#include "core/sleep_group.hpp"
 
 namespace chatsync::sched {
 
@@ -95,10 +93,6 @@ private:
     /// the same name runs (a job re-added by a reload waits for its predecessor's run).
     Task<void> AcquireSlot(const Job& job);
     void ReleaseSlot(const Job& job);
-    /// Waits until `until` or until a Wake() of `timers`, whichever comes first.
-    Task<void>
-    WaitOn(std::list<net::steady_timer*>& timers, std::chrono::steady_clock::time_point until);
-    static void Wake(std::list<net::steady_timer*>& timers);
 
     Executor executor_;
     Options options_;
@@ -108,11 +102,11 @@ private:
     std::uint32_t loops_ = 0;
     std::unique_ptr<Slots> slots_;
     std::vector<std::shared_ptr<Entry>> entries_;
-    /// Timers of jobs sleeping until their next run, woken by Stop() and RemoveGroup(), and
-    /// of jobs waiting for a run slot, woken whenever a slot is released. Declared last:
-    /// they reference the state above.
-    std::list<net::steady_timer*> sleeping_;
-    std::list<net::steady_timer*> slot_waiting_;
+    /// Jobs sleeping until their next run, woken by Stop() and RemoveGroup(), and jobs
+    /// waiting for a run slot, woken whenever a slot is released. Declared last: their
+    /// sleepers use the state above.
+    SleepGroup sleeping_;
+    SleepGroup slot_waiting_;
 };
 
 }  // namespace chatsync::sched

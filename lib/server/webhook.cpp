@@ -16,6 +16,7 @@
 
 #include "connectors/webhook_strategy.hpp"
 #include "core/error.hpp"
+#include "core/root_task.hpp"
 #include "core/time.hpp"
 #include "http/server.hpp"
 #include "metrics/metrics.hpp"
@@ -293,7 +294,7 @@ struct WebhookServer::Impl {
         queue.push_back(pending);
         if (!writing) {
             writing = true;
-            net::co_spawn(executor, WriteLoop(), [this](const std::exception_ptr& error) {
+            auto finished = [this](const std::exception_ptr& error) {
                 writing = false;
                 if (error) {
                     // Wake everyone still waiting: their events were not stored.
@@ -303,7 +304,8 @@ struct WebhookServer::Impl {
                     }
                     queue.clear();
                 }
-            });
+            };
+            net::co_spawn(executor, WriteLoop(), RootHandler("webhook_writes", finished));
         }
         while (!pending->done) {
             auto [ec] = co_await pending->wake.async_wait(kAsTuple);

@@ -79,12 +79,12 @@ TEST(Rederive, DerivesStoredEventsOnceAndRecordsWhatStillFails) {
     const auto source = UniqueName("jivo");
     TempDir dir;
     const auto config = dir.Write("c.yaml", JivoConfig(dsn, dir.path(), source));
-    // Batches of two: five events take several.
-    const std::map<std::string, std::string> env{{"CHATSYNC_TEST_REDERIVE_BATCH", "2"}};
+    // Batches of two (a test-only option): five events take several.
     auto rederive = [&](std::vector<std::string> extra = {}) {
-        std::vector<std::string> args{"-c", config, "rederive", "--source", source};
+        std::vector<std::string> args{
+            "-c", config, "--test-hook", "rederive_batch=2", "rederive", "--source", source};
         args.insert(args.end(), extra.begin(), extra.end());
-        return RunChatsyncdApart(args, env);
+        return RunChatsyncdApart(args);
     };
 
     // Nothing stored yet: the schema and the tables are made, nothing else happens.
@@ -115,7 +115,11 @@ TEST(Rederive, DerivesStoredEventsOnceAndRecordsWhatStillFails) {
                        "derive errors recorded), 1 not JSON"),
         std::string::npos
     ) << first.out;
-    EXPECT_NE(first.err.find("events read"), std::string::npos) << first.err;
+    // A progress line per batch: four events in batches of two.
+    EXPECT_NE(first.err.find("rederive " + source + ": 2 events read"), std::string::npos)
+        << first.err;
+    EXPECT_NE(first.err.find("rederive " + source + ": 4 events read"), std::string::npos)
+        << first.err;
     EXPECT_EQ(
         Query(dsn, "SELECT chat_id, visitor_name FROM " + source + ".chats ORDER BY chat_id"),
         (std::vector<std::vector<std::string>>{{"501", "Ann"}, {"502", "Cid"}})

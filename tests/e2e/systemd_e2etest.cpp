@@ -100,12 +100,11 @@ TEST(Systemd, ReadyAfterListenersWatchdogFromTheLoopAndStoppingOnSigterm) {
         "c.yaml",
         E2eConfig(dsn, source, emu.url(), dir.path(), "", "127.0.0.1:" + std::to_string(port))
     );
+    // SIGUSR1 stalls the event loop for 4 s: a test-only option.
     auto daemon = StartChatsyncd(
-        {"-c", config, "run"},
+        {"-c", config, "--test-hook", "stall_on_sigusr1=4s", "run"},
         dir.path() + "/daemon.log",
-        {{"NOTIFY_SOCKET", notify.path()},
-         {"WATCHDOG_USEC", "1000000"},
-         {"CHATSYNC_TEST_STALL_MS", "4000"}}
+        {{"NOTIFY_SOCKET", notify.path()}, {"WATCHDOG_USEC", "1000000"}}
     );
     ASSERT_TRUE(
         WaitFor([&] { return notify.First("READY=1").has_value(); }, std::chrono::seconds(30))

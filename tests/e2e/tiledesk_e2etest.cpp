@@ -20,9 +20,12 @@ constexpr const char* kProject = "5b55e806c93dde00143163dd";
 constexpr const char* kOwnerCredentials =
     "      email: owner@tiledesk.test\n      password: tiledesk-password\n";
 
-/// The Tiledesk rate limit on a clock 60 times faster than the real one: the emulator allows
-/// 200 requests a second, and chatsyncd's budget counts its 150 a "minute" over one second.
-const std::map<std::string, std::string> kFastRateClock{{"CHATSYNC_TEST_RATE_WINDOW_MS", "1000"}};
+/// `once` with the Tiledesk rate limit on a clock 60 times faster than the real one: the
+/// emulator allows 200 requests a second, and chatsyncd's budget counts its 150 a "minute"
+/// over one second (a test-only option).
+std::vector<std::string> OnceOnFastRateClock(const std::string& config) {
+    return {"-c", config, "--test-hook", "rate_window=1s", "once"};
+}
 
 /// Flags for the emulator's Tiledesk mode: `requests` conversations of `messages` messages,
 /// and the documented limit of 200 requests per `rate_window` ("" : no limit).
@@ -205,7 +208,7 @@ TEST(Tiledesk, FullSyncThenOnlyWhatChanged) {
     const auto source = UniqueName("tiledesk");
     const auto config = dir.Write("c.yaml", TiledeskConfig(dsn, source, emu, dir.path()));
 
-    auto first = RunChatsyncd({"-c", config, "once"}, kFastRateClock, std::chrono::minutes(10));
+    auto first = RunChatsyncd(OnceOnFastRateClock(config), {}, std::chrono::minutes(10));
     ASSERT_EQ(first.exit_code, 0) << first.output;
     auto data = emu.Admin("GET", "/_admin/tiledesk/dataset").as_object();
     const auto& requests = data.at("requests").as_array();
@@ -291,7 +294,7 @@ TEST(Tiledesk, FullSyncThenOnlyWhatChanged) {
     );
     emu.Admin("POST", "/_admin/requests/clear");
 
-    auto second = RunChatsyncd({"-c", config, "once"}, kFastRateClock, std::chrono::minutes(5));
+    auto second = RunChatsyncd(OnceOnFastRateClock(config), {}, std::chrono::minutes(5));
     ASSERT_EQ(second.exit_code, 0) << second.output;
     log = emu.Requests();
     // Only the changed conversations' messages were fetched.

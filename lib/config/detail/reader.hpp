@@ -15,6 +15,7 @@
 
 #include "config/config.hpp"
 #include "config/detail/interpolate.hpp"
+#include "config/detail/messages.hpp"
 #include "config/detail/yaml_tree.hpp"
 #include "core/duration.hpp"
 
@@ -24,21 +25,6 @@
 /// a failed read returns nullopt and leaves the caller's default in place.
 
 namespace chatsync::config::detail {
-
-/// `base.key`, or `key` at the top.
-std::string JoinPath(std::string_view base, std::string_view key);
-
-/// `base[i]`.
-std::string IndexPath(std::string_view base, std::size_t i);
-
-/// The candidate closest to `word` when it is close enough to be a likely typo, else "".
-std::string ClosestMatch(std::string_view word, const std::vector<std::string>& candidates);
-
-/// "a, b, c".
-std::string JoinNames(const std::vector<std::string>& names);
-
-/// Orders errors for reading: by file (in order of first appearance), then line and column.
-void SortByPosition(std::vector<ConfigError>& errors);
 
 /// Where errors go and how scalars are read for one file.
 class Context final {
@@ -145,61 +131,6 @@ struct Entry {
 /// Reports a non-mapping, non-scalar keys and duplicates (dropping the later ones).
 std::vector<Entry> ReadEntries(Context& ctx, const YamlNode& node, const std::string& path);
 
-/// Reads a mapping with a fixed set of keys. Each key asked for becomes known; Finish()
-/// reports every other key as unknown (with the closest known key as a suggestion) and
-/// every duplicate key.
-class MapReader final {
-public:
-    /// Reports when `node` is neither a mapping nor null (null reads as empty).
-    MapReader(Context& ctx, const YamlNode& node, std::string path);
-
-    MapReader(const MapReader&) = delete;
-    MapReader& operator=(const MapReader&) = delete;
-
-    /// The node was a mapping (or null).
-    bool valid() const noexcept { return valid_; }
-
-    const Mark& mark() const noexcept { return node_.mark; }
-
-    const std::string& path() const noexcept { return path_; }
-
-    std::string PathOf(std::string_view key) const { return JoinPath(path_, key); }
-
-    Context& ctx() noexcept { return ctx_; }
-
-    /// The value at `key` (null values included), or nullptr when the key is absent.
-    const YamlNode* Get(std::string_view key);
-
-    /// The key node for `key`, for messages about the key itself; nullptr when absent.
-    const YamlNode* KeyNode(std::string_view key) const;
-
-    /// Like Get, but null or absent is reported as missing.
-    const YamlNode* Required(std::string_view key);
-
-    /// Makes keys known without reading them.
-    void Allow(std::initializer_list<std::string_view> keys);
-
-    /// Whether `key` is present with a non-null value.
-    bool Has(std::string_view key) const;
-
-    std::optional<std::string> String(std::string_view key);
-    std::optional<bool> Bool(std::string_view key);
-    std::optional<std::int64_t> Integer(std::string_view key, std::int64_t min, std::int64_t max);
-    std::optional<Millis> Duration(std::string_view key, bool positive = false);
-    std::optional<std::uint64_t> ByteSize(std::string_view key);
-    std::optional<std::size_t> Choice(std::string_view key, const std::vector<std::string>& names);
-
-    /// Reports unknown and duplicate keys. Call once, after every Get.
-    void Finish();
-
-private:
-    Context& ctx_;
-    const YamlNode& node_;
-    std::string path_;
-    bool valid_ = false;
-    std::vector<std::string> known_;
-};
-
 /// A table of the names an enum is written as in YAML.
 template <class E, std::size_t N>
 using NameTable = std::array<std::pair<std::string_view, E>, N>;
@@ -238,16 +169,6 @@ std::optional<E> ReadEnum(
         return std::nullopt;
     }
     return table[*index].second;
-}
-
-/// The same for `key` of a mapping (absent: nullopt, no error).
-template <class E, std::size_t N>
-std::optional<E> ReadEnum(MapReader& map, std::string_view key, const NameTable<E, N>& table) {
-    const YamlNode* node = map.Get(key);
-    if (node == nullptr) {
-        return std::nullopt;
-    }
-    return ReadEnum(map.ctx(), *node, map.PathOf(key), table);
 }
 
 }  // namespace chatsync::config::detail

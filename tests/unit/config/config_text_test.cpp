@@ -1,10 +1,18 @@
 // What the loader refuses before reading any key: a file with nothing in it, a file that is
-// not UTF-8 text, and a database DSN that libpq would refuse, each with its place in the file
-// and never with the bytes or the password it holds.
+// not UTF-8 text, a YAML stream of more than one document, and a database DSN that libpq
+// would refuse, each with its place in the file and never with the bytes or the password it
+// holds.
 
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <future>
+#include <iterator>
 #include <string>
 #include <vector>
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "config/config.hpp"
@@ -57,6 +65,42 @@ TEST(ConfigText, BytesThatAreNotUtf8AreReportedByPositionNotEchoed) {
     }
     // Multi-byte UTF-8 counts as one column, and is accepted.
     EXPECT_EQ(Errors("sources: []\n# caf\xc3\xa9 \xf0\x9f\x98\x80\n"), "");
+}
+
+/// Errors(yaml), failing the whole run when it takes longer than a parse of a small text
+/// can: a parser stuck in a loop cannot be stopped, and waiting for it would hang the run.
+std::string ErrorsWithin(const std::string& yaml, std::chrono::seconds limit) {
+    auto loading = std::async(std::launch::async, [yaml] { return Errors(yaml); });
+    if (loading.wait_for(limit) != std::future_status::ready) {
+        ADD_FAILURE() << "loading did not finish within " << limit.count() << " s";
+        std::fflush(nullptr);  // _Exit flushes nothing, and the failure must be seen.
+        std::_Exit(EXIT_FAILURE);
+    }
+    return loading.get();
+}
+
+TEST(ConfigText, AStreamOfEndlessDocumentsIsRefusedQuickly) {
+    // yaml-cpp 0.7 reads this malformed text (found by fuzz_config) as an endless run of empty
+    // documents: loading it once never returned.
+    std::ifstream in(CHATSYNC_SOURCE_DIR "/fuzz/corpus/fuzz_config/endless_documents");
+    ASSERT_TRUE(in) << "the fuzz corpus file is missing";
+    const std::string endless{std::istreambuf_iterator<char>(in), {}};
+    EXPECT_THAT(
+        ErrorsWithin(endless, std::chrono::seconds(10)),
+        ::testing::MatchesRegex("test\\.yaml:[0-9]+:[0-9]+: expected one YAML document, found "
+                                "over 99")
+    );
+
+    // A long stream of documents, each separator on its own line: refused without reading the
+    // rest, at the second document's content (empty, so the line after its "---").
+    std::string many = "sources: []\n";
+    for (int i = 0; i < 100'000; ++i) {
+        many += "---\n";
+    }
+    EXPECT_EQ(
+        ErrorsWithin(many, std::chrono::seconds(10)),
+        "test.yaml:3:1: expected one YAML document, found over 99"
+    );
 }
 
 TEST(ConfigText, ADsnThatLibpqRefusesIsAConfigErrorAtItsPlace) {

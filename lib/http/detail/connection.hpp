@@ -1,0 +1,64 @@
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+
+#include "core/asio.hpp"
+
+/// @file
+/// The client's connections: one connection, plain or TLS, how it closes, and the pool of
+/// kept-alive connections per scheme, host and port.
+
+namespace chatsync::http::detail {
+
+using TlsStream = boost::beast::ssl_stream<boost::beast::tcp_stream>;
+
+/// One connection, plain or TLS. The read buffer belongs to the connection: bytes read past
+/// one response would belong to the next.
+struct Connection {
+    std::optional<boost::beast::tcp_stream> plain;
+    std::optional<TlsStream> tls;
+    boost::beast::flat_buffer buffer;
+
+    boost::beast::tcp_stream& Lowest() {
+        return tls ? boost::beast::get_lowest_layer(*tls) : *plain;
+    }
+};
+
+using ConnectionPtr = std::unique_ptr<Connection>;
+
+/// Closes a connection after a complete response: a TLS close_notify (briefly awaited), or
+/// a TCP shutdown.
+Task<void> Close(ConnectionPtr connection);
+
+/// Kept-alive connections, per key ("scheme://host:port"), at most `max_idle_per_host` each.
+class ConnectionPool final {
+public:
+    explicit ConnectionPool(std::size_t max_idle_per_host)
+        : max_idle_per_host_(max_idle_per_host) {}
+
+    /// The most recently returned connection for `key`, or nullptr.
+    ConnectionPtr Take(const std::string& key);
+
+    /// Keeps `connection` for a later request, unless the pool is full or stopped (then it
+    /// is dropped, which closes its socket).
+    void Return(const std::string& key, ConnectionPtr connection);
+
+    /// Drops every kept connection and keeps none from now on.
+    void Stop();
+
+private:
+    std::size_t max_idle_per_host_;
+    std::unordered_map<std::string, std::vector<ConnectionPtr>> idle_;
+    bool stopped_ = false;
+};
+
+}  // namespace chatsync::http::detail
