@@ -160,7 +160,7 @@ void RateBudget::WakeWaiters() noexcept {
         // that to the compiler.
         try {
             waiter->timer.cancel();
-        } catch (...) {
+        } catch (...) {  // NOLINT(bugprone-empty-catch): nothing to handle, see above.
         }
     }
 }

@@ -35,14 +35,14 @@ using boost::system::error_code;
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 
 Task<ServerResponse> CallHandler(std::shared_ptr<ServerState> state, ServerRequest request) {
-    // A failing handler answers 500 and leaves the connection and the server running.
+    ServerResponse response;
     try {
-        ServerResponse response = co_await state->handler(std::move(request));
-        co_return response;
-    } catch (const std::exception&) {
+        response = co_await state->handler(std::move(request));
     } catch (...) {
+        // A failing handler answers 500 and leaves the connection and the server running.
+        response = PlainResponse(500, "internal error\n");
     }
-    co_return PlainResponse(500, "internal error\n");
+    co_return response;
 }
 
 }  // namespace
