@@ -42,7 +42,7 @@ double Seconds(Clock::duration d) {
 }  // namespace
 
 Fetcher::Fetcher(
-    Executor executor,
+    const Executor& executor,
     const SourceSettings& settings,
     sink::Sink& sink,
     metrics::Metrics& metrics,
@@ -119,6 +119,7 @@ Task<Result<void>> Fetcher::SignIn(FetchNotes* run) {
     bare.auth = AuthSpec{};
     bare.resources.clear();
     std::vector<const ErrorRule*> rules;
+    rules.reserve(settings_.spec.error_rules.size());
     for (const auto& r : settings_.spec.error_rules) {
         rules.push_back(&r);
     }
@@ -244,6 +245,7 @@ Task<Result<FetchedPage>> Fetcher::Fetch(
     PagePosition position
 ) {
     std::vector<const ErrorRule*> rules;
+    rules.reserve(resource.error_rules.size() + settings_.spec.error_rules.size());
     for (const auto& r : resource.error_rules) {
         rules.push_back(&r);
     }

@@ -98,7 +98,7 @@ struct FetchedPage {
 class Fetcher final {
 public:
     Fetcher(
-        Executor executor,
+        const Executor& executor,
         const SourceSettings& settings,
         sink::Sink& sink,
         metrics::Metrics& metrics,
