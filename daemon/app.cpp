@@ -26,7 +26,7 @@ struct App::StopWaits {
 
 App::App(config::Config config, TestHooks hooks)
     : config_(std::move(config))
-    , hooks_(std::move(hooks))
+    , hooks_(hooks)
     , waits_(std::make_unique<StopWaits>(ioc_)) {
     RegisterSecrets(config_, redactor_);
     SetUpLogging(config_.log.level, config_.log.format, redactor_);

@@ -129,6 +129,7 @@ int CheckNames(const config::Config& config, const Arguments& args) {
     const auto* source = config.FindSource(*args.source);
     if (source == nullptr) {
         std::vector<std::string> names;
+        names.reserve(config.sources.size());
         for (const auto& s : config.sources) {
             names.push_back(s.name);
         }

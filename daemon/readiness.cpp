@@ -33,6 +33,7 @@ Task<server::Readiness> Supervisor::CheckReady() {
     }
     // Copied: a reload may change runners_ while this coroutine waits on the database.
     std::vector<std::string> sources;
+    sources.reserve(runners_.size());
     for (const auto& [name, runner] : runners_) {
         sources.push_back(name);
     }

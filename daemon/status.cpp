@@ -43,6 +43,7 @@ int Status(App& app) {
         return kExitUnavailable;
     }
     std::vector<std::string> names;
+    names.reserve(config.sources.size());
     for (const auto& source : config.sources) {
         names.push_back(source.name);
     }

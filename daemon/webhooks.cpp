@@ -114,6 +114,7 @@ int Supervisor::StartWebhooks() {
         metrics_
     );
     std::vector<std::string> names;
+    names.reserve(routes.size());
     for (const auto& r : routes) {
         names.push_back(r.source);
     }

@@ -63,8 +63,8 @@ Interpolated Interpolate(std::string_view text, const EnvLookup& lookup) {
         const std::string_view rest = inner.substr(n);
         const bool has_default = rest.starts_with(":-");
         if (name.empty() || !IsNameStart(name[0]) || (!rest.empty() && !has_default)) {
-            out.error = "bad variable reference '${" + std::string(inner) +
-                        "}' (expected ${NAME} or ${NAME:-default})";
+            out.error = "bad variable reference '${";
+            out.error.append(inner).append("}' (expected ${NAME} or ${NAME:-default})");
             return out;
         }
         const std::optional<std::string> value = lookup(name);
@@ -73,8 +73,11 @@ Interpolated Interpolate(std::string_view text, const EnvLookup& lookup) {
         } else if (value) {
             out.text += *value;
         } else {
-            out.error = "environment variable " + name + " is not set (use ${" + name +
-                        ":-default} to give a default)";
+            out.error = "environment variable ";
+            out.error.append(name)
+                .append(" is not set (use ${")
+                .append(name)
+                .append(":-default} to give a default)");
             return out;
         }
         out.used_env = true;

@@ -122,11 +122,11 @@ Task<Result<void>> SourceRunner::FetchChildren(
                               : settings_.budget.concurrency == 0 ? kUnboundedWorkers
                                                                   : settings_.budget.concurrency;
     const std::size_t workers = std::min(limit, fetch.parents.size());
-    using Worker = decltype(net::co_spawn(executor_, FetchChildrenOf(run, fetch), net::deferred));
+    using Worker = decltype(net::co_spawn(executor_, FetchChildrenOf(&run, &fetch), net::deferred));
     std::vector<Worker> spawned;
     spawned.reserve(workers);
     for (std::size_t i = 0; i < workers; ++i) {
-        spawned.push_back(net::co_spawn(executor_, FetchChildrenOf(run, fetch), net::deferred));
+        spawned.push_back(net::co_spawn(executor_, FetchChildrenOf(&run, &fetch), net::deferred));
     }
     auto group = net::experimental::make_parallel_group(std::move(spawned));
     auto wait = group.async_wait(net::experimental::wait_for_all(), kUseAwaitable);
@@ -150,34 +150,34 @@ Task<Result<void>> SourceRunner::FetchChildren(
     co_return *fetch.failure;
 }
 
-Task<void> SourceRunner::FetchChildrenOf(RunContext& run, ChildFetch& fetch) {
-    while (!fetch.failure && fetch.next < fetch.parents.size()) {
-        const std::size_t index = fetch.next++;
-        const json::value& parent = fetch.parents[index];
-        for (std::size_t c = 0; c < fetch.children.size() && !fetch.failure; ++c) {
-            const auto& child = *fetch.children[c];
+Task<void> SourceRunner::FetchChildrenOf(RunContext* run, ChildFetch* fetch) {
+    while (!fetch->failure && fetch->next < fetch->parents.size()) {
+        const std::size_t index = fetch->next++;
+        const json::value& parent = fetch->parents[index];
+        for (std::size_t c = 0; c < fetch->children.size() && !fetch->failure; ++c) {
+            const auto& child = *fetch->children[c];
             auto position = FirstPosition(child.pagination);
-            while (!fetch.failure) {
+            while (!fetch->failure) {
                 if (fetcher_.stopping()) {
-                    fetch.Fail(Errc::kCancelled, run.error);
+                    fetch->Fail(Errc::kCancelled, run->error);
                     co_return;
                 }
                 json::object ctx;
                 ctx["config"] = settings_.values;
                 ctx["parent"] = parent;
                 ctx["page"] = connectors::PageContext(child.pagination, position);
-                auto task = fetcher_.Fetch(run, child, std::move(ctx), position);
+                auto task = fetcher_.Fetch(*run, child, std::move(ctx), position);
                 auto fetched = co_await std::move(task);
                 if (!fetched) {
-                    fetch.Fail(fetched.error(), run.error);
+                    fetch->Fail(fetched.error(), run->error);
                     co_return;
                 }
                 json::value* found = nullptr;
                 if (!fetched->ignored) {
                     auto selected = FindRecords(fetched->body, child);
                     if (!selected) {
-                        run.error = selected.error().message();
-                        fetch.Fail(selected.error(), run.error);
+                        run->error = selected.error().message();
+                        fetch->Fail(selected.error(), run->error);
                         co_return;
                     }
                     found = *selected;
@@ -191,9 +191,9 @@ Task<void> SourceRunner::FetchChildrenOf(RunContext& run, ChildFetch& fetch) {
                     fetched->url
                 );
                 const json::array records = TakeRecords(found, child);
-                auto gather = GatherChildPage(run, fetch, c, records, parent, fetched->bytes);
+                auto gather = GatherChildPage(run, fetch, c, &records, &parent, fetched->bytes);
                 if (auto gathered = co_await std::move(gather); !gathered) {
-                    fetch.Fail(gathered.error(), run.error);
+                    fetch->Fail(gathered.error(), run->error);
                     co_return;
                 }
                 if (!next) {
@@ -202,26 +202,26 @@ Task<void> SourceRunner::FetchChildrenOf(RunContext& run, ChildFetch& fetch) {
                 position = *next;
             }
         }
-        if (!fetch.failure) {
-            fetch.done[index] = true;
+        if (!fetch->failure) {
+            fetch->done[index] = true;
         }
     }
 }
 
 Task<Result<void>> SourceRunner::GatherChildPage(
-    RunContext& run,
-    ChildFetch& fetch,
+    RunContext* run,
+    ChildFetch* fetch,
     std::size_t child,
-    const json::array& records,
-    const json::value& parent,
+    const json::array* records,
+    const json::value* parent,
     std::size_t bytes
 ) {
     std::size_t start = 0;
-    while (start < records.size()) {
-        auto& rows = *fetch.rows;
+    while (start < records->size()) {
+        auto& rows = *fetch->rows;
         // No await between this check and the append: what it finds holds for the append.
-        const std::size_t room = fetch.max_rows > rows.rows ? fetch.max_rows - rows.rows : 0;
-        if (rows.rows > 0 && (room == 0 || rows.bytes + bytes > fetch.max_bytes)) {
+        const std::size_t room = fetch->max_rows > rows.rows ? fetch->max_rows - rows.rows : 0;
+        if (rows.rows > 0 && (room == 0 || rows.bytes + bytes > fetch->max_bytes)) {
             auto flush = FlushChildren(run, fetch);
             if (auto flushed = co_await std::move(flush); !flushed) {
                 co_return flushed.error();
@@ -229,11 +229,11 @@ Task<Result<void>> SourceRunner::GatherChildPage(
             // Other workers may have added rows meanwhile: look again.
             continue;
         }
-        const std::size_t end = std::min(records.size(), start + std::max<std::size_t>(room, 1));
+        const std::size_t end = std::min(records->size(), start + std::max<std::size_t>(room, 1));
         RowBatch batch;
-        const std::span<const json::value> part(records.data() + start, end - start);
-        if (auto r = AppendRecords(batch, part, *fetch.children[child], &parent); !r) {
-            run.error = r.error().message();
+        const std::span<const json::value> part(records->data() + start, end - start);
+        if (auto r = AppendRecords(batch, part, *fetch->children[child], parent); !r) {
+            run->error = r.error().message();
             co_return r.error();
         }
         rows.tables[child].second.Append(std::move(batch));
@@ -246,26 +246,26 @@ Task<Result<void>> SourceRunner::GatherChildPage(
     co_return Result<void>{};
 }
 
-Task<Result<void>> SourceRunner::FlushChildren(RunContext& run, ChildFetch& fetch) {
-    if (fetch.flushing) {
-        auto wait = fetch.flushed.async_wait(kAsTuple);
+Task<Result<void>> SourceRunner::FlushChildren(RunContext* run, ChildFetch* fetch) {
+    if (fetch->flushing) {
+        auto wait = fetch->flushed.async_wait(kAsTuple);
         auto [ec] = co_await std::move(wait);
         // Cancelled when the flush in progress ends: the wake-up this waits for.
         (void)ec;
-        if (fetch.failure) {
-            co_return *fetch.failure;
+        if (fetch->failure) {
+            co_return *fetch->failure;
         }
         co_return Result<void>{};
     }
-    fetch.flushing = true;
+    fetch->flushing = true;
     // Parents whose rows are all in this commit (or an earlier one) are no longer pending;
     // the others, some of whose rows it may hold, are fetched again after a crash.
-    auto checkpoint = Encode(fetch.Pending());
+    auto checkpoint = Encode(fetch->Pending());
     auto commit =
-        CommitRows(run, *run.resource, RowBatch{}, std::move(checkpoint), false, fetch.Take());
+        CommitRows(*run, *run->resource, RowBatch{}, std::move(checkpoint), false, fetch->Take());
     auto written = co_await std::move(commit);
-    fetch.flushing = false;
-    fetch.flushed.cancel();
+    fetch->flushing = false;
+    fetch->flushed.cancel();
     if (!written) {
         co_return written.error();
     }

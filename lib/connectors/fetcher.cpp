@@ -42,7 +42,7 @@ double Seconds(Clock::duration d) {
 }  // namespace
 
 Fetcher::Fetcher(
-    Executor executor,
+    const Executor& executor,
     const SourceSettings& settings,
     sink::Sink& sink,
     metrics::Metrics& metrics,
@@ -72,7 +72,7 @@ Task<bool> Fetcher::Sleep(Millis duration) {
     co_return co_await sleeping_.SleepFor(duration);
 }
 
-Task<Result<void>> Fetcher::EnsureLogin(FetchNotes& run, const std::string* rejected_token) {
+Task<Result<void>> Fetcher::EnsureLogin(FetchNotes* run, const std::string* rejected_token) {
     const auto& auth = settings_.spec.auth;
     if (auth.kind != AuthKind::kLogin) {
         co_return Result<void>{};
@@ -86,7 +86,7 @@ Task<Result<void>> Fetcher::EnsureLogin(FetchNotes& run, const std::string* reje
             co_return Errc::kCancelled;
         }
     }
-    if (HeldMeanwhile(run)) {
+    if (HeldMeanwhile(*run)) {
         co_return Errc::kSourceHeld;
     }
     const bool expired = auth.token_ttl.count() > 0 && Clock::now() - login_at_ > auth.token_ttl;
@@ -109,7 +109,7 @@ Task<Result<void>> Fetcher::EnsureLogin(FetchNotes& run, const std::string* reje
     co_return co_await SignIn(run);
 }
 
-Task<Result<void>> Fetcher::SignIn(FetchNotes& run) {
+Task<Result<void>> Fetcher::SignIn(FetchNotes* run) {
     const auto& auth = settings_.spec.auth;
     login_token_.clear();
     json::object ctx;
@@ -119,6 +119,7 @@ Task<Result<void>> Fetcher::SignIn(FetchNotes& run) {
     bare.auth = AuthSpec{};
     bare.resources.clear();
     std::vector<const ErrorRule*> rules;
+    rules.reserve(settings_.spec.error_rules.size());
     for (const auto& r : settings_.spec.error_rules) {
         rules.push_back(&r);
     }
@@ -127,7 +128,7 @@ Task<Result<void>> Fetcher::SignIn(FetchNotes& run) {
     while (true) {
         auto request = BuildRequest(bare, auth.login, PaginationSpec{}, PagePosition{}, ctx);
         http::RateBudget::Wait wait;
-        auto permit = co_await budget_.Acquire(wait);
+        auto permit = co_await budget_.Acquire(&wait);
         if (!permit) {
             co_return permit.error();
         }
@@ -135,10 +136,10 @@ Task<Result<void>> Fetcher::SignIn(FetchNotes& run) {
         auto response = co_await client_.Send(std::move(request));
         permit = http::RateBudget::Permit{};
         if (!response && response.error() == Errc::kUpstreamLatched) {
-            LatchedMeanwhile(run);
+            LatchedMeanwhile(*run);
             co_return response.error();
         }
-        ++run.requests;
+        ++run->requests;
         // A transport failure, a 5xx or a 429 may pass; anything else is the answer.
         std::string transient;
         std::optional<Millis> retry_after;
@@ -147,7 +148,7 @@ Task<Result<void>> Fetcher::SignIn(FetchNotes& run) {
                 source, "_login", ErrorKind(response.error()), SecondsSince(started)
             );
             if (response.error() != Condition::kRetryable) {
-                run.error = "login request failed: " + response.error().message();
+                run->error = "login request failed: " + response.error().message();
                 co_return response.error();
             }
             transient = response.error().message();
@@ -165,7 +166,7 @@ Task<Result<void>> Fetcher::SignIn(FetchNotes& run) {
         }
         if (!transient.empty()) {
             if (++failures >= settings_.backoff.max_attempts) {
-                run.error =
+                run->error =
                     "login failed after " + std::to_string(failures) + " attempts: " + transient;
                 co_return Errc::kRetriesExhausted;
             }
@@ -193,12 +194,12 @@ Task<Result<void>> Fetcher::SignIn(FetchNotes& run) {
             // The source's error rules word the refusal ("Wrong password."). Any other 4xx
             // says the credentials or the account are wrong: the same ones cannot do better.
             const auto verdict = Classify(rules, *response, ec ? nullptr : &body);
-            run.error = "login rejected the credentials: " + verdict.message;
+            run->error = "login rejected the credentials: " + verdict.message;
             co_return Errc::kUpstreamAuth;
         }
         const auto* token = ec ? nullptr : FindPath(body, auth.token_path);
         if (token == nullptr || !token->is_string() || token->get_string().empty()) {
-            run.error = "login response has no token at '" + auth.token_path + "'";
+            run->error = "login response has no token at '" + auth.token_path + "'";
             co_return Errc::kUpstreamBadPayload;
         }
         login_token_ = std::string(token->get_string());
@@ -244,6 +245,7 @@ Task<Result<FetchedPage>> Fetcher::Fetch(
     PagePosition position
 ) {
     std::vector<const ErrorRule*> rules;
+    rules.reserve(resource.error_rules.size() + settings_.spec.error_rules.size());
     for (const auto& r : resource.error_rules) {
         rules.push_back(&r);
     }
@@ -264,7 +266,7 @@ Task<Result<FetchedPage>> Fetcher::Fetch(
         if (HeldMeanwhile(run)) {
             co_return Errc::kSourceHeld;
         }
-        if (auto login = co_await EnsureLogin(run, nullptr); !login) {
+        if (auto login = co_await EnsureLogin(&run, nullptr); !login) {
             if (login.error() == Errc::kUpstreamAuth) {
                 HoldSource(run);
             }
@@ -283,7 +285,7 @@ Task<Result<FetchedPage>> Fetcher::Fetch(
         const auto url = request.url;
 
         http::RateBudget::Wait wait;
-        auto permit = co_await budget_.Acquire(wait);
+        auto permit = co_await budget_.Acquire(&wait);
         if (!permit) {
             co_return permit.error();
         }
@@ -437,7 +439,7 @@ Task<Result<FetchedPage>> Fetcher::Fetch(
                 if (settings_.spec.auth.kind == AuthKind::kLogin && !relogged) {
                     relogged = true;
                     metrics_.Retry(source, "auth_refresh");
-                    if (auto login = co_await EnsureLogin(run, &used_token); !login) {
+                    if (auto login = co_await EnsureLogin(&run, &used_token); !login) {
                         if (login.error() == Errc::kUpstreamAuth) {
                             HoldSource(run);
                         }

@@ -98,7 +98,7 @@ struct FetchedPage {
 class Fetcher final {
 public:
     Fetcher(
-        Executor executor,
+        const Executor& executor,
         const SourceSettings& settings,
         sink::Sink& sink,
         metrics::Metrics& metrics,
@@ -142,10 +142,11 @@ public:
 private:
     /// Signs in when the auth is a login and there is no valid token. One sign-in at a time:
     /// concurrent callers wait for the one in flight. `rejected_token` is the token a 401
-    /// answered; a sign-in happens only if it is still the current one.
-    Task<Result<void>> EnsureLogin(FetchNotes& notes, const std::string* rejected_token);
-    /// Sends the login request and keeps the token it returns.
-    Task<Result<void>> SignIn(FetchNotes& notes);
+    /// answered; a sign-in happens only if it is still the current one. `notes` (not null)
+    /// is the caller's, which awaits the result.
+    Task<Result<void>> EnsureLogin(FetchNotes* notes, const std::string* rejected_token);
+    /// Sends the login request and keeps the token it returns. `notes` is not null.
+    Task<Result<void>> SignIn(FetchNotes* notes);
     /// Stops every resource of the source for settings_.hold, and says so in notes.error.
     void HoldSource(FetchNotes& notes);
 

@@ -361,7 +361,8 @@ void MapCrm(
     }
     Text ts;
     for (const auto path : {"updated_ts", "created_ts", "closed_ts", "notify_ts"}) {
-        if ((ts = UnixTime(At(e, path)))) {
+        ts = UnixTime(At(e, path));
+        if (ts) {
             break;
         }
     }

@@ -237,7 +237,12 @@ ParentKeys(const ConnectorSpec& spec, const std::string& parent, const json::arr
     }
     std::set<std::string> names;
     for (const auto* child : children) {
-        for (const auto& [column, path] : child->parent->fields) {
+        // ChildrenOf lists only resources that name a parent.
+        const auto& link = child->parent;
+        if (!link) {
+            continue;
+        }
+        for (const auto& [column, path] : link->fields) {
             names.insert(path.substr(0, path.find('.')));
         }
         const auto& request = child->request;
@@ -248,8 +253,8 @@ ParentKeys(const ConnectorSpec& spec, const std::string& parent, const json::arr
         for (const auto& [name, value] : request.headers) {
             ParentNames(value, names);
         }
-        if (request.body) {
-            ParentNames(json::serialize(*request.body), names);
+        if (const auto& body = request.body; body) {
+            ParentNames(json::serialize(*body), names);
         }
     }
     json::array out;

@@ -1,9 +1,7 @@
 #include <algorithm>
 #include <chrono>
 #include <limits>
-#include <unordered_set>
 
-#include <boost/json/serialize.hpp>
 #include <spdlog/spdlog.h>
 
 #include "connectors/cursor.hpp"
@@ -53,7 +51,14 @@ Task<RunReport> SourceRunner::ReadListing(RunContext& run) {
     const auto& source = settings_.name;
     const auto& inc = resource.incremental;
     auto& checkpoint = run.checkpoint;
-    const auto children = ChildrenOf(settings_.spec, resource.name);
+    ListingState state;
+    state.resource = &resource;
+    state.children = ChildrenOf(settings_.spec, resource.name);
+    state.all_children =
+        std::any_of(state.children.begin(), state.children.end(), [](const auto* c) {
+            return !c->parent->only_changed;
+        });
+    const auto& children = state.children;
     const auto& partition = resource.partition;
     if (partition && checkpoint.partitions.empty()) {
         checkpoint.partitions = EncodePartitions(FirstPartitions(*partition));
@@ -86,179 +91,22 @@ Task<RunReport> SourceRunner::ReadListing(RunContext& run) {
         [&](const PagePosition& at, const FetchedPage& page, const json::value* found) {
             return Following(run, guard, at, page, found);
         };
-    // Pages read while the previous write ran, in order.
-    Pages ahead;
-    // Pages that go to the table as they are, of a resource listed in one sequence, are
-    // gathered into one transaction for as many as were read ahead during the previous
-    // write: the rows, and the checkpoint after the last of them.
+    auto& ahead = state.ahead;
     const bool gathers = !partition && resource.scalar_field.empty() && !resource.changes_only;
     const std::size_t gather_bytes =
         gathers ? std::min<std::size_t>(kGatherBytes, settings_.max_in_flight_bytes / 2) : 0;
-    RowBatch gathered;
-    std::string gathered_checkpoint;
-    // For a parent resource: the checkpoint after the gathered pages, the keys of their
-    // records (row by row, to find the parents whose rows changed), and their parents still
-    // unseen, all pending in the gathered commit.
-    Checkpoint gathered_state;
-    json::array gathered_keys;
-    json::array gathered_pending;
-    // The children of the last committed batch, fetched and not yet committed: they go into
-    // the next batch's transaction, or alone before it when together they would pass
-    // max_batch_rows. While they are owed, `children_checkpoint` is what they commit with
-    // alone: the last committed checkpoint, with no parent pending.
-    ChildRows child_rows;
-    std::optional<std::string> children_checkpoint;
-    const bool all_children = std::any_of(children.begin(), children.end(), [](const auto* c) {
-        return !c->parent->only_changed;
-    });
-    // Parents whose children were fetched in this run, by the fields the children read: a
-    // parent listed twice (overlapping partitions, a page read again) gets its children
-    // once. With `mark`, the ones returned are recorded as fetched.
-    std::unordered_set<std::string> parents_done;
-    const auto unseen_parents = [&](const json::array& parents, bool mark) {
-        if (children.empty()) {
-            return parents;
-        }
-        const auto keys = ParentKeys(settings_.spec, resource.name, parents);
-        json::array out;
-        for (std::size_t i = 0; i < parents.size(); ++i) {
-            auto key = json::serialize(keys[i]);
-            const bool seen =
-                mark ? !parents_done.insert(std::move(key)).second : parents_done.contains(key);
-            if (!seen) {
-                out.push_back(parents[i]);
-            }
-        }
-        return out;
-    };
-    // Commits the children owed alone, with the checkpoint they are owed under.
-    const auto commit_children = [&]() -> Task<Result<void>> {
-        auto write = CommitRows(
-            run,
-            resource,
-            RowBatch{},
-            *std::exchange(children_checkpoint, std::nullopt),
-            false,
-            std::exchange(child_rows, ChildRows{})
-        );
-        if (auto written = co_await std::move(write); !written) {
-            co_return written.error();
-        }
-        co_return Result<void>{};
-    };
-    // Commits the children owed alone when the rows they would go with leave no room for
-    // them in one transaction.
-    const auto make_room = [&](std::size_t rows) -> Task<Result<void>> {
-        if (!children_checkpoint || child_rows.rows == 0 ||
-            rows + child_rows.rows <= settings_.max_batch_rows) {
-            co_return Result<void>{};
-        }
-        co_return co_await commit_children();
-    };
-    // Fetches the children of the parents of a committed batch (`keys`, one per row; those
-    // inserted or changed, `changed`, unless some child wants all), into child_rows.
-    // `committed` is the checkpoint the batch committed with.
-    const auto fetch_children = [&](const json::array& keys,
-                                    const std::vector<std::size_t>& changed,
-                                    Checkpoint committed) -> Task<Result<void>> {
-        json::array parents;
-        if (all_children) {
-            parents = unseen_parents(keys, true);
-        } else {
-            for (const auto index : changed) {
-                parents.push_back(keys[index]);
-            }
-            parents = unseen_parents(parents, true);
-        }
-        // The batch's commit left all its parents pending; those whose children are fetched
-        // leave the list as their rows commit, the others with the next commit.
-        auto fetch = FetchChildren(run, std::move(parents), committed, child_rows);
-        if (auto r = co_await std::move(fetch); !r) {
-            co_return r.error();
-        }
-        committed.pending.clear();
-        children_checkpoint = Encode(committed);
-        co_return Result<void>{};
-    };
-    // Commits the gathered pages, with the children of the batch before (and reading ahead
-    // meanwhile when `read` is given), then fetches their own children.
-    const auto commit_gathered = [&](std::optional<ReadAhead> read) -> Task<Result<void>> {
-        if (auto room = co_await make_room(gathered.size()); !room) {
-            co_return room.error();
-        }
-        children_checkpoint.reset();
-        auto write = CommitRows(
-            run,
-            resource,
-            std::exchange(gathered, RowBatch{}),
-            gathered_checkpoint,
-            !children.empty(),
-            std::exchange(child_rows, ChildRows{})
-        );
-        Changed written = Errc::kCancelled;
-        if (read) {
-            auto both = WriteWhileReading(run, resource, std::move(write), std::move(*read), ahead);
-            written = co_await std::move(both);
-        } else {
-            written = co_await std::move(write);
-        }
-        if (!written) {
-            co_return written.error();
-        }
-        if (children.empty()) {
-            co_return Result<void>{};
-        }
-        const json::array keys = std::exchange(gathered_keys, json::array{});
-        gathered_pending = json::array{};
-        auto batch_children = fetch_children(keys, *written, gathered_state);
-        co_return co_await std::move(batch_children);
-    };
-    // Ends the run as failed or cancelled, writing the pages gathered before the failure.
-    const auto fail = [&](boost::system::error_code ec, RunOutcome outcome) -> Task<RunReport> {
-        if (!gathered.empty()) {
-            if (children_checkpoint &&
-                gathered.size() + child_rows.rows > settings_.max_batch_rows) {
-                auto flush = FlushGathered(
-                    run,
-                    resource,
-                    RowBatch{},
-                    std::exchange(child_rows, ChildRows{}),
-                    *std::exchange(children_checkpoint, std::nullopt)
-                );
-                co_await std::move(flush);
-            }
-            // With the children owed (their parents are no longer pending in it).
-            auto flush = FlushGathered(
-                run,
-                resource,
-                std::exchange(gathered, RowBatch{}),
-                std::exchange(child_rows, ChildRows{}),
-                gathered_checkpoint
-            );
-            co_await std::move(flush);
-        } else if (children_checkpoint) {
-            auto flush = FlushGathered(
-                run,
-                resource,
-                RowBatch{},
-                std::exchange(child_rows, ChildRows{}),
-                *std::exchange(children_checkpoint, std::nullopt)
-            );
-            co_await std::move(flush);
-        }
-        run.Fail(ec, outcome);
-        auto finish = Finish(run, run.report.outcome);
-        co_return co_await std::move(finish);
-    };
+    auto& gathered = state.gathered;
+    auto& child_rows = state.child_rows;
+    auto& children_checkpoint = state.children_checkpoint;
     while (position) {
         if (fetcher_.stopping()) {
-            co_return co_await fail(Errc::kCancelled, RunOutcome::kCancelled);
+            co_return co_await FailListing(&run, &state, Errc::kCancelled, RunOutcome::kCancelled);
         }
         auto fetch = FetchUnlessAhead(ahead, run, resource, page_context(*position), *position);
         Result<FetchedPage> fetched = co_await std::move(fetch);
         if (!fetched) {
             const auto ec = fetched.error();
-            co_return co_await fail(ec, detail::OutcomeOf(ec));
+            co_return co_await FailListing(&run, &state, ec, detail::OutcomeOf(ec));
         }
         json::value* found = nullptr;
         if (!fetched->ignored) {
@@ -266,7 +114,7 @@ Task<RunReport> SourceRunner::ReadListing(RunContext& run) {
             if (!selected) {
                 run.error = "page " + std::to_string(position->pages + 1) + " from " +
                             http::RedactUrl(fetched->url) + ": " + selected.error().message();
-                co_return co_await fail(selected.error(), RunOutcome::kFailed);
+                co_return co_await FailListing(&run, &state, selected.error(), RunOutcome::kFailed);
             }
             found = *selected;
         }
@@ -335,7 +183,9 @@ Task<RunReport> SourceRunner::ReadListing(RunContext& run) {
             run.error = "keyset listing does not advance: page " +
                         std::to_string(position->pages + 1) +
                         " has records before cursor.start; does the API filter by it?";
-            co_return co_await fail(Errc::kUpstreamBadPayload, RunOutcome::kFailed);
+            co_return co_await FailListing(
+                &run, &state, Errc::kUpstreamBadPayload, RunOutcome::kFailed
+            );
         }
         if (next && !position->keyset.empty() && next->keyset == position->keyset) {
             // More records share this cursor value than a page holds, and they are paged
@@ -443,7 +293,7 @@ Task<RunReport> SourceRunner::ReadListing(RunContext& run) {
         // they commit, and a crash right after must not lose their children. The list is
         // narrowed to the parents whose children are still to come as those commit.
         checkpoint.pending =
-            ParentKeys(settings_.spec, resource.name, unseen_parents(records, false));
+            ParentKeys(settings_.spec, resource.name, UnseenParents(state, records, false));
         const auto resume = Encode(checkpoint);
         if (inc) {
             for (const auto& item : records) {
@@ -466,26 +316,28 @@ Task<RunReport> SourceRunner::ReadListing(RunContext& run) {
             } else if (auto r = AppendRecords(rows, records, resource, nullptr); !r) {
                 run.error =
                     "page " + std::to_string(position->pages + 1) + ": " + r.error().message();
-                co_return co_await fail(r.error(), RunOutcome::kFailed);
+                co_return co_await FailListing(&run, &state, r.error(), RunOutcome::kFailed);
             }
             if (!gathered.empty() && gathered.size() + rows.size() > settings_.max_batch_rows) {
-                auto write = commit_gathered(std::nullopt);
+                auto write = CommitGathered(&run, &state, std::nullopt);
                 if (auto written = co_await std::move(write); !written) {
-                    co_return co_await fail(written.error(), detail::OutcomeOf(written.error()));
+                    co_return co_await FailListing(
+                        &run, &state, written.error(), detail::OutcomeOf(written.error())
+                    );
                 }
             }
             gathered.Append(std::move(rows));
             if (!children.empty()) {
                 for (auto& key : ParentKeys(settings_.spec, resource.name, records)) {
-                    gathered_keys.push_back(std::move(key));
+                    state.gathered_keys.push_back(std::move(key));
                 }
                 for (auto& parent : checkpoint.pending) {
-                    gathered_pending.push_back(std::move(parent));
+                    state.gathered_pending.push_back(std::move(parent));
                 }
-                checkpoint.pending = gathered_pending;
-                gathered_state = checkpoint;
+                checkpoint.pending = state.gathered_pending;
+                state.gathered_state = checkpoint;
             }
-            gathered_checkpoint = Encode(checkpoint);
+            state.gathered_checkpoint = Encode(checkpoint);
             ++run.report.pages;
             position = next;
             if (next && !ahead.empty() && !fetcher_.stopping()) {
@@ -496,24 +348,29 @@ Task<RunReport> SourceRunner::ReadListing(RunContext& run) {
                 2 * fetched->bytes <= settings_.max_in_flight_bytes) {
                 read = ReadAhead{*next, page_context, following, gather_bytes};
             }
-            auto write = commit_gathered(std::move(read));
+            auto write = CommitGathered(&run, &state, std::move(read));
             if (auto written = co_await std::move(write); !written) {
-                co_return co_await fail(written.error(), detail::OutcomeOf(written.error()));
+                co_return co_await FailListing(
+                    &run, &state, written.error(), detail::OutcomeOf(written.error())
+                );
             }
             continue;
         }
         if (!gathered.empty()) {
-            auto write = commit_gathered(std::nullopt);
+            auto write = CommitGathered(&run, &state, std::nullopt);
             if (auto written = co_await std::move(write); !written) {
-                co_return co_await fail(written.error(), detail::OutcomeOf(written.error()));
+                co_return co_await FailListing(
+                    &run, &state, written.error(), detail::OutcomeOf(written.error())
+                );
             }
         }
         // The children of the batch before go with this page when both fit in one
         // transaction (a page of more than max_batch_rows rows is written in several).
         const bool with_children =
             !children.empty() && records.size() + child_rows.rows <= settings_.max_batch_rows;
-        if (auto room = co_await make_room(with_children ? records.size() : kNoRoom); !room) {
-            co_return co_await fail(room.error(), RunOutcome::kFailed);
+        if (auto room = co_await MakeRoom(&run, &state, with_children ? records.size() : kNoRoom);
+            !room) {
+            co_return co_await FailListing(&run, &state, room.error(), RunOutcome::kFailed);
         }
         RowBatch rows;
         if (with_children) {
@@ -522,7 +379,7 @@ Task<RunReport> SourceRunner::ReadListing(RunContext& run) {
             } else if (auto r = AppendRecords(rows, records, resource, nullptr); !r) {
                 run.error =
                     "page " + std::to_string(position->pages + 1) + ": " + r.error().message();
-                co_return co_await fail(r.error(), RunOutcome::kFailed);
+                co_return co_await FailListing(&run, &state, r.error(), RunOutcome::kFailed);
             }
         }
         // This page's checkpoint follows the one the children owed would have committed
@@ -564,21 +421,25 @@ Task<RunReport> SourceRunner::ReadListing(RunContext& run) {
             if (changed.error() == Errc::kUpstreamBadPayload) {
                 run.error = "page " + std::to_string(position->pages + 1) + ": " + run.error;
             }
-            co_return co_await fail(changed.error(), RunOutcome::kFailed);
+            co_return co_await FailListing(&run, &state, changed.error(), RunOutcome::kFailed);
         }
         ++run.report.pages;
         if (!children.empty()) {
-            auto page_children = fetch_children(records, *changed, checkpoint);
+            auto page_children = FetchBatchChildren(
+                &run, &state, std::move(records), std::move(*changed), checkpoint
+            );
             if (auto r = co_await std::move(page_children); !r) {
-                co_return co_await fail(r.error(), detail::OutcomeOf(r.error()));
+                co_return co_await FailListing(
+                    &run, &state, r.error(), detail::OutcomeOf(r.error())
+                );
             }
         }
         position = next;
     }
     if (children_checkpoint && child_rows.rows > 0) {
         // The last page's children. (With none, finishing clears the checkpoint anyway.)
-        if (auto written = co_await commit_children(); !written) {
-            co_return co_await fail(written.error(), RunOutcome::kFailed);
+        if (auto written = co_await CommitOwedChildren(&run, &state); !written) {
+            co_return co_await FailListing(&run, &state, written.error(), RunOutcome::kFailed);
         }
     }
     auto finish = Finish(run, RunOutcome::kSuccess);

@@ -354,11 +354,14 @@ PartitionStep Advance(
                 if (const auto key = EscapeProbeKey(rules, spec, records)) {
                     PartitionNotes assume = notes;
                     assume.honours_escapes = Finding::kYes;
-                    Partition p;
-                    p.pattern = *Rules(spec, assume).Literal(*key);
-                    p.call = PartitionCall::kEscape;
-                    p.probe = *key;
-                    before.push_back(std::move(p));
+                    // The key has no character that is never literal: escaped, it always is.
+                    if (auto literal = Rules(spec, assume).Literal(*key)) {
+                        Partition p;
+                        p.pattern = std::move(*literal);
+                        p.call = PartitionCall::kEscape;
+                        p.probe = *key;
+                        before.push_back(std::move(p));
+                    }
                 }
             }
             if (done.pattern.empty()) {

@@ -99,6 +99,7 @@ public:
 private:
     struct RunContext;
     struct ChildFetch;
+    struct ListingState;
     using Pages = std::deque<Result<FetchedPage>>;
     using Changed = Result<std::vector<std::size_t>>;
 
@@ -203,21 +204,56 @@ private:
         ChildRows& rows
     );
     /// One of FetchChildren's workers: takes the next parent and fetches its children, until
-    /// none is left or a worker failed.
-    Task<void> FetchChildrenOf(RunContext& run, ChildFetch& fetch);
+    /// none is left or a worker failed. `run` and `fetch` (not null) are FetchChildren's, which
+    /// outlive the worker: it awaits them all.
+    Task<void> FetchChildrenOf(RunContext* run, ChildFetch* fetch);
     /// Adds one child page's records to the gathered rows, committing them first (in parts)
-    /// when they would not fit.
+    /// when they would not fit. The pointers are not null and are the caller's, which awaits
+    /// the result.
     Task<Result<void>> GatherChildPage(
-        RunContext& run,
-        ChildFetch& fetch,
+        RunContext* run,
+        ChildFetch* fetch,
         std::size_t child,
-        const boost::json::array& records,
-        const boost::json::value& parent,
+        const boost::json::array* records,
+        const boost::json::value* parent,
         std::size_t bytes
     );
     /// Commits the gathered child rows with the pending parents not yet done. One commit at a
     /// time: a worker that finds one in progress waits for it, and returns without committing.
-    Task<Result<void>> FlushChildren(RunContext& run, ChildFetch& fetch);
+    /// `run` and `fetch` are not null, and outlive the call.
+    Task<Result<void>> FlushChildren(RunContext* run, ChildFetch* fetch);
+    /// For a parent resource's listing, the parents of `parents` whose children were not
+    /// fetched yet in this run; with `mark`, the ones returned are recorded as fetched.
+    boost::json::array
+    UnseenParents(ListingState& state, const boost::json::array& parents, bool mark) const;
+    /// Commits the children owed alone, with the checkpoint they are owed under. The pointers
+    /// (here and in the page loop's other steps) are ReadListing's, not null, and outlive the
+    /// step: ReadListing awaits it.
+    Task<Result<void>> CommitOwedChildren(RunContext* run, ListingState* state);
+    /// Commits the children owed alone when `rows` rows, to be committed with them, leave no
+    /// room for them in one transaction.
+    Task<Result<void>> MakeRoom(RunContext* run, ListingState* state, std::size_t rows);
+    /// Fetches the children of the parents of a committed batch (`keys`, one per row; those
+    /// inserted or changed, `changed`, unless some child wants all) into state->child_rows.
+    /// `committed` is the checkpoint the batch committed with.
+    Task<Result<void>> FetchBatchChildren(
+        RunContext* run,
+        ListingState* state,
+        boost::json::array keys,
+        std::vector<std::size_t> changed,
+        Checkpoint committed
+    );
+    /// Commits the gathered pages, with the children of the batch before (and reading ahead
+    /// meanwhile when `read` is given), then fetches their own children.
+    Task<Result<void>>
+    CommitGathered(RunContext* run, ListingState* state, std::optional<ReadAhead> read);
+    /// Ends the run as failed or cancelled, writing the pages gathered before the failure.
+    Task<RunReport> FailListing(
+        RunContext* run,
+        ListingState* state,
+        boost::system::error_code ec,
+        RunOutcome outcome
+    );
     /// Sets chatsync_status_value from the record a scalar resource read.
     void ExportScalar(const ResourceSpec& resource, const boost::json::array& records);
     /// For changes_only resources: drops the record when it equals the last change written,

@@ -96,13 +96,13 @@ public:
 }  // namespace
 
 const boost::system::error_category& ErrorCategory() noexcept {
-    static const ErrcCategory category;
-    return category;
+    static const ErrcCategory kCategory;
+    return kCategory;
 }
 
 const boost::system::error_category& ConditionCategory() noexcept {
-    static const CondCategory category;
-    return category;
+    static const CondCategory kCategory;
+    return kCategory;
 }
 
 boost::system::error_code make_error_code(Errc e) noexcept {

@@ -75,7 +75,7 @@ RateBudget::RateBudget(Executor executor, Options options)
     }
 }
 
-Task<Result<RateBudget::Permit>> RateBudget::Acquire(Wait& wait) {
+Task<Result<RateBudget::Permit>> RateBudget::Acquire(Wait* wait) {
     // Cancellation must come back as a value, not as the exception Asio throws by default at
     // the next co_await of a cancelled coroutine; the caller's setting is restored on return.
     const bool throw_if_cancelled = co_await net::this_coro::throw_if_cancelled();
@@ -85,8 +85,8 @@ Task<Result<RateBudget::Permit>> RateBudget::Acquire(Wait& wait) {
     co_return permit;
 }
 
-Task<Result<RateBudget::Permit>> RateBudget::WaitForPermit(Wait& wait) {
-    wait = Wait{};
+Task<Result<RateBudget::Permit>> RateBudget::WaitForPermit(Wait* wait) {
+    *wait = Wait{};
     BudgetWaiter waiter(executor_);
     while (true) {
         const net::cancellation_state state = co_await net::this_coro::cancellation_state;
@@ -100,7 +100,7 @@ Task<Result<RateBudget::Permit>> RateBudget::WaitForPermit(Wait& wait) {
         Clock::duration* reason = nullptr;
         auto wake_at = Clock::time_point::max();
         if (paused_until_ > now) {
-            reason = &wait.paused;
+            reason = &wait->paused;
             wake_at = paused_until_;
         } else {
             while (!starts_.empty() && starts_.front() + options_.window <= now) {
@@ -108,14 +108,14 @@ Task<Result<RateBudget::Permit>> RateBudget::WaitForPermit(Wait& wait) {
             }
             if (options_.requests_per_minute > 0 &&
                 starts_.size() >= options_.requests_per_minute) {
-                reason = &wait.throttled;
+                reason = &wait->throttled;
                 wake_at = starts_.front() + options_.window;
             } else if (options_.requests_per_minute > 0 && pace_at_ - tolerance_ > now) {
-                reason = &wait.throttled;
+                reason = &wait->throttled;
                 wake_at = pace_at_ - tolerance_;
             } else if (options_.concurrency > 0 && in_flight_ >= options_.concurrency) {
                 // Woken by Release().
-                reason = &wait.queued;
+                reason = &wait->queued;
             }
         }
         if (reason == nullptr) {
@@ -123,7 +123,7 @@ Task<Result<RateBudget::Permit>> RateBudget::WaitForPermit(Wait& wait) {
                 starts_.push_back(now);
                 pace_at_ = std::max(pace_at_, now) + interval_;
             }
-            wait.granted = now;
+            wait->granted = now;
             ++in_flight_;
             co_return Permit(this);
         }
@@ -160,7 +160,7 @@ void RateBudget::WakeWaiters() noexcept {
         // that to the compiler.
         try {
             waiter->timer.cancel();
-        } catch (...) {
+        } catch (...) {  // NOLINT(bugprone-empty-catch): nothing to handle, see above.
         }
     }
 }

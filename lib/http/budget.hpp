@@ -80,9 +80,10 @@ public:
 
     RateBudget(Executor executor, Options options);
 
-    /// Waits until a request may start; fills `wait` with how long and why. Returns
-    /// Errc::kCancelled on terminal cancellation. The budget must outlive every Permit.
-    Task<Result<Permit>> Acquire(Wait& wait);
+    /// Waits until a request may start; fills `*wait` (not null, the caller's, which awaits
+    /// the result) with how long and why. Returns Errc::kCancelled on terminal cancellation.
+    /// The budget must outlive every Permit.
+    Task<Result<Permit>> Acquire(Wait* wait);
 
     /// Holds every request until `until` (later calls can only extend the pause).
     void PauseUntil(Clock::time_point until);
@@ -92,7 +93,7 @@ public:
     std::size_t in_flight() const noexcept { return in_flight_; }
 
 private:
-    Task<Result<Permit>> WaitForPermit(Wait& wait);
+    Task<Result<Permit>> WaitForPermit(Wait* wait);
     void Release() noexcept;
     void WakeWaiters() noexcept;
 

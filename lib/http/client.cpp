@@ -130,11 +130,9 @@ struct Client::Impl {
     Task<Result<ConnectionPtr>> Connect(UrlParts parts);
     Task<Result<Tcp::resolver::results_type>>
     Resolve(std::string host, std::uint16_t port, SteadyClock::time_point deadline);
-    Task<error_code> Handshake(
-        Connection& connection,
-        const std::string& host,
-        SteadyClock::time_point deadline
-    ) const;
+    /// The TLS handshake on `connection` (not null, the caller's, which awaits it).
+    Task<error_code>
+    Handshake(Connection* connection, std::string host, SteadyClock::time_point deadline) const;
 
     /// Asks the send gate: a code to refuse the request with, or a default one to send it.
     error_code Gate() const { return gate ? gate() : error_code{}; }
@@ -177,7 +175,7 @@ Task<Result<Response>> Client::Impl::Send(Request request) {
         co_return refused;
     }
     const auto deadline = SteadyClock::now() + options.total_timeout;
-    Exchanged exchanged = co_await ExchangeOn(options, *connection, req, deadline, head);
+    Exchanged exchanged = co_await ExchangeOn(&options, connection.get(), &req, deadline, head);
     if (exchanged.ec && reused && !exchanged.got_response_bytes &&
         IsStaleConnectionError(exchanged.ec)) {
         const bool cancelled = co_await IsCancelled();
@@ -194,7 +192,7 @@ Task<Result<Response>> Client::Impl::Send(Request request) {
                 pool.Return(key, std::move(connection));
                 co_return refused;
             }
-            exchanged = co_await ExchangeOn(options, *connection, req, deadline, head);
+            exchanged = co_await ExchangeOn(&options, connection.get(), &req, deadline, head);
         }
     }
     if (exchanged.ec) {
@@ -309,7 +307,7 @@ Task<Result<ConnectionPtr>> Client::Impl::Connect(UrlParts parts) {
     if (parts.scheme == "https") {
         connection->tls.emplace(std::move(stream), tls_context);
         connection->plain.reset();
-        const error_code handshake_ec = co_await Handshake(*connection, parts.host, deadline);
+        const error_code handshake_ec = co_await Handshake(connection.get(), parts.host, deadline);
         if (handshake_ec) {
             co_return handshake_ec;
         }
@@ -319,11 +317,11 @@ Task<Result<ConnectionPtr>> Client::Impl::Connect(UrlParts parts) {
 }
 
 Task<error_code> Client::Impl::Handshake(
-    Connection& connection,
-    const std::string& host,
+    Connection* connection,
+    std::string host,
     SteadyClock::time_point deadline
 ) const {
-    TlsStream& tls = *connection.tls;
+    TlsStream& tls = *connection->tls;
     // SNI carries host names only (RFC 6066 section 3), never address literals.
     if (!IsIpLiteral(host) && SSL_set_tlsext_host_name(tls.native_handle(), host.c_str()) != 1) {
         co_return make_error_code(Errc::kTls);

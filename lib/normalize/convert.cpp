@@ -29,9 +29,8 @@ std::optional<T> ParseWhole(std::string_view s) {
         s.remove_prefix(1);
     }
     T out{};
-    const auto* end = s.data() + s.size();
-    const auto [ptr, ec] = std::from_chars(s.data(), end, out);
-    if (s.empty() || ec != std::errc{} || ptr != end) {
+    const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+    if (s.empty() || ec != std::errc{} || ptr != s.data() + s.size()) {
         return std::nullopt;
     }
     return out;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <utility>
 
 #include <boost/asio/co_spawn.hpp>
 #include <spdlog/spdlog.h>
@@ -16,7 +17,7 @@ struct Scheduler::Slots {
 };
 
 Scheduler::Scheduler(Executor executor, Options options)
-    : executor_(executor)
+    : executor_(std::move(executor))
     , options_(options)
     , rng_(std::random_device{}())
     , slots_(std::make_unique<Slots>())
@@ -68,26 +69,26 @@ void Scheduler::RemoveGroup(const std::string& group) {
     sleeping_.WakeAll();
 }
 
-Task<bool> Scheduler::Sleep(Millis d, const Entry& entry) {
+Task<bool> Scheduler::Sleep(Millis d, const Entry* entry) {
     const auto deadline = std::chrono::steady_clock::now() + d;
     // Woken early only to re-check stopping_ and removed; otherwise sleep on to the deadline.
-    while (!stopping_ && !entry.removed && std::chrono::steady_clock::now() < deadline) {
+    while (!stopping_ && !entry->removed && std::chrono::steady_clock::now() < deadline) {
         // A false return (woken) only means: check again.
         co_await sleeping_.SleepUntil(deadline);
     }
-    co_return !stopping_ && !entry.removed;
+    co_return !stopping_ && !entry->removed;
 }
 
-Task<void> Scheduler::AcquireSlot(const Job& job) {
+Task<void> Scheduler::AcquireSlot(const Job* job) {
     while (running_ >= options_.max_concurrent ||
-           (job.group_limit > 0 && slots_->per_group[job.group] >= job.group_limit) ||
-           slots_->running_names.contains(job.name)) {
+           (job->group_limit > 0 && slots_->per_group[job->group] >= job->group_limit) ||
+           slots_->running_names.contains(job->name)) {
         // Woken by ReleaseSlot() (or Stop()); the long expiry is only a safety net.
         co_await slot_waiting_.SleepFor(std::chrono::seconds(5));
     }
     ++running_;
-    ++slots_->per_group[job.group];
-    slots_->running_names.insert(job.name);
+    ++slots_->per_group[job->group];
+    slots_->running_names.insert(job->name);
 }
 
 void Scheduler::ReleaseSlot(const Job& job) {
@@ -102,10 +103,10 @@ Task<void> Scheduler::Loop(std::shared_ptr<Entry> entry) {
     std::uint32_t failures = 0;
     Millis delay = job->initial_delay;
     while (!stopping_ && !entry->removed) {
-        if (delay.count() > 0 && !co_await Sleep(delay, *entry)) {
+        if (delay.count() > 0 && !co_await Sleep(delay, entry.get())) {
             break;
         }
-        co_await AcquireSlot(*job);
+        co_await AcquireSlot(job);
         if (stopping_ || entry->removed) {
             ReleaseSlot(*job);
             break;

@@ -87,11 +87,12 @@ private:
 
     Task<void> Loop(std::shared_ptr<Entry> entry);
     /// Sleeps the whole duration unless the scheduler stops or the job is removed; returns
-    /// whether the job should go on.
-    Task<bool> Sleep(Millis d, const Entry& entry);
+    /// whether the job should go on. `entry` is not null, and is held by the calling Loop.
+    Task<bool> Sleep(Millis d, const Entry* entry);
     /// Waits for a free run slot, overall and in the job's group, and until no other job of
-    /// the same name runs (a job re-added by a reload waits for its predecessor's run).
-    Task<void> AcquireSlot(const Job& job);
+    /// the same name runs (a job re-added by a reload waits for its predecessor's run). `job`
+    /// is not null, and is held by the calling Loop.
+    Task<void> AcquireSlot(const Job* job);
     void ReleaseSlot(const Job& job);
 
     Executor executor_;

@@ -74,6 +74,7 @@ void ChooseAuth(Context& ctx, MapReader& m, cn::ConnectorSpec& spec, const Sourc
     const auto chosen = std::find_if(spec.auth_options.begin(), spec.auth_options.end(), applies);
     if (chosen == spec.auth_options.end()) {
         std::vector<std::string> ways;
+        ways.reserve(spec.auth_options.size());
         for (const auto& a : spec.auth_options) {
             ways.push_back(DescribeAuthOption(a));
         }

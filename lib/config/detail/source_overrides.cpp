@@ -51,6 +51,7 @@ void ApplyOverrides(
     limit.burst = ovr.rate_limit.burst.value_or(limit.burst);
     limit.concurrency = ovr.rate_limit.concurrency.value_or(limit.concurrency);
     std::vector<std::string> names;
+    names.reserve(spec.resources.size());
     for (const auto& r : spec.resources) {
         names.push_back(r.name);
     }

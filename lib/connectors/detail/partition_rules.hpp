@@ -169,7 +169,8 @@ public:
             return std::nullopt;
         }
         for (std::size_t i = 0; i < tokens.size(); ++i) {
-            if (tokens[i] && !Same(*tokens[i], chars[i])) {
+            const auto& token = tokens[i];
+            if (token && !Same(*token, chars[i])) {
                 return std::nullopt;
             }
         }

@@ -31,27 +31,27 @@ std::optional<SteadyClock::duration> NextLimit(Millis idle, SteadyClock::time_po
 
 template <class Stream>
 Task<Exchanged> Exchange(
-    const Client::Options& options,
-    Stream& stream,
-    Connection& connection,
-    BeastRequest& request,
+    const Client::Options* options,
+    Stream* stream,
+    Connection* connection,
+    BeastRequest* request,
     SteadyClock::time_point deadline,
     bool head
 ) {
     Exchanged out;
-    beast::tcp_stream& lowest = beast::get_lowest_layer(stream);
+    beast::tcp_stream& lowest = beast::get_lowest_layer(*stream);
 
     // A cancellation that arrived while this coroutine was between operations would not reach
     // the next operation's slot, hence the explicit checks before each one.
     bool cancelled = co_await IsCancelled();
-    auto limit = NextLimit(options.idle_timeout, deadline);
+    auto limit = NextLimit(options->idle_timeout, deadline);
     if (cancelled || !limit) {
         out.ec = cancelled ? error_code(net::error::operation_aborted)
                            : error_code(beast::error::timeout);
         co_return out;
     }
     lowest.expires_after(*limit);
-    auto [write_ec, written] = co_await bhttp::async_write(stream, request, kAsTuple);
+    auto [write_ec, written] = co_await bhttp::async_write(*stream, *request, kAsTuple);
     (void)written;
     if (write_ec) {
         out.ec = write_ec;
@@ -61,12 +61,12 @@ Task<Exchanged> Exchange(
     bool interim_received = false;
     while (true) {
         ResponseParser parser;
-        LimitResponse(parser, options.max_response_bytes, head);
+        LimitResponse(parser, options->max_response_bytes, head);
         // Read piece by piece so that idle_timeout bounds each wait for data, not the whole
         // body: a slow but steady download is fine until total_timeout.
         while (!parser.is_done()) {
             cancelled = co_await IsCancelled();
-            limit = NextLimit(options.idle_timeout, deadline);
+            limit = NextLimit(options->idle_timeout, deadline);
             if (cancelled || !limit) {
                 out.ec = cancelled ? error_code(net::error::operation_aborted)
                                    : error_code(beast::error::timeout);
@@ -75,12 +75,12 @@ Task<Exchanged> Exchange(
             }
             lowest.expires_after(*limit);
             auto [read_ec, n] =
-                co_await bhttp::async_read_some(stream, connection.buffer, parser, kAsTuple);
+                co_await bhttp::async_read_some(*stream, connection->buffer, parser, kAsTuple);
             (void)n;
             if (read_ec) {
                 out.ec = read_ec;
                 out.got_response_bytes =
-                    interim_received || parser.got_some() || connection.buffer.size() > 0;
+                    interim_received || parser.got_some() || connection->buffer.size() > 0;
                 co_return out;
             }
         }
@@ -99,19 +99,19 @@ Task<Exchanged> Exchange(
 }  // namespace
 
 Task<Exchanged> ExchangeOn(
-    const Client::Options& options,
-    Connection& connection,
-    BeastRequest& request,
+    const Client::Options* options,
+    Connection* connection,
+    BeastRequest* request,
     SteadyClock::time_point deadline,
     bool head
 ) {
     Exchanged exchanged;
-    if (connection.tls) {
+    if (connection->tls) {
         exchanged =
-            co_await Exchange(options, *connection.tls, connection, request, deadline, head);
+            co_await Exchange(options, &*connection->tls, connection, request, deadline, head);
     } else {
         exchanged =
-            co_await Exchange(options, *connection.plain, connection, request, deadline, head);
+            co_await Exchange(options, &*connection->plain, connection, request, deadline, head);
     }
     co_return exchanged;
 }

@@ -28,11 +28,12 @@ struct Exchanged {
 
 /// Writes `request` on `connection` and reads its response (passing over interim 1xx
 /// answers), each read or write bounded by options.idle_timeout and all of it by `deadline`.
-/// `head`: the answer has no body.
+/// `head`: the answer has no body. The pointers are not null and are the caller's, which
+/// awaits the result.
 Task<Exchanged> ExchangeOn(
-    const Client::Options& options,
-    Connection& connection,
-    BeastRequest& request,
+    const Client::Options* options,
+    Connection* connection,
+    BeastRequest* request,
     std::chrono::steady_clock::time_point deadline,
     bool head
 );

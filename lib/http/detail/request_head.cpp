@@ -30,16 +30,16 @@ void Deadline::Expire::operator()(const boost::system::error_code& ec) const {
 }
 
 Task<bool>
-AwaitRequest(boost::beast::tcp_stream& stream, boost::beast::flat_buffer& buffer, Millis timeout) {
-    if (buffer.size() != 0) {
+AwaitRequest(boost::beast::tcp_stream* stream, boost::beast::flat_buffer* buffer, Millis timeout) {
+    if (buffer->size() != 0) {
         co_return true;  // Pipelined: the next request is here already.
     }
-    stream.expires_after(timeout);
-    auto [ec, n] = co_await stream.async_read_some(buffer.prepare(512), kAsTuple);
+    stream->expires_after(timeout);
+    auto [ec, n] = co_await stream->async_read_some(buffer->prepare(512), kAsTuple);
     if (ec) {
         co_return false;
     }
-    buffer.commit(n);
+    buffer->commit(n);
     co_return true;
 }
 

@@ -70,8 +70,9 @@ private:
 
 /// Waits until a request's first byte is in `buffer`; false when the connection closed or
 /// stayed silent for `timeout` (then it closes without an answer: nothing was asked).
+/// `stream` and `buffer` are not null and are the caller's, which awaits the result.
 Task<bool>
-AwaitRequest(boost::beast::tcp_stream& stream, boost::beast::flat_buffer& buffer, Millis timeout);
+AwaitRequest(boost::beast::tcp_stream* stream, boost::beast::flat_buffer* buffer, Millis timeout);
 
 /// The request as a handler sees it, without its body.
 ServerRequest

@@ -76,30 +76,30 @@ void NoteRefused(const ServerState& state, const std::string& path, unsigned sta
 
 /// Writes an answer that ends the connection; returns whether it went out.
 Task<bool> AnswerAndClose(
-    const ServerState& state,
-    beast::tcp_stream& stream,
+    const ServerState* state,
+    beast::tcp_stream* stream,
     ServerResponse response,
     unsigned version,
     bool head
 ) {
     auto res = ToBeast(std::move(response), version, false, head);
-    stream.expires_after(state.options.write_timeout);
-    auto [write_ec, written] = co_await bhttp::async_write(stream, res, kAsTuple);
+    stream->expires_after(state->options.write_timeout);
+    auto [write_ec, written] = co_await bhttp::async_write(*stream, res, kAsTuple);
     (void)written;
     co_return !write_ec;
 }
 
 /// Answers a refusal (counted) that ends the connection; returns whether it went out.
 Task<bool> Refuse(
-    const ServerState& state,
-    beast::tcp_stream& stream,
-    const std::string& path,
+    const ServerState* state,
+    beast::tcp_stream* stream,
+    std::string path,
     unsigned status,
     std::string_view body,
     unsigned version,
     bool head
 ) {
-    NoteRefused(state, path, status);
+    NoteRefused(*state, path, status);
     auto response = PlainResponse(status, std::string(body));
     if (status == 503) {
         response.headers.emplace_back("Retry-After", "5");
@@ -108,14 +108,14 @@ Task<bool> Refuse(
     co_return sent;
 }
 
-Task<void> LingeringClose(beast::tcp_stream& stream) {
+Task<void> LingeringClose(beast::tcp_stream* stream) {
     error_code ignored;
-    stream.socket().shutdown(Tcp::socket::shutdown_send, ignored);
+    stream->socket().shutdown(Tcp::socket::shutdown_send, ignored);
     std::array<char, 16384> scratch{};
     std::size_t drained = 0;
-    stream.expires_after(kLingerTimeout);
+    stream->expires_after(kLingerTimeout);
     while (drained < kLingerLimit) {
-        auto [ec, n] = co_await stream.async_read_some(net::buffer(scratch), kAsTuple);
+        auto [ec, n] = co_await stream->async_read_some(net::buffer(scratch), kAsTuple);
         if (ec) {
             break;  // EOF (the client closed after reading our answer), timeout or reset.
         }

@@ -38,10 +38,11 @@ ToBeast(ServerResponse response, unsigned version, bool keep_alive, bool head);
 /// Tells Options::on_refused of a request refused before a handler saw it.
 void NoteRefused(const ServerState& state, const std::string& path, unsigned status);
 
-/// Writes an answer that ends the connection; returns whether it went out.
+/// Writes an answer that ends the connection; returns whether it went out. Here and below,
+/// `state` and `stream` are not null and are the caller's, which awaits the result.
 Task<bool> AnswerAndClose(
-    const ServerState& state,
-    boost::beast::tcp_stream& stream,
+    const ServerState* state,
+    boost::beast::tcp_stream* stream,
     ServerResponse response,
     unsigned version,
     bool head
@@ -50,9 +51,9 @@ Task<bool> AnswerAndClose(
 /// Answers a refusal (counted) that ends the connection; returns whether it went out. A 503
 /// says Retry-After.
 Task<bool> Refuse(
-    const ServerState& state,
-    boost::beast::tcp_stream& stream,
-    const std::string& path,
+    const ServerState* state,
+    boost::beast::tcp_stream* stream,
+    std::string path,
     unsigned status,
     std::string_view body,
     unsigned version = 11,
@@ -61,6 +62,6 @@ Task<bool> Refuse(
 
 /// Reads and discards what the client still sends after a refusal, within bounds, before
 /// the connection closes.
-Task<void> LingeringClose(boost::beast::tcp_stream& stream);
+Task<void> LingeringClose(boost::beast::tcp_stream* stream);
 
 }  // namespace chatsync::http::detail

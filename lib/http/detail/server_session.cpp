@@ -35,14 +35,14 @@ using boost::system::error_code;
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 
 Task<ServerResponse> CallHandler(std::shared_ptr<ServerState> state, ServerRequest request) {
-    // A failing handler answers 500 and leaves the connection and the server running.
+    ServerResponse response;
     try {
-        ServerResponse response = co_await state->handler(std::move(request));
-        co_return response;
-    } catch (const std::exception&) {
+        response = co_await state->handler(std::move(request));
     } catch (...) {
+        // A failing handler answers 500 and leaves the connection and the server running.
+        response = PlainResponse(500, "internal error\n");
     }
-    co_return PlainResponse(500, "internal error\n");
+    co_return response;
 }
 
 }  // namespace
@@ -71,7 +71,7 @@ Task<void> RunSession(
         // A new connection must send its request within header_timeout; a kept-alive one may
         // wait idle_timeout for its next.
         const Millis wait = first ? options.header_timeout : options.idle_timeout;
-        const bool arrived = co_await AwaitRequest(stream, buffer, wait);
+        const bool arrived = co_await AwaitRequest(&stream, &buffer, wait);
         if (!arrived || state->stopping) {
             break;
         }
@@ -87,13 +87,13 @@ Task<void> RunSession(
         (void)header_n;
         deadline.Disarm();
         if (header_ec && deadline.expired()) {
-            const bool sent = co_await Refuse(*state, stream, no_path, 408, kHeaderTimeout);
+            const bool sent = co_await Refuse(state.get(), &stream, no_path, 408, kHeaderTimeout);
             (void)sent;  // The connection closes either way.
             break;
         }
         if (header_ec) {
             if (IsHttpError(header_ec) && header_ec != bhttp::error::end_of_stream) {
-                const bool sent = co_await Refuse(*state, stream, no_path, 400, kBadRequest);
+                const bool sent = co_await Refuse(state.get(), &stream, no_path, 400, kBadRequest);
                 (void)sent;
             }
             break;
@@ -105,7 +105,7 @@ Task<void> RunSession(
         ServerRequest request = HeadOf(header, remote_address);
         if (const auto problem = FramingProblem(header)) {
             const bool sent =
-                co_await Refuse(*state, stream, request.path, 400, *problem, version, head);
+                co_await Refuse(state.get(), &stream, request.path, 400, *problem, version, head);
             (void)sent;
             break;
         }
@@ -113,7 +113,7 @@ Task<void> RunSession(
         if (content_length && *content_length > options.max_body_bytes) {
             registration.SetPhase(Phase::kAnswering);
             const bool sent =
-                co_await Refuse(*state, stream, request.path, 413, kTooLarge, version, head);
+                co_await Refuse(state.get(), &stream, request.path, 413, kTooLarge, version, head);
             ending = sent ? Ending::kLinger : Ending::kClose;
             break;
         }
@@ -123,7 +123,7 @@ Task<void> RunSession(
                 registration.SetPhase(Phase::kAnswering);
                 auto answer = std::move(*refusal);
                 const bool sent =
-                    co_await AnswerAndClose(*state, stream, std::move(answer), version, head);
+                    co_await AnswerAndClose(state.get(), &stream, std::move(answer), version, head);
                 (void)sent;
                 break;
             }
@@ -135,7 +135,7 @@ Task<void> RunSession(
             state->body_bytes_in_flight + reserve > options.max_body_bytes_in_flight) {
             registration.SetPhase(Phase::kAnswering);
             const bool sent =
-                co_await Refuse(*state, stream, request.path, 503, kBusy, version, head);
+                co_await Refuse(state.get(), &stream, request.path, 503, kBusy, version, head);
             // Lingering, so that the sender reads its Retry-After; what it still sends is
             // discarded, never held.
             ending = sent ? Ending::kLinger : Ending::kClose;
@@ -180,19 +180,20 @@ Task<void> RunSession(
             // A chunked body has no Content-Length to refuse up front.
             registration.SetPhase(Phase::kAnswering);
             const bool sent =
-                co_await Refuse(*state, stream, request.path, 413, kTooLarge, version, head);
+                co_await Refuse(state.get(), &stream, request.path, 413, kTooLarge, version, head);
             ending = sent ? Ending::kLinger : Ending::kClose;
             break;
         }
         if (body_ec && deadline.expired()) {
-            const bool sent = co_await Refuse(*state, stream, request.path, 408, kBodyTimeout);
+            const bool sent =
+                co_await Refuse(state.get(), &stream, request.path, 408, kBodyTimeout);
             (void)sent;
             break;
         }
         if (body_ec == bhttp::error::partial_message ||
             (IsHttpError(body_ec) && body_ec != bhttp::error::end_of_stream)) {
             // The client ended its half before the body its Content-Length announced.
-            const bool sent = co_await Refuse(*state, stream, request.path, 400, kShortBody);
+            const bool sent = co_await Refuse(state.get(), &stream, request.path, 400, kShortBody);
             (void)sent;
             break;
         }
@@ -216,7 +217,7 @@ Task<void> RunSession(
     // Closing stops counting it: a lingering close holds its socket but not a budget slot.
     state->Release(id, false);
     if (ending == Ending::kLinger && !state->stopping) {
-        co_await LingeringClose(stream);
+        co_await LingeringClose(&stream);
     }
     error_code ignored;
     stream.socket().shutdown(Tcp::socket::shutdown_both, ignored);

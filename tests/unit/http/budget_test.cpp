@@ -31,7 +31,7 @@ Task<std::vector<Grant>> AcquireMany(RateBudget* budget, int count) {
     std::vector<Grant> grants;
     for (int i = 0; i < count; ++i) {
         Grant grant;
-        grant.permit = co_await budget->Acquire(grant.wait);
+        grant.permit = co_await budget->Acquire(&grant.wait);
         grant.at = Clock::now();
         grants.push_back(std::move(grant));
     }
@@ -41,7 +41,7 @@ Task<std::vector<Grant>> AcquireMany(RateBudget* budget, int count) {
 /// Acquires one permit, then holds it for `hold` before releasing it.
 Task<Grant> AcquireAndHold(RateBudget* budget, Clock::duration hold) {
     Grant grant;
-    grant.permit = co_await budget->Acquire(grant.wait);
+    grant.permit = co_await budget->Acquire(&grant.wait);
     grant.at = Clock::now();
     if (!grant.permit) {
         co_return grant;
