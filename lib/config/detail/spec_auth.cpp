@@ -162,6 +162,9 @@ void ReadAuthBlock(
     MapReader m(ctx, node, path);
     const YamlNode* list = m.Required("one_of");
     m.Finish();
+    if (list == nullptr) {
+        return;  // Required() reported it: missing, or `one_of:` with no value.
+    }
     const std::string list_path = m.PathOf("one_of");
     const auto* items = ReadList(ctx, *list, list_path);
     if (items == nullptr) {

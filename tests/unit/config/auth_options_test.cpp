@@ -111,6 +111,10 @@ TEST(AuthOptions, MalformedAlternativesAreReported) {
         Errors(head + "        one_of: []\n").find("auth.one_of: needs at least one auth"),
         std::string::npos
     );
+    // `one_of:` with no value was read through a null node before (found by fuzz_connector_spec).
+    EXPECT_NE(
+        Errors(head + "        one_of:\n").find("auth.one_of: needs a value"), std::string::npos
+    );
     EXPECT_NE(
         Errors(head + "        one_of: [{type: bearer, token: x, when: [a]}]\n")
             .find("auth.one_of[0].when"),
