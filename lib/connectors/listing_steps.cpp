@@ -138,29 +138,11 @@ Task<RunReport> SourceRunner::FailListing(
 ) {
     const auto& resource = *state->resource;
     auto& owed = state->children_checkpoint;
-    if (!state->gathered.empty()) {
-        if (owed && state->gathered.size() + state->child_rows.rows > settings_.max_batch_rows) {
-            std::string checkpoint = std::move(*owed);
-            owed.reset();
-            auto flush = FlushGathered(
-                *run,
-                resource,
-                RowBatch{},
-                std::exchange(state->child_rows, ChildRows{}),
-                std::move(checkpoint)
-            );
-            co_await std::move(flush);
-        }
-        // With the children owed (their parents are no longer pending in it).
-        auto flush = FlushGathered(
-            *run,
-            resource,
-            std::exchange(state->gathered, RowBatch{}),
-            std::exchange(state->child_rows, ChildRows{}),
-            state->gathered_checkpoint
-        );
-        co_await std::move(flush);
-    } else if (owed) {
+    const bool gathered = !state->gathered.empty();
+    // The children owed commit alone first when no gathered page carries them, or when
+    // together with the gathered pages they would pass max_batch_rows.
+    if (owed &&
+        (!gathered || state->gathered.size() + state->child_rows.rows > settings_.max_batch_rows)) {
         std::string checkpoint = std::move(*owed);
         owed.reset();
         auto flush = FlushGathered(
@@ -169,6 +151,17 @@ Task<RunReport> SourceRunner::FailListing(
             RowBatch{},
             std::exchange(state->child_rows, ChildRows{}),
             std::move(checkpoint)
+        );
+        co_await std::move(flush);
+    }
+    if (gathered) {
+        // With the children still owed (their parents are no longer pending in it).
+        auto flush = FlushGathered(
+            *run,
+            resource,
+            std::exchange(state->gathered, RowBatch{}),
+            std::exchange(state->child_rows, ChildRows{}),
+            state->gathered_checkpoint
         );
         co_await std::move(flush);
     }
