@@ -69,6 +69,7 @@ int App::OpenDatabase() {
             .pool_size = config_.database.pool_size,
             .statement_timeout = config_.database.statement_timeout,
             .connect_timeout = config_.database.connect_timeout,
+            .replica = ReplicaName(config_),
         },
         redactor_
     );

@@ -16,6 +16,9 @@ Task<server::Readiness> Supervisor::CheckReady() {
     if (!ping) {
         problems.push_back("database unreachable: " + ping.error().message());
     }
+    if (ping && config_.replica.enabled) {
+        co_await RefreshHealthFromDatabase();
+    }
     const auto now = SysClock::now();
     for (const auto& [key, h] : health_) {
         const auto allowed = std::chrono::duration_cast<SysClock::duration>(

@@ -21,6 +21,10 @@ void Supervisor::StartSource(const config::SourceConfig& source, const StateMap&
     }
     auto runner = app_.MakeRunner(source);
     runners_[source.name] = runner;
+    const bool shared = config_.replica.enabled;
+    if (shared) {
+        runner->ShareBudget(live_replicas_);
+    }
     const auto now = SysClock::now();
     for (const auto& r : runner->settings().spec.resources) {
         if (!IsTopLevel(r)) {
@@ -41,7 +45,7 @@ void Supervisor::StartSource(const config::SourceConfig& source, const StateMap&
         }
         health_[{source.name, r.name}] = h;
         const auto resource = r.name;
-        scheduler_->Add({
+        sched::Scheduler::Job job{
             .name = source.name + "/" + resource,
             .group = source.name,
             .group_limit = runner->settings().spec.rate_limit.concurrency,
@@ -49,7 +53,16 @@ void Supervisor::StartSource(const config::SourceConfig& source, const StateMap&
             .jitter = r.schedule.jitter,
             .initial_delay = initial,
             .run = [this, runner, resource]() { return RunScheduled(runner.get(), resource); },
-        });
+        };
+        if (shared) {
+            // The schedule in the database decides; the first claim comes after a spread, so
+            // that the replicas starting together do not all ask for every resource at once.
+            job.initial_delay = Spread(r.schedule.interval);
+            job.claim = [this, name = source.name, resource, interval = r.schedule.interval]() {
+                return ClaimRun(name, resource, interval);
+            };
+        }
+        scheduler_->Add(std::move(job));
     }
 }
 

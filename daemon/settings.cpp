@@ -1,5 +1,9 @@
 #include "daemon/settings.hpp"
 
+#include <array>
+
+#include <unistd.h>
+
 namespace chatsync::daemon {
 
 void RegisterSecrets(const config::Config& config, Redactor& redactor) {
@@ -66,6 +70,17 @@ connectors::SourceSettings SettingsFor(
 
 bool IsTopLevel(const connectors::ResourceSpec& r) {
     return r.enabled && !r.parent;
+}
+
+std::string ReplicaName(const config::Config& config) {
+    if (!config.replica.name.empty()) {
+        return config.replica.name;
+    }
+    std::array<char, 256> host{};
+    if (gethostname(host.data(), host.size() - 1) != 0) {
+        host[0] = '\0';
+    }
+    return std::string(host.data()) + ":" + std::to_string(getpid());
 }
 
 }  // namespace chatsync::daemon

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <string>
+
 #include "config/config.hpp"
 #include "connectors/runner.hpp"
 #include "core/redactor.hpp"
@@ -24,5 +26,8 @@ connectors::SourceSettings SettingsFor(
 
 /// A resource that is scheduled on its own: enabled and not the child of another.
 bool IsTopLevel(const connectors::ResourceSpec& r);
+
+/// This daemon's replica name: `replica.name`, or "<host>:<pid>" when it sets none.
+std::string ReplicaName(const config::Config& config);
 
 }  // namespace chatsync::daemon

@@ -8,6 +8,7 @@
 
 #include "core/root_task.hpp"
 #include "daemon/commands.hpp"
+#include "daemon/settings.hpp"
 
 namespace chatsync::daemon {
 
@@ -72,6 +73,14 @@ int Supervisor::Run() {
         app_.ioc().get_executor(),
         sched::Scheduler::Options{.max_concurrent = config_.limits.max_concurrent_runs}
     );
+    if (config_.replica.enabled) {
+        // Before the sources start, so that their budgets are shared from the first request.
+        replica_ = ReplicaName(config_);
+        auto live = app_.Await(sink_->Heartbeat(HeartbeatTtl()), [this]() { CancelWaits(); });
+        ApplyLiveReplicas(live ? *live : 1);
+        heartbeat_.emplace(app_.ioc());
+        net::co_spawn(app_.ioc(), HeartbeatLoop(), RootHandler("replica_heartbeat"));
+    }
     for (const auto& source : config_.sources) {
         if (source.enabled) {
             StartSource(source, states);
@@ -79,10 +88,12 @@ int Supervisor::Run() {
     }
     started_at_ = SysClock::now();
     spdlog::info(
-        "chatsyncd started version={} sources={} resources={}",
+        "chatsyncd started version={} sources={} resources={} replica={} live_replicas={}",
         CHATSYNC_VERSION,
         runners_.size(),
-        health_.size()
+        health_.size(),
+        config_.replica.enabled ? replica_ : "-",
+        live_replicas_
     );
     app_.OnStopSignal([this]() { Stop(); });
     WaitControlSignal();
@@ -107,6 +118,9 @@ void Supervisor::CancelWaits() {
     }
     if (watchdog_) {
         watchdog_->cancel();
+    }
+    if (heartbeat_) {
+        heartbeat_->cancel();
     }
 }
 
@@ -163,6 +177,17 @@ void Supervisor::Stop() {
 /// whatever is still running when the grace is over.
 Task<void> Supervisor::Serve() {
     co_await scheduler_->Wait();
+    if (heartbeat_) {
+        // No more runs here: the other replicas may take this one's share of the budgets now.
+        // The loop ends when its timer goes; a heartbeat already under way may still renew
+        // the row, which then lapses after its time-to-live.
+        heartbeat_.reset();
+        if (auto left = co_await sink_->LeaveReplicas(); !left) {
+            spdlog::warn(
+                "replica leave failed replica={} error=\"{}\"", replica_, left.error().message()
+            );
+        }
+    }
     if (webhooks_) {
         webhooks_->Stop();
     }

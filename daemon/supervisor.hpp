@@ -1,9 +1,11 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <optional>
+#include <random>
 #include <string>
 #include <utility>
 #include <vector>
@@ -104,6 +106,28 @@ private:
     /// progress finish first (the scheduler never runs a resource twice at once).
     void Reload();
 
+    // replica.cpp
+
+    /// With `replica.enabled`: records this replica alive, counts the live replicas and
+    /// shares every source's budget among them (logged when the database refuses).
+    Task<void> Heartbeat();
+    /// Shares every source's budget among `live` replicas, if that changed.
+    void ApplyLiveReplicas(std::uint32_t live);
+    /// How long a replica counts as live after its last heartbeat.
+    Millis HeartbeatTtl() const;
+    /// Heartbeat() every `replica.heartbeat` until the stop.
+    Task<void> HeartbeatLoop();
+    /// A resource's claim on the shared schedule (sched::Scheduler::Job::claim): granted when
+    /// this replica claimed the resource's due run; otherwise, ask again when it is due, plus
+    /// a random spread so that no replica always asks first.
+    Task<sched::Scheduler::Claim>
+    ClaimRun(std::string source, std::string resource, Millis interval);
+    /// A random spread of up to a fiftieth of `interval` (at most 1 s, at least 20 ms).
+    Millis Spread(Millis interval);
+    /// With replicas, the last successes come from the database: this replica may not have
+    /// run a resource for a long time, while another has.
+    Task<void> RefreshHealthFromDatabase();
+
     // readiness.cpp
 
     /// /readyz: the database answers, every resource synced within its allowance, and no
@@ -122,12 +146,17 @@ private:
     std::map<std::pair<std::string, std::string>, ResourceHealth> health_;
     SysClock::time_point started_at_ = SysClock::now();
     server::ConnectionBudgets budgets_;
+    /// This daemon's replica name, and the live replicas at the last heartbeat.
+    std::string replica_;
+    std::uint32_t live_replicas_ = 1;
+    std::mt19937_64 rng_{std::random_device{}()};
     std::optional<sched::Scheduler> scheduler_;
     std::optional<server::WebhookServer> webhooks_;
     std::optional<server::AdminServer> admin_;
     /// Last: their handlers refer to the members above.
     std::optional<net::signal_set> control_signals_;
     std::optional<net::steady_timer> watchdog_;
+    std::optional<net::steady_timer> heartbeat_;
 };
 
 }  // namespace chatsync::daemon

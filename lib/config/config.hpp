@@ -130,6 +130,20 @@ struct LimitsConfig {
     std::uint64_t max_in_flight_bytes = std::uint64_t{16} << 20U;
 };
 
+/// Several daemons on one database (`replica:`). Off: the daemon schedules every resource
+/// itself, as a lone daemon does. On: the resources' schedule lives in the database, each run
+/// is claimed by one replica, and each source's rate budget and concurrency are divided by the
+/// live replica count.
+struct ReplicaConfig {
+    bool enabled = false;
+    /// Names this daemon in the run log, the logs and the metrics; empty: "<host>:<pid>".
+    /// Each replica needs its own.
+    std::string name;
+    /// How often the replica renews its row in `replicas`; one silent for three heartbeats is
+    /// no longer counted.
+    Millis heartbeat = std::chrono::seconds(5);
+};
+
 struct HttpConfig {
     Millis connect_timeout = std::chrono::seconds(10);
     Millis idle_timeout = std::chrono::seconds(30);
@@ -199,6 +213,7 @@ struct Config {
     WebhooksConfig webhooks;
     LogConfig log;
     LimitsConfig limits;
+    ReplicaConfig replica;
     std::vector<SourceConfig> sources;
 
     const SourceConfig* FindSource(const std::string& source_name) const {

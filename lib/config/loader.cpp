@@ -65,6 +65,20 @@ void ReadLimits(Context& ctx, const YamlNode& node, LimitsConfig& limits) {
     m.Finish();
 }
 
+void ReadReplica(Context& ctx, const YamlNode& node, ReplicaConfig& replica) {
+    MapReader m(ctx, node, "replica");
+    if (const auto v = m.Bool("enabled")) {
+        replica.enabled = *v;
+    }
+    if (auto v = m.String("name")) {
+        replica.name = std::move(*v);
+    }
+    if (const auto v = m.Duration("heartbeat", true)) {
+        replica.heartbeat = *v;
+    }
+    m.Finish();
+}
+
 /// Reads one config text: checks it is text, parses it, reads every block, and throws
 /// ConfigErrors with every error found (from the config and the spec files it names).
 class Loader {
@@ -139,6 +153,9 @@ private:
         }
         if (const YamlNode* l = m.Get("limits")) {
             ReadLimits(ctx, *l, config.limits);
+        }
+        if (const YamlNode* r = m.Get("replica")) {
+            ReadReplica(ctx, *r, config.replica);
         }
         if (const YamlNode* s = m.Get("sources")) {
             if (const auto* items = detail::ReadList(ctx, *s, "sources")) {

@@ -113,6 +113,9 @@ public:
         PagePosition position
     );
 
+    /// Keeps the source's budget to a `replicas`-th share (http::RateBudget::Share()).
+    void ShareBudget(std::uint32_t replicas) { budget_.Share(replicas); }
+
     /// Whether the source is held (by another resource's refusal); says why in notes.error.
     bool HeldMeanwhile(FetchNotes& notes);
 

@@ -94,6 +94,10 @@ public:
 
     void RequestStop();
 
+    /// Keeps the source's rate budget and concurrency to a `replicas`-th share of its spec's,
+    /// for one of several daemons that sync the source together; 1: the whole budget.
+    void ShareBudget(std::uint32_t replicas) { fetcher_.ShareBudget(replicas); }
+
     const SourceSettings& settings() const noexcept { return settings_; }
 
 private:

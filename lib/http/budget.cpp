@@ -66,13 +66,32 @@ RateBudget::Permit::~Permit() {
 
 RateBudget::RateBudget(Executor executor, Options options)
     : executor_(std::move(executor))
+    , configured_(options)
     , options_(options) {
+    SetPace();
+}
+
+void RateBudget::SetPace() {
     if (options_.requests_per_minute > 0) {
         const auto burst =
             std::clamp<std::uint32_t>(options_.burst, 1, options_.requests_per_minute);
         interval_ = options_.window / options_.requests_per_minute;
         tolerance_ = interval_ * (burst - 1);
     }
+}
+
+void RateBudget::Share(std::uint32_t replicas) {
+    replicas = std::max<std::uint32_t>(replicas, 1);
+    // 0 means unlimited, and an unlimited share stays unlimited.
+    const auto part = [replicas](std::uint32_t whole) {
+        return whole == 0 ? 0 : std::max<std::uint32_t>(whole / replicas, 1);
+    };
+    options_.requests_per_minute = part(configured_.requests_per_minute);
+    options_.burst = part(configured_.burst);
+    options_.concurrency = part(configured_.concurrency);
+    SetPace();
+    // A larger share may let sleeping acquirers go now.
+    WakeWaiters();
 }
 
 Task<Result<RateBudget::Permit>> RateBudget::Acquire(Wait* wait) {

@@ -88,6 +88,12 @@ public:
     /// Holds every request until `until` (later calls can only extend the pause).
     void PauseUntil(Clock::time_point until);
 
+    /// Keeps this budget to a `replicas`-th share of the configured one (requests per minute,
+    /// burst and concurrency, rounded down but at least 1 each), for several processes that
+    /// send for one source; 1 restores the whole budget. Requests already granted stay
+    /// counted.
+    void Share(std::uint32_t replicas);
+
     Clock::time_point paused_until() const noexcept { return paused_until_; }
 
     std::size_t in_flight() const noexcept { return in_flight_; }
@@ -97,7 +103,12 @@ private:
     void Release() noexcept;
     void WakeWaiters() noexcept;
 
+    /// Sets the pace from options_.
+    void SetPace();
+
     Executor executor_;
+    /// As configured, and the share in force (Share()).
+    Options configured_;
     Options options_;
     Clock::time_point paused_until_{};
     std::deque<Clock::time_point> starts_;

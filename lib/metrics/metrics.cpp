@@ -200,6 +200,16 @@ struct Metrics::Impl {
             .Name("chatsync_database_up")
             .Help("1 when the last database check succeeded.")
             .Register(*registry);
+    prometheus::Family<prometheus::Gauge>& replica_info =
+        prometheus::BuildGauge()
+            .Name("chatsync_replica_info")
+            .Help("1, labelled with this daemon's replica name (the runs.replica of its runs).")
+            .Register(*registry);
+    prometheus::Family<prometheus::Gauge>& replicas_live =
+        prometheus::BuildGauge()
+            .Name("chatsync_replicas_live")
+            .Help("Replicas sharing the database, this one included, at the last heartbeat.")
+            .Register(*registry);
 };
 
 Metrics::Metrics()
@@ -344,6 +354,11 @@ void Metrics::ConfigReload(bool applied) {
 
 void Metrics::DatabaseUp(bool up) {
     impl_->database_up.Add({}).Set(up ? 1 : 0);
+}
+
+void Metrics::Replica(std::string_view name, std::uint32_t live) {
+    impl_->replica_info.Add({{"replica", std::string(name)}}).Set(1);
+    impl_->replicas_live.Add({}).Set(live);
 }
 
 std::string Metrics::Render() const {

@@ -133,6 +133,11 @@ public:
     /// chatsync_database_up: 1 when the last database check succeeded.
     void DatabaseUp(bool up);
 
+    /// chatsync_replica_info{replica} (1) and chatsync_replicas_live: this daemon's replica
+    /// name and how many replicas share the database. `name` is one per process (from the
+    /// config), so the label stays bounded.
+    void Replica(std::string_view name, std::uint32_t live);
+
     /// The registry in Prometheus text exposition format 0.0.4, with
     /// chatsync_task_failures_total{task} brought up to RootTaskFailures() (core/root_task.hpp):
     /// root coroutines of the process that ended with an exception.

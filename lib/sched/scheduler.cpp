@@ -111,6 +111,19 @@ Task<void> Scheduler::Loop(std::shared_ptr<Entry> entry) {
             ReleaseSlot(*job);
             break;
         }
+        if (job->claim) {
+            Claim claim{.granted = false, .retry_in = options_.failure_backoff};
+            try {
+                claim = co_await job->claim();
+            } catch (const std::exception& e) {
+                spdlog::error("claim failed unexpectedly job={} error=\"{}\"", job->name, e.what());
+            }
+            if (!claim.granted) {
+                ReleaseSlot(*job);
+                delay = claim.retry_in;
+                continue;
+            }
+        }
         bool ok = false;
         try {
             ok = co_await job->run();
@@ -122,7 +135,7 @@ Task<void> Scheduler::Loop(std::shared_ptr<Entry> entry) {
         if (options_.once) {
             break;
         }
-        delay = NextDelay(options_, *job, failures, rng_);
+        delay = job->claim ? Millis{0} : NextDelay(options_, *job, failures, rng_);
     }
     --loops_;
     std::erase(entries_, entry);

@@ -35,6 +35,12 @@ public:
         bool once = false;
     };
 
+    /// The answer of a Job's claim: run now, or ask again after `retry_in`.
+    struct Claim {
+        bool granted = true;
+        Millis retry_in{0};
+    };
+
     struct Job {
         std::string name;
         /// Jobs of one group share `group_limit` concurrent runs.
@@ -45,6 +51,11 @@ public:
         /// Wait this long before the first run (e.g. what is left of the interval since the
         /// last run recorded in the database).
         Millis initial_delay{0};
+        /// When set, the schedule is kept elsewhere (shared by several processes): before
+        /// each run, with its run slot held, the job asks the claim, runs only when it is
+        /// granted, and otherwise sleeps `retry_in` and asks again. After a run it asks again
+        /// at once, so the claim's answer, not NextDelay(), sets the time of the next run.
+        std::function<Task<Claim>()> claim{};
         /// Returns whether the run succeeded.
         std::function<Task<bool>()> run;
     };

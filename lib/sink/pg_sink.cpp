@@ -13,6 +13,7 @@
 #include "sink/detail/migrator.hpp"
 #include "sink/detail/page_writer.hpp"
 #include "sink/detail/pool.hpp"
+#include "sink/detail/replicas.hpp"
 #include "sink/detail/run_lock.hpp"
 #include "sink/detail/run_log.hpp"
 #include "sink/detail/statements.hpp"
@@ -58,7 +59,13 @@ struct PgSink::Impl {
           )
         , maintenance(statements, options.state_schema)
         , run_locks(connector, options.state_schema)
-        , run_log(redactor, run_locks, statements.quoted_state_schema() + ".seen_keys")
+        , run_log(
+              redactor,
+              run_locks,
+              statements.quoted_state_schema() + ".seen_keys",
+              options.replica
+          )
+        , replica(options.replica)
         , pages(statements.quoted_state_schema() + ".seen_keys")
         , guards(redactor, options.state_schema)
         , events(statements, redaction)
@@ -91,6 +98,8 @@ struct PgSink::Impl {
     Maintenance maintenance;
     detail::RunLocks run_locks;
     detail::RunLog run_log;
+    std::string replica;
+    detail::Replicas replicas;
     detail::PageWriter pages;
     detail::Guards guards;
     detail::EventStore events;
@@ -285,6 +294,29 @@ Task<Result<std::vector<RederiveResult>>> PgSink::RederiveEvents(std::vector<Inb
 
 Task<Result<void>> PgSink::Ping() {
     return impl_->Call("Ping", impl_->maintenance, &Maintenance::Ping);
+}
+
+Task<Result<RunClaim>> PgSink::ClaimRun(std::string source, std::string resource, Millis interval) {
+    std::string operation = "ClaimRun " + source + "/" + resource;
+    return impl_->Call(
+        std::move(operation),
+        impl_->replicas,
+        &detail::Replicas::ClaimRun,
+        std::move(source),
+        std::move(resource),
+        impl_->replica,
+        interval
+    );
+}
+
+Task<Result<std::uint32_t>> PgSink::Heartbeat(Millis ttl) {
+    return impl_->Call(
+        "Heartbeat", impl_->replicas, &detail::Replicas::Heartbeat, impl_->replica, ttl
+    );
+}
+
+Task<Result<void>> PgSink::LeaveReplicas() {
+    return impl_->Call("LeaveReplicas", impl_->replicas, &detail::Replicas::Leave, impl_->replica);
 }
 
 }  // namespace chatsync::sink

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -9,6 +10,14 @@
 #include "sink/sink.hpp"
 
 namespace chatsync::sink {
+
+/// The answer to PgSink::ClaimRun().
+struct RunClaim {
+    /// True: this replica runs the resource now, and its next run is one interval away.
+    bool claimed = false;
+    /// When not claimed: how long until the resource is due (0 when it is due again already).
+    Millis due_in{0};
+};
 
 /// The PostgreSQL implementation of Sink.
 ///
@@ -55,6 +64,7 @@ namespace chatsync::sink {
 /// | statement_timeout | 60s | `SET statement_timeout` on every connection |
 /// | connect_timeout | 10s | libpq connect_timeout (unless the DSN sets it) |
 /// | state_schema | chatsync | schema of the daemon's own tables (migrations go there) |
+/// | replica | "" | this daemon's replica name, recorded with every run |
 ///
 /// Every connection also gets `application_name=chatsync` (unless the DSN sets one), TCP
 /// keepalives and `TimeZone=UTC`. A broken connection is replaced on the next call.
@@ -73,6 +83,8 @@ public:
         Millis connect_timeout = std::chrono::seconds(10);
         /// The schema for the daemon's own tables; created by Migrate() if missing.
         std::string state_schema = "chatsync";
+        /// This daemon's replica name (`replica.name`), recorded in `runs.replica`.
+        std::string replica;
     };
 
     /// Connects lazily; errors surface from the first call. `redactor` must outlive the sink.
@@ -122,6 +134,21 @@ public:
     Task<Result<std::vector<RederiveResult>>> RederiveEvents(std::vector<InboundEvent> events
     ) override;
     Task<Result<void>> Ping() override;
+
+    /// The shared schedule of several replicas: claims the resource's next run for this
+    /// replica if it is due (never scheduled, or its `next_run_at` has passed), moving
+    /// `next_run_at` one `interval` on so that no other replica claims it meanwhile; the run's
+    /// end then sets it from the outcome, as for a single daemon. Atomic across replicas: of
+    /// several claims at once, one wins. The run lock (BeginRun) still keeps two runs of a
+    /// resource apart when a run outlasts its interval.
+    Task<Result<RunClaim>> ClaimRun(std::string source, std::string resource, Millis interval);
+
+    /// Renews this replica's row in `replicas` and returns how many replicas renewed theirs
+    /// within `ttl` (at least 1: this one).
+    Task<Result<std::uint32_t>> Heartbeat(Millis ttl);
+
+    /// Removes this replica's row (a clean stop), so that the others count one less at once.
+    Task<Result<void>> LeaveReplicas();
 
 private:
     struct Impl;

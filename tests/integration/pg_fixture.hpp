@@ -165,9 +165,10 @@ protected:
         }
     }
 
-    /// A sink on the test's state schema. The DSN gets a per-test application_name so a
-    /// test can find (and kill) its own sessions without touching parallel tests.
-    std::unique_ptr<sink::PgSink> MakeSink() {
+    /// A sink on the test's state schema, as replica `replica`. The DSN gets a per-test
+    /// application_name so a test can find (and kill) its own sessions without touching
+    /// parallel tests.
+    std::unique_ptr<sink::PgSink> MakeSink(const std::string& replica = "") {
         const bool uri = dsn_.rfind("postgres", 0) == 0 && dsn_.find("://") != std::string::npos;
         std::string dsn = dsn_;
         if (uri) {
@@ -179,6 +180,7 @@ protected:
         sink::PgSink::Options options;
         options.dsn = dsn;
         options.state_schema = state_schema_;
+        options.replica = replica;
         return std::make_unique<sink::PgSink>(options, redactor_);
     }
 

@@ -9,10 +9,16 @@
 
 namespace chatsync::sink::detail {
 
-RunLog::RunLog(const Redactor& redactor, RunLocks& locks, std::string seen_keys_table)
+RunLog::RunLog(
+    const Redactor& redactor,
+    RunLocks& locks,
+    std::string seen_keys_table,
+    std::string replica
+)
     : redactor_(redactor)
     , locks_(locks)
-    , seen_keys_table_(std::move(seen_keys_table)) {}
+    , seen_keys_table_(std::move(seen_keys_table))
+    , replica_(std::move(replica)) {}
 
 void RunLog::ReleaseRunLock(const std::string& source, const std::string& resource) noexcept {
     locks_.Release(source, resource);
@@ -50,7 +56,7 @@ RunLog::BeginRun(pqxx::connection& conn, const std::string& source, const std::s
         pqxx::work tx(conn);
         const pqxx::result interrupted = tx.exec_prepared("interrupt_runs", source, resource);
         const pqxx::row row = tx.exec_prepared1(
-            "insert_run", source, resource, HostName(), static_cast<int>(getpid())
+            "insert_run", source, resource, HostName(), static_cast<int>(getpid()), replica_
         );
         auto run_id = row[0].as<std::string>();
         tx.exec_prepared("state_run_started", source, resource, interrupted.affected_rows() > 0);
@@ -85,7 +91,8 @@ void RunLog::RecordRun(pqxx::connection& conn, const RunEnd& end) const {
         outcome,
         error,
         HostName(),
-        static_cast<int>(getpid())
+        static_cast<int>(getpid()),
+        replica_
     );
     if (to_state) {
         tx.exec_prepared(

@@ -25,8 +25,14 @@ namespace chatsync::sink::detail {
 class RunLog {
 public:
     /// `redactor` and `locks` must outlive the run log. `seen_keys_table` is the qualified
-    /// table of the keys seen by passes over resources listed in full.
-    RunLog(const Redactor& redactor, RunLocks& locks, std::string seen_keys_table);
+    /// table of the keys seen by passes over resources listed in full; `replica` names this
+    /// daemon in the runs it records.
+    RunLog(
+        const Redactor& redactor,
+        RunLocks& locks,
+        std::string seen_keys_table,
+        std::string replica
+    );
 
     /// A resource's state; a resource never run has a default state.
     ResourceState
@@ -62,6 +68,7 @@ private:
     const Redactor& redactor_;
     RunLocks& locks_;
     std::string seen_keys_table_;
+    std::string replica_;
 };
 
 }  // namespace chatsync::sink::detail

@@ -7,6 +7,7 @@
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <gtest/gtest.h>
@@ -84,6 +85,60 @@ TEST(RateBudget, ThrottlesBeyondRequestsPerWindow) {
     EXPECT_GE(grants[3].at - grants[0].at, 300ms);
     EXPECT_GE(grants[3].wait.throttled, 250ms);
     EXPECT_EQ(grants[3].wait.queued, Clock::duration::zero());
+}
+
+TEST(RateBudget, ASharedBudgetKeepsItsShareOfTheWindow) {
+    net::io_context ioc;
+    RateBudget budget(
+        ioc.get_executor(),
+        {.requests_per_minute = 6, .burst = 6, .concurrency = 0, .window = 300ms}
+    );
+    // A third of 6 a window with a burst of 6: 2 and 2.
+    budget.Share(3);
+    const auto start = Clock::now();
+    const auto grants = test::RunAsync(ioc, AcquireMany(&budget, 3), 5s);
+    ASSERT_EQ(grants.size(), 3U);
+    EXPECT_LT(grants[1].at - start, 100ms);
+    ASSERT_TRUE(grants[2].permit);
+    EXPECT_GE(grants[2].wait.granted - grants[0].wait.granted, 300ms);
+}
+
+Task<void> AcquireInto(RateBudget* budget, Clock::duration hold, std::optional<Grant>* out) {
+    *out = co_await AcquireAndHold(budget, hold);
+}
+
+/// Starts `count` AcquireAndHold() at once and waits for them all.
+Task<std::vector<Grant>> HoldTogether(RateBudget* budget, int count, Clock::duration hold) {
+    const auto ex = co_await net::this_coro::executor;
+    std::vector<std::optional<Grant>> slots(static_cast<std::size_t>(count));
+    for (auto& slot : slots) {
+        net::co_spawn(ex, AcquireInto(budget, hold, &slot), net::detached);
+    }
+    net::steady_timer timer(ex);
+    while (std::any_of(slots.begin(), slots.end(), [](const auto& g) { return !g; })) {
+        timer.expires_after(5ms);
+        co_await timer.async_wait(kUseAwaitable);
+    }
+    std::vector<Grant> grants;
+    for (auto& slot : slots) {
+        grants.push_back(std::move(*slot));
+    }
+    co_return grants;
+}
+
+TEST(RateBudget, ASharedBudgetKeepsItsShareOfConcurrencyUntilItIsWholeAgain) {
+    net::io_context ioc;
+    RateBudget budget(ioc.get_executor(), {.requests_per_minute = 0, .concurrency = 3});
+    budget.Share(3);
+    auto grants = test::RunAsync(ioc, HoldTogether(&budget, 2, 100ms), 5s);
+    ASSERT_EQ(grants.size(), 2U);
+    EXPECT_GE(grants[0].wait.queued + grants[1].wait.queued, 90ms)
+        << "one of the two waited for the other";
+    budget.Share(1);
+    grants = test::RunAsync(ioc, HoldTogether(&budget, 3, 50ms), 5s);
+    for (const auto& grant : grants) {
+        EXPECT_EQ(grant.wait.queued, Clock::duration::zero());
+    }
 }
 
 TEST(RateBudget, PacesEvenlyWithASmallBurstAndKeepsTheMinute) {

@@ -145,5 +145,39 @@ TEST(Scheduler, RemoveGroupEndsOnlyThatGroupsLoops) {
     EXPECT_EQ(removed.active, 0);
 }
 
+/// A claim that grants every `every`-th ask and otherwise answers "ask again in `retry`".
+struct Claims {
+    int asked = 0;
+    int every = 3;
+    std::chrono::milliseconds retry = 10ms;
+};
+
+Task<Scheduler::Claim> Ask(Claims* c) {
+    ++c->asked;
+    co_return Scheduler::Claim{.granted = c->asked % c->every == 0, .retry_in = c->retry};
+}
+
+TEST(Scheduler, AJobWithAClaimRunsOnlyWhenItIsGrantedAndAsksAgainAfterARun) {
+    net::io_context ioc;
+    Scheduler s(ioc.get_executor(), {.max_concurrent = 2});
+    Counter c;
+    Claims claims;
+    // An interval of an hour: only the claim's answers make it run more than once.
+    s.Add(
+        {.name = "j",
+         .group = "g",
+         .interval = 1h,
+         .claim = [&claims] { return Ask(&claims); },
+         .run =
+             [&c, &ioc] {
+                 return Work(&c, ioc.get_executor());
+             }}
+    );
+    test::RunAsync(ioc, StopAfter(&s, ioc.get_executor(), 400ms), 10s);
+    EXPECT_GE(c.runs, 2);
+    // Every run was granted: runs = granted asks (the last ask may have been cut by the stop).
+    EXPECT_EQ(c.runs, claims.asked / claims.every);
+}
+
 }  // namespace
 }  // namespace chatsync::sched
