@@ -83,12 +83,13 @@ Task<void> Supervisor::RefreshHealthFromDatabase() {
         co_return;
     }
     for (const auto& s : *states) {
-        if (const auto it = health_.find({s.source, s.resource}); it != health_.end()) {
-            if (s.last_success_at &&
-                (!it->second.last_success || *it->second.last_success < *s.last_success_at)) {
-                it->second.last_success = s.last_success_at;
-            }
+        const auto it = health_.find({s.source, s.resource});
+        if (it == health_.end() || !s.last_success_at) {
+            continue;
         }
+        const auto in_database = *s.last_success_at;
+        auto& last = it->second.last_success;
+        last = std::max(last.value_or(in_database), in_database);
     }
 }
 
