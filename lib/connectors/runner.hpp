@@ -96,6 +96,9 @@ public:
 
     const SourceSettings& settings() const noexcept { return settings_; }
 
+    /// The hold in force on the source after a refusal, if any (see SourceSettings::hold).
+    std::optional<Fetcher::Hold> CurrentHold() const { return fetcher_.CurrentHold(); }
+
 private:
     struct RunContext;
     struct ChildFetch;
