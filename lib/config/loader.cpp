@@ -2,7 +2,6 @@
 #include <cstdint>
 #include <filesystem>
 #include <limits>
-#include <map>
 #include <string>
 #include <utility>
 #include <variant>
@@ -15,6 +14,7 @@
 #include "config/detail/listeners.hpp"
 #include "config/detail/map_reader.hpp"
 #include "config/detail/source.hpp"
+#include "config/detail/sources_dir.hpp"
 #include "config/detail/text_file.hpp"
 #include "config/detail/yaml_tree.hpp"
 #include "connectors/builtin.hpp"
@@ -140,20 +140,20 @@ private:
         if (const YamlNode* l = m.Get("limits")) {
             ReadLimits(ctx, *l, config.limits);
         }
+        detail::SourceNames names;
         if (const YamlNode* s = m.Get("sources")) {
             if (const auto* items = detail::ReadList(ctx, *s, "sources")) {
-                std::map<std::string, int> first_line;
                 for (std::size_t i = 0; i < items->size(); ++i) {
                     detail::ReadSource(
-                        ctx,
-                        (*items)[i],
-                        detail::IndexPath("sources", i),
-                        config,
-                        first_line,
-                        resolver_
+                        ctx, (*items)[i], detail::IndexPath("sources", i), config, names, resolver_
                     );
                 }
             }
+        }
+        // After the list, so that the config file's own sources come first and a duplicate
+        // is reported in the directory's file.
+        if (const YamlNode* d = m.Get("sources_dir")) {
+            detail::ReadSourcesDir(ctx, *d, errors_, config, names, resolver_);
         }
         m.Finish();
     }
