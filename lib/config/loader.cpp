@@ -2,6 +2,8 @@
 #include <cstdint>
 #include <filesystem>
 #include <limits>
+#include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <variant>
@@ -110,6 +112,12 @@ public:
 
     [[noreturn]] void Throw() {
         detail::SortByPosition(errors_);
+        // An error in source_template is found again in every source it is copied into:
+        // the same place and words are reported once.
+        std::set<std::string> seen;
+        std::erase_if(errors_, [&seen](const ConfigError& e) {
+            return !seen.insert(e.what()).second;
+        });
         throw ConfigErrors(std::move(errors_));
     }
 
@@ -152,8 +160,27 @@ private:
         }
         // After the list, so that the config file's own sources come first and a duplicate
         // is reported in the directory's file.
+        std::optional<YamlNode> source_template;
+        if (const YamlNode* t = m.Get("source_template")) {
+            source_template = detail::ReadSourceTemplate(ctx, *t);
+            if (!m.Has("sources_dir")) {
+                ctx.Error(
+                    m.KeyNode("source_template")->mark,
+                    "source_template",
+                    "applies to the files of sources_dir, which is not set"
+                );
+            }
+        }
         if (const YamlNode* d = m.Get("sources_dir")) {
-            detail::ReadSourcesDir(ctx, *d, errors_, config, names, resolver_);
+            detail::ReadSourcesDir(
+                ctx,
+                *d,
+                errors_,
+                config,
+                names,
+                resolver_,
+                source_template ? &*source_template : nullptr
+            );
         }
         m.Finish();
     }

@@ -64,6 +64,18 @@ std::variant<std::vector<fs::path>, std::string> ListSourceFiles(const fs::path&
     return files;
 }
 
+/// Marks `node` and everything under it as written in `file`.
+void MarkFile(YamlNode& node, const std::string& file) {
+    node.mark.file = file;
+    for (auto& e : node.entries) {
+        MarkFile(e.key, file);
+        MarkFile(e.value, file);
+    }
+    for (auto& item : node.items) {
+        MarkFile(item, file);
+    }
+}
+
 /// Reads one source file: its source, or each source of its list.
 void ReadSourceFile(
     Context& dir_ctx,
@@ -71,7 +83,8 @@ void ReadSourceFile(
     std::vector<ConfigError>& errors,
     Config& config,
     SourceNames& names,
-    ConnectorResolver& resolver
+    ConnectorResolver& resolver,
+    const YamlNode* source_template
 ) {
     const std::string name = file.string();
     const auto text = ReadTextFile(file);
@@ -90,13 +103,22 @@ void ReadSourceFile(
     }
     const YamlNode& root = std::get<YamlNode>(parsed);
     Context ctx(name, errors, dir_ctx.env(), file.parent_path());
+    const auto read = [&](const YamlNode& source, const std::string& path) {
+        if (source_template == nullptr) {
+            ReadSource(ctx, source, path, config, names, resolver);
+        } else {
+            ReadSource(
+                ctx, ApplySourceTemplate(*source_template, source), path, config, names, resolver
+            );
+        }
+    };
     switch (root.kind) {
         case YamlNode::Kind::kMapping:
-            ReadSource(ctx, root, "", config, names, resolver);
+            read(root, "");
             break;
         case YamlNode::Kind::kSequence:
             for (std::size_t i = 0; i < root.items.size(); ++i) {
-                ReadSource(ctx, root.items[i], IndexPath("", i), config, names, resolver);
+                read(root.items[i], IndexPath("", i));
             }
             break;
         case YamlNode::Kind::kNull:
@@ -122,13 +144,72 @@ void ReadSourceFile(
 
 }  // namespace
 
+std::optional<YamlNode> ReadSourceTemplate(Context& ctx, const YamlNode& node) {
+    constexpr const char* kTemplateKey = "source_template";
+    if (!node.IsMapping()) {
+        ctx.Error(
+            node.mark,
+            kTemplateKey,
+            "expected a mapping of source keys, got " + std::string(KindName(node))
+        );
+        return std::nullopt;
+    }
+    for (const auto& e : node.entries) {
+        if (e.key.IsScalar() && e.key.scalar == "name") {
+            ctx.Error(
+                e.key.mark,
+                JoinPath(kTemplateKey, "name"),
+                "each source names itself: name is not a template key"
+            );
+            return std::nullopt;
+        }
+    }
+    YamlNode marked = node;
+    MarkFile(marked, ctx.file());
+    return marked;
+}
+
+YamlNode ApplySourceTemplate(const YamlNode& source_template, const YamlNode& source) {
+    if (!source.IsMapping() || !source_template.IsMapping()) {
+        return source;
+    }
+    YamlNode merged = source_template;
+    // Positions and tag are the source's: a missing key is reported at the source.
+    merged.mark = source.mark;
+    merged.tag = source.tag;
+    const std::size_t from_template = merged.entries.size();
+    // A template entry is overridden once; a key the source repeats is appended again, so
+    // that the source's duplicate is still reported as one.
+    std::vector<bool> overridden(from_template, false);
+    for (const auto& e : source.entries) {
+        std::size_t i = 0;
+        while (i < from_template &&
+               (overridden[i] || !e.key.IsScalar() || !merged.entries[i].key.IsScalar() ||
+                merged.entries[i].key.scalar != e.key.scalar)) {
+            ++i;
+        }
+        if (i == from_template) {
+            merged.entries.push_back(e);
+            continue;
+        }
+        overridden[i] = true;
+        MapEntry& target = merged.entries[i];
+        target.value = target.value.IsMapping() && e.value.IsMapping()
+                           ? ApplySourceTemplate(target.value, e.value)
+                           : e.value;
+        target.key = e.key;
+    }
+    return merged;
+}
+
 void ReadSourcesDir(
     Context& ctx,
     const YamlNode& node,
     std::vector<ConfigError>& errors,
     Config& config,
     SourceNames& names,
-    ConnectorResolver& resolver
+    ConnectorResolver& resolver,
+    const YamlNode* source_template
 ) {
     const auto given = ReadString(ctx, node, kKey);
     if (!given) {
@@ -145,7 +226,7 @@ void ReadSourcesDir(
         return;
     }
     for (const auto& file : std::get<std::vector<fs::path>>(listed)) {
-        ReadSourceFile(ctx, file, errors, config, names, resolver);
+        ReadSourceFile(ctx, file, errors, config, names, resolver, source_template);
     }
 }
 

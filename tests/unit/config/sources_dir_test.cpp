@@ -117,6 +117,23 @@ TEST(SourcesDir, LoadsEveryYamlFileInNameOrderAfterTheConfigFilesOwnSources) {
     EXPECT_EQ(c.sources[4].place.key_path, "[1]");
 }
 
+TEST(SourcesDir, SummaryNamesTheFileOfEachSourceFromTheDirectory) {
+    ScratchDir dir;
+    const auto main = MainFile(
+        dir,
+        "sources:\n"
+        "  - name: inline_one\n"
+        "    connector: {resources: [{name: items, request: {path: /i}, primary_key: id}]}\n"
+    );
+    const auto a = dir.Write("accounts/a.yaml", SourceYaml("alpha"));
+    const std::string summary = Summarize(LoadFile(main));
+    EXPECT_NE(
+        summary.find("  alpha: enabled, connector alpha (inline)\n    file: " + a + "\n"),
+        std::string::npos
+    ) << summary;
+    EXPECT_EQ(summary.find("    file: " + main), std::string::npos) << summary;
+}
+
 TEST(SourcesDir, ASourceMovedToAnotherFileIsTheSameSource) {
     ScratchDir dir;
     dir.Write("accounts/a.yaml", SourceYaml("alpha"));
@@ -245,6 +262,123 @@ TEST(SourcesDir, UnsetVariableIsReportedInItsFile) {
         << errors[0].what();
 }
 
+/// A config file with `template` (indented two spaces) as its source_template.
+std::string MainWithTemplate(const ScratchDir& dir, const std::string& template_yaml) {
+    return dir.Write("chatsync.yaml", "sources_dir: accounts\nsource_template:\n" + template_yaml);
+}
+
+/// An inline spec with a required `base_url` and a `region` that defaults to "eu", for the
+/// template tests (indented four spaces under `connector:`).
+constexpr const char* kTemplateSpec =
+    "  connector:\n"
+    "    name: crm\n"
+    "    base_url: \"{{ config.base_url }}\"\n"
+    "    params:\n"
+    "      base_url: {required: true}\n"
+    "      region: {default: eu}\n"
+    "    resources:\n"
+    "      - {name: items, request: {path: /i}, primary_key: id}\n"
+    "      - {name: notes, request: {path: /n}, primary_key: id}\n";
+
+TEST(SourceTemplate, EachFileGetsTheKeysItDoesNotSetAndMappingsMergeKeyByKey) {
+    ScratchDir dir;
+    const auto main = MainWithTemplate(
+        dir,
+        std::string(kTemplateSpec) +
+            "  config: {region: us}\n"
+            "  schedule: {interval: 10m}\n"
+            "  resources: {items: {interval: 2m}, notes: {enabled: false}}\n"
+    );
+    dir.Write("accounts/a.yaml", "name: alpha\nconfig: {base_url: https://a.example}\n");
+    dir.Write(
+        "accounts/b.yaml",
+        "name: bravo\n"
+        "config: {base_url: https://b.example, region: ap}\n"
+        "resources: {notes: {enabled: true}}\n"
+        "schedule: {interval: 1h}\n"
+    );
+    const Config c = LoadFile(main);
+    ASSERT_EQ(c.sources.size(), 2U);
+    const SourceConfig& a = c.sources[0];
+    EXPECT_EQ(a.values.at("base_url"), "https://a.example");
+    EXPECT_EQ(a.values.at("region"), "us");
+    ASSERT_EQ(a.connector.resources.size(), 2U);
+    EXPECT_EQ(a.connector.resources[0].schedule.interval, std::chrono::minutes(2));
+    EXPECT_FALSE(a.connector.resources[1].enabled);
+    const SourceConfig& b = c.sources[1];
+    EXPECT_EQ(b.values.at("base_url"), "https://b.example");
+    EXPECT_EQ(b.values.at("region"), "ap");
+    ASSERT_EQ(b.connector.resources.size(), 2U);
+    // resources merged: items keeps the template's interval, notes is switched back on and
+    // takes the source's own schedule.
+    EXPECT_EQ(b.connector.resources[0].schedule.interval, std::chrono::minutes(2));
+    EXPECT_TRUE(b.connector.resources[1].enabled);
+    EXPECT_EQ(b.connector.resources[1].schedule.interval, std::chrono::hours(1));
+}
+
+TEST(SourceTemplate, AnErrorInTheTemplateIsReportedOnceAtItsLineInTheConfigFile) {
+    ScratchDir dir;
+    const auto main = MainWithTemplate(dir, std::string(kTemplateSpec) + "  retri: {}\n");
+    for (const char* name : {"alpha", "bravo", "charlie"}) {
+        dir.Write(
+            "accounts/" + std::string(name) + ".yaml",
+            "name: " + std::string(name) + "\nconfig: {base_url: https://x.example}\n"
+        );
+    }
+    const auto errors = ErrorsOfFile(main);
+    ASSERT_EQ(errors.size(), 1U) << ConfigErrors(errors).what();
+    EXPECT_EQ(errors[0].file(), main);
+    EXPECT_EQ(errors[0].line(), 12);
+    EXPECT_NE(errors[0].message().find("did you mean 'retry'"), std::string::npos)
+        << errors[0].what();
+}
+
+TEST(SourceTemplate, AFilesOwnErrorsStayInTheFile) {
+    ScratchDir dir;
+    const auto main = MainWithTemplate(dir, kTemplateSpec);
+    const auto a = dir.Write("accounts/a.yaml", "name: alpha\nconfig: {regoin: us}\n");
+    const auto errors = ErrorsOfFile(main);
+    ASSERT_EQ(errors.size(), 2U) << ConfigErrors(errors).what();
+    for (const auto& e : errors) {
+        EXPECT_EQ(e.file(), a) << e.what();
+    }
+    EXPECT_NE(std::string(ConfigErrors(errors).what()).find("base_url"), std::string::npos);
+    EXPECT_NE(std::string(ConfigErrors(errors).what()).find("regoin"), std::string::npos);
+}
+
+TEST(SourceTemplate, KeepsADuplicateKeyOfTheFileReported) {
+    ScratchDir dir;
+    const auto main = MainWithTemplate(dir, kTemplateSpec + std::string("  enabled: true\n"));
+    const auto a = dir.Write(
+        "accounts/a.yaml",
+        "name: alpha\nconfig: {base_url: https://x.example}\nenabled: false\nenabled: true\n"
+    );
+    const auto errors = ErrorsOfFile(main);
+    ASSERT_EQ(errors.size(), 1U) << ConfigErrors(errors).what();
+    EXPECT_EQ(errors[0].file(), a);
+    EXPECT_EQ(errors[0].line(), 4);
+    EXPECT_NE(errors[0].message().find("duplicate key 'enabled'"), std::string::npos)
+        << errors[0].what();
+}
+
+TEST(SourceTemplate, IsRefusedWithANameOrWithoutSourcesDir) {
+    ScratchDir dir;
+    const auto named = dir.Write(
+        "named.yaml", "sources_dir: accounts\nsource_template:\n  name: x\n  enabled: true\n"
+    );
+    fs::create_directories(dir.path() / "accounts");
+    auto errors = ErrorsOfFile(named);
+    ASSERT_EQ(errors.size(), 1U) << ConfigErrors(errors).what();
+    EXPECT_EQ(errors[0].line(), 3);
+    EXPECT_EQ(errors[0].key_path(), "source_template.name");
+
+    const auto alone = dir.Write("alone.yaml", "sources: []\nsource_template: {enabled: true}\n");
+    errors = ErrorsOfFile(alone);
+    ASSERT_EQ(errors.size(), 1U) << ConfigErrors(errors).what();
+    EXPECT_EQ(errors[0].line(), 2);
+    EXPECT_NE(errors[0].message().find("sources_dir"), std::string::npos) << errors[0].what();
+}
+
 TEST(SourcesDir, TheManyAccountsExampleLoads) {
     ScratchDir secrets;
     for (const char* name : {"acme", "globex_sales", "globex_support"}) {
@@ -260,6 +394,20 @@ TEST(SourcesDir, TheManyAccountsExampleLoads) {
     ASSERT_EQ(c.sources.size(), 3U);
     EXPECT_EQ(c.sources[2].values.at("password"), "pw-globex_support");
     EXPECT_EQ(c.sources[2].connector_origin, "builtin:tiledesk");
+    // From source_template, and overridden by a file.
+    EXPECT_EQ(c.sources[0].values.at("email"), "sync@agency.example");
+    EXPECT_EQ(c.sources[2].values.at("email"), "sync@globex.example");
+    const auto interval = [](const SourceConfig& s, const std::string& resource) {
+        for (const auto& r : s.connector.resources) {
+            if (r.name == resource) {
+                return r.schedule.interval;
+            }
+        }
+        return Millis{0};
+    };
+    EXPECT_EQ(interval(c.sources[0], "requests"), std::chrono::minutes(2));
+    EXPECT_EQ(interval(c.sources[2], "requests"), std::chrono::minutes(1));
+    EXPECT_EQ(interval(c.sources[2], "leads"), std::chrono::hours(1));
 }
 
 }  // namespace
