@@ -21,7 +21,8 @@ constexpr const char* kKey = "sources_dir";
 
 /// Whether `entry` is a source file: an editor's backup (`x.yaml~`), a hidden file (a swap
 /// file, or the `..data` links of a Kubernetes ConfigMap volume) and anything but a regular
-/// file, or a link to one, are left alone.
+/// file, or a link to one, are left alone. A link that leads nowhere is taken, so that reading
+/// it reports the broken link instead of its sources silently disappearing.
 bool IsSourceFile(const fs::directory_entry& entry) {
     const std::string name = entry.path().filename().string();
     if (name.starts_with('.')) {
@@ -32,9 +33,11 @@ bool IsSourceFile(const fs::directory_entry& entry) {
         return false;
     }
     std::error_code ec;
-    // A dangling link, or one that cannot be followed, is not a source file: it is skipped
-    // like any other entry that is not a regular file.
-    return entry.is_regular_file(ec);
+    if (entry.is_regular_file(ec)) {
+        return true;
+    }
+    std::error_code link_ec;
+    return entry.is_symlink(link_ec) && !fs::exists(entry.path(), link_ec);
 }
 
 /// The source files of `dir`, sorted by name; or the reason the directory cannot be listed.

@@ -171,6 +171,22 @@ TEST(SourcesDir, AFileIsNotADirectory) {
     EXPECT_NE(errors[0].message().find("not a directory"), std::string::npos) << errors[0].what();
 }
 
+TEST(SourcesDir, ALinkThatLeadsNowhereIsReportedNotSkipped) {
+    ScratchDir dir;
+    dir.Write("accounts/a.yaml", SourceYaml("alpha"));
+    fs::create_symlink(dir.path() / "gone.yaml", dir.path() / "accounts/b.yaml");
+    dir.Write("elsewhere/c.yaml", SourceYaml("charlie"));
+    fs::create_symlink(dir.path() / "elsewhere/c.yaml", dir.path() / "accounts/c.yaml");
+    const auto errors = ErrorsOfFile(MainFile(dir));
+    ASSERT_EQ(errors.size(), 1U) << ConfigErrors(errors).what();
+    EXPECT_EQ(errors[0].file(), (dir.path() / "accounts/b.yaml").string());
+    EXPECT_NE(errors[0].message().find("cannot read source file"), std::string::npos)
+        << errors[0].what();
+
+    fs::remove(dir.path() / "accounts/b.yaml");
+    EXPECT_EQ(NamesOf(LoadFile(MainFile(dir))), (std::vector<std::string>{"alpha", "charlie"}));
+}
+
 TEST(SourcesDir, DuplicateNameNamesBothFilesAndLines) {
     ScratchDir dir;
     const auto main = MainFile(
