@@ -100,7 +100,7 @@ bool IsIpLiteral(const std::string& host) {
 /// and locks itself, so contexts may share it; nothing adds to this one after it is filled.
 /// Null if OpenSSL could not allocate it (then each client loads its own, as before).
 X509_STORE* SharedSystemCaStore() {
-    static X509_STORE* const store = [] {
+    static X509_STORE* const kStore = [] {
         X509_STORE* s = X509_STORE_new();
         if (s != nullptr) {
             // A host without a system CA store can still verify against ca_file, so a
@@ -111,7 +111,7 @@ X509_STORE* SharedSystemCaStore() {
         }
         return s;
     }();
-    return store;
+    return kStore;
 }
 
 }  // namespace
