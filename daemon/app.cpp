@@ -186,7 +186,7 @@ int Execute(const Arguments& args, config::Config config) {
         case Command::kOnce:
             return Once(app, args);
         case Command::kStatus:
-            return Status(app);
+            return Status(app, args);
         case Command::kReset:
             return Reset(app, args);
         case Command::kBreachClear:

@@ -10,17 +10,16 @@ namespace chatsync::daemon {
 /// run on this host, or the config is refused with start-up's reason.
 int CheckConfig(const config::Config& config) {
     std::vector<config::ConfigError> refused;
-    for (std::size_t i = 0; i < config.sources.size(); ++i) {
-        const auto& source = config.sources[i];
+    for (const auto& source : config.sources) {
         if (!source.enabled) {
             continue;
         }
         if (const auto why = config::EgressRefusal(source)) {
             refused.emplace_back(
-                config.path.string(),
+                source.place.file,
                 0,
                 0,
-                "sources[" + std::to_string(i) + "].http",
+                source.place.key_path.empty() ? "http" : source.place.key_path + ".http",
                 "source " + source.name + " refused: " + *why
             );
         }

@@ -14,9 +14,12 @@ Keeps PostgreSQL in step with chat and support platforms.
 
 commands:
   run                               run the daemon: sync every resource on its schedule
-  once [--source S] [--resource R]  sync what is configured once, to completion, and exit
+  once [--source S] [--resource R] [--json]
+                                    sync what is configured once, to completion, and exit;
+                                    the summary has a line per resource and per table
   check-config                      validate the config file and print what it configures
-  status                            per resource: last run, outcome, rows, cursor, next run;
+  status [--json]                   per resource: last run, outcome, rows, cursor, next run;
+                                    per table: the last run's rows and the rows it holds;
                                     a latched source: why, and the command that clears it
   reset --source S [--resource R]   forget checkpoints: the next run is a full re-sync
   breach clear --source S           lift the latch that stopped source S (after TOKENBREACH or
@@ -30,6 +33,8 @@ commands:
 
 options:
   -c, --config FILE   config file (default: $CHATSYNC_CONFIG, else /etc/chatsync/chatsync.yaml)
+  --json              once, status: one JSON document on stdout instead of the table
+                      (docs/once.schema.json, docs/status.schema.json)
   -h, --help          this text
 
 for tests only (a deployment never needs them):
@@ -111,6 +116,8 @@ Arguments ParseArguments(const std::vector<std::string>& args) {
             out.resource = value_of(i, a);
         } else if (a == "--since") {
             out.since = value_of(i, a);
+        } else if (a == "--json") {
+            out.json = true;
         } else if (a == "--test-hook") {
             ParseTestHook(value_of(i, a), out.test_hooks);
         } else if (a == "--version" || a == "version") {
@@ -146,6 +153,9 @@ Arguments ParseArguments(const std::vector<std::string>& args) {
     }
     out.command = *command;
     const bool takes_filter = out.command == Command::kOnce || out.command == Command::kReset;
+    if (out.json && out.command != Command::kOnce && out.command != Command::kStatus) {
+        throw std::invalid_argument("--json goes with 'once' and 'status'");
+    }
     if (out.since && out.command != Command::kRederive) {
         throw std::invalid_argument("--since goes with 'rederive'");
     }

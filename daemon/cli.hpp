@@ -59,6 +59,8 @@ struct Arguments {
     std::optional<std::string> resource;
     /// `rederive --since T`: only events received at or after T (ISO-8601, checked here).
     std::optional<std::string> since;
+    /// `once --json`, `status --json`: the report as one JSON document on stdout.
+    bool json = false;
     TestHooks test_hooks;
 };
 

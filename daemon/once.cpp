@@ -115,7 +115,11 @@ int Once(App& app, const Arguments& args) {
         }
     });
     app.Run(scheduler.Wait());
-    PrintSummary(run.reports);
+    const RowCounts rows = CountRows(app, TablesOf(run.reports));
+    const std::string summary =
+        args.json ? SummaryJson(run.reports, rows) : FormatSummary(run.reports, rows);
+    std::fputs(summary.c_str(), stdout);
+    std::fflush(stdout);
     const bool all_ok = std::all_of(run.reports.begin(), run.reports.end(), [](const auto& r) {
         return Succeeded(r);
     });

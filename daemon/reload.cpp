@@ -83,6 +83,10 @@ Task<bool> Supervisor::RunScheduled(connectors::SourceRunner* runner, std::strin
 
 void Supervisor::Reload() {
     config::Config fresh;
+    // A reload applies all of the config or none of it: an error in any of its files (the
+    // config file or one of sources_dir) keeps every source running as it was. Applying the
+    // files that load would misread a half-done edit: a source moved from a file being fixed
+    // to another would run twice or stop, and a broken file's sources would be removed.
     try {
         fresh = config::LoadFile(config_.path);
     } catch (const config::ConfigErrors& e) {

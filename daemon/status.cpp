@@ -29,7 +29,28 @@ ListLatches(sink::PgSink* db, std::vector<std::string> sources) {
 
 }  // namespace
 
-int Status(App& app) {
+RowCounts CountRows(App& app, const std::vector<sink::TableName>& tables) {
+    RowCounts rows;
+    if (tables.empty()) {
+        return rows;
+    }
+    auto counted = app.Await(app.db().CountRows(tables));
+    if (!counted) {
+        // The report stands without them: its row counts print as "-" (null in JSON).
+        std::fprintf(
+            stderr, "chatsyncd: cannot count rows: %s\n", counted.error().message().c_str()
+        );
+        return rows;
+    }
+    for (std::size_t i = 0; i < tables.size() && i < counted->size(); ++i) {
+        if ((*counted)[i]) {
+            rows[tables[i].Display()] = *(*counted)[i];
+        }
+    }
+    return rows;
+}
+
+int Status(App& app, const Arguments& args) {
     if (const int rc = app.OpenDatabase(); rc != kExitOk) {
         return rc;
     }
@@ -54,48 +75,13 @@ int Status(App& app) {
         );
         return kExitUnavailable;
     }
-    std::printf(
-        "%-14s %-18s %-19s %-11s %9s %9s  %-24s %-19s\n",
-        "SOURCE",
-        "RESOURCE",
-        "LAST RUN",
-        "OUTCOME",
-        "WRITTEN",
-        "UNCHANGED",
-        "CURSOR",
-        "NEXT RUN"
-    );
-    // A latched source sends nothing until the latch is cleared, whatever its resources'
-    // last outcome and schedule say: it shows as latched, with no next run.
-    auto print = [](const sink::ResourceState& s, const sink::Latch* latch) {
-        const char* outcome = s.last_outcome ? OutcomeName(*s.last_outcome).data() : "never run";
-        std::printf(
-            "%-14s %-18s %-19s %-11s %9lld %9lld  %-24s %-19s\n",
-            s.source.c_str(),
-            s.resource.c_str(),
-            FormatAge(s.last_run_at).c_str(),
-            latch != nullptr ? OutcomeName(RunOutcome::kLatched).data() : outcome,
-            static_cast<long long>(s.last_rows_written),
-            static_cast<long long>(s.last_rows_unchanged),
-            s.cursor.value_or("-").c_str(),
-            latch != nullptr ? "-" : FormatAge(s.next_run_at).c_str()
-        );
-        // The run that set the latch failed with the latch's reason, said below.
-        const bool said_below =
-            latch != nullptr && s.last_error.find(latch->reason) != std::string::npos;
-        if (!s.last_error.empty() && !said_below) {
-            std::printf("    error: %s\n", s.last_error.c_str());
-        }
-        if (s.checkpoint) {
-            std::printf(
-                "    unfinished run %s: resumes from its checkpoint\n",
-                s.run_id.value_or("?").c_str()
-            );
-        }
-    };
+    std::vector<SourceStatus> sources;
+    sources.reserve(config.sources.size());
     for (const auto& source : config.sources) {
-        const auto latched = latches->find(source.name);
-        const sink::Latch* latch = latched != latches->end() ? &latched->second : nullptr;
+        SourceStatus shown{.source = source.name, .resources = {}, .latch = std::nullopt};
+        if (const auto latched = latches->find(source.name); latched != latches->end()) {
+            shown.latch = latched->second;
+        }
         for (const auto& r : source.connector.resources) {
             if (!IsTopLevel(r)) {
                 continue;
@@ -104,25 +90,19 @@ int Status(App& app) {
                 return s.source == source.name && s.resource == r.name;
             });
             if (it != listed->end()) {
-                print(*it, latch);
+                shown.resources.push_back(*it);
             } else {
                 sink::ResourceState never;
                 never.source = source.name;
                 never.resource = r.name;
-                print(never, latch);
+                shown.resources.push_back(std::move(never));
             }
         }
-        if (latch != nullptr) {
-            std::printf(
-                "    source %s latched since %s: %s\n"
-                "    no resource of it runs until: chatsyncd breach clear --source %s\n",
-                source.name.c_str(),
-                FormatAge(latch->set_at).c_str(),
-                latch->reason.c_str(),
-                source.name.c_str()
-            );
-        }
+        sources.push_back(std::move(shown));
     }
+    const RowCounts rows = CountRows(app, TablesOf(sources));
+    const std::string report = args.json ? StatusJson(sources, rows) : FormatStatus(sources, rows);
+    std::fputs(report.c_str(), stdout);
     return kExitOk;
 }
 

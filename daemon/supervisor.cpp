@@ -55,7 +55,8 @@ int Supervisor::Run() {
                 .max_connections = budgets_.admin,
                 .max_connections_per_client = budgets_.admin_per_client},
             metrics_,
-            [this]() { return CheckReady(); }
+            [this]() { return CheckReady(); },
+            [this]() { return StatusPage(); }
         );
         if (auto started = admin_->Start(); !started) {
             spdlog::error(

@@ -29,7 +29,8 @@ namespace chatsync::daemon {
 ///
 /// Its parts, a file each: supervisor.cpp (start-up, signals, watchdog, shutdown),
 /// webhooks.cpp (connection budgets and the webhook listener's wiring), reload.cpp (starting
-/// and stopping sources, SIGHUP) and readiness.cpp (/readyz).
+/// and stopping sources, SIGHUP), readiness.cpp (/readyz) and status_page_data.cpp (the
+/// status page at /).
 ///
 /// @par Thread Safety
 /// Use from the thread that runs the App's I/O context.
@@ -133,6 +134,13 @@ private:
     /// /readyz: the database answers, every resource synced within its allowance, and no
     /// running source is latched.
     Task<server::Readiness> CheckReady();
+
+    // status_page_data.cpp
+
+    /// The admin listener's `/`: every configured source and its top-level resources with
+    /// their state (as `chatsyncd status` shows them), latches, holds in force, readiness and
+    /// the webhook intake figures of the metrics.
+    Task<server::StatusPage> StatusPage();
 
     App& app_;
     /// The App's config: a reload replaces its sources.

@@ -5,7 +5,8 @@
 #   scripts/packages.sh runtime   shared libraries chatsyncd needs at run time (container image)
 #   scripts/packages.sh server    the PostgreSQL server for the embedded cluster (no DSN configured)
 #   scripts/packages.sh test      what the test suite needs on top of build (PostgreSQL, promtool,
-#                                 Clang for the sanitizer build and the fuzz targets, clang-tidy)
+#                                 Chromium, Clang for the sanitizer build and the fuzz targets,
+#                                 clang-tidy)
 #   scripts/packages.sh deploy    what the deployment tests need (podman to build the image)
 #   scripts/packages.sh bench     what the benchmarks in bench/ need on top of build
 #   scripts/packages.sh install GROUP...   apt-get install those groups (run as root)
@@ -30,6 +31,8 @@ test_packages=(
   libgtest-dev libgmock-dev googletest
   postgresql-15 postgresql-client-15
   prometheus procps curl
+  # The status page's end-to-end test loads it in headless Chromium.
+  chromium
   # The sanitizer job and the fuzz targets: Clang, its sanitizer and libFuzzer runtimes, and
   # llvm-symbolizer for the reports' stacks.
   clang libclang-rt-14-dev llvm

@@ -181,9 +181,21 @@ struct ResourceOverride {
     bool operator==(const ResourceOverride&) const = default;
 };
 
+/// Where a source was written, for messages: the config file or a file of its `sources_dir`,
+/// and the source's key path in it ("sources[3]", "[1]" in a file's list, "" for a file's only
+/// source). How a source syncs does not depend on it, so any two places compare equal: a
+/// source moved to another file is not restarted by a reload.
+struct SourcePlace {
+    std::string file;
+    std::string key_path;
+
+    bool operator==(const SourcePlace&) const noexcept { return true; }
+};
+
 struct SourceConfig {
     /// Also the PostgreSQL schema name (lower-case letters, digits, underscore).
     std::string name;
+    SourcePlace place;
     bool enabled = true;
     /// The resolved spec: built-in by name, inline, or from `connector_file`, with the
     /// source's overrides (schedule, rate limit, resources) applied.
@@ -214,6 +226,7 @@ struct Config {
     LogConfig log;
     LimitsConfig limits;
     ReplicaConfig replica;
+    /// The config file's `sources:` first, then those of `sources_dir` in file name order.
     std::vector<SourceConfig> sources;
 
     const SourceConfig* FindSource(const std::string& source_name) const {
@@ -226,12 +239,14 @@ struct Config {
     }
 };
 
-/// Reads, interpolates (`${NAME}`, `${NAME:-default}`), validates and resolves a config file.
-/// Throws ConfigErrors listing every problem found (unknown keys, bad types, bad durations,
-/// missing required values and secrets, unreadable `*_file` files, unknown connectors).
-/// Relative paths in it (data_dir, dsn_file, embedded.bin_dir, connector_file, `*_file`,
-/// ca_file) are relative to the file's directory. `${...}` applies to the config file and to
-/// connector_file specs, never to built-in specs.
+/// Reads, interpolates (`${NAME}`, `${NAME:-default}`), validates and resolves a config file,
+/// and the source files of its `sources_dir`. Throws ConfigErrors listing every problem found
+/// in any of those files (unknown keys, bad types, bad durations, missing required values and
+/// secrets, unreadable `*_file` files, unknown connectors, duplicate source names), each at
+/// its own file, line and column. Relative paths in a file (data_dir, dsn_file,
+/// embedded.bin_dir, sources_dir, connector_file, `*_file`, ca_file) are relative to that
+/// file's directory. `${...}` applies to the config file, its source files and connector_file
+/// specs, never to built-in specs.
 Config LoadFile(const std::filesystem::path& path);
 
 /// The same, from text (tests); `name` stands in for the file name in messages, and its

@@ -2,7 +2,8 @@
 #include <cstdint>
 #include <filesystem>
 #include <limits>
-#include <map>
+#include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <variant>
@@ -15,6 +16,7 @@
 #include "config/detail/listeners.hpp"
 #include "config/detail/map_reader.hpp"
 #include "config/detail/source.hpp"
+#include "config/detail/sources_dir.hpp"
 #include "config/detail/text_file.hpp"
 #include "config/detail/yaml_tree.hpp"
 #include "connectors/builtin.hpp"
@@ -124,6 +126,12 @@ public:
 
     [[noreturn]] void Throw() {
         detail::SortByPosition(errors_);
+        // An error in source_template is found again in every source it is copied into:
+        // the same place and words are reported once.
+        std::set<std::string> seen;
+        std::erase_if(errors_, [&seen](const ConfigError& e) {
+            return !seen.insert(e.what()).second;
+        });
         throw ConfigErrors(std::move(errors_));
     }
 
@@ -157,20 +165,39 @@ private:
         if (const YamlNode* r = m.Get("replica")) {
             ReadReplica(ctx, *r, config.replica);
         }
+        detail::SourceNames names;
         if (const YamlNode* s = m.Get("sources")) {
             if (const auto* items = detail::ReadList(ctx, *s, "sources")) {
-                std::map<std::string, int> first_line;
                 for (std::size_t i = 0; i < items->size(); ++i) {
                     detail::ReadSource(
-                        ctx,
-                        (*items)[i],
-                        detail::IndexPath("sources", i),
-                        config,
-                        first_line,
-                        resolver_
+                        ctx, (*items)[i], detail::IndexPath("sources", i), config, names, resolver_
                     );
                 }
             }
+        }
+        // After the list, so that the config file's own sources come first and a duplicate
+        // is reported in the directory's file.
+        std::optional<YamlNode> source_template;
+        if (const YamlNode* t = m.Get("source_template")) {
+            source_template = detail::ReadSourceTemplate(ctx, *t);
+            if (!m.Has("sources_dir")) {
+                ctx.Error(
+                    m.KeyNode("source_template")->mark,
+                    "source_template",
+                    "applies to the files of sources_dir, which is not set"
+                );
+            }
+        }
+        if (const YamlNode* d = m.Get("sources_dir")) {
+            detail::ReadSourcesDir(
+                ctx,
+                *d,
+                errors_,
+                config,
+                names,
+                resolver_,
+                source_template ? &*source_template : nullptr
+            );
         }
         m.Finish();
     }

@@ -144,7 +144,9 @@ Context::Context(
     , base_dir_(std::move(base_dir)) {}
 
 void Context::Error(const Mark& mark, const std::string& path, std::string message) {
-    errors_.emplace_back(file_, mark.line, mark.column, path, std::move(message));
+    errors_.emplace_back(
+        mark.file.empty() ? file_ : mark.file, mark.line, mark.column, path, std::move(message)
+    );
 }
 
 std::filesystem::path Context::Resolve(const std::filesystem::path& p) const {

@@ -102,10 +102,14 @@ void Resource(std::ostringstream& out, const cn::ResourceSpec& r) {
     out << "      " << r.name << ": " << Join(parts, ", ") << "\n";
 }
 
-void Source(std::ostringstream& out, const SourceConfig& s) {
+void Source(std::ostringstream& out, const SourceConfig& s, const std::string& config_file) {
     const cn::ConnectorSpec& c = s.connector;
     out << "  " << s.name << ": " << (s.enabled ? "enabled" : "disabled") << ", connector "
         << c.name << " (" << s.connector_origin << ")\n";
+    // A source of sources_dir: among hundreds of files, which one to edit.
+    if (!s.place.file.empty() && s.place.file != config_file) {
+        out << "    file: " << s.place.file << "\n";
+    }
     if (!c.base_url.empty()) {
         out << "    base_url: " << c.base_url << "\n";
     }
@@ -200,7 +204,7 @@ std::string Summarize(const Config& config) {
     }
     out << "sources (" << config.sources.size() << "):\n";
     for (const auto& s : config.sources) {
-        Source(out, s);
+        Source(out, s, config.path.string());
     }
     return out.str();
 }

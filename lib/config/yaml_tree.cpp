@@ -90,7 +90,10 @@ Mark ToMark(const YAML::Mark& m) {
     if (m.line < 0 || m.column < 0) {
         return {};
     }
-    return {m.line + 1, m.column + 1};
+    Mark mark;
+    mark.line = m.line + 1;
+    mark.column = m.column + 1;
+    return mark;
 }
 
 class Converter {
@@ -177,7 +180,8 @@ std::variant<YamlNode, ConfigError> ParseYaml(const std::string& text, const std
         YamlNode out =
             counter.documents == 0 ? YamlNode{} : Converter{}.Convert(YAML::Load(text), 0);
         if (out.IsNull()) {
-            out.mark = {1, 1};
+            out.mark.line = 1;
+            out.mark.column = 1;
         }
         return out;
     } catch (const YAML::Exception& e) {

@@ -216,6 +216,13 @@ bool Fetcher::HeldMeanwhile(FetchNotes& run) {
     return true;
 }
 
+std::optional<Fetcher::Hold> Fetcher::CurrentHold() const {
+    if (!hold_ || Clock::now() >= hold_->until) {
+        return std::nullopt;
+    }
+    return hold_;
+}
+
 bool Fetcher::LatchedMeanwhile(FetchNotes& run) {
     if (!latched_) {
         return false;

@@ -97,6 +97,15 @@ struct FetchedPage {
 /// Use from one executor; concurrent fetches of one source share its budget and sign-in.
 class Fetcher final {
 public:
+    /// Why and until when the source is held (see SourceSettings::hold).
+    struct Hold {
+        /// The refusal's message, redacted.
+        std::string reason;
+        /// The resource whose request was refused.
+        std::string resource;
+        std::chrono::steady_clock::time_point until;
+    };
+
     Fetcher(
         const Executor& executor,
         const SourceSettings& settings,
@@ -118,6 +127,9 @@ public:
 
     /// Whether the source is held (by another resource's refusal); says why in notes.error.
     bool HeldMeanwhile(FetchNotes& notes);
+
+    /// The hold in force now, if any.
+    std::optional<Hold> CurrentHold() const;
 
     /// Whether an answer latched the source since this fetcher was made; says why in
     /// notes.error. Once latched, no request of the source leaves: the HTTP client's send
@@ -165,13 +177,6 @@ private:
     std::chrono::steady_clock::time_point login_at_{};
     /// Set while a sign-in request is in flight; waiters sleep on it until it is cancelled.
     net::steady_timer* login_in_flight_ = nullptr;
-
-    /// Why and until when the source is held (see SourceSettings::hold).
-    struct Hold {
-        std::string reason;
-        std::string resource;
-        std::chrono::steady_clock::time_point until;
-    };
 
     std::optional<Hold> hold_;
     /// Why the source is latched (redacted), set in the same step that reads the latching

@@ -40,6 +40,7 @@ Task<RunReport> SourceRunner::Finish(RunContext& run, RunOutcome outcome) {
     end.pages = run.report.pages;
     end.rows_written = run.report.rows_written;
     end.rows_unchanged = run.report.rows_unchanged;
+    end.tables = run.report.tables;
     end.error = run.report.error;
     end.schema = source;
     end.next_run_at =
@@ -122,6 +123,9 @@ Task<RunReport> SourceRunner::Finish(RunContext& run, RunOutcome outcome) {
         run.report.error = redactor_.Redact(run.error);
     } else {
         run.report.rows_deleted = finished->rows_deleted;
+        for (const auto& swept : finished->swept) {
+            sink::CountsFor(run.report.tables, swept.name).deleted += swept.deleted;
+        }
         if (finished->rows_deleted > 0) {
             metrics_.RowsDeleted(source, resource.name, finished->rows_deleted);
         }
@@ -217,6 +221,8 @@ void SourceRunner::KeepOnlyAChange(RunContext& run, json::array& records) {
     if (last && *last == now) {
         records.clear();
         ++run.report.rows_unchanged;
+        ++sink::CountsFor(run.report.tables, sink_.NameOf(settings_.name, run.resource->name))
+              .unchanged;
         return;
     }
     run.checkpoint.last_record = now;

@@ -211,6 +211,11 @@ Task<RunReport> SourceRunner::Run(std::string resource_name) {
     }
     run.run_id = *run_id;
     metrics_.Running(source, resource_name, true);
+    // Every table the run may write is in its report, with zeros when nothing came for it.
+    run.report.tables.push_back({.name = sink_.NameOf(source, resource_name)});
+    for (const auto* child : detail::ChildrenOf(settings_.spec, resource_name)) {
+        sink::CountsFor(run.report.tables, sink_.NameOf(source, child->name));
+    }
 
     // Where this run's requests leave from, checked against where the source's earlier runs
     // sent from (see EgressGuardSpec), and recorded with the run.

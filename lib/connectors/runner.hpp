@@ -18,10 +18,7 @@
 #include "core/redactor.hpp"
 #include "core/run_outcome.hpp"
 #include "core/table.hpp"
-
-namespace chatsync::sink {
-class Sink;
-}  // namespace chatsync::sink
+#include "sink/sink.hpp"
 
 namespace chatsync::metrics {
 class Metrics;
@@ -55,6 +52,10 @@ struct RunReport {
     std::int64_t rows_written = 0;
     std::int64_t rows_unchanged = 0;
     std::int64_t rows_deleted = 0;
+    /// The same per table: the resource's own first, then its children's (in ChildrenOf
+    /// order), each named as the sink stores it. The totals above are their sums. Empty for a
+    /// run that ended before it began (held, latched, skipped, not due).
+    std::vector<sink::TableCounts> tables;
     /// The committed cursor after the run (canonical form), if the resource has one.
     std::string cursor;
     bool resumed = false;
@@ -99,6 +100,9 @@ public:
     void ShareBudget(std::uint32_t replicas) { fetcher_.ShareBudget(replicas); }
 
     const SourceSettings& settings() const noexcept { return settings_; }
+
+    /// The hold in force on the source after a refusal, if any (see SourceSettings::hold).
+    std::optional<Fetcher::Hold> CurrentHold() const { return fetcher_.CurrentHold(); }
 
 private:
     struct RunContext;

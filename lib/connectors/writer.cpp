@@ -218,6 +218,9 @@ Task<SourceRunner::Changed> SourceRunner::CommitRows(
         const auto& table = written_for[i]->name;
         run.report.rows_written += t.inserted + t.updated;
         run.report.rows_unchanged += t.unchanged;
+        auto& counts = sink::CountsFor(run.report.tables, sink_.NameOf(settings_.name, table));
+        counts.written += t.inserted + t.updated;
+        counts.unchanged += t.unchanged;
         metrics_.Page(settings_.name, table, t.inserted + t.updated, t.unchanged);
         // Only the resource's own write asks for them.
         changed.insert(changed.end(), t.changed_rows.begin(), t.changed_rows.end());

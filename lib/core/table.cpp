@@ -23,49 +23,13 @@ ColumnType Widen(ColumnType a, ColumnType b) noexcept {
     return ColumnType::kText;
 }
 
-std::string_view SqlTypeName(ColumnType t) noexcept {
-    switch (t) {
-        case ColumnType::kBoolean:
-            return "boolean";
-        case ColumnType::kBigint:
-            return "bigint";
-        case ColumnType::kDouble:
-            return "double precision";
-        case ColumnType::kTimestamptz:
-            return "timestamptz";
-        case ColumnType::kText:
-            return "text";
-        case ColumnType::kJsonb:
-            return "jsonb";
-        case ColumnType::kNumeric:
-            return "numeric";
+std::string_view ColumnTypeName(ColumnType t) noexcept {
+    for (const auto& [name, type] : kColumnTypeNames) {
+        if (type == t) {
+            return name;
+        }
     }
     return "text";
-}
-
-std::optional<ColumnType> ColumnTypeFromSql(std::string_view sql_name) noexcept {
-    if (sql_name == "boolean") {
-        return ColumnType::kBoolean;
-    }
-    if (sql_name == "bigint") {
-        return ColumnType::kBigint;
-    }
-    if (sql_name == "double precision") {
-        return ColumnType::kDouble;
-    }
-    if (sql_name == "timestamp with time zone" || sql_name == "timestamptz") {
-        return ColumnType::kTimestamptz;
-    }
-    if (sql_name == "text") {
-        return ColumnType::kText;
-    }
-    if (sql_name == "jsonb") {
-        return ColumnType::kJsonb;
-    }
-    if (sql_name == "numeric") {
-        return ColumnType::kNumeric;
-    }
-    return std::nullopt;
 }
 
 std::size_t RowBatch::Column(std::string_view path, std::string_view name, ColumnType type) {

@@ -1,11 +1,13 @@
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 /// @file
@@ -30,13 +32,20 @@ enum class ColumnType : std::uint8_t {
 /// both); jsonb absorbs everything (scalars become JSON scalars); any other mix is text.
 ColumnType Widen(ColumnType a, ColumnType b) noexcept;
 
-/// The SQL spelling: "boolean", "bigint", "double precision", "timestamptz", "text", "jsonb",
-/// "numeric".
-std::string_view SqlTypeName(ColumnType t) noexcept;
+/// The names a spec's `column_types` declares a type by (PostgreSQL's spellings, as users
+/// write them). What the sink creates and reads back from the catalog is the sink's business.
+inline constexpr std::array<std::pair<std::string_view, ColumnType>, 7> kColumnTypeNames{{
+    {"boolean", ColumnType::kBoolean},
+    {"bigint", ColumnType::kBigint},
+    {"numeric", ColumnType::kNumeric},
+    {"double precision", ColumnType::kDouble},
+    {"timestamptz", ColumnType::kTimestamptz},
+    {"text", ColumnType::kText},
+    {"jsonb", ColumnType::kJsonb},
+}};
 
-/// Parses an SQL type name as PostgreSQL's catalog prints it (format_type) back to a
-/// ColumnType; nullopt for types chatsync does not create.
-std::optional<ColumnType> ColumnTypeFromSql(std::string_view sql_name) noexcept;
+/// The name of `t` in kColumnTypeNames, for messages about declared types.
+std::string_view ColumnTypeName(ColumnType t) noexcept;
 
 /// One column of a batch.
 struct ColumnDef {

@@ -161,7 +161,7 @@ AppendRecord(RowBatch& batch, const boost::json::object& record, const FlattenOp
 }
 
 std::string BadValue::Describe() const {
-    return "field '" + path + "' is declared " + std::string(SqlTypeName(declared)) +
+    return "field '" + path + "' is declared " + std::string(ColumnTypeName(declared)) +
            " but holds " + std::string(received) + " that cannot be read as one";
 }
 

@@ -7,9 +7,10 @@
 namespace chatsync::server {
 
 struct AdminServer::Impl {
-    Impl(Executor executor, const Options& options, metrics::Metrics& m, ReadyCheck r)
+    Impl(Executor executor, const Options& options, metrics::Metrics& m, ReadyCheck r, PageRender p)
         : metrics(m)
         , ready(std::move(r))
+        , page(std::move(p))
         , server(
               std::move(executor),
               http::Server::Options{
@@ -29,7 +30,19 @@ struct AdminServer::Impl {
             response.headers.emplace_back("Allow", "GET, HEAD");
             co_return response;
         }
-        if (request.path == "/metrics") {
+        if (request.path == "/" && page) {
+            auto rendered = co_await page();
+            response.content_type = "text/html; charset=utf-8";
+            response.body = std::move(rendered.html);
+            response.headers.emplace_back(
+                "Content-Security-Policy", std::move(rendered.content_security_policy)
+            );
+            // Every load shows the present state: no cache may keep a copy, and the figures
+            // (source names, errors) go to no other site.
+            response.headers.emplace_back("Cache-Control", "no-store");
+            response.headers.emplace_back("X-Content-Type-Options", "nosniff");
+            response.headers.emplace_back("Referrer-Policy", "no-referrer");
+        } else if (request.path == "/metrics") {
             response.content_type = "text/plain; version=0.0.4; charset=utf-8";
             response.body = metrics.Render();
         } else if (request.path == "/healthz") {
@@ -41,13 +54,15 @@ struct AdminServer::Impl {
             response.body = r.detail + "\n";
         } else {
             response.status = 404;
-            response.body = "not found; try /metrics, /healthz or /readyz\n";
+            response.body = page ? "not found; try /, /metrics, /healthz or /readyz\n"
+                                 : "not found; try /metrics, /healthz or /readyz\n";
         }
         co_return response;
     }
 
     metrics::Metrics& metrics;
     ReadyCheck ready;
+    PageRender page;
     bool draining = false;
     /// Last: its handler refers to the members above.
     http::Server server;
@@ -57,9 +72,11 @@ AdminServer::AdminServer(
     Executor executor,
     Options options,
     metrics::Metrics& metrics,
-    ReadyCheck ready
+    ReadyCheck ready,
+    PageRender page
 )
-    : impl_(std::make_unique<Impl>(std::move(executor), options, metrics, std::move(ready))) {}
+    : impl_(std::make_unique<
+            Impl>(std::move(executor), options, metrics, std::move(ready), std::move(page))) {}
 
 AdminServer::~AdminServer() = default;
 

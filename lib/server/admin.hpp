@@ -22,8 +22,17 @@ struct Readiness {
     std::string detail;
 };
 
-/// The admin listener: `/metrics` (Prometheus text format), `/healthz` (the process is alive
-/// and not shutting down) and `/readyz` (the daemon can do its job: see Readiness).
+/// What `GET /` serves: a self-contained HTML document and the Content-Security-Policy that
+/// lets the browser apply the document's own inline style and nothing else.
+struct StatusPage {
+    std::string html;
+    std::string content_security_policy;
+};
+
+/// The admin listener: `/` (the status page, when the owner gives one), `/metrics`
+/// (Prometheus text format), `/healthz` (the process is alive and not shutting down) and
+/// `/readyz` (the daemon can do its job: see Readiness). Every route is served to whoever
+/// reaches the listener: its address is the only access rule.
 ///
 /// @par Thread Safety
 /// Use from one executor.
@@ -34,6 +43,8 @@ struct Readiness {
 class AdminServer final {
 public:
     using ReadyCheck = std::function<Task<Readiness>()>;
+    /// Renders the status page; called for every `GET /` (and `HEAD /`).
+    using PageRender = std::function<Task<StatusPage>()>;
 
     struct Options {
         /// "host:port"; port 0 picks a free port.
@@ -44,7 +55,14 @@ public:
         std::size_t max_connections_per_client = 32;
     };
 
-    AdminServer(Executor executor, Options options, metrics::Metrics& metrics, ReadyCheck ready);
+    /// Without `page`, `/` answers 404 like any unknown path.
+    AdminServer(
+        Executor executor,
+        Options options,
+        metrics::Metrics& metrics,
+        ReadyCheck ready,
+        PageRender page = {}
+    );
     ~AdminServer();
 
     AdminServer(const AdminServer&) = delete;

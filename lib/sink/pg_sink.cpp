@@ -127,6 +127,16 @@ Task<Result<int>> PgSink::Migrate() {
     return impl_->Call("Migrate", impl_->maintenance, &Maintenance::Migrate);
 }
 
+TableName PgSink::NameOf(const std::string& schema, const std::string& resource) const {
+    return {detail::ShortIdentifier(schema, schema), detail::ShortIdentifier(resource, resource)};
+}
+
+Task<Result<std::vector<std::optional<std::int64_t>>>> PgSink::CountRows(
+    std::vector<TableName> tables
+) {
+    return impl_->Call("CountRows", impl_->run_log, &detail::RunLog::CountRows, std::move(tables));
+}
+
 Task<Result<ResourceState>> PgSink::LoadState(std::string source, std::string resource) {
     return impl_->Call(
         "LoadState",

@@ -103,6 +103,14 @@ public:
     /// releases the run locks of unfinished runs. Called by the owner before destruction.
     void Stop();
 
+    /// Each name made an identifier as CommitPage makes it (ShortIdentifier).
+    TableName NameOf(const std::string& schema, const std::string& resource) const override;
+
+    /// The rows of each table (an exact count(*), soft-deleted rows included: a scan of every
+    /// table), in the order given; nullopt for a table that does not exist. For the reports of
+    /// `status` and `once`.
+    Task<Result<std::vector<std::optional<std::int64_t>>>> CountRows(std::vector<TableName> tables);
+
     Task<Result<ResourceState>> LoadState(std::string source, std::string resource) override;
     Task<Result<std::vector<ResourceState>>> ListStates() override;
     Task<Result<std::string>> BeginRun(std::string source, std::string resource) override;

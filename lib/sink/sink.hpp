@@ -21,6 +21,33 @@ namespace chatsync::sink {
 
 using TimePoint = std::chrono::system_clock::time_point;
 
+/// A synced table as PostgreSQL names it: the source's schema and the resource's table, each
+/// already made an identifier (shortened when too long), unquoted.
+struct TableName {
+    std::string schema;
+    std::string table;
+
+    /// `schema.table`, as reports print it.
+    std::string Display() const { return schema + "." + table; }
+
+    bool operator==(const TableName&) const = default;
+};
+
+/// What one run did to one table: rows inserted or changed, rows already as read, rows the
+/// run's soft-delete sweep marked deleted.
+struct TableCounts {
+    TableName name;
+    std::int64_t written = 0;
+    std::int64_t unchanged = 0;
+    std::int64_t deleted = 0;
+
+    bool operator==(const TableCounts&) const = default;
+};
+
+/// The entry of `tables` for `name`, appended with zero counts when there is none, so that
+/// tables keep the order in which they were first named.
+TableCounts& CountsFor(std::vector<TableCounts>& tables, const TableName& name);
+
 /// What the daemon remembers about one resource between runs.
 struct ResourceState {
     std::string source;
@@ -43,6 +70,10 @@ struct ResourceState {
     std::string last_error;
     std::int64_t last_rows_written = 0;
     std::int64_t last_rows_unchanged = 0;
+    /// The last run's figures per table, the resource's own first and its children's after
+    /// (RunEnd::tables with the sweeps' deletions); empty for a run that wrote to no table
+    /// (held, latched, failed before its start) and before migration 0007.
+    std::vector<TableCounts> last_tables;
 };
 
 /// Rows for one table, written within a PageCommit.
@@ -113,6 +144,9 @@ struct RunEnd {
     std::int64_t pages = 0;
     std::int64_t rows_written = 0;
     std::int64_t rows_unchanged = 0;
+    /// FinishRun: the run's figures per table. The sink adds what the sweeps delete and
+    /// stores them as ResourceState::last_tables.
+    std::vector<TableCounts> tables;
     /// Redacted failure message; empty on success.
     std::string error;
     /// On success: the new committed cursor (nullopt keeps the old one). The checkpoint is
@@ -127,6 +161,8 @@ struct RunEnd {
 struct FinishResult {
     /// Rows newly marked deleted by the sweeps.
     std::int64_t rows_deleted = 0;
+    /// The same per swept table (only `deleted` set), in the order of RunEnd::sweeps.
+    std::vector<TableCounts> swept;
 };
 
 /// A latch stops all traffic of a source until an operator clears it (Mesibo TOKENBREACH).
@@ -287,6 +323,12 @@ public:
 /// in flight at once.
 class Sink : public EventSink {
 public:
+    /// The name under which the table of `resource` in `schema` is stored. The default keeps
+    /// both as given; PgSink shortens them as its tables are named.
+    virtual TableName NameOf(const std::string& schema, const std::string& resource) const {
+        return {schema, resource};
+    }
+
     /// Reads a resource's state; a resource never run has a default state.
     virtual Task<Result<ResourceState>> LoadState(std::string source, std::string resource) = 0;
 

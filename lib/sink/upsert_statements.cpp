@@ -8,6 +8,7 @@
 #include "core/table.hpp"
 #include "sink/detail/errors.hpp"
 #include "sink/detail/identifier.hpp"
+#include "sink/detail/pg_types.hpp"
 #include "sink/detail/pg_values.hpp"
 #include "sink/detail/statements.hpp"
 #include "sink/detail/table_plan.hpp"
@@ -45,7 +46,7 @@ UpsertStatements Describe(
     std::vector<ColumnDef> batch;
     for (const auto& c : from) {
         deleted_at = deleted_at || c.name == detail::kDeletedAtColumn;
-        const auto type = ColumnTypeFromSql(c.sql_type);
+        const auto type = detail::ColumnTypeFromSql(c.sql_type);
         if (c.path && type) {
             batch.push_back(ColumnDef{*c.path, c.name, *type, true});
         }

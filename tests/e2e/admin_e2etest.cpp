@@ -62,6 +62,11 @@ TEST(Admin, MetricsPassPromtoolAndReadinessFollowsTheDatabase) {
     const auto down = HttpCall("GET", base + "/readyz");
     EXPECT_NE(down.body.find("database unreachable"), std::string::npos) << down.body;
     EXPECT_EQ(HttpCall("GET", base + "/healthz").status, 200U);
+    // The status page still loads, says why it shows no state, and lists the config's source.
+    const auto page = HttpCall("GET", base + "/");
+    EXPECT_EQ(page.status, 200U);
+    EXPECT_NE(page.body.find("cannot read state: "), std::string::npos) << page.body;
+    EXPECT_NE(page.body.find("data-source=\"" + source + "\""), std::string::npos) << page.body;
 
     pg.Start();
     EXPECT_TRUE(WaitFor(

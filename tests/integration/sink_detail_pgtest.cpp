@@ -2,6 +2,7 @@
 // database; they live with the pg tests because they belong to lib/sink.
 
 #include <algorithm>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -11,6 +12,7 @@
 #include "sink/detail/conninfo.hpp"
 #include "sink/detail/identifier.hpp"
 #include "sink/detail/migrations.hpp"
+#include "sink/detail/pg_types.hpp"
 #include "sink/detail/table_plan.hpp"
 
 namespace chatsync::sink::detail {
@@ -113,6 +115,15 @@ TEST(SinkConninfo, FindsThePasswordInEveryForm) {
     EXPECT_TRUE(has(kv, "it's secret"));
     const auto plain = DsnSecrets("host=h password=plainpw");
     EXPECT_TRUE(has(plain, "plainpw"));
+}
+
+TEST(SinkPgTypes, EveryTypeRoundTripsThroughItsSqlName) {
+    for (const auto& [name, type] : kColumnTypeNames) {
+        EXPECT_EQ(ColumnTypeFromSql(SqlTypeName(type)), type) << name;
+    }
+    // The catalog's spelling (format_type) of the one type whose DDL name is an alias.
+    EXPECT_EQ(ColumnTypeFromSql("timestamp with time zone"), ColumnType::kTimestamptz);
+    EXPECT_EQ(ColumnTypeFromSql("integer"), std::nullopt);
 }
 
 std::vector<ColumnDef> Defs(std::vector<std::pair<std::string, std::string>> cols, ColumnType t) {

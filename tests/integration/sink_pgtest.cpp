@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <chrono>
 #include <map>
 #include <string>
 #include <thread>
@@ -1176,6 +1177,16 @@ TEST_F(PgRunLockTest, BrokenLockSessionIsReplaced) {
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = " +
         admin_->quote(application_name_)
     );
+    // pg_terminate_backend only signals the backend: its locks go when it has exited.
+    const auto gone_by = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (Query(
+               "SELECT count(*) FROM pg_stat_activity WHERE application_name = " +
+               admin_->quote(application_name_)
+           )[0][0]
+               .as<long>() != 0) {
+        ASSERT_LT(std::chrono::steady_clock::now(), gone_by) << "the backend did not exit";
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
     // The lock went with the session: the run in progress has lost it (accepted).
     auto b = Run(other->BeginRun(source_, "people"));
     ASSERT_TRUE(Ok(b));

@@ -357,6 +357,7 @@ Task<Result<void>> FakeSink::RecordRun(sink::RunEnd end) {
         state.last_error = end.error;
         state.last_rows_written = 0;
         state.last_rows_unchanged = 0;
+        state.last_tables.clear();
     }
     co_return Result<void>{};
 }
@@ -389,6 +390,7 @@ Task<Result<sink::FinishResult>> FakeSink::FinishRun(sink::RunEnd end) {
                     if (!row.deleted && !was_seen) {
                         row.deleted = true;
                         ++result.rows_deleted;
+                        ++sink::CountsFor(result.swept, {end.schema, sweep.table}).deleted;
                     }
                 }
             }
@@ -420,6 +422,10 @@ Task<Result<sink::FinishResult>> FakeSink::FinishRun(sink::RunEnd end) {
     state.last_outcome = end.outcome;
     state.last_rows_written = end.rows_written;
     state.last_rows_unchanged = end.rows_unchanged;
+    state.last_tables = end.tables;
+    for (const auto& swept : result.swept) {
+        sink::CountsFor(state.last_tables, swept.name).deleted += swept.deleted;
+    }
     if (success) {
         if (end.cursor) {
             state.cursor = end.cursor;

@@ -36,12 +36,7 @@ bool IsIpAddress(const std::string& s) {
     return inet_pton(AF_INET, s.c_str(), &buf) == 1 || inet_pton(AF_INET6, s.c_str(), &buf) == 1;
 }
 
-void CheckSourceName(
-    Context& ctx,
-    const Scalar& s,
-    const std::string& path,
-    std::map<std::string, int>& first_line
-) {
+void CheckSourceName(Context& ctx, const Scalar& s, const std::string& path, SourceNames& names) {
     if (!IsSourceName(s.text)) {
         ctx.Error(
             s.mark, path, "must match [a-z][a-z0-9_]{0,62} (it names a PostgreSQL schema)" + s.Got()
@@ -54,15 +49,17 @@ void CheckSourceName(
         );
         return;
     }
-    const auto [it, inserted] = first_line.emplace(s.text, s.mark.line);
-    if (!inserted) {
-        ctx.Error(
-            s.mark,
-            path,
-            "duplicate source name '" + s.text + "' (first at line " + std::to_string(it->second) +
-                ")"
-        );
+    const auto found = names.find(s.text);
+    if (found == names.end()) {
+        names.emplace(s.text, NamePlace{ctx.file(), s.mark.line});
+        return;
     }
+    const NamePlace& first = found->second;
+    // Within one file the line is enough; across files the other file must be named too.
+    const std::string where = first.file == ctx.file()
+                                  ? "line " + std::to_string(first.line)
+                                  : first.file + ":" + std::to_string(first.line);
+    ctx.Error(s.mark, path, "duplicate source name '" + s.text + "' (first at " + where + ")");
 }
 
 void ReadRetry(Context& ctx, const YamlNode& node, const std::string& path, RetryConfig& r) {
@@ -147,10 +144,11 @@ void ReadSource(
     const YamlNode& node,
     const std::string& path,
     Config& config,
-    std::map<std::string, int>& first_line,
+    SourceNames& names,
     ConnectorResolver& resolver
 ) {
     SourceConfig src;
+    src.place = {ctx.file(), path};
     MapReader m(ctx, node, path);
     if (!m.valid()) {
         return;
@@ -158,7 +156,7 @@ void ReadSource(
     if (const YamlNode* n = m.Required("name")) {
         if (const auto s = ReadScalar(ctx, *n, m.PathOf("name"))) {
             src.name = s->text;
-            CheckSourceName(ctx, *s, m.PathOf("name"), first_line);
+            CheckSourceName(ctx, *s, m.PathOf("name"), names);
         }
     }
     if (const auto v = m.Bool("enabled")) {

@@ -13,15 +13,25 @@
 
 namespace chatsync::config::detail {
 
+/// Where a source name was first given: names are unique across the config file and the
+/// files of its `sources_dir`, so a duplicate names both places.
+struct NamePlace {
+    std::string file;
+    int line = 0;
+};
+
+/// The source names seen so far, by name.
+using SourceNames = std::map<std::string, NamePlace>;
+
 /// Appends the source at `node` to config.sources (also when it has errors, which go to
-/// `ctx`). `first_line` maps the source names seen so far to their lines, for duplicates;
-/// `config` must have its webhooks listener read already.
+/// `ctx`). `names` holds the source names seen so far, for duplicates; `config` must have
+/// its webhooks listener read already.
 void ReadSource(
     Context& ctx,
     const YamlNode& node,
     const std::string& path,
     Config& config,
-    std::map<std::string, int>& first_line,
+    SourceNames& names,
     ConnectorResolver& resolver
 );
 

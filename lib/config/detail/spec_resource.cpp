@@ -18,16 +18,8 @@ namespace {
 /// PostgreSQL truncates identifiers beyond this; a resource name becomes a table name.
 constexpr std::size_t kMaxIdentifier = 63;
 
-/// The types `column_types` declares, as PostgreSQL spells them.
-constexpr NameTable<ColumnType, 7> kColumnTypes{{
-    {"boolean", ColumnType::kBoolean},
-    {"bigint", ColumnType::kBigint},
-    {"numeric", ColumnType::kNumeric},
-    {"double precision", ColumnType::kDouble},
-    {"timestamptz", ColumnType::kTimestamptz},
-    {"text", ColumnType::kText},
-    {"jsonb", ColumnType::kJsonb},
-}};
+/// The types `column_types` declares.
+constexpr const NameTable<ColumnType, kColumnTypeNames.size()>& kColumnTypes = kColumnTypeNames;
 
 bool IsResourceName(std::string_view s) {
     if (s.empty() || s.size() > kMaxIdentifier || s[0] < 'a' || s[0] > 'z') {

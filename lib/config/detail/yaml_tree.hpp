@@ -17,6 +17,9 @@ namespace chatsync::config::detail {
 struct Mark {
     int line = 0;
     int column = 0;
+    /// The file the node was written in, when it is not the file being read (a
+    /// source_template's nodes, copied into each source file); empty: that file.
+    std::string file;
 };
 
 struct MapEntry;

@@ -3,11 +3,17 @@
 #include <array>
 #include <chrono>
 
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 #include <unistd.h>
 
 #include "sink/detail/event_sql.hpp"
 
 namespace chatsync::sink::detail {
+
+namespace json = boost::json;
 
 std::string OneLine(std::string_view text) {
     std::string out;
@@ -89,7 +95,62 @@ ResourceState StateFromRow(const pqxx::row& row) {
     s.last_error = row[9].as<std::string>();
     s.last_rows_written = row[10].as<long long>();
     s.last_rows_unchanged = row[11].as<long long>();
+    s.last_tables = TablesFromJson(row[12].as<std::string>());
     return s;
+}
+
+std::string TablesJson(const std::vector<TableCounts>& tables) {
+    json::array out;
+    out.reserve(tables.size());
+    for (const auto& t : tables) {
+        out.push_back(json::object{
+            {"schema", t.name.schema},
+            {"table", t.name.table},
+            {"written", t.written},
+            {"unchanged", t.unchanged},
+            {"deleted", t.deleted},
+        });
+    }
+    return json::serialize(out);
+}
+
+std::vector<TableCounts> TablesFromJson(std::string_view text) {
+    const auto bad = [&text](const std::string& why) {
+        return SinkFailure(
+            Errc::kSinkPermanent,
+            "resource_state.last_tables " + why + ": " + std::string(text.substr(0, 200))
+        );
+    };
+    boost::system::error_code ec;
+    const json::value parsed = json::parse(text, ec);
+    if (ec || !parsed.is_array()) {
+        throw bad("is not a JSON array");
+    }
+    std::vector<TableCounts> out;
+    out.reserve(parsed.get_array().size());
+    for (const auto& v : parsed.get_array()) {
+        const auto* o = v.if_object();
+        const auto text_of = [o](std::string_view key) -> const json::string* {
+            const auto* f = o->if_contains(key);
+            return f != nullptr ? f->if_string() : nullptr;
+        };
+        const auto count_of = [o](std::string_view key) -> const std::int64_t* {
+            const auto* f = o->if_contains(key);
+            return f != nullptr ? f->if_int64() : nullptr;
+        };
+        if (o == nullptr || text_of("schema") == nullptr || text_of("table") == nullptr ||
+            count_of("written") == nullptr || count_of("unchanged") == nullptr ||
+            count_of("deleted") == nullptr) {
+            throw bad("has an entry without schema, table, written, unchanged and deleted");
+        }
+        out.push_back(TableCounts{
+            .name = {std::string(*text_of("schema")), std::string(*text_of("table"))},
+            .written = *count_of("written"),
+            .unchanged = *count_of("unchanged"),
+            .deleted = *count_of("deleted"),
+        });
+    }
+    return out;
 }
 
 std::string HostName() {

@@ -32,6 +32,13 @@ std::optional<std::string> OptionalText(const pqxx::field& f);
 /// A row of load_state.sql or list_states.sql.
 ResourceState StateFromRow(const pqxx::row& row);
 
+/// resource_state.last_tables (migration 0007): a JSON array of
+/// {"schema", "table", "written", "unchanged", "deleted"}.
+std::string TablesJson(const std::vector<TableCounts>& tables);
+
+/// The inverse of TablesJson. Throws SinkFailure for text it did not write.
+std::vector<TableCounts> TablesFromJson(std::string_view text);
+
 /// This host's name, for the run log; empty when unknown.
 std::string HostName();
 

@@ -144,12 +144,20 @@ FinishResult RunLog::FinishRun(pqxx::connection& conn, const RunEnd& end) const 
                     const pqxx::result swept = tx.exec_params(
                         SweepSql(qualified, keys, seen_keys_table_), sweep.seen_pass, qualified
                     );
-                    result.rows_deleted += static_cast<std::int64_t>(swept.affected_rows());
+                    const auto deleted = static_cast<std::int64_t>(swept.affected_rows());
+                    result.rows_deleted += deleted;
+                    CountsFor(result.swept, {schema, ShortIdentifier(sweep.table, sweep.table)})
+                        .deleted += deleted;
                 }
             }
             tx.exec_prepared("delete_seen_keys", sweep.seen_pass, qualified);
         }
     }
+    std::vector<TableCounts> tables = end.tables;
+    for (const auto& swept : result.swept) {
+        CountsFor(tables, swept.name).deleted += swept.deleted;
+    }
+    const std::string tables_json = TablesJson(tables);
     const std::string error = redactor_.Redact(end.error);
     tx.exec_prepared(
         "finish_run",
@@ -172,7 +180,8 @@ FinishResult RunLog::FinishRun(pqxx::connection& conn, const RunEnd& end) const 
             NullIfEmpty(end.run_id),
             ToMicros(end.next_run_at),
             static_cast<long long>(end.rows_written),
-            static_cast<long long>(end.rows_unchanged)
+            static_cast<long long>(end.rows_unchanged),
+            tables_json
         );
     } else {
         tx.exec_prepared(
@@ -184,11 +193,29 @@ FinishResult RunLog::FinishRun(pqxx::connection& conn, const RunEnd& end) const 
             outcome,
             error,
             static_cast<long long>(end.rows_written),
-            static_cast<long long>(end.rows_unchanged)
+            static_cast<long long>(end.rows_unchanged),
+            tables_json
         );
     }
     tx.commit();
     return result;
+}
+
+std::vector<std::optional<std::int64_t>>
+RunLog::CountRows(pqxx::connection& conn, const std::vector<TableName>& tables) const {
+    pqxx::read_transaction tx(conn);
+    std::vector<std::optional<std::int64_t>> out;
+    out.reserve(tables.size());
+    for (const auto& t : tables) {
+        const std::string qualified = QualifiedName(t.schema, t.table);
+        if (!tx.exec_prepared1("table_exists", qualified)[0].as<bool>()) {
+            out.emplace_back();
+            continue;
+        }
+        // Exact, and so a scan of the whole table (README, "Reports per table").
+        out.emplace_back(tx.exec1("SELECT count(*) FROM " + qualified)[0].as<std::int64_t>());
+    }
+    return out;
 }
 
 std::int64_t RunLog::ResetState(

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -63,6 +64,11 @@ public:
         const std::string& source,
         const std::string& resource
     ) const;
+
+    /// The rows of each table (count(*), all of them: soft-deleted ones too), in one read-only
+    /// transaction; nullopt for a table that does not exist (yet).
+    std::vector<std::optional<std::int64_t>>
+    CountRows(pqxx::connection& conn, const std::vector<TableName>& tables) const;
 
 private:
     const Redactor& redactor_;

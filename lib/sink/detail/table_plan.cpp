@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "sink/detail/identifier.hpp"
+#include "sink/detail/pg_types.hpp"
 
 namespace chatsync::sink::detail {
 namespace {

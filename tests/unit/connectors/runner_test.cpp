@@ -729,6 +729,32 @@ TEST_F(RunnerTest, ChildrenCommitWithTheNextBatchOfParentsInOneTransaction) {
     }
 }
 
+TEST_F(RunnerTest, TheReportCountsEachTableApartFromItsParent) {
+    auto runner = NewRunner(Settings(), sink_);
+    const RunReport first = Run(*runner, "parents");
+    ASSERT_EQ(first.outcome, RunOutcome::kSuccess) << first.error;
+    const auto comments = static_cast<std::int64_t>(ExpectedComments().size());
+    const std::string source(kSource);
+    const std::vector<sink::TableCounts> expected = {
+        {.name = {source, "parents"}, .written = kRecords, .unchanged = 0, .deleted = 0},
+        {.name = {source, "comments"}, .written = comments, .unchanged = 0, .deleted = 0},
+    };
+    EXPECT_EQ(first.tables, expected);
+    // The totals stay those of every table together.
+    EXPECT_EQ(first.rows_written, kRecords + comments);
+    EXPECT_EQ(sink_.State(source, "parents")->last_tables, expected);
+
+    // Nothing changed: the parents are read as stored, and no child listing is fetched, but
+    // both tables are still in the report.
+    const RunReport second = Run(*runner, "parents");
+    ASSERT_EQ(second.outcome, RunOutcome::kSuccess) << second.error;
+    const std::vector<sink::TableCounts> unchanged = {
+        {.name = {source, "parents"}, .written = 0, .unchanged = kRecords, .deleted = 0},
+        {.name = {source, "comments"}, .written = 0, .unchanged = 0, .deleted = 0},
+    };
+    EXPECT_EQ(second.tables, unchanged);
+}
+
 TEST_F(RunnerTest, ChildrenBeyondMaxBatchRowsCommitInSeveralTransactions) {
     auto settings = Settings();
     // Fewer than one page of parents' comments, and fewer than some parents' own.

@@ -63,5 +63,25 @@ TEST(Cli, UsageSaysTheTestHooksAreForTestsOnly) {
     EXPECT_NE(usage.find("--test-hook stall_on_sigusr1=DURATION"), std::string::npos);
 }
 
+TEST(Cli, JsonGoesWithOnceAndStatusOnly) {
+    EXPECT_FALSE(ParseArguments({"status"}).json);
+    EXPECT_TRUE(ParseArguments({"status", "--json"}).json);
+    EXPECT_TRUE(ParseArguments({"--json", "once", "--source", "demo"}).json);
+    const std::vector<std::vector<std::string>> elsewhere = {
+        {"run", "--json"},
+        {"reset", "--source", "demo", "--json"},
+        {"check-config", "--json"},
+        {"healthcheck", "--json"},
+    };
+    for (const auto& args : elsewhere) {
+        try {
+            ParseArguments(args);
+            ADD_FAILURE() << args[0] << " took --json";
+        } catch (const std::invalid_argument& e) {
+            EXPECT_EQ(std::string(e.what()), "--json goes with 'once' and 'status'") << args[0];
+        }
+    }
+}
+
 }  // namespace
 }  // namespace chatsync::daemon

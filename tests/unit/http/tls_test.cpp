@@ -254,6 +254,25 @@ TEST(ClientTls, FailsWithoutTheCa) {
     EXPECT_EQ(upstream->handshakes, 0);
 }
 
+TEST(ClientTls, AnotherClientsCaFileIsNotTrustedByClientsWithout) {
+    // Clients without a ca_file share one store of the system's CAs: a ca_file must go to
+    // its own client's store, never to the shared one.
+    net::io_context ioc;
+    auto upstream = StartTls(ioc);
+    const auto url = "https://localhost:" + std::to_string(upstream->port()) + "/";
+    Client before(ioc.get_executor(), {});
+    Client with_ca(ioc.get_executor(), {.ca_file = Pki().ca_file()});
+    Client after(ioc.get_executor(), {});
+    const auto trusted = test::RunAsync(ioc, with_ca.Send(Get(url)), 10s);
+    ASSERT_TRUE(trusted) << trusted.error().message();
+    for (Client* client : {&before, &after}) {
+        const auto result = test::RunAsync(ioc, client->Send(Get(url)), 10s);
+        ASSERT_FALSE(result);
+        EXPECT_EQ(result.error(), make_error_code(Errc::kTls));
+    }
+    EXPECT_EQ(upstream->handshakes, 1);
+}
+
 TEST(ClientTls, FailsOnHostNameMismatch) {
     net::io_context ioc;
     auto upstream = StartTls(ioc);

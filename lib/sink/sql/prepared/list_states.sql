@@ -2,5 +2,5 @@
 SELECT source, resource, cursor, checkpoint::text, run_id, floor(extract(epoch FROM last_run_at)
     * 1000000)::bigint, floor(extract(epoch FROM last_success_at) * 1000000)::bigint,
     floor(extract(epoch FROM next_run_at) * 1000000)::bigint, last_outcome, last_error,
-    last_rows_written, last_rows_unchanged FROM {s}.resource_state
+    last_rows_written, last_rows_unchanged, last_tables::text FROM {s}.resource_state
 ORDER BY source, resource

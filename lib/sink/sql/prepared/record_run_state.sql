@@ -6,4 +6,5 @@ VALUES ($1, $2, now(), 'epoch'::timestamptz + $3::bigint * interval '1 microseco
     now())
 ON CONFLICT (source, resource) DO UPDATE SET last_run_at = now(), next_run_at =
     EXCLUDED.next_run_at, last_outcome = EXCLUDED.last_outcome, last_error =
-    EXCLUDED.last_error, last_rows_written = 0, last_rows_unchanged = 0, updated_at = now()
+    EXCLUDED.last_error, last_rows_written = 0, last_rows_unchanged = 0, last_tables = '[]'::jsonb,
+    updated_at = now()
