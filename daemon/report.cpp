@@ -85,7 +85,7 @@ void PrintSummary(const std::vector<connectors::RunReport>& reports) {
             "%-14s %-18s %-10s %7lld %9lld %9lld %9lld %9.1f\n",
             r.source.c_str(),
             r.resource.c_str(),
-            OutcomeName(r.outcome).data(),
+            std::string(OutcomeName(r.outcome)).c_str(),
             static_cast<long long>(r.pages),
             static_cast<long long>(r.rows_written),
             static_cast<long long>(r.rows_unchanged),

@@ -122,6 +122,9 @@ Task<void> Supervisor::WatchdogLoop(Millis every) {
 }
 
 void Supervisor::WaitControlSignal() {
+    if (!control_signals_) {
+        return;  // Run() creates it before the first wait.
+    }
     control_signals_->async_wait([this](const boost::system::error_code& ec, int signo) {
         if (ec) {
             return;
@@ -147,7 +150,9 @@ void Supervisor::Stop() {
     if (admin_) {
         admin_->SetDraining(true);
     }
-    scheduler_->Stop();
+    if (scheduler_) {
+        scheduler_->Stop();
+    }
     for (auto& [name, runner] : runners_) {
         runner->RequestStop();
     }
@@ -162,7 +167,9 @@ void Supervisor::Stop() {
 /// running. Webhooks in progress are answered after their commit. The grace timer ends
 /// whatever is still running when the grace is over.
 Task<void> Supervisor::Serve() {
-    co_await scheduler_->Wait();
+    if (scheduler_) {
+        co_await scheduler_->Wait();
+    }
     if (webhooks_) {
         webhooks_->Stop();
     }
