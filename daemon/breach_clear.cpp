@@ -33,6 +33,9 @@ Task<void> ClearLatch(
 }  // namespace
 
 int BreachClear(App& app, const Arguments& args) {
+    if (!args.source) {
+        return kExitUsage;  // ParseArguments refuses `breach clear` without --source.
+    }
     if (app.config().FindSource(*args.source) == nullptr) {
         std::fprintf(stderr, "chatsyncd: no source named '%s'\n", args.source->c_str());
         return kExitUsage;
@@ -58,21 +61,22 @@ int BreachClear(App& app, const Arguments& args) {
             args.source->c_str()
         );
     }
-    if (!*cleared) {
+    const std::optional<sink::Latch>& held = *latch;
+    if (!*cleared || !held) {
         std::printf("source %s is not latched\n", args.source->c_str());
         return kExitOk;
     }
     spdlog::warn(
         "latch cleared source={} reason=\"{}\" latched_at={}",
         args.source->c_str(),
-        (*latch)->reason,
-        FormatAge((*latch)->set_at)
+        held->reason,
+        FormatAge(held->set_at)
     );
     std::printf(
         "cleared the latch of source %s (set %s: %s); its next run sends requests again\n",
         args.source->c_str(),
-        FormatAge((*latch)->set_at).c_str(),
-        (*latch)->reason.c_str()
+        FormatAge(held->set_at).c_str(),
+        held->reason.c_str()
     );
     return kExitOk;
 }

@@ -38,7 +38,7 @@ Task<bool> SyncOne(OnceRun* run, connectors::SourceRunner* runner, std::string r
             "%s/%s: %s, %lld pages, %lld rows written, %lld unchanged\n",
             report.source.c_str(),
             report.resource.c_str(),
-            OutcomeName(report.outcome).data(),
+            std::string(OutcomeName(report.outcome)).c_str(),
             static_cast<long long>(report.pages),
             static_cast<long long>(report.rows_written),
             static_cast<long long>(report.rows_unchanged)

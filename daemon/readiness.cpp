@@ -42,8 +42,11 @@ Task<server::Readiness> Supervisor::CheckReady() {
     }
     for (const auto& name : sources) {
         auto latch = co_await sink_->GetLatch(name);
-        if (latch && *latch) {
-            problems.push_back("source " + name + " latched: " + (*latch)->reason);
+        if (!latch) {
+            continue;
+        }
+        if (const auto& held = *latch) {
+            problems.push_back("source " + name + " latched: " + held->reason);
         }
     }
     if (!problems.empty()) {

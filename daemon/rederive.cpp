@@ -145,6 +145,9 @@ int Rederive(App& app, const Arguments& args) {
     if (const int rc = CheckNames(app.config(), args); rc != kExitOk) {
         return rc;
     }
+    if (!args.source) {
+        return kExitUsage;  // ParseArguments refuses `rederive` without --source.
+    }
     const auto* source = app.config().FindSource(*args.source);
     const auto& hook = source->connector.webhook;
     auto strategy = hook ? connectors::MakeWebhookStrategy(hook->strategy) : nullptr;

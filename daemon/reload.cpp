@@ -16,7 +16,7 @@
 namespace chatsync::daemon {
 
 void Supervisor::StartSource(const config::SourceConfig& source, const StateMap& states) {
-    if (!app_.EgressAvailable(source)) {
+    if (!scheduler_ || !app_.EgressAvailable(source)) {
         return;
     }
     auto runner = app_.MakeRunner(source);
@@ -67,7 +67,9 @@ void Supervisor::StartSource(const config::SourceConfig& source, const StateMap&
 }
 
 void Supervisor::StopSource(const std::string& name) {
-    scheduler_->RemoveGroup(name);
+    if (scheduler_) {
+        scheduler_->RemoveGroup(name);
+    }
     runners_.erase(name);
     std::erase_if(health_, [&](const auto& kv) { return kv.first.first == name; });
 }

@@ -5,6 +5,9 @@
 namespace chatsync::daemon {
 
 int Reset(App& app, const Arguments& args) {
+    if (!args.source) {
+        return kExitUsage;  // ParseArguments refuses `reset` without --source.
+    }
     const auto* source = app.config().FindSource(*args.source);
     if (source == nullptr) {
         std::fprintf(stderr, "chatsyncd: no source named '%s'\n", args.source->c_str());

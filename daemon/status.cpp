@@ -20,8 +20,8 @@ ListLatches(sink::PgSink* db, std::vector<std::string> sources) {
         if (!latch) {
             co_return latch.error();
         }
-        if (*latch) {
-            latches.emplace(source, std::move(**latch));
+        if (auto& held = *latch) {
+            latches.emplace(source, std::move(*held));
         }
     }
     co_return latches;

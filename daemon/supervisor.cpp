@@ -137,6 +137,9 @@ Task<void> Supervisor::WatchdogLoop(Millis every) {
 }
 
 void Supervisor::WaitControlSignal() {
+    if (!control_signals_) {
+        return;  // Run() creates it before the first wait.
+    }
     control_signals_->async_wait([this](const boost::system::error_code& ec, int signo) {
         if (ec) {
             return;
@@ -162,7 +165,9 @@ void Supervisor::Stop() {
     if (admin_) {
         admin_->SetDraining(true);
     }
-    scheduler_->Stop();
+    if (scheduler_) {
+        scheduler_->Stop();
+    }
     for (auto& [name, runner] : runners_) {
         runner->RequestStop();
     }
@@ -177,7 +182,9 @@ void Supervisor::Stop() {
 /// running. Webhooks in progress are answered after their commit. The grace timer ends
 /// whatever is still running when the grace is over.
 Task<void> Supervisor::Serve() {
-    co_await scheduler_->Wait();
+    if (scheduler_) {
+        co_await scheduler_->Wait();
+    }
     if (heartbeat_) {
         // No more runs here: the other replicas may take this one's share of the budgets now.
         // The loop ends when its timer goes; a heartbeat already under way may still renew

@@ -2,7 +2,8 @@
 # Sets up and runs every test on a Debian 12 machine: installs the packages, builds with
 # warnings as errors, starts a throwaway PostgreSQL cluster on loopback, and runs ctest
 # (unit, PostgreSQL integration, end-to-end and deployment tests). Database tests fail, never
-# skip, here. Then, for the full suite only (no arguments), the sanitizer job: the unit,
+# skip, here. Then, for the full suite only (no arguments): clang-tidy over the product code
+# (scripts/tidy.sh; unchanged files keep their earlier verdict), the sanitizer job: the unit,
 # PostgreSQL and end-to-end tests again in the ASan+UBSan build (scripts/sanitize.sh), and a
 # short run of every fuzz target (scripts/fuzz.sh, $CHATSYNC_FUZZ_SECONDS seconds each).
 # Arguments go to ctest, e.g. scripts/test.sh -L unit, or -R Pagination.
@@ -15,6 +16,9 @@ source scripts/test-pg.bash
 ctest --test-dir "${CHATSYNC_BUILD_DIR:-build}" --output-on-failure -j "${CHATSYNC_JOBS:-$(nproc)}" "$@"
 
 if [ $# -eq 0 ]; then
+  stage=$SECONDS
+  scripts/tidy.sh
+  echo "test: clang-tidy took $((SECONDS - stage)) s"
   stage=$SECONDS
   scripts/sanitize.sh
   echo "test: sanitizer job (build and tests) took $((SECONDS - stage)) s"

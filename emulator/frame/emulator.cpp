@@ -34,11 +34,14 @@ Emulator::Emulator(Executor executor, Options options)
     }
     for (const std::string& name : options_.modes) {
         if (FindMode(name) == nullptr) {
-            std::string known;
+            std::string message = "--mode: unknown mode " + name + " (";
+            const char* separator = "";
             for (const ModeInfo& info : BuiltinModes()) {
-                known += (known.empty() ? "" : ", ") + std::string(info.name);
+                message.append(separator).append(info.name);
+                separator = ", ";
             }
-            throw std::invalid_argument("--mode: unknown mode " + name + " (" + known + ")");
+            message += ")";
+            throw std::invalid_argument(message);
         }
     }
     for (const std::string& text : options_.faults) {

@@ -282,8 +282,11 @@ std::optional<Fault> FaultList::Take(const Request& request) {
             continue;
         }
         Fault hit = *it;
-        if (it->count > 0 && --it->count == 0) {
-            faults_.erase(it);
+        if (it->count > 0) {
+            --it->count;
+            if (it->count == 0) {
+                faults_.erase(it);
+            }
         }
         return hit;
     }
@@ -299,15 +302,15 @@ boost::json::array FaultList::ToJson() const {
 }
 
 std::string HttpDate(std::chrono::system_clock::time_point t) {
-    using namespace std::chrono;
+    namespace chrono = std::chrono;
     static constexpr std::array<std::string_view, 7> kWeekdays{
         "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
     static constexpr std::array<std::string_view, 12> kMonths{
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-    const auto day = floor<days>(t);
-    const year_month_day ymd{day};
-    const hh_mm_ss<seconds> tod{floor<seconds>(t - day)};
-    const weekday wd{day};
+    const auto day = chrono::floor<chrono::days>(t);
+    const chrono::year_month_day ymd{day};
+    const chrono::hh_mm_ss<chrono::seconds> tod{chrono::floor<chrono::seconds>(t - day)};
+    const chrono::weekday wd{day};
     const auto two = [](long v) {
         std::string s = std::to_string(v);
         return s.size() < 2 ? "0" + s : s;

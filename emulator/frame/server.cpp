@@ -23,7 +23,7 @@ namespace {
 
 namespace beast = boost::beast;
 namespace http = boost::beast::http;
-using tcp = net::ip::tcp;
+using Tcp = net::ip::tcp;
 
 /// Completion handler of the server's root coroutines: the emulator has no metrics, so a
 /// failure is one line on stderr naming the coroutine.
@@ -62,15 +62,17 @@ struct Server::Impl {
         , acceptor(executor) {}
 
     Task<void> Accept();
-    Task<void> Serve(tcp::socket socket);
-    Task<void> Write(tcp::socket& socket, const Reply& reply, bool& open);
+    Task<void> Serve(Tcp::socket socket);
+    /// Writes `reply` on `socket`; true when the connection may carry another request (the
+    /// write succeeded and the reply does not close it).
+    Task<bool> Write(Tcp::socket* socket, const Reply* reply);
 
     Executor executor;
     Options options;
     Handler handler;
-    tcp::acceptor acceptor;
+    Tcp::acceptor acceptor;
     std::string local;                    ///< "host:port" for requests without a Host header.
-    std::list<tcp::socket*> connections;  ///< Open connections, so Stop() can close them.
+    std::list<Tcp::socket*> connections;  ///< Open connections, so Stop() can close them.
     bool stopping = false;
 };
 
@@ -91,31 +93,29 @@ Task<void> Server::Impl::Accept() {
     }
 }
 
-Task<void> Server::Impl::Write(tcp::socket& socket, const Reply& reply, bool& open) {
-    if (!reply.bytes.empty()) {
-        auto [ec, n] = co_await net::async_write(socket, net::buffer(reply.bytes), kAsTuple);
+Task<bool> Server::Impl::Write(Tcp::socket* socket, const Reply* reply) {
+    if (!reply->bytes.empty()) {
+        auto [ec, n] = co_await net::async_write(*socket, net::buffer(reply->bytes), kAsTuple);
         if (ec) {
-            open = false;
+            co_return false;
         }
     }
-    if (reply.close) {
-        open = false;
-    }
+    co_return !reply->close;
 }
 
-Task<void> Server::Impl::Serve(tcp::socket socket) {
+Task<void> Server::Impl::Serve(Tcp::socket socket) {
     connections.push_front(&socket);
     const auto registration = connections.begin();
 
     struct Unregister {
-        std::list<tcp::socket*>& list;
-        std::list<tcp::socket*>::iterator it;
+        std::list<Tcp::socket*>& list;
+        std::list<Tcp::socket*>::iterator it;
 
         ~Unregister() { list.erase(it); }
     } unregister{connections, registration};
 
     boost::system::error_code ignored;
-    socket.set_option(tcp::no_delay(true), ignored);
+    socket.set_option(Tcp::no_delay(true), ignored);
     const auto peer = socket.remote_endpoint(ignored);
     const std::string remote = ignored ? std::string() : peer.address().to_string();
 
@@ -134,21 +134,21 @@ Task<void> Server::Impl::Serve(tcp::socket socket) {
                 header_ec.category() == http::make_error_code(http::error::bad_target).category();
             if (unparsable) {
                 const Reply error_reply = ErrorReply(400, "bad request");
-                co_await Write(socket, error_reply, open);
+                co_await Write(&socket, &error_reply);
             }
             break;
         }
         const auto received_at = std::chrono::system_clock::now();
         if (IEquals(ToString(parser.get()[http::field::expect]), "100-continue")) {
             const Reply proceed{"HTTP/1.1 100 Continue\r\n\r\n", false};
-            co_await Write(socket, proceed, open);
+            open = co_await Write(&socket, &proceed);
         }
         if (!parser.is_done()) {
             auto [body_ec, body_bytes] =
                 co_await http::async_read(socket, buffer, parser, kAsTuple);
             if (body_ec == http::error::body_limit) {
                 const Reply error_reply = ErrorReply(413, "body too large");
-                co_await Write(socket, error_reply, open);
+                co_await Write(&socket, &error_reply);
                 break;
             }
             if (body_ec) {
@@ -168,14 +168,14 @@ Task<void> Server::Impl::Serve(tcp::socket socket) {
         request.body = std::move(message.body());
         if (!SetTarget(request, ToString(message.target()))) {
             const Reply error_reply = ErrorReply(400, "bad request target");
-            co_await Write(socket, error_reply, open);
+            co_await Write(&socket, &error_reply);
             break;
         }
         const Reply reply = co_await handler(std::move(request));
-        co_await Write(socket, reply, open);
+        open = co_await Write(&socket, &reply) && open;
     }
     // Half-close first so that the bytes already written reach the client before the FIN.
-    socket.shutdown(tcp::socket::shutdown_send, ignored);
+    socket.shutdown(Tcp::socket::shutdown_send, ignored);
     socket.close(ignored);
 }
 
@@ -185,9 +185,9 @@ Server::Server(Executor executor, Options options, Handler handler)
 Server::~Server() = default;
 
 void Server::Start() {
-    const tcp::endpoint endpoint(net::ip::make_address(impl_->options.host), impl_->options.port);
+    const Tcp::endpoint endpoint(net::ip::make_address(impl_->options.host), impl_->options.port);
     impl_->acceptor.open(endpoint.protocol());
-    impl_->acceptor.set_option(tcp::acceptor::reuse_address(true));
+    impl_->acceptor.set_option(Tcp::acceptor::reuse_address(true));
     impl_->acceptor.bind(endpoint);
     impl_->acceptor.listen(net::socket_base::max_listen_connections);
     const std::string host = impl_->options.host;
@@ -209,8 +209,8 @@ void Server::Stop() {
     impl_->stopping = true;
     boost::system::error_code ignored;
     impl_->acceptor.close(ignored);
-    for (tcp::socket* socket : impl_->connections) {
-        socket->shutdown(tcp::socket::shutdown_both, ignored);
+    for (Tcp::socket* socket : impl_->connections) {
+        socket->shutdown(Tcp::socket::shutdown_both, ignored);
         socket->close(ignored);
     }
 }

@@ -157,8 +157,7 @@ std::string Pad5(std::uint64_t v) {
 }  // namespace
 
 SysTime DatasetEpoch() {
-    using namespace std::chrono;
-    return SysTime{sys_days{year{2024} / January / 1}};
+    return SysTime{std::chrono::sys_days{std::chrono::year{2024} / std::chrono::January / 1}};
 }
 
 std::string RecordJson(const Record& r) {

@@ -237,7 +237,13 @@ std::vector<JivoEvent> BuildCatalogue() {
           "offline_message"}) {
         const auto it =
             std::find_if(out.begin(), out.end(), [id](const JivoEvent& e) { return e.id == id; });
+        if (it == out.end()) {
+            throw std::logic_error("no JivoChat event " + std::string(id) + " to flip");
+        }
         auto flipped = FlipJivoIdTypes(it->body);
+        if (!flipped) {
+            throw std::logic_error("JivoChat event " + std::string(id) + " has no ids to flip");
+        }
         add(std::string(id) + ".flipped", JivoKind::kWebhook, std::move(*flipped), "inferred");
     }
     webhook("unknown.event_name", "unknown_event_name.json", "inferred");

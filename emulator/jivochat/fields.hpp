@@ -113,16 +113,21 @@ inline std::int64_t QueryInt(const Request& request, std::string_view name, std:
     if (v == nullptr) {
         return fallback;
     }
+    const auto refusal = [name] {
+        return HttpError(400, std::string(name) + " must be an integer");
+    };
+    std::size_t used = 0;
+    std::int64_t n = 0;
     try {
-        std::size_t used = 0;
-        const std::int64_t n = std::stoll(*v, &used);
-        if (used == v->size()) {
-            return n;
-        }
+        n = std::stoll(*v, &used);
     } catch (const std::exception&) {
-        // Reported below.
+        // Not a number, or out of range.
+        throw refusal();
     }
-    throw HttpError(400, std::string(name) + " must be an integer");
+    if (used != v->size()) {
+        throw refusal();
+    }
+    return n;
 }
 
 inline bool IsHttpUrl(std::string_view url) {

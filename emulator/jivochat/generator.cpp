@@ -1,6 +1,7 @@
 // The JivoChat generator: seeded streams of realistic events, many chats interleaved.
 #include <array>
 #include <deque>
+#include <stdexcept>
 #include <string>
 #include <utility>
 
@@ -444,6 +445,9 @@ private:
         const std::string_view name = kNames[rng_.Below(kNames.size())];
         // Every name above is a catalogue id.
         const auto it = jivochat::FindCrmExample(name);
+        if (!it) {
+            throw std::logic_error("no JivoChat CRM example " + std::string(name));
+        }
         json::object out;
         out["event_type"] = it->event_type;
         out["event_name"] = name;

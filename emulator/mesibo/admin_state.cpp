@@ -143,7 +143,7 @@ Response MesiboMode::AdminClock(const Request& request, const PathParams&) {
                 pinned_now_s_ =
                     std::chrono::duration_cast<std::chrono::seconds>(t->time_since_epoch()).count();
             } else if (const auto s = mesibo::ToInt(*now)) {
-                pinned_now_s_ = *s;
+                pinned_now_s_ = s;
             } else {
                 throw HttpError(400, "now must be an ISO-8601 string or Unix seconds");
             }

@@ -440,7 +440,8 @@ MesiboDataset SeedMesiboDataset(const MesiboSeed& seed) {
         }
         // Phone users often never set a name.
         if (f != kPhoneFamily || rng.Chance(60)) {
-            user.name = first + " " + last;
+            user.name = first;
+            user.name.append(" ").append(last);
         }
         if (rng.Chance(40)) {
             user.status = std::string(kStatuses[rng.Below(kStatuses.size())]);

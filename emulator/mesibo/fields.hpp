@@ -4,6 +4,7 @@
 #include <array>
 #include <charconv>
 #include <stdexcept>
+#include <utility>
 
 #include <boost/asio/post.hpp>
 #include <boost/json/parse.hpp>
@@ -149,21 +150,22 @@ inline std::optional<std::int64_t> FlagsField(const json::object& fields) {
 /// empty address counts as none.
 struct UserRef {
     std::optional<std::string> address;
-    std::optional<std::int64_t> uid;
+    std::int64_t uid = 0;  ///< The user's uid when there is no address.
 };
 
 inline UserRef ReadUserRef(const json::object& user) {
-    UserRef ref{StringField(user, "address", "addr"), IntField(user, "uid")};
-    if (ref.address && ref.address->empty()) {
-        ref.address.reset();
+    std::optional<std::string> address = StringField(user, "address", "addr");
+    const std::optional<std::int64_t> uid = IntField(user, "uid");
+    if (address && address->empty()) {
+        address.reset();
     }
-    if (!ref.address && !ref.uid) {
+    if (!address && !uid) {
         MissingParams({"uid", "address"});
     }
-    if (ref.address && ref.uid) {
+    if (address && uid) {
         BothUidAndAddress();
     }
-    return ref;
+    return UserRef{std::move(address), uid.value_or(0)};
 }
 
 /// The `user` object every user op requires.
@@ -276,10 +278,7 @@ inline json::object FromFlat(const std::vector<std::pair<std::string, std::strin
     json::object permissions;
     json::object message;
     for (const auto& [key, value] : params) {
-        if (key == "op" || key == "token" || key == "id" || key == "count" || key == "delete" ||
-            key == "remove") {
-            out[key] = value;
-        } else if (key == "addr" || key == "address") {
+        if (key == "addr" || key == "address") {
             user["address"] = value;
         } else if (key == "uid") {
             user["uid"] = value;
@@ -308,6 +307,7 @@ inline json::object FromFlat(const std::vector<std::pair<std::string, std::strin
         } else if (key == "from" || key == "to" || key == "message" || key == "msg") {
             message[key] = value;
         } else {
+            // op, token, id, count, delete, remove and any other key stay at the top level.
             out[key] = value;
         }
     }

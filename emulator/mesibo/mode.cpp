@@ -350,8 +350,11 @@ Response MesiboMode::Backend(const Request& request) {
             }
             const mesibo::Failure failure = it->failure;
             response.status = it->status;
-            if (it->count > 0 && --it->count == 0) {
-                injected_.erase(it);
+            if (it->count > 0) {
+                --it->count;
+                if (it->count == 0) {
+                    injected_.erase(it);
+                }
             }
             mesibo::Fail(failure);
         }

@@ -68,7 +68,7 @@ MesiboGroup& MesiboMode::Commit(MesiboGroup group) {
 MesiboUser& MesiboMode::SelectUser(const json::object& user) {
     const mesibo::UserRef ref = mesibo::ReadUserRef(user);
     MesiboUser* found =
-        ref.address ? data_.FindAddress(*ref.address, config_.collation) : data_.FindUid(*ref.uid);
+        ref.address ? data_.FindAddress(*ref.address, config_.collation) : data_.FindUid(ref.uid);
     if (found == nullptr) {
         mesibo::InvalidValue({ref.address ? "address" : "uid"});
     }
@@ -117,7 +117,7 @@ json::object MesiboMode::UserAdd(const json::object& body) {
         const MesiboUser* found = data_.FindAddress(*ref.address, config_.collation);
         draft = found != nullptr ? *found : NewUser(*ref.address);
     } else {
-        const MesiboUser* found = data_.FindUid(*ref.uid);
+        const MesiboUser* found = data_.FindUid(ref.uid);
         if (found == nullptr) {
             mesibo::InvalidValue({"uid"});
         }

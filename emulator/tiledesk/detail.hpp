@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cstdio>
 #include <stdexcept>
+#include <utility>
 
 #include <boost/json/parse.hpp>
 
@@ -29,7 +30,7 @@ struct TdError {
 };
 
 [[noreturn]] inline void Fail(unsigned status, json::object body) {
-    throw TdError{JsonResponse(status, ToJsonText(body))};
+    throw TdError{JsonResponse(status, ToJsonText(json::value(std::move(body))))};
 }
 
 [[noreturn]] inline void FailMsg(unsigned status, std::string_view msg) {
@@ -290,7 +291,9 @@ ParseLocalDate(std::string_view text, bool legacy) {
         return std::nullopt;
     }
     const std::int64_t days = std::chrono::sys_days(ymd).time_since_epoch().count();
-    return std::pair{days * 86400 + hh * 3600 + mm * 60 + ss, has_time};
+    const std::int64_t seconds =
+        days * 86400 + std::int64_t{hh} * 3600 + std::int64_t{mm} * 60 + std::int64_t{ss};
+    return std::pair{seconds, has_time};
 }
 
 inline const json::value* Field(const json::object& doc, std::string_view name) {

@@ -94,23 +94,23 @@ struct SourceRunner::ChildFetch {
 };
 
 Task<Result<void>> SourceRunner::FetchChildren(
-    RunContext& run,
+    RunContext* run,
     json::array parents,
     Checkpoint checkpoint,
-    ChildRows& rows
+    ChildRows* rows
 ) {
     ChildFetch fetch(executor_);
-    fetch.children = ChildrenOf(settings_.spec, run.resource->name);
+    fetch.children = ChildrenOf(settings_.spec, run->resource->name);
     // The children see of each parent what a resumed run would see: what the checkpoint keeps.
-    fetch.parents = ParentKeys(settings_.spec, run.resource->name, parents);
+    fetch.parents = ParentKeys(settings_.spec, run->resource->name, parents);
     fetch.done.assign(fetch.parents.size(), false);
-    fetch.rows = &rows;
+    fetch.rows = rows;
     fetch.checkpoint = std::move(checkpoint);
     fetch.max_rows = std::max<std::size_t>(1, settings_.max_batch_rows);
     fetch.max_bytes = std::min(kGatherBytes, settings_.max_in_flight_bytes / 2);
-    if (rows.tables.empty()) {
+    if (rows->tables.empty()) {
         for (const auto* child : fetch.children) {
-            rows.tables.emplace_back(child, RowBatch{});
+            rows->tables.emplace_back(child, RowBatch{});
         }
     }
     if (fetch.parents.empty() || fetch.children.empty()) {
@@ -122,11 +122,11 @@ Task<Result<void>> SourceRunner::FetchChildren(
                               : settings_.budget.concurrency == 0 ? kUnboundedWorkers
                                                                   : settings_.budget.concurrency;
     const std::size_t workers = std::min(limit, fetch.parents.size());
-    using Worker = decltype(net::co_spawn(executor_, FetchChildrenOf(&run, &fetch), net::deferred));
+    using Worker = decltype(net::co_spawn(executor_, FetchChildrenOf(run, &fetch), net::deferred));
     std::vector<Worker> spawned;
     spawned.reserve(workers);
     for (std::size_t i = 0; i < workers; ++i) {
-        spawned.push_back(net::co_spawn(executor_, FetchChildrenOf(&run, &fetch), net::deferred));
+        spawned.push_back(net::co_spawn(executor_, FetchChildrenOf(run, &fetch), net::deferred));
     }
     auto group = net::experimental::make_parallel_group(std::move(spawned));
     auto wait = group.async_wait(net::experimental::wait_for_all(), kUseAwaitable);
@@ -141,10 +141,10 @@ Task<Result<void>> SourceRunner::FetchChildren(
         co_return Result<void>{};
     }
     // The run fails for the first failure, not for what the other workers met after it.
-    run.error = fetch.error;
-    if (rows.rows > 0) {
+    run->error = fetch.error;
+    if (rows->rows > 0) {
         auto flush =
-            FlushGathered(run, *run.resource, RowBatch{}, fetch.Take(), Encode(fetch.Pending()));
+            FlushGathered(run, run->resource, RowBatch{}, fetch.Take(), Encode(fetch.Pending()));
         co_await std::move(flush);
     }
     co_return *fetch.failure;
@@ -166,7 +166,7 @@ Task<void> SourceRunner::FetchChildrenOf(RunContext* run, ChildFetch* fetch) {
                 ctx["config"] = settings_.values;
                 ctx["parent"] = parent;
                 ctx["page"] = connectors::PageContext(child.pagination, position);
-                auto task = fetcher_.Fetch(*run, child, std::move(ctx), position);
+                auto task = fetcher_.Fetch(run, &child, std::move(ctx), position);
                 auto fetched = co_await std::move(task);
                 if (!fetched) {
                     fetch->Fail(fetched.error(), run->error);
@@ -262,7 +262,7 @@ Task<Result<void>> SourceRunner::FlushChildren(RunContext* run, ChildFetch* fetc
     // the others, some of whose rows it may hold, are fetched again after a crash.
     auto checkpoint = Encode(fetch->Pending());
     auto commit =
-        CommitRows(*run, *run->resource, RowBatch{}, std::move(checkpoint), false, fetch->Take());
+        CommitRows(run, run->resource, RowBatch{}, std::move(checkpoint), false, fetch->Take());
     auto written = co_await std::move(commit);
     fetch->flushing = false;
     fetch->flushed.cancel();

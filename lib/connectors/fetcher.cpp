@@ -12,6 +12,7 @@
 #include "connectors/template.hpp"
 #include "core/error.hpp"
 #include "core/json.hpp"
+#include "core/timer.hpp"
 #include "http/url.hpp"
 #include "metrics/metrics.hpp"
 #include "sink/sink.hpp"
@@ -101,7 +102,7 @@ Task<Result<void>> Fetcher::EnsureLogin(FetchNotes* run, const std::string* reje
         net::steady_timer*& slot;
 
         ~Release() {
-            slot->cancel();
+            CancelTimer(*slot);
             slot = nullptr;
         }
     } release{login_in_flight_};
@@ -246,14 +247,14 @@ void Fetcher::HoldSource(FetchNotes& run) {
 }
 
 Task<Result<FetchedPage>> Fetcher::Fetch(
-    FetchNotes& run,
-    const ResourceSpec& resource,
+    FetchNotes* run,
+    const ResourceSpec* resource,
     json::object context,
     PagePosition position
 ) {
     std::vector<const ErrorRule*> rules;
-    rules.reserve(resource.error_rules.size() + settings_.spec.error_rules.size());
-    for (const auto& r : resource.error_rules) {
+    rules.reserve(resource->error_rules.size() + settings_.spec.error_rules.size());
+    for (const auto& r : resource->error_rules) {
         rules.push_back(&r);
     }
     for (const auto& r : settings_.spec.error_rules) {
@@ -267,15 +268,15 @@ Task<Result<FetchedPage>> Fetcher::Fetch(
         if (stopping_) {
             co_return Errc::kCancelled;
         }
-        if (LatchedMeanwhile(run)) {
+        if (LatchedMeanwhile(*run)) {
             co_return Errc::kUpstreamLatched;
         }
-        if (HeldMeanwhile(run)) {
+        if (HeldMeanwhile(*run)) {
             co_return Errc::kSourceHeld;
         }
-        if (auto login = co_await EnsureLogin(&run, nullptr); !login) {
+        if (auto login = co_await EnsureLogin(run, nullptr); !login) {
             if (login.error() == Errc::kUpstreamAuth) {
-                HoldSource(run);
+                HoldSource(*run);
             }
             co_return login.error();
         }
@@ -287,8 +288,9 @@ Task<Result<FetchedPage>> Fetcher::Fetch(
         if (settings_.spec.auth.kind == AuthKind::kApiKey) {
             auth_ctx["key"] = Render(settings_.spec.auth.key_value, context);
         }
-        auto request =
-            BuildRequest(settings_.spec, resource.request, resource.pagination, position, context);
+        auto request = BuildRequest(
+            settings_.spec, resource->request, resource->pagination, position, context
+        );
         const auto url = request.url;
 
         http::RateBudget::Wait wait;
@@ -317,13 +319,13 @@ Task<Result<FetchedPage>> Fetcher::Fetch(
         permit = http::RateBudget::Permit{};
         if (!response && response.error() == Errc::kUpstreamLatched) {
             // Withheld by the send gate: another resource's answer latched the source.
-            LatchedMeanwhile(run);
+            LatchedMeanwhile(*run);
             co_return response.error();
         }
-        ++run.requests;
+        ++run->requests;
         if (!response) {
             const auto ec = response.error();
-            metrics_.HttpRequest(source, resource.name, ErrorKind(ec), SecondsSince(started));
+            metrics_.HttpRequest(source, resource->name, ErrorKind(ec), SecondsSince(started));
             if (ec == Condition::kRetryable && ++failures < settings_.backoff.max_attempts) {
                 const auto delay = http::BackoffDelay(settings_.backoff, failures - 1, rng_);
                 metrics_.Retry(source, ErrorKind(ec));
@@ -332,7 +334,7 @@ Task<Result<FetchedPage>> Fetcher::Fetch(
                     "request failed, retrying source={} resource={} url={} error=\"{}\" attempt={} "
                     "wait_ms={}",
                     source,
-                    resource.name,
+                    resource->name,
                     http::RedactUrl(url),
                     ec.message(),
                     failures,
@@ -343,11 +345,11 @@ Task<Result<FetchedPage>> Fetcher::Fetch(
                 }
                 continue;
             }
-            run.error = "request to " + http::RedactUrl(url) + " failed: " + ec.message();
+            run->error = "request to " + http::RedactUrl(url) + " failed: " + ec.message();
             co_return ec == Condition::kRetryable ? Errc::kRetriesExhausted : ec;
         }
         metrics_.HttpRequest(
-            source, resource.name, std::to_string(response->status), SecondsSince(started)
+            source, resource->name, std::to_string(response->status), SecondsSince(started)
         );
 
         // The parse tree takes about twice the text's size: its first block fits most pages.
@@ -369,14 +371,14 @@ Task<Result<FetchedPage>> Fetcher::Fetch(
         switch (verdict.action) {
             case ErrorAction::kSuccess:
                 if (body == nullptr) {
-                    run.error = "response from " + http::RedactUrl(url) + " is not valid JSON (" +
-                                parse_ec.message() + ", " + std::to_string(response->body.size()) +
-                                " bytes)";
+                    run->error = "response from " + http::RedactUrl(url) + " is not valid JSON (" +
+                                 parse_ec.message() + ", " + std::to_string(response->body.size()) +
+                                 " bytes)";
                     co_return Errc::kUpstreamBadPayload;
                 }
-                CountRepairs(metrics_, source, resource.name, repairs);
+                CountRepairs(metrics_, source, resource->name, repairs);
                 if (repairs.nul > 0) {
-                    detail::AttachOriginals(fetched.body, response->body, resource);
+                    detail::AttachOriginals(fetched.body, response->body, *resource);
                 }
                 fetched.response = std::move(*response);
                 // Parsed: the text is not needed again, and a page can be large.
@@ -395,7 +397,7 @@ Task<Result<FetchedPage>> Fetcher::Fetch(
                         "upstream error, retrying source={} resource={} status={} attempt={} "
                         "wait_ms={}",
                         source,
-                        resource.name,
+                        resource->name,
                         response->status,
                         failures,
                         delay.count()
@@ -405,12 +407,12 @@ Task<Result<FetchedPage>> Fetcher::Fetch(
                     }
                     continue;
                 }
-                run.error =
+                run->error =
                     "giving up after " + std::to_string(failures) + " attempts: " + verdict.message;
                 co_return Errc::kRetriesExhausted;
             case ErrorAction::kRateLimited: {
                 if (++rate_limited > settings_.max_rate_limited_waits) {
-                    run.error =
+                    run->error =
                         "still rate limited after " + std::to_string(rate_limited - 1) + " waits";
                     co_return Errc::kUpstreamRateLimited;
                 }
@@ -423,9 +425,9 @@ Task<Result<FetchedPage>> Fetcher::Fetch(
                     delay = http::BackoffDelay(settings_.backoff, rate_limited - 1, rng_);
                 }
                 if (*delay > settings_.max_retry_after) {
-                    run.error = "upstream asked to wait " + FormatDuration(*delay) +
-                                ", longer than max_retry_after " +
-                                FormatDuration(settings_.max_retry_after);
+                    run->error = "upstream asked to wait " + FormatDuration(*delay) +
+                                 ", longer than max_retry_after " +
+                                 FormatDuration(settings_.max_retry_after);
                     co_return Errc::kUpstreamRateLimited;
                 }
                 // Every request of the source waits, not only this one: the platform's
@@ -435,7 +437,7 @@ Task<Result<FetchedPage>> Fetcher::Fetch(
                 spdlog::warn(
                     "rate limited, waiting source={} resource={} status={} wait_ms={} reason={}",
                     source,
-                    resource.name,
+                    resource->name,
                     response->status,
                     delay->count(),
                     reason
@@ -446,22 +448,22 @@ Task<Result<FetchedPage>> Fetcher::Fetch(
                 if (settings_.spec.auth.kind == AuthKind::kLogin && !relogged) {
                     relogged = true;
                     metrics_.Retry(source, "auth_refresh");
-                    if (auto login = co_await EnsureLogin(&run, &used_token); !login) {
+                    if (auto login = co_await EnsureLogin(run, &used_token); !login) {
                         if (login.error() == Errc::kUpstreamAuth) {
-                            HoldSource(run);
+                            HoldSource(*run);
                         }
                         co_return login.error();
                     }
                     continue;
                 }
-                if (HeldMeanwhile(run)) {
+                if (HeldMeanwhile(*run)) {
                     co_return Errc::kSourceHeld;
                 }
-                run.error = "credentials rejected: " + verdict.message;
-                HoldSource(run);
+                run->error = "credentials rejected: " + verdict.message;
+                HoldSource(*run);
                 co_return Errc::kUpstreamAuth;
             case ErrorAction::kLatch: {
-                run.error = "latched: " + verdict.message;
+                run->error = "latched: " + verdict.message;
                 // Before anything is awaited: from here the send gate holds every request.
                 const bool first = !latched_;
                 latched_ = redactor_.Redact(verdict.message);
@@ -484,14 +486,14 @@ Task<Result<FetchedPage>> Fetcher::Fetch(
                 co_return Errc::kUpstreamLatched;
             }
             case ErrorAction::kFatal:
-                run.error = verdict.message;
+                run->error = verdict.message;
                 co_return Errc::kUpstreamStatus;
             case ErrorAction::kHold:
-                if (HeldMeanwhile(run)) {
+                if (HeldMeanwhile(*run)) {
                     co_return Errc::kSourceHeld;
                 }
-                run.error = verdict.message;
-                HoldSource(run);
+                run->error = verdict.message;
+                HoldSource(*run);
                 co_return Errc::kUpstreamStatus;
         }
     }

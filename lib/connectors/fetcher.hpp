@@ -114,10 +114,11 @@ public:
         const Redactor& redactor
     );
 
-    /// Sends one page's request with the budget, retries, re-login and error rules.
+    /// Sends one page's request with the budget, retries, re-login and error rules. `notes`
+    /// and `resource` are not null and outlive the call: the caller awaits it.
     Task<Result<FetchedPage>> Fetch(
-        FetchNotes& notes,
-        const ResourceSpec& resource,
+        FetchNotes* notes,
+        const ResourceSpec* resource,
         boost::json::object context,
         PagePosition position
     );

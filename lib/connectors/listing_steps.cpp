@@ -46,8 +46,8 @@ Task<Result<void>> SourceRunner::CommitOwedChildren(RunContext* run, ListingStat
     std::string checkpoint = std::move(*owed);
     owed.reset();
     auto write = CommitRows(
-        *run,
-        *state->resource,
+        run,
+        state->resource,
         RowBatch{},
         std::move(checkpoint),
         false,
@@ -85,7 +85,7 @@ Task<Result<void>> SourceRunner::FetchBatchChildren(
     }
     // The batch's commit left all its parents pending; those whose children are fetched
     // leave the list as their rows commit, the others with the next commit.
-    auto fetch = FetchChildren(*run, std::move(parents), committed, state->child_rows);
+    auto fetch = FetchChildren(run, std::move(parents), committed, &state->child_rows);
     if (auto r = co_await std::move(fetch); !r) {
         co_return r.error();
     }
@@ -101,8 +101,8 @@ SourceRunner::CommitGathered(RunContext* run, ListingState* state, std::optional
     }
     state->children_checkpoint.reset();
     auto write = CommitRows(
-        *run,
-        *state->resource,
+        run,
+        state->resource,
         std::exchange(state->gathered, RowBatch{}),
         state->gathered_checkpoint,
         !state->children.empty(),
@@ -111,7 +111,7 @@ SourceRunner::CommitGathered(RunContext* run, ListingState* state, std::optional
     Changed written = Errc::kCancelled;
     if (read) {
         auto both = WriteWhileReading(
-            *run, *state->resource, std::move(write), std::move(*read), state->ahead
+            run, state->resource, std::move(write), std::move(*read), &state->ahead
         );
         written = co_await std::move(both);
     } else {
@@ -146,8 +146,8 @@ Task<RunReport> SourceRunner::FailListing(
         std::string checkpoint = std::move(*owed);
         owed.reset();
         auto flush = FlushGathered(
-            *run,
-            resource,
+            run,
+            &resource,
             RowBatch{},
             std::exchange(state->child_rows, ChildRows{}),
             std::move(checkpoint)
@@ -157,8 +157,8 @@ Task<RunReport> SourceRunner::FailListing(
     if (gathered) {
         // With the children still owed (their parents are no longer pending in it).
         auto flush = FlushGathered(
-            *run,
-            resource,
+            run,
+            &resource,
             std::exchange(state->gathered, RowBatch{}),
             std::exchange(state->child_rows, ChildRows{}),
             state->gathered_checkpoint
@@ -166,7 +166,7 @@ Task<RunReport> SourceRunner::FailListing(
         co_await std::move(flush);
     }
     run->Fail(ec, outcome);
-    auto finish = Finish(*run, run->report.outcome);
+    auto finish = Finish(run, run->report.outcome);
     co_return co_await std::move(finish);
 }
 

@@ -46,11 +46,11 @@ bool Guarded(const ResourceSpec& resource) {
 
 }  // namespace
 
-Task<RunReport> SourceRunner::ReadListing(RunContext& run) {
-    const auto& resource = *run.resource;
+Task<RunReport> SourceRunner::ReadListing(RunContext* run) {
+    const auto& resource = *run->resource;
     const auto& source = settings_.name;
     const auto& inc = resource.incremental;
-    auto& checkpoint = run.checkpoint;
+    auto& checkpoint = run->checkpoint;
     ListingState state;
     state.resource = &resource;
     state.children = ChildrenOf(settings_.spec, resource.name);
@@ -68,7 +68,7 @@ Task<RunReport> SourceRunner::ReadListing(RunContext& run) {
     bool proving = guarded;
     ListingGuard guard(resource.pagination, inc && inc->keyset);
     std::optional<PagePosition> position = checkpoint.position;
-    if (position && guarded && run.report.resumed) {
+    if (position && guarded && run->report.resumed) {
         if (checkpoint.boundary.tail_keys.empty() && checkpoint.pages > 0) {
             // Written before boundaries were kept: nothing proves where the listing stands.
             spdlog::info(
@@ -85,11 +85,11 @@ Task<RunReport> SourceRunner::ReadListing(RunContext& run) {
     std::int64_t rereads = 0;
     bool untracked_logged = false;
     const auto page_context = [&](const PagePosition& at) {
-        return PageContext(run, at);
+        return PageContext(*run, at);
     };
     const auto following =
         [&](const PagePosition& at, const FetchedPage& page, const json::value* found) {
-            return Following(run, guard, at, page, found);
+            return Following(*run, guard, at, page, found);
         };
     auto& ahead = state.ahead;
     const bool gathers = !partition && resource.scalar_field.empty() && !resource.changes_only;
@@ -100,21 +100,21 @@ Task<RunReport> SourceRunner::ReadListing(RunContext& run) {
     auto& children_checkpoint = state.children_checkpoint;
     while (position) {
         if (fetcher_.stopping()) {
-            co_return co_await FailListing(&run, &state, Errc::kCancelled, RunOutcome::kCancelled);
+            co_return co_await FailListing(run, &state, Errc::kCancelled, RunOutcome::kCancelled);
         }
-        auto fetch = FetchUnlessAhead(ahead, run, resource, page_context(*position), *position);
+        auto fetch = FetchUnlessAhead(&ahead, run, &resource, page_context(*position), *position);
         Result<FetchedPage> fetched = co_await std::move(fetch);
         if (!fetched) {
             const auto ec = fetched.error();
-            co_return co_await FailListing(&run, &state, ec, detail::OutcomeOf(ec));
+            co_return co_await FailListing(run, &state, ec, detail::OutcomeOf(ec));
         }
         json::value* found = nullptr;
         if (!fetched->ignored) {
             auto selected = FindRecords(fetched->body, resource);
             if (!selected) {
-                run.error = "page " + std::to_string(position->pages + 1) + " from " +
-                            http::RedactUrl(fetched->url) + ": " + selected.error().message();
-                co_return co_await FailListing(&run, &state, selected.error(), RunOutcome::kFailed);
+                run->error = "page " + std::to_string(position->pages + 1) + " from " +
+                             http::RedactUrl(fetched->url) + ": " + selected.error().message();
+                co_return co_await FailListing(run, &state, selected.error(), RunOutcome::kFailed);
             }
             found = *selected;
         }
@@ -146,7 +146,7 @@ Task<RunReport> SourceRunner::ReadListing(RunContext& run) {
             // Pages read ahead were placed by the old listing.
             ahead.clear();
             const bool exhausted = restart ? ++restarts > kMaxRestarts
-                                           : ++rereads > kMaxExtraRereads + run.report.pages / 2;
+                                           : ++rereads > kMaxExtraRereads + run->report.pages / 2;
             if (!exhausted && !restart) {
                 position = verdict.position;
                 continue;
@@ -174,17 +174,17 @@ Task<RunReport> SourceRunner::ReadListing(RunContext& run) {
             ++checkpoint.shifts;
             metrics_.ListingShift(source, resource.name, "shifted_forward");
         }
-        auto next = Following(run, guard, *position, *fetched, found);
+        auto next = Following(*run, guard, *position, *fetched, found);
         if (next && !next->keyset.empty() && next->keyset == position->keyset &&
             next->number == position->number && next->offset == position->offset &&
             next->url == position->url && next->token == position->token) {
             // The page would restart where it started: the API answered records from before
             // cursor.start, so it does not filter by it, and keyset reading cannot go on.
-            run.error = "keyset listing does not advance: page " +
-                        std::to_string(position->pages + 1) +
-                        " has records before cursor.start; does the API filter by it?";
+            run->error = "keyset listing does not advance: page " +
+                         std::to_string(position->pages + 1) +
+                         " has records before cursor.start; does the API filter by it?";
             co_return co_await FailListing(
-                &run, &state, Errc::kUpstreamBadPayload, RunOutcome::kFailed
+                run, &state, Errc::kUpstreamBadPayload, RunOutcome::kFailed
             );
         }
         if (next && !position->keyset.empty() && next->keyset == position->keyset) {
@@ -286,7 +286,7 @@ Task<RunReport> SourceRunner::ReadListing(RunContext& run) {
             ExportScalar(resource, records);
         }
         if (resource.changes_only) {
-            KeepOnlyAChange(run, records);
+            KeepOnlyAChange(*run, records);
         }
         // Every parent of the page is pending in the page's own transactions, from the
         // first part of a page written in several on: which rows changed is known only once
@@ -298,31 +298,31 @@ Task<RunReport> SourceRunner::ReadListing(RunContext& run) {
         if (inc) {
             for (const auto& item : records) {
                 if (auto c = RecordCursor(*inc, item);
-                    c && (!run.run_cursor || *run.run_cursor < *c)) {
-                    run.run_cursor = c;
+                    c && (!run->run_cursor || *run->run_cursor < *c)) {
+                    run->run_cursor = c;
                 }
             }
-            if (run.run_cursor) {
-                checkpoint.run_cursor = run.run_cursor->Canonical();
+            if (run->run_cursor) {
+                checkpoint.run_cursor = run->run_cursor->Canonical();
             }
         }
         checkpoint.position = next;
         checkpoint.boundary = guard.boundary();
-        checkpoint.pages = run.report.pages + 1;
+        checkpoint.pages = run->report.pages + 1;
         if (gathers && records.size() <= settings_.max_batch_rows) {
             RowBatch rows;
             if (fetched->rows) {
                 rows = std::move(*fetched->rows);
             } else if (auto r = AppendRecords(rows, records, resource, nullptr); !r) {
-                run.error =
+                run->error =
                     "page " + std::to_string(position->pages + 1) + ": " + r.error().message();
-                co_return co_await FailListing(&run, &state, r.error(), RunOutcome::kFailed);
+                co_return co_await FailListing(run, &state, r.error(), RunOutcome::kFailed);
             }
             if (!gathered.empty() && gathered.size() + rows.size() > settings_.max_batch_rows) {
-                auto write = CommitGathered(&run, &state, std::nullopt);
+                auto write = CommitGathered(run, &state, std::nullopt);
                 if (auto written = co_await std::move(write); !written) {
                     co_return co_await FailListing(
-                        &run, &state, written.error(), detail::OutcomeOf(written.error())
+                        run, &state, written.error(), detail::OutcomeOf(written.error())
                     );
                 }
             }
@@ -338,7 +338,7 @@ Task<RunReport> SourceRunner::ReadListing(RunContext& run) {
                 state.gathered_state = checkpoint;
             }
             state.gathered_checkpoint = Encode(checkpoint);
-            ++run.report.pages;
+            ++run->report.pages;
             position = next;
             if (next && !ahead.empty() && !fetcher_.stopping()) {
                 continue;
@@ -348,19 +348,19 @@ Task<RunReport> SourceRunner::ReadListing(RunContext& run) {
                 2 * fetched->bytes <= settings_.max_in_flight_bytes) {
                 read = ReadAhead{*next, page_context, following, gather_bytes};
             }
-            auto write = CommitGathered(&run, &state, std::move(read));
+            auto write = CommitGathered(run, &state, std::move(read));
             if (auto written = co_await std::move(write); !written) {
                 co_return co_await FailListing(
-                    &run, &state, written.error(), detail::OutcomeOf(written.error())
+                    run, &state, written.error(), detail::OutcomeOf(written.error())
                 );
             }
             continue;
         }
         if (!gathered.empty()) {
-            auto write = CommitGathered(&run, &state, std::nullopt);
+            auto write = CommitGathered(run, &state, std::nullopt);
             if (auto written = co_await std::move(write); !written) {
                 co_return co_await FailListing(
-                    &run, &state, written.error(), detail::OutcomeOf(written.error())
+                    run, &state, written.error(), detail::OutcomeOf(written.error())
                 );
             }
         }
@@ -368,18 +368,18 @@ Task<RunReport> SourceRunner::ReadListing(RunContext& run) {
         // transaction (a page of more than max_batch_rows rows is written in several).
         const bool with_children =
             !children.empty() && records.size() + child_rows.rows <= settings_.max_batch_rows;
-        if (auto room = co_await MakeRoom(&run, &state, with_children ? records.size() : kNoRoom);
+        if (auto room = co_await MakeRoom(run, &state, with_children ? records.size() : kNoRoom);
             !room) {
-            co_return co_await FailListing(&run, &state, room.error(), RunOutcome::kFailed);
+            co_return co_await FailListing(run, &state, room.error(), RunOutcome::kFailed);
         }
         RowBatch rows;
         if (with_children) {
             if (fetched->rows) {
                 rows = std::move(*fetched->rows);
             } else if (auto r = AppendRecords(rows, records, resource, nullptr); !r) {
-                run.error =
+                run->error =
                     "page " + std::to_string(position->pages + 1) + ": " + r.error().message();
-                co_return co_await FailListing(&run, &state, r.error(), RunOutcome::kFailed);
+                co_return co_await FailListing(run, &state, r.error(), RunOutcome::kFailed);
             }
         }
         // This page's checkpoint follows the one the children owed would have committed
@@ -390,7 +390,7 @@ Task<RunReport> SourceRunner::ReadListing(RunContext& run) {
         // while this one (and the children of the batch before) is written.
         auto commit = with_children ? CommitRows(
                                           run,
-                                          resource,
+                                          &resource,
                                           std::move(rows),
                                           Encode(checkpoint),
                                           true,
@@ -398,8 +398,8 @@ Task<RunReport> SourceRunner::ReadListing(RunContext& run) {
                                       )
                                     : CommitRecords(
                                           run,
-                                          resource,
-                                          records,
+                                          &resource,
+                                          &records,
                                           nullptr,
                                           resume,
                                           Encode(checkpoint),
@@ -408,10 +408,10 @@ Task<RunReport> SourceRunner::ReadListing(RunContext& run) {
         if (next && !fetcher_.stopping() && 2 * fetched->bytes <= settings_.max_in_flight_bytes) {
             auto both = WriteWhileReading(
                 run,
-                resource,
+                &resource,
                 std::move(commit),
                 ReadAhead{*next, page_context, following, 0},
-                ahead
+                &ahead
             );
             changed = co_await std::move(both);
         } else {
@@ -419,18 +419,18 @@ Task<RunReport> SourceRunner::ReadListing(RunContext& run) {
         }
         if (!changed) {
             if (changed.error() == Errc::kUpstreamBadPayload) {
-                run.error = "page " + std::to_string(position->pages + 1) + ": " + run.error;
+                run->error = "page " + std::to_string(position->pages + 1) + ": " + run->error;
             }
-            co_return co_await FailListing(&run, &state, changed.error(), RunOutcome::kFailed);
+            co_return co_await FailListing(run, &state, changed.error(), RunOutcome::kFailed);
         }
-        ++run.report.pages;
+        ++run->report.pages;
         if (!children.empty()) {
             auto page_children = FetchBatchChildren(
-                &run, &state, std::move(records), std::move(*changed), checkpoint
+                run, &state, std::move(records), std::move(*changed), checkpoint
             );
             if (auto r = co_await std::move(page_children); !r) {
                 co_return co_await FailListing(
-                    &run, &state, r.error(), detail::OutcomeOf(r.error())
+                    run, &state, r.error(), detail::OutcomeOf(r.error())
                 );
             }
         }
@@ -438,8 +438,8 @@ Task<RunReport> SourceRunner::ReadListing(RunContext& run) {
     }
     if (children_checkpoint && child_rows.rows > 0) {
         // The last page's children. (With none, finishing clears the checkpoint anyway.)
-        if (auto written = co_await CommitOwedChildren(&run, &state); !written) {
-            co_return co_await FailListing(&run, &state, written.error(), RunOutcome::kFailed);
+        if (auto written = co_await CommitOwedChildren(run, &state); !written) {
+            co_return co_await FailListing(run, &state, written.error(), RunOutcome::kFailed);
         }
     }
     auto finish = Finish(run, RunOutcome::kSuccess);

@@ -20,55 +20,55 @@ namespace json = boost::json;
 
 using detail::ChildrenOf;
 
-Task<RunReport> SourceRunner::Finish(RunContext& run, RunOutcome outcome) {
+Task<RunReport> SourceRunner::Finish(RunContext* run, RunOutcome outcome) {
     const auto& source = settings_.name;
-    const auto& resource = *run.resource;
+    const auto& resource = *run->resource;
     const auto& inc = resource.incremental;
-    run.report.outcome = outcome;
-    run.report.error = redactor_.Redact(run.error);
-    run.report.requests = run.requests;
-    run.report.shifts = run.checkpoint.shifts;
+    run->report.outcome = outcome;
+    run->report.error = redactor_.Redact(run->error);
+    run->report.requests = run->requests;
+    run->report.shifts = run->checkpoint.shifts;
     sink::RunEnd end;
     end.source = source;
     end.resource = resource.name;
-    end.run_id = run.run_id;
+    end.run_id = run->run_id;
     // The run log knows success, failed and cancelled; a run that a latch or a hold stopped
     // half-way failed, and its error says why.
     end.outcome = outcome == RunOutcome::kSuccess || outcome == RunOutcome::kCancelled
                       ? outcome
                       : RunOutcome::kFailed;
-    end.pages = run.report.pages;
-    end.rows_written = run.report.rows_written;
-    end.rows_unchanged = run.report.rows_unchanged;
-    end.tables = run.report.tables;
-    end.error = run.report.error;
+    end.pages = run->report.pages;
+    end.rows_written = run->report.rows_written;
+    end.rows_unchanged = run->report.rows_unchanged;
+    end.tables = run->report.tables;
+    end.error = run->report.error;
     end.schema = source;
     end.next_run_at =
         std::chrono::system_clock::now() +
         std::chrono::duration_cast<std::chrono::system_clock::duration>(resource.schedule.interval);
     if (outcome == RunOutcome::kSuccess) {
         std::optional<CursorValue> committed;
-        if (inc && run.committed_cursor) {
-            committed = ParseCursorText(*run.committed_cursor, inc->format, inc->format_pattern);
+        if (inc && run->committed_cursor) {
+            committed = ParseCursorText(*run->committed_cursor, inc->format, inc->format_pattern);
         }
-        if (run.run_cursor && (!committed || *committed < *run.run_cursor)) {
-            committed = run.run_cursor;
+        if (run->run_cursor && (!committed || *committed < *run->run_cursor)) {
+            committed = run->run_cursor;
         }
         // A time cursor stops at the listing's start: a record updated while it was read may
         // have been read before the update, and the next run must read it again.
-        const SysTime began = run.checkpoint.StartedAt();
-        if (committed && committed->is_time && run.checkpoint.started_at_us > 0 &&
+        const SysTime began = run->checkpoint.StartedAt();
+        if (committed && committed->is_time && run->checkpoint.started_at_us > 0 &&
             began < committed->time) {
             committed->time = began;
         }
         // A listing not proven complete moves the cursor no further than where the proof ends.
-        if (const auto& from = run.checkpoint.unverified_from; from && inc) {
+        if (const auto& from = run->checkpoint.unverified_from; from && inc) {
             const auto limit = from->empty()
                                    ? std::nullopt
                                    : ParseCursorText(*from, inc->format, inc->format_pattern);
             std::optional<CursorValue> old;
-            if (run.committed_cursor) {
-                old = ParseCursorText(*run.committed_cursor, inc->format, inc->format_pattern);
+            if (run->committed_cursor) {
+                old = ParseCursorText(*run->committed_cursor, inc->format, inc->format_pattern);
             }
             if (!limit || (committed && *limit < *committed)) {
                 committed = limit;
@@ -77,13 +77,13 @@ Task<RunReport> SourceRunner::Finish(RunContext& run, RunOutcome outcome) {
                 committed = old;
             }
         }
-        if (run.last_record) {
-            end.cursor = run.last_record;
-            run.report.cursor = *run.last_record;
+        if (run->last_record) {
+            end.cursor = run->last_record;
+            run->report.cursor = *run->last_record;
         }
         if (committed) {
             end.cursor = committed->Canonical();
-            run.report.cursor = *end.cursor;
+            run->report.cursor = *end.cursor;
             if (committed->is_time) {
                 metrics_.CursorLag(
                     source,
@@ -97,15 +97,15 @@ Task<RunReport> SourceRunner::Finish(RunContext& run, RunOutcome outcome) {
         }
         // Rows a listing did not return are deleted only when the listing is proven
         // complete; one that moved unseen may have skipped them.
-        const bool complete = !run.checkpoint.unverified_from;
+        const bool complete = !run->checkpoint.unverified_from;
         if (resource.soft_delete && complete) {
-            end.sweeps.push_back({resource.name, run.checkpoint.pass});
+            end.sweeps.push_back({resource.name, run->checkpoint.pass});
         }
         // Children listed for every parent (the parser allows soft delete only then) were
         // listed in full by this pass too.
         for (const auto* child : ChildrenOf(settings_.spec, resource.name)) {
             if (child->soft_delete && complete) {
-                end.sweeps.push_back({child->name, run.checkpoint.pass});
+                end.sweeps.push_back({child->name, run->checkpoint.pass});
             }
         }
         if (!complete && resource.soft_delete) {
@@ -118,31 +118,31 @@ Task<RunReport> SourceRunner::Finish(RunContext& run, RunOutcome outcome) {
     }
     auto finished = co_await sink_.FinishRun(end);
     if (!finished) {
-        run.error = "database: could not finish the run: " + finished.error().message();
-        run.Fail(finished.error(), RunOutcome::kFailed);
-        run.report.error = redactor_.Redact(run.error);
+        run->error = "database: could not finish the run: " + finished.error().message();
+        run->Fail(finished.error(), RunOutcome::kFailed);
+        run->report.error = redactor_.Redact(run->error);
     } else {
-        run.report.rows_deleted = finished->rows_deleted;
+        run->report.rows_deleted = finished->rows_deleted;
         for (const auto& swept : finished->swept) {
-            sink::CountsFor(run.report.tables, swept.name).deleted += swept.deleted;
+            sink::CountsFor(run->report.tables, swept.name).deleted += swept.deleted;
         }
         if (finished->rows_deleted > 0) {
             metrics_.RowsDeleted(source, resource.name, finished->rows_deleted);
         }
     }
-    run.report.seconds = SecondsSince(run.started);
+    run->report.seconds = SecondsSince(run->started);
     metrics_.Running(source, resource.name, false);
     metrics_.Run(
         source,
         resource.name,
-        run.report.outcome,
-        run.report.seconds,
+        run->report.outcome,
+        run->report.seconds,
         std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count()
     );
-    if (run.report.outcome != RunOutcome::kSuccess && run.report.outcome != RunOutcome::kHeld) {
-        metrics_.Error(source, resource.name, run.report.error_kind);
+    if (run->report.outcome != RunOutcome::kSuccess && run->report.outcome != RunOutcome::kHeld) {
+        metrics_.Error(source, resource.name, run->report.error_kind);
     }
-    co_return run.report;
+    co_return run->report;
 }
 
 RunReport SourceRunner::Abort(RunContext& run) {
@@ -164,16 +164,16 @@ RunReport SourceRunner::Abort(RunContext& run) {
     return run.report;
 }
 
-Task<RunReport> SourceRunner::RecordAndAbort(RunContext& run) {
+Task<RunReport> SourceRunner::RecordAndAbort(RunContext* run) {
     sink::RunEnd end;
     end.source = settings_.name;
-    end.resource = run.report.resource;
-    end.outcome = run.report.outcome;
-    end.error = redactor_.Redact(run.error);
-    if (run.resource != nullptr) {
+    end.resource = run->report.resource;
+    end.outcome = run->report.outcome;
+    end.error = redactor_.Redact(run->error);
+    if (run->resource != nullptr) {
         end.next_run_at = std::chrono::system_clock::now() +
                           std::chrono::duration_cast<std::chrono::system_clock::duration>(
-                              run.resource->schedule.interval
+                              run->resource->schedule.interval
                           );
     }
     auto recorded = co_await sink_.RecordRun(std::move(end));
@@ -182,12 +182,12 @@ Task<RunReport> SourceRunner::RecordAndAbort(RunContext& run) {
         spdlog::warn(
             "run not recorded in the run log source={} resource={} outcome={} error=\"{}\"",
             settings_.name,
-            run.report.resource,
-            OutcomeName(run.report.outcome),
+            run->report.resource,
+            OutcomeName(run->report.outcome),
             recorded.error().message()
         );
     }
-    co_return Abort(run);
+    co_return Abort(*run);
 }
 
 void SourceRunner::ExportScalar(const ResourceSpec& resource, const json::array& records) {

@@ -38,12 +38,12 @@ SourceRunner::SourceRunner(
     metrics::Metrics& metrics,
     const Redactor& redactor
 )
-    : executor_(executor)
+    : executor_(std::move(executor))
     , settings_(std::move(settings))
     , sink_(sink)
     , metrics_(metrics)
     , redactor_(redactor)
-    , fetcher_(executor, settings_, sink, metrics, redactor) {
+    , fetcher_(executor_, settings_, sink, metrics, redactor) {
     // The fetcher classifies responses with these rules: their messages name this source.
     BindSource(settings_.spec, settings_.name);
     // start_param and end_param are shorthands for query templates.
@@ -155,21 +155,21 @@ Task<RunReport> SourceRunner::Run(std::string resource_name) {
         run.Fail(latch.error(), RunOutcome::kFailed);
         co_return Abort(run);
     }
-    if (*latch) {
-        run.error = "source is latched since a previous error: " + (*latch)->reason;
+    if (const auto& held = *latch) {
+        run.error = "source is latched since a previous error: " + held->reason;
         metrics_.Latched(source, true);
         run.Fail(Errc::kUpstreamLatched, RunOutcome::kLatched);
-        co_return co_await RecordAndAbort(run);
+        co_return co_await RecordAndAbort(&run);
     }
     fetcher_.LatchClearedInDatabase(latches_stored);
     if (fetcher_.LatchedMeanwhile(run)) {
         metrics_.Latched(source, true);
         run.Fail(Errc::kUpstreamLatched, RunOutcome::kLatched);
-        co_return co_await RecordAndAbort(run);
+        co_return co_await RecordAndAbort(&run);
     }
     if (fetcher_.HeldMeanwhile(run)) {
         run.Fail(Errc::kSourceHeld, RunOutcome::kHeld);
-        co_return co_await RecordAndAbort(run);
+        co_return co_await RecordAndAbort(&run);
     }
     if (resource.min_interval.count() > 0) {
         auto claim = co_await sink_.ClaimInterval(source, resource_name, resource.min_interval);
@@ -179,13 +179,12 @@ Task<RunReport> SourceRunner::Run(std::string resource_name) {
             co_return Abort(run);
         }
         if (!claim->due) {
+            const auto& last = claim->last;
             run.error =
                 "not due: the API allows one call every " + FormatDuration(resource.min_interval) +
                 ", and the last one was " +
-                (claim->last
-                     ? FormatIso8601(
-                           std::chrono::time_point_cast<std::chrono::microseconds>(*claim->last)
-                       )
+                (last
+                     ? FormatIso8601(std::chrono::time_point_cast<std::chrono::microseconds>(*last))
                      : std::string("moments ago"));
             run.report.outcome = RunOutcome::kNotDue;
             co_return Abort(run);
@@ -202,7 +201,7 @@ Task<RunReport> SourceRunner::Run(std::string resource_name) {
         // Another chatsyncd on this database is syncing it: not a failure of ours.
         run.error = run_id.error().message();
         run.Fail(run_id.error(), RunOutcome::kSkipped);
-        co_return co_await RecordAndAbort(run);
+        co_return co_await RecordAndAbort(&run);
     }
     if (!run_id) {
         run.error = "database: " + run_id.error().message();
@@ -225,7 +224,7 @@ Task<RunReport> SourceRunner::Run(std::string resource_name) {
         if (!claim) {
             run.error = "database: " + claim.error().message();
             run.Fail(claim.error(), RunOutcome::kFailed);
-            co_return co_await Finish(run, RunOutcome::kFailed);
+            co_return co_await Finish(&run, RunOutcome::kFailed);
         }
         if (claim->refused) {
             std::string used;
@@ -238,7 +237,7 @@ Task<RunReport> SourceRunner::Run(std::string resource_name) {
                         "the old ones, then run 'chatsyncd breach clear --source " +
                         source + "'";
             run.Fail(Errc::kGuardRefused, RunOutcome::kFailed);
-            co_return co_await Finish(run, RunOutcome::kFailed);
+            co_return co_await Finish(&run, RunOutcome::kFailed);
         }
         if (!claim->previous.empty() && claim->previous != address) {
             spdlog::warn(
@@ -256,8 +255,8 @@ Task<RunReport> SourceRunner::Run(std::string resource_name) {
     run.committed_cursor = state->cursor;
     bool migrated = false;
     std::optional<Checkpoint> stored;
-    if (state->checkpoint) {
-        stored = Checkpoint::Decode(*state->checkpoint, secrets_, &migrated);
+    if (const auto& text = state->checkpoint) {
+        stored = Checkpoint::Decode(*text, secrets_, &migrated);
     }
     if (stored) {
         checkpoint = std::move(*stored);
@@ -300,30 +299,30 @@ Task<RunReport> SourceRunner::Run(std::string resource_name) {
     }
     if (migrated) {
         // An older checkpoint is written again at once: it may hold a secret in the clear.
-        auto rewrite = CommitRows(run, resource, RowBatch{}, Encode(checkpoint));
+        auto rewrite = CommitRows(&run, &resource, RowBatch{}, Encode(checkpoint));
         if (auto r = co_await std::move(rewrite); !r) {
             run.Fail(r.error(), RunOutcome::kFailed);
-            co_return co_await Finish(run, RunOutcome::kFailed);
+            co_return co_await Finish(&run, RunOutcome::kFailed);
         }
     }
 
     // Children left pending by an interrupted run come first.
     if (!checkpoint.pending.empty()) {
         ChildRows rows;
-        auto fetch = FetchChildren(run, checkpoint.pending, checkpoint, rows);
+        auto fetch = FetchChildren(&run, checkpoint.pending, checkpoint, &rows);
         if (auto r = co_await std::move(fetch); !r) {
             run.Fail(r.error(), detail::OutcomeOf(r.error()));
-            co_return co_await Finish(run, run.report.outcome);
+            co_return co_await Finish(&run, run.report.outcome);
         }
         checkpoint.pending.clear();
         auto write =
-            CommitRows(run, resource, RowBatch{}, Encode(checkpoint), false, std::move(rows));
+            CommitRows(&run, &resource, RowBatch{}, Encode(checkpoint), false, std::move(rows));
         if (auto r = co_await std::move(write); !r) {
             run.Fail(r.error(), RunOutcome::kFailed);
-            co_return co_await Finish(run, RunOutcome::kFailed);
+            co_return co_await Finish(&run, RunOutcome::kFailed);
         }
     }
-    co_return co_await ReadListing(run);
+    co_return co_await ReadListing(&run);
 }
 
 }  // namespace chatsync::connectors

@@ -116,9 +116,10 @@ private:
     /// small next to its rows, and more would only hold more memory.
     static constexpr std::size_t kGatherBytes = std::size_t{1} << 20U;
 
-    /// The page loop: reads the listing from run.checkpoint to its end, checking that it does
-    /// not move under the reader, and commits each page with the checkpoint after it.
-    Task<RunReport> ReadListing(RunContext& run);
+    /// The page loop: reads the listing from run->checkpoint to its end, checking that it does
+    /// not move under the reader, and commits each page with the checkpoint after it. `run`
+    /// is not null and outlives the loop: the caller awaits it.
+    Task<RunReport> ReadListing(RunContext* run);
     /// The template context of a page request.
     boost::json::object PageContext(const RunContext& run, const PagePosition& at) const;
     /// The position after a page: the pagination's, adjusted by the guard.
@@ -135,11 +136,12 @@ private:
     /// Writes records to the resource's table with the checkpoint, in transactions of at most
     /// max_batch_rows rows: the last stores `checkpoint`, earlier ones `resume_checkpoint`.
     /// Returns the indices of the records that were inserted or changed. `prepared`, when
-    /// given, is the records already flattened (Preflatten).
+    /// given, is the records already flattened (Preflatten). The pointers are not null and
+    /// outlive the call (here and in the other writes below): the caller awaits it.
     Task<Changed> CommitRecords(
-        RunContext& run,
-        const ResourceSpec& resource,
-        const boost::json::array& records,
+        RunContext* run,
+        const ResourceSpec* resource,
+        const boost::json::array* records,
         const boost::json::value* parent,
         std::string resume_checkpoint,
         std::string checkpoint,
@@ -147,9 +149,9 @@ private:
     );
     /// The first page read ahead, taken out of `ahead`, or else the page at `position`.
     Task<Result<FetchedPage>> FetchUnlessAhead(
-        Pages& ahead,
-        RunContext& run,
-        const ResourceSpec& resource,
+        Pages* ahead,
+        RunContext* run,
+        const ResourceSpec* resource,
         boost::json::object context,
         PagePosition position
     );
@@ -168,18 +170,25 @@ private:
     /// Awaits `write` (a page's or gathered pages' commit) while the pages after it are
     /// fetched and flattened into `ahead`. The run's error, when both fail, is the write's.
     Task<Changed> WriteWhileReading(
-        RunContext& run,
-        const ResourceSpec& resource,
+        RunContext* run,
+        const ResourceSpec* resource,
         Task<Changed> write,
         ReadAhead read,
-        Pages& ahead
+        Pages* ahead
     );
+    /// WriteWhileReading's write: awaits it and, when it fails, keeps in `*error` the run's
+    /// error as the write left it, which a page read meanwhile may overwrite.
+    static Task<Changed> AwaitWrite(Task<Changed> write, const RunContext* run, std::string* error);
+    /// WriteWhileReading's reading: fetches the pages `read` describes and flattens them
+    /// into `ahead`.
+    Task<void>
+    ReadAheadInto(RunContext* run, const ResourceSpec* resource, ReadAhead read, Pages* ahead);
     /// Writes flattened rows of `resource`, the rows of its children, and the checkpoint in
     /// one transaction. With `want_changed_rows`, returns the indices of the rows of
     /// `resource` inserted or changed.
     Task<Changed> CommitRows(
-        RunContext& run,
-        const ResourceSpec& resource,
+        RunContext* run,
+        const ResourceSpec* resource,
         RowBatch rows,
         std::string checkpoint,
         bool want_changed_rows = false,
@@ -189,8 +198,8 @@ private:
     /// rows gathered from the pages before it, the children fetched) with `checkpoint`, so
     /// that the failure costs only what comes after. Keeps run.error.
     Task<void> FlushGathered(
-        RunContext& run,
-        const ResourceSpec& resource,
+        RunContext* run,
+        const ResourceSpec* resource,
         RowBatch rows,
         ChildRows children,
         std::string checkpoint
@@ -204,12 +213,13 @@ private:
     /// bytes, they are committed with `checkpoint`, its pending list then holding the parents
     /// not yet done, so that memory stays bounded however many children a parent has. What
     /// is left in `rows` at the end is for the caller to commit, with no parent of `parents`
-    /// pending any more. On failure, the rows fetched are committed the same way first.
+    /// pending any more. On failure, the rows fetched are committed the same way first. `run`
+    /// and `rows` are not null and outlive the call: the caller awaits it.
     Task<Result<void>> FetchChildren(
-        RunContext& run,
+        RunContext* run,
         boost::json::array parents,
         Checkpoint checkpoint,
-        ChildRows& rows
+        ChildRows* rows
     );
     /// One of FetchChildren's workers: takes the next parent and fetches its children, until
     /// none is left or a worker failed. `run` and `fetch` (not null) are FetchChildren's, which
@@ -267,13 +277,14 @@ private:
     /// For changes_only resources: drops the record when it equals the last change written,
     /// else stamps it with `changed_at` and notes it in the checkpoint.
     void KeepOnlyAChange(RunContext& run, boost::json::array& records);
-    /// Ends a run: the run log, the state (cursor promoted on success) and the metrics.
-    Task<RunReport> Finish(RunContext& run, RunOutcome outcome);
+    /// Ends a run: the run log, the state (cursor promoted on success) and the metrics. `run`
+    /// is not null and outlives the call (also for RecordAndAbort): the caller awaits it.
+    Task<RunReport> Finish(RunContext* run, RunOutcome outcome);
     /// Ends a run that never started in the run log (database or latch refused it).
     RunReport Abort(RunContext& run);
     /// Ends a run that a hold, a latch or another process's run lock stopped before it began:
     /// recorded with Sink::RecordRun (no run lock taken or released), then as Abort.
-    Task<RunReport> RecordAndAbort(RunContext& run);
+    Task<RunReport> RecordAndAbort(RunContext* run);
 
     Executor executor_;
     SourceSettings settings_;

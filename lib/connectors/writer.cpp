@@ -25,27 +25,27 @@ using detail::FindRecords;
 using detail::RecordCount;
 
 Task<SourceRunner::Changed> SourceRunner::CommitRecords(
-    RunContext& run,
-    const ResourceSpec& resource,
-    const json::array& records,
+    RunContext* run,
+    const ResourceSpec* resource,
+    const json::array* records,
     const json::value* parent,
     std::string resume_checkpoint,
     std::string checkpoint,
     std::optional<RowBatch> prepared
 ) {
-    const bool has_children = !ChildrenOf(settings_.spec, resource.name).empty();
+    const bool has_children = !ChildrenOf(settings_.spec, resource->name).empty();
     const std::size_t batch = std::max<std::size_t>(1, settings_.max_batch_rows);
     std::vector<std::size_t> changed;
     std::size_t start = 0;
     do {
-        const std::size_t end = std::min(records.size(), start + batch);
-        const bool last = end == records.size();
+        const std::size_t end = std::min(records->size(), start + batch);
+        const bool last = end == records->size();
         RowBatch rows;
-        const std::span<const json::value> part(records.data() + start, end - start);
+        const std::span<const json::value> part(records->data() + start, end - start);
         if (prepared && start == 0 && last) {
             rows = std::move(*prepared);
-        } else if (auto r = AppendRecords(rows, part, resource, parent); !r) {
-            run.error = r.error().message();
+        } else if (auto r = AppendRecords(rows, part, *resource, parent); !r) {
+            run->error = r.error().message();
             co_return r.error();
         }
         // Parts before the last keep the checkpoint that repeats this page, so a crash
@@ -61,7 +61,7 @@ Task<SourceRunner::Changed> SourceRunner::CommitRecords(
             changed.push_back(start + index);
         }
         start = end;
-    } while (start < records.size());
+    } while (start < records->size());
     co_return changed;
 }
 
@@ -87,75 +87,86 @@ void SourceRunner::Preflatten(FetchedPage& fetched, const ResourceSpec& resource
 }
 
 Task<Result<FetchedPage>> SourceRunner::FetchUnlessAhead(
-    Pages& ahead,
-    RunContext& run,
-    const ResourceSpec& resource,
+    Pages* ahead,
+    RunContext* run,
+    const ResourceSpec* resource,
     json::object context,
     PagePosition position
 ) {
-    if (!ahead.empty()) {
-        Result<FetchedPage> fetched(std::move(ahead.front()));
-        ahead.pop_front();
+    if (!ahead->empty()) {
+        Result<FetchedPage> fetched(std::move(ahead->front()));
+        ahead->pop_front();
         co_return fetched;
     }
     auto fetch = fetcher_.Fetch(run, resource, std::move(context), position);
     co_return co_await std::move(fetch);
 }
 
+Task<SourceRunner::Changed>
+SourceRunner::AwaitWrite(Task<Changed> write, const RunContext* run, std::string* error) {
+    auto written = co_await std::move(write);
+    if (!written) {
+        *error = run->error;
+    }
+    co_return written;
+}
+
+Task<void> SourceRunner::ReadAheadInto(
+    RunContext* run,
+    const ResourceSpec* resource,
+    ReadAhead read,
+    Pages* ahead
+) {
+    // One page, or as many as make a batch of read.gather_bytes or max_batch_rows rows (the
+    // first always).
+    PagePosition at = read.from;
+    std::size_t bytes = 0;
+    std::size_t rows = 0;
+    while (true) {
+        auto task = fetcher_.Fetch(run, resource, read.context(at), at);
+        auto fetched = co_await std::move(task);
+        std::optional<PagePosition> following;
+        std::size_t page_bytes = 0;
+        std::size_t page_rows = 0;
+        if (fetched) {
+            Preflatten(*fetched, *resource);
+            json::value* found = nullptr;
+            if (!fetched->ignored) {
+                auto selected = FindRecords(fetched->body, *resource);
+                found = selected ? *selected : nullptr;
+            }
+            page_bytes = fetched->bytes;
+            page_rows = RecordCount(found);
+            if (fetched->rows && read.following) {
+                following = read.following(at, *fetched, found);
+            }
+        }
+        ahead->push_back(std::move(fetched));
+        bytes += page_bytes;
+        rows += page_rows;
+        // Another page of the same size must still fit.
+        if (!following || fetcher_.stopping() || bytes + page_bytes > read.gather_bytes ||
+            rows + page_rows > settings_.max_batch_rows) {
+            co_return;
+        }
+        at = *following;
+    }
+}
+
 Task<SourceRunner::Changed> SourceRunner::WriteWhileReading(
-    RunContext& run,
-    const ResourceSpec& resource,
+    RunContext* run,
+    const ResourceSpec* resource,
     Task<Changed> write,
     ReadAhead read,
-    Pages& ahead
+    Pages* ahead
 ) {
     std::string write_error;
-    auto commit = [&]() -> Task<SourceRunner::Changed> {
-        auto written = co_await std::move(write);
-        if (!written) {
-            write_error = run.error;
-        }
-        co_return written;
-    };
-    // The next pages are read and flattened while the database writes: one, or as many as
-    // make a batch of read.gather_bytes or max_batch_rows rows (the first always).
-    auto fetch = [&]() -> Task<void> {
-        PagePosition at = read.from;
-        std::size_t bytes = 0;
-        std::size_t rows = 0;
-        while (true) {
-            auto task = fetcher_.Fetch(run, resource, read.context(at), at);
-            auto fetched = co_await std::move(task);
-            std::optional<PagePosition> following;
-            std::size_t page_bytes = 0;
-            std::size_t page_rows = 0;
-            if (fetched) {
-                Preflatten(*fetched, resource);
-                json::value* found = nullptr;
-                if (!fetched->ignored) {
-                    auto selected = FindRecords(fetched->body, resource);
-                    found = selected ? *selected : nullptr;
-                }
-                page_bytes = fetched->bytes;
-                page_rows = RecordCount(found);
-                if (fetched->rows && read.following) {
-                    following = read.following(at, *fetched, found);
-                }
-            }
-            ahead.push_back(std::move(fetched));
-            bytes += page_bytes;
-            rows += page_rows;
-            // Another page of the same size must still fit.
-            if (!following || fetcher_.stopping() || bytes + page_bytes > read.gather_bytes ||
-                rows + page_rows > settings_.max_batch_rows) {
-                co_return;
-            }
-            at = *following;
-        }
-    };
+    // The next pages are read and flattened while the database writes.
     auto group = net::experimental::make_parallel_group(
-        net::co_spawn(executor_, commit(), net::deferred),
-        net::co_spawn(executor_, fetch(), net::deferred)
+        net::co_spawn(executor_, AwaitWrite(std::move(write), run, &write_error), net::deferred),
+        net::co_spawn(
+            executor_, ReadAheadInto(run, resource, std::move(read), ahead), net::deferred
+        )
     );
     auto wait = group.async_wait(net::experimental::wait_for_all(), kUseAwaitable);
     auto [order, write_exception, written, read_exception] = co_await std::move(wait);
@@ -167,14 +178,14 @@ Task<SourceRunner::Changed> SourceRunner::WriteWhileReading(
     }
     // The run fails for the write, not for a page it would have read next.
     if (!written) {
-        run.error = std::move(write_error);
+        run->error = std::move(write_error);
     }
     co_return std::move(written);
 }
 
 Task<SourceRunner::Changed> SourceRunner::CommitRows(
-    RunContext& run,
-    const ResourceSpec& resource,
+    RunContext* run,
+    const ResourceSpec* resource,
     RowBatch rows,
     std::string checkpoint,
     bool want_changed_rows,
@@ -183,8 +194,8 @@ Task<SourceRunner::Changed> SourceRunner::CommitRows(
     sink::PageCommit commit;
     commit.schema = settings_.name;
     commit.source = settings_.name;
-    commit.resource = run.resource->name;
-    commit.run_id = run.run_id;
+    commit.resource = run->resource->name;
+    commit.run_id = run->run_id;
     commit.checkpoint = std::move(checkpoint);
     // The resource each TableWrite is for, in order.
     std::vector<const ResourceSpec*> written_for;
@@ -196,29 +207,29 @@ Task<SourceRunner::Changed> SourceRunner::CommitRows(
         write.table = r.name;
         write.key_paths = r.primary_key;
         if (r.soft_delete) {
-            write.seen_pass = run.checkpoint.pass;
+            write.seen_pass = run->checkpoint.pass;
         }
         write.want_changed_rows = want_changed;
         write.rows = std::move(batch);
         commit.tables.push_back(std::move(write));
         written_for.push_back(&r);
     };
-    add(resource, std::move(rows), want_changed_rows);
+    add(*resource, std::move(rows), want_changed_rows);
     for (auto& [child, batch] : children.tables) {
         add(*child, std::move(batch), false);
     }
     auto written = co_await sink_.CommitPage(std::move(commit));
     if (!written) {
-        run.error = "database: " + written.error().message();
+        run->error = "database: " + written.error().message();
         co_return written.error();
     }
     std::vector<std::size_t> changed;
     for (std::size_t i = 0; i < written->tables.size() && i < written_for.size(); ++i) {
         const auto& t = written->tables[i];
         const auto& table = written_for[i]->name;
-        run.report.rows_written += t.inserted + t.updated;
-        run.report.rows_unchanged += t.unchanged;
-        auto& counts = sink::CountsFor(run.report.tables, sink_.NameOf(settings_.name, table));
+        run->report.rows_written += t.inserted + t.updated;
+        run->report.rows_unchanged += t.unchanged;
+        auto& counts = sink::CountsFor(run->report.tables, sink_.NameOf(settings_.name, table));
         counts.written += t.inserted + t.updated;
         counts.unchanged += t.unchanged;
         metrics_.Page(settings_.name, table, t.inserted + t.updated, t.unchanged);
@@ -240,15 +251,15 @@ Task<SourceRunner::Changed> SourceRunner::CommitRows(
 }
 
 Task<void> SourceRunner::FlushGathered(
-    RunContext& run,
-    const ResourceSpec& resource,
+    RunContext* run,
+    const ResourceSpec* resource,
     RowBatch rows,
     ChildRows children,
     std::string checkpoint
 ) {
     // The failure being reported stays the run's error; should this write fail too, its
     // pages are read again by the next run.
-    const std::string error = run.error;
+    const std::string error = run->error;
     auto task = CommitRows(
         run, resource, std::move(rows), std::move(checkpoint), false, std::move(children)
     );
@@ -257,11 +268,11 @@ Task<void> SourceRunner::FlushGathered(
         spdlog::warn(
             "could not write the pages read before a failure source={} resource={} error=\"{}\"",
             settings_.name,
-            resource.name,
-            redactor_.Redact(run.error)
+            resource->name,
+            redactor_.Redact(run->error)
         );
     }
-    run.error = error;
+    run->error = error;
 }
 
 }  // namespace chatsync::connectors

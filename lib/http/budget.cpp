@@ -6,6 +6,7 @@
 #include <boost/asio/this_coro.hpp>
 
 #include "core/error.hpp"
+#include "core/timer.hpp"
 
 namespace chatsync::http {
 
@@ -174,13 +175,8 @@ void RateBudget::Release() noexcept {
 
 void RateBudget::WakeWaiters() noexcept {
     for (BudgetWaiter* waiter : waiters_) {
-        // Called from Permit's destructor, so it must not throw. A timer's cancel() has a
-        // throwing signature but its service never reports an error; the catch only states
-        // that to the compiler.
-        try {
-            waiter->timer.cancel();
-        } catch (...) {  // NOLINT(bugprone-empty-catch): nothing to handle, see above.
-        }
+        // Called from Permit's destructor, so it must not throw.
+        CancelTimer(waiter->timer);
     }
 }
 

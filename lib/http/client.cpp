@@ -158,9 +158,9 @@ struct Client::Impl {
     Task<Result<ConnectionPtr>> Connect(UrlParts parts);
     Task<Result<Tcp::resolver::results_type>>
     Resolve(std::string host, std::uint16_t port, SteadyClock::time_point deadline);
-    /// The TLS handshake on `connection` (not null, the caller's, which awaits it).
-    Task<error_code>
-    Handshake(Connection* connection, std::string host, SteadyClock::time_point deadline) const;
+    /// The TLS handshake on `tls` (not null, the connection's, whose owner awaits it).
+    Task<error_code> Handshake(TlsStream* tls, std::string host, SteadyClock::time_point deadline)
+        const;
 
     /// Asks the send gate: a code to refuse the request with, or a default one to send it.
     error_code Gate() const { return gate ? gate() : error_code{}; }
@@ -333,9 +333,9 @@ Task<Result<ConnectionPtr>> Client::Impl::Connect(UrlParts parts) {
     stream.socket().set_option(Tcp::no_delay(true), ignored);
 
     if (parts.scheme == "https") {
-        connection->tls.emplace(std::move(stream), tls_context);
+        TlsStream& tls = connection->tls.emplace(std::move(stream), tls_context);
         connection->plain.reset();
-        const error_code handshake_ec = co_await Handshake(connection.get(), parts.host, deadline);
+        const error_code handshake_ec = co_await Handshake(&tls, parts.host, deadline);
         if (handshake_ec) {
             co_return handshake_ec;
         }
@@ -345,11 +345,11 @@ Task<Result<ConnectionPtr>> Client::Impl::Connect(UrlParts parts) {
 }
 
 Task<error_code> Client::Impl::Handshake(
-    Connection* connection,
+    TlsStream* stream,
     std::string host,
     SteadyClock::time_point deadline
 ) const {
-    TlsStream& tls = *connection->tls;
+    TlsStream& tls = *stream;
     // SNI carries host names only (RFC 6066 section 3), never address literals.
     if (!IsIpLiteral(host) && SSL_set_tlsext_host_name(tls.native_handle(), host.c_str()) != 1) {
         co_return make_error_code(Errc::kTls);

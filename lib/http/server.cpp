@@ -14,6 +14,7 @@
 
 #include "core/error.hpp"
 #include "core/root_task.hpp"
+#include "core/timer.hpp"
 #include "http/detail/server_session.hpp"
 #include "http/detail/server_state.hpp"
 
@@ -202,7 +203,7 @@ void Server::Stop() {
     error_code ignored;
     state.acceptor.close(ignored);
     if (state.drained) {
-        state.drained->cancel();  // A Drained() waiting for the stop looks again.
+        CancelTimer(*state.drained);  // A Drained() waiting for the stop looks again.
     }
     for (auto& [id, session] : state.sessions) {
         if (session.phase != Phase::kAnswering && !session.closed) {
@@ -217,11 +218,12 @@ Task<void> Server::Drained() {
     // Holds the state: the Server may be destroyed while this waits.
     const auto state = impl_->state;
     while (!state->stopping || !state->sessions.empty()) {
-        if (!state->drained) {
-            state->drained.emplace(state->executor);
+        auto& drained = state->drained;
+        if (!drained) {
+            drained.emplace(state->executor);
         }
-        state->drained->expires_at(SteadyClock::time_point::max());
-        auto [ec] = co_await state->drained->async_wait(kAsTuple);
+        drained->expires_at(SteadyClock::time_point::max());
+        auto [ec] = co_await drained->async_wait(kAsTuple);
         (void)ec;  // Cancelled by the last session to go.
     }
 }

@@ -70,7 +70,7 @@ struct AdminServer::Impl {
 
 AdminServer::AdminServer(
     Executor executor,
-    Options options,
+    const Options& options,
     metrics::Metrics& metrics,
     ReadyCheck ready,
     PageRender page

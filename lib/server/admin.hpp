@@ -58,7 +58,7 @@ public:
     /// Without `page`, `/` answers 404 like any unknown path.
     AdminServer(
         Executor executor,
-        Options options,
+        const Options& options,
         metrics::Metrics& metrics,
         ReadyCheck ready,
         PageRender page = {}

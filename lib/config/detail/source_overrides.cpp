@@ -99,7 +99,11 @@ void ApplyOverrides(
                         ctx.Error(
                             mark,
                             JoinPath(resources_path, name),
-                            "resource '" + name + "' needs config." + param + "; set it"
+                            std::string("resource '")
+                                .append(name)
+                                .append("' needs config.")
+                                .append(param)
+                                .append("; set it")
                         );
                     }
                 }

@@ -133,8 +133,13 @@ void FillDefaultsAndRequired(
                 ctx.Error(
                     mark,
                     JoinPath(m.PathOf("config"), key),
-                    "required by connector '" + spec.name + "'; set " + key + " or " + key +
-                        std::string(kFileSuffix)
+                    std::string("required by connector '")
+                        .append(spec.name)
+                        .append("'; set ")
+                        .append(key)
+                        .append(" or ")
+                        .append(key)
+                        .append(kFileSuffix)
                 );
                 continue;
             }

@@ -19,18 +19,19 @@ constexpr auto kTlsShutdownTimeout = std::chrono::seconds(1);
 }  // namespace
 
 Task<void> Close(ConnectionPtr connection) {
-    if (!connection->tls) {
+    if (auto& tls = connection->tls) {
+        boost::beast::get_lowest_layer(*tls).expires_after(kTlsShutdownTimeout);
+        auto [ec] = co_await tls->async_shutdown(kAsTuple);
+        // Errors are ignored: the response is complete and this connection is done either
+        // way. stream_truncated in particular is common, because many servers close without
+        // sending close_notify; HTTP messages are self-delimiting, so a missing close_notify
+        // after a complete response is harmless (Beast's async-ssl client example explains
+        // the same).
+        (void)ec;
+    } else {
         error_code ignored;
-        connection->plain->socket().shutdown(Tcp::socket::shutdown_both, ignored);
-        co_return;
+        connection->Lowest().socket().shutdown(Tcp::socket::shutdown_both, ignored);
     }
-    connection->Lowest().expires_after(kTlsShutdownTimeout);
-    auto [ec] = co_await connection->tls->async_shutdown(kAsTuple);
-    // Errors are ignored: the response is complete and this connection is done either way.
-    // stream_truncated in particular is common, because many servers close without sending
-    // close_notify; HTTP messages are self-delimiting, so a missing close_notify after a
-    // complete response is harmless (Beast's async-ssl client example explains the same).
-    (void)ec;
 }
 
 ConnectionPtr ConnectionPool::Take(const std::string& key) {

@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -28,8 +29,16 @@ struct Connection {
     std::optional<TlsStream> tls;
     boost::beast::flat_buffer buffer;
 
+    /// The TCP stream: the plain one, or the one under TLS. From its connect on, a connection
+    /// holds one of the two.
     boost::beast::tcp_stream& Lowest() {
-        return tls ? boost::beast::get_lowest_layer(*tls) : *plain;
+        if (tls) {
+            return boost::beast::get_lowest_layer(*tls);
+        }
+        if (!plain) {
+            throw std::logic_error("HTTP connection without a stream");
+        }
+        return *plain;
     }
 };
 

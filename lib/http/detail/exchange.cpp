@@ -110,8 +110,9 @@ Task<Exchanged> ExchangeOn(
         exchanged =
             co_await Exchange(options, &*connection->tls, connection, request, deadline, head);
     } else {
+        // Without TLS, the lowest layer is the plain stream itself.
         exchanged =
-            co_await Exchange(options, &*connection->plain, connection, request, deadline, head);
+            co_await Exchange(options, &connection->Lowest(), connection, request, deadline, head);
     }
     co_return exchanged;
 }

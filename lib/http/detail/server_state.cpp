@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <utility>
 
+#include "core/timer.hpp"
+
 namespace chatsync::http::detail {
 
 namespace beast = boost::beast;
@@ -52,7 +54,7 @@ void ServerState::Remove(std::uint64_t id) {
     Release(id, false);
     sessions.erase(id);
     if (sessions.empty() && drained) {
-        drained->cancel();
+        CancelTimer(*drained);
     }
 }
 

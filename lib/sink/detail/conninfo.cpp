@@ -177,7 +177,7 @@ std::string BuildConninfo(std::string_view dsn, const ConnSettings& settings) {
         char sep = dsn.find('?') == std::string_view::npos ? '?' : '&';
         for (const auto& [key, value] : extra) {
             out.push_back(sep);
-            out += key + "=" + value;
+            out.append(key).append("=").append(value);
             sep = '&';
         }
     } else {

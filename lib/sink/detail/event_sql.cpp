@@ -204,10 +204,14 @@ std::string EventUpsertSql(const std::vector<const RenderedEventRow*>& rows, boo
     }
     for (const auto* column : merged) {
         const std::string& c = column->ident;
-        std::string fresh = "COALESCE(EXCLUDED." + c + ", t." + c + ")";
+        std::string fresh = "COALESCE(EXCLUDED.";
+        fresh.append(c).append(", t.").append(c).append(")");
         if (!newer.empty()) {
-            fresh = "CASE WHEN " + newer + " THEN " + fresh + " ELSE COALESCE(t." + c +
-                    ", EXCLUDED." + c + ") END";
+            std::string chosen = "CASE WHEN ";
+            chosen.append(newer).append(" THEN ").append(fresh);
+            chosen.append(" ELSE COALESCE(t.").append(c).append(", EXCLUDED.").append(c);
+            chosen.append(") END");
+            fresh = std::move(chosen);
         }
         set.emplace_back(c, std::move(fresh));
     }
@@ -218,7 +222,7 @@ std::string EventUpsertSql(const std::vector<const RenderedEventRow*>& rows, boo
     std::string before;
     std::string after;
     for (const auto& [c, fresh] : set) {
-        assignments += c + " = " + fresh + ", ";
+        assignments.append(c).append(" = ").append(fresh).append(", ");
         before += (before.empty() ? "t." : ", t.") + c;
         after += (after.empty() ? "" : ", ") + fresh;
     }

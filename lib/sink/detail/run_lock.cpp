@@ -37,7 +37,11 @@ bool RunLocks::Acquire(const std::string& source, const std::string& resource) {
             if (!taken) {
                 throw SinkFailure(
                     Errc::kResourceBusy,
-                    "resource " + source + "/" + resource + " is being synced by another process"
+                    std::string("resource ")
+                        .append(source)
+                        .append("/")
+                        .append(resource)
+                        .append(" is being synced by another process")
                 );
             }
             if (held) {

@@ -83,7 +83,9 @@ KeysEqual(std::string_view a, std::string_view b, const std::vector<std::string>
     std::vector<std::string> parts;
     parts.reserve(keys.size());
     for (const auto& k : keys) {
-        parts.push_back(std::string(a) + "." + k + " = " + std::string(b) + "." + k);
+        std::string part(a);
+        part.append(".").append(k).append(" = ").append(b).append(".").append(k);
+        parts.push_back(std::move(part));
     }
     return Join(parts, " AND ");
 }
@@ -406,7 +408,7 @@ std::string UpsertSql(const TablePlan& plan, std::string_view stage, bool per_ro
     std::vector<std::string> sets;
     sets.reserve(split.values.size() + 2);
     for (const auto& v : split.values) {
-        sets.push_back(v + " = EXCLUDED." + v);
+        sets.push_back(std::string(v).append(" = EXCLUDED.").append(v));
     }
     sets.push_back(synced + " = EXCLUDED." + synced);
     sets.push_back(run_id + " = EXCLUDED." + run_id);
