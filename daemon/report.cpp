@@ -163,7 +163,8 @@ FormatSummary(const std::vector<connectors::RunReport>& reports, const RowCounts
     return out;
 }
 
-std::string FormatStatus(const std::vector<SourceStatus>& sources, const RowCounts& rows) {
+std::string
+FormatStatus(const std::vector<SourceStatus>& sources, const RowCounts& rows, bool name_replicas) {
     auto out = fmt::format(
         "{:<14} {:<18} {:<19} {:<11} {:>9} {:>9}  {:<24} {:<19}\n",
         "SOURCE",
@@ -199,6 +200,9 @@ std::string FormatStatus(const std::vector<SourceStatus>& sources, const RowCoun
                 latch != nullptr && s.last_error.find(latch->reason) != std::string::npos;
             if (!s.last_error.empty() && !said_below) {
                 out += fmt::format("    error: {}\n", s.last_error);
+            }
+            if (name_replicas && !s.replica.empty()) {
+                out += fmt::format("    last run on replica {}\n", s.replica);
             }
             if (s.checkpoint) {
                 out += fmt::format(

@@ -47,7 +47,12 @@ std::string FormatSummary(const std::vector<connectors::RunReport>& reports, con
 
 /// `status`'s table: a line per resource, its error, latch and unfinished run below it, and
 /// a line per table of its last run with the rows the table holds.
-std::string FormatStatus(const std::vector<SourceStatus>& sources, const RowCounts& rows);
+/// `name_replicas` adds the replica that ran each resource's last run (`replica.enabled`).
+std::string FormatStatus(
+    const std::vector<SourceStatus>& sources,
+    const RowCounts& rows,
+    bool name_replicas = false
+);
 
 /// `once --json`: {"runs": [...]}, as docs/once.schema.json describes.
 std::string SummaryJson(const std::vector<connectors::RunReport>& reports, const RowCounts& rows);

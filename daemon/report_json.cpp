@@ -102,14 +102,15 @@ std::string StatusJson(const std::vector<SourceStatus>& sources, const RowCounts
                 {"written", s.last_rows_written},
                 {"unchanged", s.last_rows_unchanged},
                 {"tables", Tables(s.last_tables, rows)},
+                {"replica", OrNull(s.replica)},
             });
         }
-        if (latched) {
+        if (const auto& latch = source.latch) {
             latches.push_back(json::object{
                 {"source", source.source},
-                {"reason", source.latch->reason},
-                {"set_at", TimeOrNull(source.latch->set_at)},
-                {"set_by", source.latch->set_by},
+                {"reason", latch->reason},
+                {"set_at", TimeOrNull(latch->set_at)},
+                {"set_by", latch->set_by},
             });
         }
     }

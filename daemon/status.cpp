@@ -42,9 +42,10 @@ RowCounts CountRows(App& app, const std::vector<sink::TableName>& tables) {
         );
         return rows;
     }
-    for (std::size_t i = 0; i < tables.size() && i < counted->size(); ++i) {
-        if ((*counted)[i]) {
-            rows[tables[i].Display()] = *(*counted)[i];
+    const auto& counts = *counted;
+    for (std::size_t i = 0; i < tables.size() && i < counts.size(); ++i) {
+        if (const auto& n = counts[i]) {
+            rows[tables[i].Display()] = *n;
         }
     }
     return rows;
@@ -101,7 +102,8 @@ int Status(App& app, const Arguments& args) {
         sources.push_back(std::move(shown));
     }
     const RowCounts rows = CountRows(app, TablesOf(sources));
-    const std::string report = args.json ? StatusJson(sources, rows) : FormatStatus(sources, rows);
+    const std::string report =
+        args.json ? StatusJson(sources, rows) : FormatStatus(sources, rows, config.replica.enabled);
     std::fputs(report.c_str(), stdout);
     return kExitOk;
 }

@@ -158,6 +158,9 @@ void RenderHeader(std::string& out, const StatusPageModel& model) {
         out,
         {" &middot; started ", EscapeHtml(FormatRelative(model.started_at, model.generated_at))}
     );
+    if (!model.replica.empty()) {
+        Append(out, {" &middot; replica ", EscapeHtml(model.replica)});
+    }
     Append(out, {" &middot; shown ", EscapeHtml(FormatWhen(model.generated_at))});
     if (model.refresh_seconds > 0) {
         Append(out, {", reloads every ", std::to_string(model.refresh_seconds), "s"});
@@ -199,11 +202,15 @@ void RenderResource(
     std::string& out,
     const PageResource& r,
     const PageSource& source,
-    PageTime now
+    PageTime now,
+    bool show_replica
 ) {
     const auto outcome = EscapeHtml(r.outcome);
     Append(out, {"<tr><td>", EscapeHtml(r.name), "</td><td>"});
     out += r.last_run_at ? EscapeHtml(FormatRelative(*r.last_run_at, now)) : "-";
+    if (show_replica && r.last_run_at && !r.replica.empty()) {
+        Append(out, {" on <span class=\"replica\">", EscapeHtml(r.replica), "</span>"});
+    }
     Append(out, {"</td><td class=\"outcome ", OutcomeClass(r.outcome), "\">", outcome, "</td>"});
     Append(out, {"<td class=\"n\">", std::to_string(r.rows_written), "</td>"});
     Append(out, {"<td class=\"n\">", std::to_string(r.rows_unchanged), "</td>"});
@@ -231,7 +238,9 @@ void RenderResource(
     }
 }
 
-void RenderSource(std::string& out, const PageSource& source, PageTime now) {
+/// `show_replica`: name the replica that ran each resource's last run (the daemon runs as one
+/// of several).
+void RenderSource(std::string& out, const PageSource& source, PageTime now, bool show_replica) {
     const auto name = EscapeHtml(source.name);
     Append(out, {"<section class=\"source\" data-source=\"", name, "\"><h2>", name});
     if (!source.enabled) {
@@ -272,7 +281,7 @@ void RenderSource(std::string& out, const PageSource& source, PageTime now) {
         "<table><thead><tr><th>Resource</th><th>Last run</th><th>Outcome</th><th>Written</th>"
         "<th>Unchanged</th><th>Cursor</th><th>Next run</th></tr></thead><tbody>\n";
     for (const auto& r : source.resources) {
-        RenderResource(out, r, source, now);
+        RenderResource(out, r, source, now, show_replica);
     }
     out += "</tbody></table></section>\n";
 }
@@ -406,7 +415,7 @@ std::string RenderStatusPage(const StatusPageModel& model) {
         out += "<section><p class=\"meta\">No source is configured.</p></section>\n";
     }
     for (const auto& source : model.sources) {
-        RenderSource(out, source, model.generated_at);
+        RenderSource(out, source, model.generated_at, !model.replica.empty());
     }
     RenderWebhooks(out, model.webhooks);
     out += "</body></html>\n";

@@ -34,6 +34,8 @@ struct PageResource {
     std::string last_error{};
     /// The run that left a checkpoint behind, when one is unfinished.
     std::optional<std::string> unfinished_run{};
+    /// The replica that ran the last run; shown when the daemon runs as a replica.
+    std::string replica{};
 };
 
 /// A latch read from the database.
@@ -69,6 +71,9 @@ struct WebhookIntake {
 
 struct StatusPageModel {
     std::string version{};
+    /// This daemon's replica name with `replica.enabled`, else empty (and the page names no
+    /// replica).
+    std::string replica{};
     PageTime generated_at{};
     PageTime started_at{};
     /// What /readyz answers.

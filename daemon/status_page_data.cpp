@@ -33,6 +33,7 @@ PageResource FromState(const sink::ResourceState& s) {
     r.cursor = s.cursor;
     r.next_run_at = s.next_run_at;
     r.last_error = s.last_error;
+    r.replica = s.replica;
     if (s.checkpoint) {
         r.unfinished_run = s.run_id.value_or("?");
     }
@@ -46,6 +47,9 @@ PageResource FromState(const sink::ResourceState& s) {
 Task<server::StatusPage> Supervisor::StatusPage() {
     StatusPageModel model;
     model.version = CHATSYNC_VERSION;
+    if (config_.replica.enabled) {
+        model.replica = replica_;
+    }
     model.started_at = started_at_;
     for (const auto& source : config_.sources) {
         PageSource page;

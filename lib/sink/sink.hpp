@@ -74,6 +74,9 @@ struct ResourceState {
     /// (RunEnd::tables with the sweeps' deletions); empty for a run that wrote to no table
     /// (held, latched, failed before its start) and before migration 0007.
     std::vector<TableCounts> last_tables;
+    /// The replica that ran the last run (`chatsync.runs.replica`: the configured replica
+    /// name, or "host:pid"); empty before the first run.
+    std::string replica;
 };
 
 /// Rows for one table, written within a PageCommit.

@@ -139,9 +139,11 @@ void MapReader::Finish() {
         }
         const std::string close = ClosestMatch(key, known_);
         if (!close.empty()) {
-            ctx_.Error(
-                e.key.mark, key_path, "unknown key '" + key + "' (did you mean '" + close + "'?)"
-            );
+            std::string message = "unknown key '" + key;
+            message += "' (did you mean '";
+            message += close;
+            message += "'?)";
+            ctx_.Error(e.key.mark, key_path, message);
         } else {
             ctx_.Error(
                 e.key.mark,

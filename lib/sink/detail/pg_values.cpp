@@ -96,6 +96,7 @@ ResourceState StateFromRow(const pqxx::row& row) {
     s.last_rows_written = row[10].as<long long>();
     s.last_rows_unchanged = row[11].as<long long>();
     s.last_tables = TablesFromJson(row[12].as<std::string>());
+    s.replica = row[13].as<std::string>();
     return s;
 }
 

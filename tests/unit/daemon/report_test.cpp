@@ -149,6 +149,19 @@ TEST(Report, StatusHasALinePerTableOfTheLastRun) {
     ) << lines[4];
 }
 
+TEST(Report, StatusNamesTheReplicaOfEachLastRunWhenAskedTo) {
+    auto synced = Synced();
+    synced.replica = "chatsync-1";
+    SourceStatus demo{.source = "demo", .resources = {synced, NeverRun()}, .latch = {}};
+    const auto alone = FormatStatus({demo}, kRows);
+    EXPECT_EQ(alone.find("replica"), std::string::npos) << alone;
+    const auto lines = Lines(FormatStatus({demo}, kRows, true));
+    ASSERT_EQ(lines.size(), 6U);
+    EXPECT_EQ(lines[2], "    last run on replica chatsync-1");
+    // A resource that never ran names none.
+    EXPECT_EQ(lines[5].rfind("demo           stats ", 0), 0U) << lines[5];
+}
+
 TEST(Report, StatusOfALatchedSourceSaysWhyAndHowToClearIt) {
     sink::Latch latch{
         .source = "demo",

@@ -146,6 +146,33 @@ TEST(StatusPage, ShowsOutcomesLatchHoldAndErrors) {
     EXPECT_NE(html.find("No webhook received since the start."), std::string::npos);
 }
 
+TEST(StatusPage, NamesTheReplicaThatRanEachResourceOnlyWhenRunningAsOne) {
+    auto m = Model();
+    m.sources.push_back(PageSource{
+        .name = "alpha",
+        .enabled = true,
+        .resources =
+            {PageResource{
+                 .name = "users",
+                 .last_run_at = At(540),
+                 .outcome = "success",
+                 .next_run_at = At(660),
+                 .replica = "chatsync-<1>"},
+             PageResource{.name = "groups", .replica = "never-shown"}},
+        .latch = std::nullopt,
+        .hold = std::nullopt});
+    const auto alone = RenderStatusPage(m);
+    EXPECT_EQ(alone.find("chatsync-"), std::string::npos) << alone;
+    m.replica = "chatsync-<0>";
+    const auto shared = RenderStatusPage(m);
+    EXPECT_NE(shared.find(" &middot; replica chatsync-&lt;0&gt;"), std::string::npos) << shared;
+    EXPECT_NE(
+        shared.find(" on <span class=\"replica\">chatsync-&lt;1&gt;</span>"), std::string::npos
+    );
+    // A resource that never ran has no replica to name.
+    EXPECT_EQ(shared.find("never-shown"), std::string::npos);
+}
+
 TEST(StatusPage, PolicyAllowsOnlyThePagesOwnStyle) {
     const auto html = RenderStatusPage(Model());
     const auto open = html.find("<style>");
