@@ -26,11 +26,16 @@ slow='MesiboListing\.|Mesibo\.LoadsEveryUserGroupAndMembershipOnce|Tiledesk\.Ful
 # And the one that bounds the daemon's RSS while it holds webhook bodies: ASan keeps freed
 # memory in quarantine and adds shadow memory, so RSS says nothing about the code there.
 slow="$slow|Listeners\.SlowBodiesStayWithinTheBodyBudget"
+# And the three-replica test, minutes of 300 resources on timed intervals: its claims,
+# heartbeats and shared budget run here in the replica PostgreSQL tests and in the two-replica
+# Mesibo test.
+slow="$slow|Replicas\.ThreeDaemonsShareTheScheduleTheBudgetAndAKilledOnesWork"
 args=("$@")
 [ ${#args[@]} -gt 0 ] || args=(-L 'unit|pg|e2e' -E "$slow")
 status=0
 start=$SECONDS
-ctest --test-dir "$build_dir" --output-on-failure -j "${CHATSYNC_JOBS:-$(nproc)}" "${args[@]}" || status=$?
+ctest --test-dir "$build_dir" --output-on-failure -j "${CHATSYNC_TEST_JOBS:-$((2 * $(nproc)))}" \
+  "${args[@]}" || status=$?
 if compgen -G "$reports/report.*" >/dev/null; then
   for f in "$reports"/report.*; do
     echo "sanitize: report from process ${f##*.}:"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs clang-tidy 19 with the project's .clang-tidy over the product code (lib/, daemon/,
-# emulator/) as built in ./build (its compile_commands.json; run scripts/build.sh first). Any
-# finding fails the script.
+# emulator/) with the compiler and flags of ./build (run scripts/build.sh first). Any finding
+# fails the script.
 #
 #   scripts/tidy.sh [FILE...]     default: every translation unit under lib/, daemon/, emulator/
 #
@@ -18,12 +18,23 @@ jobs=${CHATSYNC_JOBS:-$(nproc)}
 cache=${CHATSYNC_TIDY_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/chatsync-tidy}
 tidy=clang-tidy-19
 command -v "$tidy" >/dev/null || { echo "tidy: $tidy not found (scripts/packages.sh install test)" >&2; exit 2; }
-[ -f "$build_dir/compile_commands.json" ] || { echo "tidy: no $build_dir/compile_commands.json; run scripts/build.sh first" >&2; exit 2; }
+[ -f "$build_dir/CMakeCache.txt" ] || { echo "tidy: $build_dir is not configured; run scripts/build.sh first" >&2; exit 2; }
 mkdir -p "$cache"
+
+# A unity build's compile database names its batches, not the files. clang-tidy reads the
+# database of a configure-only copy of the build with CHATSYNC_UNITY_BUILD off (same compiler,
+# build type and warnings), so it also shows that each file compiles on its own.
+cached_value() { sed -n "s/^$1:[A-Z]*=//p" "$build_dir/CMakeCache.txt"; }
+db_dir=$build_dir/tidy-db
+cmake -S . -B "$db_dir" -DCHATSYNC_UNITY_BUILD=OFF \
+  "-DCMAKE_CXX_COMPILER=$(cached_value CMAKE_CXX_COMPILER)" \
+  "-DCMAKE_BUILD_TYPE=$(cached_value CMAKE_BUILD_TYPE)" \
+  "-DCMAKE_CXX_FLAGS=$(cached_value CMAKE_CXX_FLAGS)" \
+  "-DCHATSYNC_WERROR=$(cached_value CHATSYNC_WERROR)" >/dev/null
 
 # One line per translation unit: its file, then the command that compiles it (JSON-escaped
 # neither: the paths of this tree hold no spaces or quotes).
-units=$(python3 - "$build_dir/compile_commands.json" "$root" "$@" <<'EOF'
+units=$(python3 - "$db_dir/compile_commands.json" "$root" "$@" <<'EOF'
 import json, os, sys
 db, root, wanted = sys.argv[1], sys.argv[2], [os.path.abspath(f) for f in sys.argv[3:]]
 seen = set()
@@ -47,7 +58,7 @@ EOF
 config_key=$( { "$tidy" --version; cat .clang-tidy; } | sha256sum | cut -c1-64)
 key_of() {
   local file=$1
-  python3 - "$build_dir/compile_commands.json" "$file" <<'EOF' | sed "s#$root#@ROOT@#g" | { cat; echo "$config_key"; } | sha256sum | cut -c1-64
+  python3 - "$db_dir/compile_commands.json" "$file" <<'EOF' | sed "s#$root#@ROOT@#g" | { cat; echo "$config_key"; } | sha256sum | cut -c1-64
 import json, os, shlex, subprocess, sys
 db, file = sys.argv[1], sys.argv[2]
 for entry in json.load(open(db)):
@@ -72,7 +83,7 @@ for entry in json.load(open(db)):
 EOF
 }
 export -f key_of
-export build_dir root config_key tidy cache
+export db_dir root config_key tidy cache
 
 check_one() {
   local file=$1 key log
@@ -81,7 +92,7 @@ check_one() {
   log=$(mktemp)
   # The flags are GCC's: clang does not know some warnings, and libstdc++ 12's stable_sort
   # uses get_temporary_buffer, which clang 19 reports as deprecated in a system header.
-  if "$tidy" -p "$build_dir" --quiet --extra-arg=-Wno-unknown-warning-option \
+  if "$tidy" -p "$db_dir" --quiet --extra-arg=-Wno-unknown-warning-option \
       --extra-arg=-Wno-deprecated-declarations "$file" >"$log" 2>&1; then
     touch "$cache/$key"
     echo "passed $file"

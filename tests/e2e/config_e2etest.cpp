@@ -16,10 +16,6 @@
 namespace chatsync::test {
 namespace {
 
-constexpr int kExitUsage = 64;
-constexpr int kExitUnavailable = 69;
-constexpr int kExitConfig = 78;
-
 /// A config whose database is `dsn_yaml` (the whole `database:` block), with one source.
 std::string ConfigWithDatabase(const std::string& database_yaml, const std::string& data_dir) {
     return "data_dir: " + data_dir + "\n" + database_yaml + "admin:\n  listen: \"\"\n" +

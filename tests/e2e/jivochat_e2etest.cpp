@@ -20,7 +20,7 @@ namespace json = boost::json;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-constexpr const char* kWebhookToken = "wh-0123456789abcdef-secret";
+constexpr const char* kJivoWebhookToken = "wh-0123456789abcdef-secret";
 
 /// The derived tables, and the columns that hold when an event was received (they differ
 /// between two deliveries of the same events, so comparisons leave them out).
@@ -41,7 +41,7 @@ std::string JivoConfig(
                        extra_webhooks + "sources:\n";
     for (const auto& name : sources) {
         yaml += "  - name: " + name + "\n    connector: jivochat\n    config:\n" +
-                "      webhook_token: " + kWebhookToken + "\n";
+                "      webhook_token: " + kJivoWebhookToken + "\n";
         if (!channel_url.empty()) {
             yaml += "      channel_url: " + channel_url + "\n" +
                     "    rate_limit: {requests_per_minute: 0}\n" +
@@ -68,7 +68,7 @@ struct JivoDaemon {
 
     std::string Url(const std::string& source) const {
         return "http://127.0.0.1:" + std::to_string(port) + "/webhooks/jivochat/" + source + "/" +
-               kWebhookToken;
+               kJivoWebhookToken;
     }
 
     std::string Metrics() const {
@@ -345,7 +345,8 @@ TEST(JivoChat, RefusesWrongTokenMethodAndSizeAndKeepsWhatIsNotJson) {
     );
     EXPECT_EQ(wrong_token.status, 404U);
     EXPECT_EQ(
-        HttpCall("POST", base + "/webhooks/jivochat/nosuch/" + kWebhookToken, event).status, 404U
+        HttpCall("POST", base + "/webhooks/jivochat/nosuch/" + kJivoWebhookToken, event).status,
+        404U
     );
     EXPECT_EQ(HttpCall("POST", base + "/metrics", event).status, 404U);
     EXPECT_EQ(HttpCall("POST", url + "/extra", event).status, 404U);
@@ -390,7 +391,7 @@ TEST(JivoChat, RefusesWrongTokenMethodAndSizeAndKeepsWhatIsNotJson) {
         EXPECT_NE(metrics.find(series), std::string::npos) << series << "\n" << metrics;
     }
     // The token never reaches the log.
-    EXPECT_EQ(daemon.process->Output().find(kWebhookToken), std::string::npos);
+    EXPECT_EQ(daemon.process->Output().find(kJivoWebhookToken), std::string::npos);
 }
 
 TEST(JivoChat, ValuesTheDatabaseCannotTakeAsSentKeepTheirChatsAndMessages) {

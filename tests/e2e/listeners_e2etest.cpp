@@ -22,7 +22,7 @@ namespace json = boost::json;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-constexpr const char* kWebhookToken = "wh-abuse-0123456789abcdef";
+constexpr const char* kAbuseWebhookToken = "wh-abuse-0123456789abcdef";
 constexpr std::uint64_t kMiB = std::uint64_t{1} << 20U;
 
 /// chatsyncd with one jivochat source, run under `prlimit --nofile=SOFT:HARD` when
@@ -43,7 +43,7 @@ struct Daemon {
                 "limits:\n  shutdown_grace: " + grace + "\nwebhooks:\n  listen: \"127.0.0.1:0\"\n" +
                 extra_webhooks + "sources:\n" + "  - name: " + source +
                 "\n    connector: jivochat\n    config:\n" +
-                "      webhook_token: " + kWebhookToken + "\n"
+                "      webhook_token: " + kAbuseWebhookToken + "\n"
         );
         std::vector<std::string> argv;
         if (!open_files.empty()) {
@@ -60,7 +60,7 @@ struct Daemon {
         admin_port = AdminPort(*process);
     }
 
-    std::string Path() const { return "/webhooks/jivochat/" + source + "/" + kWebhookToken; }
+    std::string Path() const { return "/webhooks/jivochat/" + source + "/" + kAbuseWebhookToken; }
 
     std::string Metrics() const {
         return HttpCall("GET", "http://127.0.0.1:" + std::to_string(admin_port) + "/metrics").body;

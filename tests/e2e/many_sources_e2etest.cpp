@@ -20,7 +20,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 constexpr int kSources = 200;
-constexpr int kExitConfig = 78;
 
 /// One resource on the emulator's generic listing, every 30 s.
 constexpr const char* kSpec = R"(name: many_api

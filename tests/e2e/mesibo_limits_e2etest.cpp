@@ -45,14 +45,6 @@ std::int64_t Count(const json::object& o, const char* key) {
     return v == nullptr || v->is_null() ? 0 : v->to_number<std::int64_t>();
 }
 
-std::size_t Occurrences(const std::string& text, const std::string& what) {
-    std::size_t n = 0;
-    for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) {
-        ++n;
-    }
-    return n;
-}
-
 /// The three top-level resources start together and their first requests are held until all
 /// three wait, then answered TOKENBREACH at once: every later request would be one that left
 /// after the breach was on its way back.

@@ -67,15 +67,6 @@ int EnvCount(const char* name, int fallback) {
     return v != nullptr && *v != '\0' ? std::stoi(v) : fallback;
 }
 
-/// How many times the text appears in the output.
-int Occurrences(const std::string& output, const std::string& text) {
-    int n = 0;
-    for (auto at = output.find(text); at != std::string::npos; at = output.find(text, at + 1)) {
-        ++n;
-    }
-    return n;
-}
-
 /// Records missing from the table, and rows whose name is not the record's.
 std::pair<int, int> LostAndStale(
     const std::map<std::string, std::string>& want,
@@ -152,7 +143,7 @@ TEST_P(MovingWhileDown, KilledAfter16PagesWithAFifthChangedMeanwhileResumesWitho
     const auto [lost, stale] = LostAndStale(want, TableNames(dsn, table));
     const auto rows = std::stoi(Scalar(dsn, "SELECT count(*) FROM " + table));
     // Each detected shift is one log line.
-    const int shifts = Occurrences(resumed.output, "listing moved while read");
+    const auto shifts = Occurrences(resumed.output, "listing moved while read");
     std::cout << "[ moving   ] " << style.resource << ": lost " << lost << ", stale " << stale
               << ", duplicated " << rows - static_cast<int>(want.size()) << " of " << want.size()
               << " after the resumed run; shifts detected: " << shifts << "\n";
@@ -196,7 +187,7 @@ TEST_P(MovingDuringScan, RandomKillsAndChangesLoseNothing) {
     int lost_total = 0;
     int stale_total = 0;
     int duplicated_total = 0;
-    int shifts_total = 0;
+    std::size_t shifts_total = 0;
     int unproven_total = 0;
     for (int sync = 0; sync < syncs; ++sync) {
         SCOPED_TRACE("sync " + std::to_string(sync) + ", seed " + std::to_string(seed));

@@ -12,15 +12,13 @@
 namespace chatsync::test {
 namespace {
 
-constexpr int kExitUsage = 64;
-constexpr int kExitUnavailable = 69;
-constexpr const char* kWebhookToken = "wh-rederive-0123456789-secret";
+constexpr const char* kRederiveWebhookToken = "wh-rederive-0123456789-secret";
 
 std::string JivoConfig(const std::string& dsn, const std::string& dir, const std::string& source) {
     return "data_dir: " + dir + "\ndatabase:\n  dsn: \"" + dsn +
            "\"\nlog:\n  level: debug\nwebhooks:\n  listen: \"127.0.0.1:0\"\nsources:\n" +
            "  - name: " + source + "\n    connector: jivochat\n    config:\n" +
-           "      webhook_token: " + kWebhookToken + "\n";
+           "      webhook_token: " + kRederiveWebhookToken + "\n";
 }
 
 /// A chat_accepted body for chat `chat` by visitor `visitor` named `name`.
@@ -169,8 +167,8 @@ TEST(Rederive, DerivesStoredEventsOnceAndRecordsWhatStillFails) {
     EXPECT_NE(fourth.out.find(" 0 rows written"), std::string::npos) << fourth.out;
     EXPECT_EQ(Rows(dsn, source), settled);
     for (const auto& run : {first, second, third, fourth}) {
-        EXPECT_EQ(run.out.find(kWebhookToken), std::string::npos);
-        EXPECT_EQ(run.err.find(kWebhookToken), std::string::npos);
+        EXPECT_EQ(run.out.find(kRederiveWebhookToken), std::string::npos);
+        EXPECT_EQ(run.err.find(kRederiveWebhookToken), std::string::npos);
     }
 }
 

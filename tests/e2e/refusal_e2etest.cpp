@@ -13,8 +13,6 @@
 namespace chatsync::test {
 namespace {
 
-constexpr int kExitConfig = 78;
-
 /// A config with one mesibo source against `url`, with `http_yaml` under it.
 std::string MesiboConfig(
     const std::string& dsn,

@@ -693,7 +693,7 @@ INSTANTIATE_TEST_SUITE_P(
     RateLimit,
     TiledeskNoBudget,
     ::testing::Values(
-        NoBudgetCase{"retry_after", true, 5000},
+        NoBudgetCase{"retry_after", true, 1000},
         NoBudgetCase{"backoff", false, 1000}
     ),
     [](const auto& test_info) { return test_info.param.name; }

@@ -130,6 +130,11 @@ inline std::vector<Col> Cols(const std::vector<std::string>& paths) {
     return out;
 }
 
+/// A batch of rows for the two columns `id` and `name`.
+inline RowBatch People(const std::vector<std::vector<std::optional<Value>>>& rows) {
+    return MakeBatch(Cols({"id", "name"}), rows);
+}
+
 /// A fixture with a migrated PgSink on a private state schema and a private source schema.
 class PgFixture : public ::testing::Test {
 protected:

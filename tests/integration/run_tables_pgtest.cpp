@@ -37,10 +37,6 @@ protected:
     }
 };
 
-RowBatch People(const std::vector<std::vector<std::optional<Value>>>& rows) {
-    return MakeBatch(Cols({"id", "name"}), rows);
-}
-
 TEST_F(PgRunTablesTest, TheLastRunsTablesAreKeptWithWhatItsSweepsDeleted) {
     Commit(Page(
         "people",

@@ -62,10 +62,6 @@ protected:
     }
 };
 
-RowBatch People(const std::vector<std::vector<std::optional<Value>>>& rows) {
-    return MakeBatch(Cols({"id", "name"}), rows);
-}
-
 /// How many migration files deploy/sql/ has, and the last one's version.
 const std::string kMigrations = std::to_string(sink::detail::KnownMigrations().size());
 const std::string kSchemaVersion = std::to_string(sink::detail::KnownMigrations().back().version);

@@ -31,6 +31,14 @@ bool PgRequired() {
     return r != nullptr && std::string(r) == "1";
 }
 
+std::size_t Occurrences(const std::string& text, const std::string& what) {
+    std::size_t n = 0;
+    for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) {
+        ++n;
+    }
+    return n;
+}
+
 std::string UniqueName(const std::string& prefix) {
     static std::atomic<int> counter{0};
     std::random_device rd;

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <map>
 #include <memory>
 #include <optional>
@@ -33,6 +34,15 @@ std::optional<std::string> TestDsn();
     const std::string var = *var##_opt
 
 bool PgRequired();
+
+/// chatsyncd's exit statuses that tests check (sysexits.h): a bad command line, a service it
+/// needs that cannot be reached, a bad configuration.
+inline constexpr int kExitUsage = 64;
+inline constexpr int kExitUnavailable = 69;
+inline constexpr int kExitConfig = 78;
+
+/// How many times `what` appears in `text`, overlapping ones included.
+std::size_t Occurrences(const std::string& text, const std::string& what);
 
 /// A unique lower-case name with the given prefix, for sources (schemas) and files.
 std::string UniqueName(const std::string& prefix);

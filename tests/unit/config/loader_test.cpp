@@ -9,6 +9,7 @@
 
 #include "config/config.hpp"
 #include "connectors/builtin.hpp"
+#include "unit/config/errors_of.hpp"
 
 namespace chatsync::config {
 namespace {
@@ -25,15 +26,6 @@ Config Load(const std::string& yaml, const std::string& name = "test.yaml") {
         ADD_FAILURE() << e.what();
         return {};
     }
-}
-
-std::vector<ConfigError> ErrorsOf(const std::string& yaml) {
-    try {
-        LoadString(yaml, "test.yaml");
-    } catch (const ConfigErrors& e) {
-        return e.errors();
-    }
-    return {};
 }
 
 bool IsSecret(const SourceConfig& s, const std::string& key) {

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "config/config.hpp"
+#include "unit/config/errors_of.hpp"
 
 namespace chatsync::config {
 namespace {
@@ -20,15 +21,6 @@ struct Rejection {
     const char* key_path;
     const char* message;
 };
-
-std::vector<ConfigError> ErrorsOf(const std::string& yaml) {
-    try {
-        LoadString(yaml, "test.yaml");
-    } catch (const ConfigErrors& e) {
-        return e.errors();
-    }
-    return {};
-}
 
 int ColumnOf(const std::string& yaml, int line, const std::string& at) {
     std::size_t start = 0;

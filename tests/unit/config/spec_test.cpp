@@ -30,7 +30,7 @@ cn::ConnectorSpec Parse(const std::string& yaml) {
     }
 }
 
-std::vector<ConfigError> ErrorsOf(const std::string& yaml) {
+std::vector<ConfigError> SpecErrorsOf(const std::string& yaml) {
     try {
         ParseConnectorSpec(yaml, "spec.yaml");
     } catch (const ConfigErrors& e) {
@@ -247,7 +247,7 @@ TEST(ConnectorSpec, RecordsPathsAndPartition) {
     EXPECT_TRUE(r.partition->unique);
     EXPECT_TRUE(r.partition->exclusion_probes);
 
-    const auto errors = ErrorsOf(
+    const auto errors = SpecErrorsOf(
         "resources:\n"
         "  - {name: users, request: {path: /u}, primary_key: id, records: [],\n"
         "     partition: {field: address, alphabet: \"\"}}\n"
@@ -309,7 +309,7 @@ TEST(ConnectorSpec, AuthApiKeyInEveryPlacement) {
         ""
     );
     const auto errors =
-        ErrorsOf("auth: {type: api_key, in: query, value: v}\n" + std::string(kOneResource));
+        SpecErrorsOf("auth: {type: api_key, in: query, value: v}\n" + std::string(kOneResource));
     ASSERT_EQ(errors.size(), 1U);
     EXPECT_EQ(errors[0].key_path(), "auth.name");
     EXPECT_EQ(errors[0].message(), "required key is missing");
@@ -439,7 +439,7 @@ TEST(ConnectorSpec, PaginationLinkHeader) {
 }
 
 TEST(ConnectorSpec, PaginationNoneTakesNoOtherKeys) {
-    const auto errors = ErrorsOf(
+    const auto errors = SpecErrorsOf(
         "resources:\n"
         "  - name: items\n"
         "    request: {path: /items}\n"
@@ -523,7 +523,7 @@ TEST(ConnectorSpec, RecordFormatMayDifferFromRequestFormat) {
 }
 
 TEST(ConnectorSpec, InitialValueMustMatchTheCustomPattern) {
-    const auto errors = ErrorsOf(
+    const auto errors = SpecErrorsOf(
         "resources:\n"
         "  - name: items\n"
         "    request: {path: /items}\n"
@@ -607,7 +607,7 @@ TEST(ConnectorSpec, StatusClassesExpandAndDuplicatesCollapse) {
 
 TEST(ConnectorSpec, ErrorRuleNeedsAnAction) {
     const auto errors =
-        ErrorsOf("error_rules: [{when: {status: 500}}]\n" + std::string(kOneResource));
+        SpecErrorsOf("error_rules: [{when: {status: 500}}]\n" + std::string(kOneResource));
     ASSERT_EQ(errors.size(), 1U);
     EXPECT_EQ(errors[0].key_path(), "error_rules[0].action");
     EXPECT_EQ(errors[0].message(), "required key is missing");
@@ -706,7 +706,7 @@ TEST(ConnectorSpec, ErrorsNameTheSpecText) {
 }
 
 TEST(ConnectorSpec, NonMappingSpecIsRejected) {
-    const auto errors = ErrorsOf("- just\n- a list\n");
+    const auto errors = SpecErrorsOf("- just\n- a list\n");
     ASSERT_EQ(errors.size(), 1U);
     EXPECT_EQ(errors[0].message(), "expected a mapping, got a list");
     EXPECT_EQ(errors[0].line(), 1);

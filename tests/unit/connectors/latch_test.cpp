@@ -28,8 +28,8 @@ namespace {
 
 namespace json = boost::json;
 
-constexpr const char* kSource = "mesibo";
-constexpr const char* kToken = "latch-test-app-token";
+constexpr const char* kLatchSource = "mesibo";
+constexpr const char* kLatchToken = "latch-test-app-token";
 
 class LatchTest : public ::testing::Test {
 protected:
@@ -38,7 +38,7 @@ protected:
         options.modes = {"mesibo"};
         options.mesibo_users = 200;
         options.mesibo_groups = 10;
-        options.mesibo_token = kToken;
+        options.mesibo_token = kLatchToken;
         emulator_ = std::make_unique<emulator::Emulator>(ioc_.get_executor(), options);
         emulator_->Start();
     }
@@ -56,10 +56,10 @@ protected:
 
     std::unique_ptr<SourceRunner> NewRunner(std::uint32_t concurrency) {
         SourceSettings s;
-        s.name = kSource;
+        s.name = kLatchSource;
         s.spec = config::ParseConnectorSpec(std::string(*BuiltinSpec("mesibo")), "mesibo.yaml");
         s.values["base_url"] = BaseUrl();
-        s.values["token"] = kToken;
+        s.values["token"] = kLatchToken;
         s.budget.requests_per_minute = 0;
         s.budget.concurrency = concurrency;
         settings_ = std::make_unique<SourceSettings>(std::move(s));
@@ -132,7 +132,7 @@ TEST_F(LatchTest, ARequestWaitingForItsTurnIsNotSentAfterTheBreach) {
         EXPECT_EQ(r->outcome, RunOutcome::kLatched) << r->resource << ": " << r->error;
     }
     EXPECT_EQ(users.requests + groups.requests + stats.requests, 2);
-    const auto stored = test::RunAsync(ioc_, sink_.GetLatch(kSource));
+    const auto stored = test::RunAsync(ioc_, sink_.GetLatch(kLatchSource));
     ASSERT_TRUE(stored && *stored);
     EXPECT_NE((*stored)->reason.find("TOKENBREACH"), std::string::npos) << (*stored)->reason;
 
@@ -153,7 +153,7 @@ TEST_F(LatchTest, AClearedLatchLetsTheSameProcessSendAgain) {
     EXPECT_EQ(test::RunAsync(ioc_, runner->Run("groups")).outcome, RunOutcome::kLatched);
 
     Admin("POST", "/_admin/mesibo/breach/reset");
-    ASSERT_TRUE(test::RunAsync(ioc_, sink_.ClearLatch(kSource)).value());
+    ASSERT_TRUE(test::RunAsync(ioc_, sink_.ClearLatch(kLatchSource)).value());
     const auto resumed = test::RunAsync(ioc_, runner->Run("groups"));
     EXPECT_EQ(resumed.outcome, RunOutcome::kSuccess) << resumed.error;
     EXPECT_GT(resumed.requests, 0);

@@ -226,7 +226,7 @@ std::shared_ptr<TlsUpstream> StartTls(net::io_context& ioc) {
     return upstream;
 }
 
-Request Get(std::string url) {
+Request HttpsGet(std::string url) {
     return Request{.method = "GET", .url = std::move(url), .headers = {}, .body = {}};
 }
 
@@ -235,7 +235,9 @@ TEST(ClientTls, VerifiesAgainstTheGivenCa) {
     auto upstream = StartTls(ioc);
     Client client(ioc.get_executor(), {.ca_file = Pki().ca_file()});
     const auto result = test::RunAsync(
-        ioc, client.Send(Get("https://localhost:" + std::to_string(upstream->port()) + "/x")), 10s
+        ioc,
+        client.Send(HttpsGet("https://localhost:" + std::to_string(upstream->port()) + "/x")),
+        10s
     );
     ASSERT_TRUE(result) << result.error().message();
     EXPECT_EQ(result->status, 200U);
@@ -247,7 +249,9 @@ TEST(ClientTls, FailsWithoutTheCa) {
     auto upstream = StartTls(ioc);
     Client client(ioc.get_executor(), {});
     const auto result = test::RunAsync(
-        ioc, client.Send(Get("https://localhost:" + std::to_string(upstream->port()) + "/")), 10s
+        ioc,
+        client.Send(HttpsGet("https://localhost:" + std::to_string(upstream->port()) + "/")),
+        10s
     );
     ASSERT_FALSE(result);
     EXPECT_EQ(result.error(), make_error_code(Errc::kTls));
@@ -263,10 +267,10 @@ TEST(ClientTls, AnotherClientsCaFileIsNotTrustedByClientsWithout) {
     Client before(ioc.get_executor(), {});
     Client with_ca(ioc.get_executor(), {.ca_file = Pki().ca_file()});
     Client after(ioc.get_executor(), {});
-    const auto trusted = test::RunAsync(ioc, with_ca.Send(Get(url)), 10s);
+    const auto trusted = test::RunAsync(ioc, with_ca.Send(HttpsGet(url)), 10s);
     ASSERT_TRUE(trusted) << trusted.error().message();
     for (Client* client : {&before, &after}) {
-        const auto result = test::RunAsync(ioc, client->Send(Get(url)), 10s);
+        const auto result = test::RunAsync(ioc, client->Send(HttpsGet(url)), 10s);
         ASSERT_FALSE(result);
         EXPECT_EQ(result.error(), make_error_code(Errc::kTls));
     }
@@ -279,7 +283,9 @@ TEST(ClientTls, FailsOnHostNameMismatch) {
     Client client(ioc.get_executor(), {.ca_file = Pki().ca_file()});
     // The certificate names "localhost" only, so the address literal does not match it.
     const auto result = test::RunAsync(
-        ioc, client.Send(Get("https://127.0.0.1:" + std::to_string(upstream->port()) + "/")), 10s
+        ioc,
+        client.Send(HttpsGet("https://127.0.0.1:" + std::to_string(upstream->port()) + "/")),
+        10s
     );
     ASSERT_FALSE(result);
     EXPECT_EQ(result.error(), make_error_code(Errc::kTls));
@@ -291,7 +297,9 @@ TEST(ClientTls, SkipsVerificationWhenDisabled) {
     auto upstream = StartTls(ioc);
     Client client(ioc.get_executor(), {.verify_tls = false});
     const auto result = test::RunAsync(
-        ioc, client.Send(Get("https://127.0.0.1:" + std::to_string(upstream->port()) + "/y")), 10s
+        ioc,
+        client.Send(HttpsGet("https://127.0.0.1:" + std::to_string(upstream->port()) + "/y")),
+        10s
     );
     ASSERT_TRUE(result) << result.error().message();
     EXPECT_EQ(result->body, "secure /y");
@@ -314,7 +322,7 @@ TEST(ClientTls, PlainServerIsATlsFailure) {
     const auto result = test::RunAsync(
         ioc,
         client.Send(
-            Get("https://127.0.0.1:" + std::to_string(acceptor.local_endpoint().port()) + "/")
+            HttpsGet("https://127.0.0.1:" + std::to_string(acceptor.local_endpoint().port()) + "/")
         ),
         10s
     );
@@ -330,7 +338,8 @@ TEST(ClientTls, ConnectTimeoutCoversTheHandshake) {
     const auto start = std::chrono::steady_clock::now();
     const auto result = test::RunAsync(
         ioc,
-        client.Send(Get("https://127.0.0.1:" + std::to_string(silent.local_endpoint().port()) + "/")
+        client.Send(
+            HttpsGet("https://127.0.0.1:" + std::to_string(silent.local_endpoint().port()) + "/")
         ),
         10s
     );
@@ -349,7 +358,8 @@ TEST(ClientTls, CancellationDuringTheHandshakeReturnsPromptly) {
     std::optional<Result<Response>> outcome;
     net::co_spawn(
         ioc,
-        client.Send(Get("https://127.0.0.1:" + std::to_string(silent.local_endpoint().port()) + "/")
+        client.Send(
+            HttpsGet("https://127.0.0.1:" + std::to_string(silent.local_endpoint().port()) + "/")
         ),
         net::bind_cancellation_slot(
             signal.slot(),
