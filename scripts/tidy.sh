@@ -4,15 +4,28 @@
 # fails the script.
 #
 #   scripts/tidy.sh [FILE...]     default: every translation unit under lib/, daemon/, emulator/
+#   scripts/tidy.sh --record-baseline
 #
 # clang-tidy parses each file with all of Boost it includes, about 10-20 s of CPU a file, so a
 # result is kept: a file whose preprocessed text (its headers included), compiler flags,
 # .clang-tidy and clang-tidy version are unchanged since it last passed is not checked again.
-# The cache lives in $CHATSYNC_TIDY_CACHE (default ~/.cache/chatsync-tidy); a fresh machine
-# checks every file once.
+# The cache lives in $CHATSYNC_TIDY_CACHE (default ~/.cache/chatsync-tidy).
+#
+# A fresh machine has no cache, and checking all files takes 15-20 minutes on 2 cores. So
+# .clang-tidy-baseline names a commit at which every file passed (with the clang-tidy version
+# that passed them), and a file none of whose sources and headers in this repository differ
+# from that commit's, and that is not in the cache, is taken as passed. --record-baseline checks
+# every file, ignoring the baseline, and when all pass on a committed tree writes HEAD there,
+# to be committed. CHATSYNC_TIDY_BASELINE=0 ignores the baseline.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
+record=false
+if [ "${1:-}" = --record-baseline ]; then
+  record=true
+  shift
+  [ $# -eq 0 ] || { echo "tidy: --record-baseline checks every file; it takes no file names" >&2; exit 64; }
+fi
 build_dir=${CHATSYNC_BUILD_DIR:-build}
 jobs=${CHATSYNC_JOBS:-$(nproc)}
 cache=${CHATSYNC_TIDY_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/chatsync-tidy}
@@ -56,11 +69,35 @@ EOF
 # The key of a unit: what clang-tidy's verdict depends on. The source root is replaced in the
 # preprocessed text (__FILE__, line markers) so that two clones of one commit share results.
 config_key=$( { "$tidy" --version; cat .clang-tidy; } | sha256sum | cut -c1-64)
-key_of() {
-  local file=$1
-  python3 - "$db_dir/compile_commands.json" "$file" <<'EOF' | sed "s#$root#@ROOT@#g" | { cat; echo "$config_key"; } | sha256sum | cut -c1-64
+tidy_version=$("$tidy" --version | sed -n 's/.*LLVM version \([0-9.]*\).*/\1/p')
+
+# The files changed since the baseline commit (committed or not, untracked included), when it
+# can be used: recorded, in this clone, for this clang-tidy, and .clang-tidy itself unchanged.
+changed=$(mktemp)
+trap 'rm -f "$changed"' EXIT
+baseline=""
+if ! $record && [ "${CHATSYNC_TIDY_BASELINE:-1}" != 0 ] && [ -f .clang-tidy-baseline ]; then
+  read -r base_commit base_version <.clang-tidy-baseline || true
+  if [ "$base_version" != "$tidy_version" ]; then
+    echo "tidy: the baseline was recorded with clang-tidy $base_version, this is $tidy_version: checking every file"
+  elif ! git cat-file -e "$base_commit^{commit}" 2>/dev/null; then
+    echo "tidy: the baseline commit $base_commit is not in this clone: checking every file"
+  else
+    { git diff --name-only "$base_commit" --; git ls-files --others --exclude-standard; } | sort -u >"$changed"
+    if grep -qxF .clang-tidy "$changed"; then
+      echo "tidy: .clang-tidy changed since the baseline: checking every file"
+    else
+      baseline=$base_commit
+    fi
+  fi
+fi
+# compile_of MODE FILE: runs FILE's compile command without its output, preprocessing only.
+# MODE "text": its flags, then the preprocessed text; MODE "deps": the files of this repository
+# it reads (itself and its headers), relative to the root, one a line.
+compile_of() {
+  python3 - "$db_dir/compile_commands.json" "$1" "$2" "$root" <<'EOF'
 import json, os, shlex, subprocess, sys
-db, file = sys.argv[1], sys.argv[2]
+db, mode, file, root = sys.argv[1:5]
 for entry in json.load(open(db)):
     if os.path.normpath(os.path.join(entry["directory"], entry["file"])) != file:
         continue
@@ -76,19 +113,36 @@ for entry in json.load(open(db)):
         if a == "-c":
             continue
         out.append(a)
-    sys.stdout.write(" ".join(out[1:]) + "\n")
-    sys.stdout.flush()
-    subprocess.run(out + ["-E", "-P"], cwd=entry["directory"], check=True, stderr=subprocess.DEVNULL)
+    if mode == "text":
+        sys.stdout.write(" ".join(out[1:]) + "\n")
+        sys.stdout.flush()
+        subprocess.run(out + ["-E", "-P"], cwd=entry["directory"], check=True, stderr=subprocess.DEVNULL)
+    else:
+        made = subprocess.run(out + ["-M"], cwd=entry["directory"], check=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True).stdout
+        for dep in made.replace("\\\n", " ").split(":", 1)[1].split():
+            path = os.path.normpath(os.path.join(entry["directory"], dep))
+            if path.startswith(root + os.sep):
+                print(os.path.relpath(path, root))
     break
 EOF
 }
-export -f key_of
-export db_dir root config_key tidy cache
+key_of() {
+  compile_of text "$1" | sed "s#$root#@ROOT@#g" | { cat; echo "$config_key"; } | sha256sum | cut -c1-64
+}
+# Whether a file and every header of this repository it includes are as at the baseline.
+unchanged_since_baseline() {
+  [ -n "$baseline" ] || return 1
+  ! compile_of deps "$1" | grep -qxF -f "$changed"
+}
+export -f compile_of key_of unchanged_since_baseline
+export db_dir root config_key tidy cache baseline changed
 
 check_one() {
   local file=$1 key log
   key=$(key_of "$file")
   [ -f "$cache/$key" ] && { echo "cached $file"; return 0; }
+  unchanged_since_baseline "$file" && { echo "baseline $file"; return 0; }
   log=$(mktemp)
   # The flags are GCC's: clang does not know some warnings, and libstdc++ 12's stable_sort
   # uses get_temporary_buffer, which clang 19 reports as deprecated in a system header.
@@ -111,9 +165,21 @@ count=$(wc -l <<<"$units")
 echo "tidy: $count files with $jobs jobs (results cached in $cache)"
 status=0
 results=$(xargs -P "$jobs" -I{} bash -c 'check_one "$1"' _ {} <<<"$units") || status=$?
-grep -v '^cached \|^passed ' <<<"$results" || true
+grep -v '^cached \|^passed \|^baseline ' <<<"$results" || true
 cached=$(grep -c '^cached ' <<<"$results" || true)
 passed=$(grep -c '^passed ' <<<"$results" || true)
+trusted=$(grep -c '^baseline ' <<<"$results" || true)
 failed=$(grep -c '^FAILED ' <<<"$results" || true)
-echo "tidy: $passed checked and clean, $cached unchanged since they passed, $failed with findings, in $((SECONDS - start)) s"
-[ "$status" -eq 0 ] && [ "$failed" -eq 0 ]
+since_baseline=""
+[ -z "$baseline" ] || since_baseline=" $trusted unchanged since the baseline commit ${baseline:0:12},"
+echo "tidy: $passed checked and clean, $cached unchanged since they passed,$since_baseline" \
+  "$failed with findings, in $((SECONDS - start)) s"
+[ "$status" -eq 0 ] && [ "$failed" -eq 0 ] || exit 1
+if $record; then
+  if [ -n "$(git status --porcelain -- lib daemon emulator .clang-tidy)" ]; then
+    echo "tidy: every file passed, but lib/, daemon/, emulator/ or .clang-tidy has uncommitted changes: commit them and record again" >&2
+    exit 1
+  fi
+  echo "$(git rev-parse HEAD) $tidy_version" >.clang-tidy-baseline
+  echo "tidy: recorded $(git rev-parse --short HEAD) in .clang-tidy-baseline; commit it"
+fi
