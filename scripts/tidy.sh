@@ -25,6 +25,11 @@ if [ "${1:-}" = --record-baseline ]; then
   record=true
   shift
   [ $# -eq 0 ] || { echo "tidy: --record-baseline checks every file; it takes no file names" >&2; exit 64; }
+  # Checked first: a baseline names a commit, so what it vouches for must be committed.
+  if [ -n "$(git status --porcelain -- lib daemon emulator .clang-tidy)" ]; then
+    echo "tidy: lib/, daemon/, emulator/ or .clang-tidy has uncommitted changes: commit them, then record the baseline" >&2
+    exit 1
+  fi
 fi
 build_dir=${CHATSYNC_BUILD_DIR:-build}
 jobs=${CHATSYNC_JOBS:-$(nproc)}
@@ -176,10 +181,6 @@ echo "tidy: $passed checked and clean, $cached unchanged since they passed,$sinc
   "$failed with findings, in $((SECONDS - start)) s"
 [ "$status" -eq 0 ] && [ "$failed" -eq 0 ] || exit 1
 if $record; then
-  if [ -n "$(git status --porcelain -- lib daemon emulator .clang-tidy)" ]; then
-    echo "tidy: every file passed, but lib/, daemon/, emulator/ or .clang-tidy has uncommitted changes: commit them and record again" >&2
-    exit 1
-  fi
   echo "$(git rev-parse HEAD) $tidy_version" >.clang-tidy-baseline
   echo "tidy: recorded $(git rev-parse --short HEAD) in .clang-tidy-baseline; commit it"
 fi
