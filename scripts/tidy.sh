@@ -138,7 +138,8 @@ key_of() {
 # Whether a file and every header of this repository it includes are as at the baseline.
 unchanged_since_baseline() {
   [ -n "$baseline" ] || return 1
-  ! compile_of deps "$1" | grep -qxF -f "$changed"
+  # Not grep -q: it would stop reading at the first match, and the writer fail on the pipe.
+  ! compile_of deps "$1" | grep -xF -f "$changed" >/dev/null
 }
 export -f compile_of key_of unchanged_since_baseline
 export db_dir root config_key tidy cache baseline changed

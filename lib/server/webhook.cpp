@@ -35,6 +35,8 @@ constexpr std::string_view kAck = R"({"result":"ok"})";
 /// Body bytes per transaction at most (after the first body): the database driver copies
 /// what it sends, so a batch of large bodies would cost several times their size at once.
 constexpr std::size_t kMaxBatchBytes = std::size_t{4} << 20U;
+/// Batches stored at once: one commits while the next writes.
+constexpr std::size_t kBatchesInFlight = 2;
 
 Digest Sha256(std::string_view a, std::string_view b = {}) {
     Digest out{};
@@ -318,52 +320,84 @@ struct WebhookServer::Impl {
         co_return pending->result;
     }
 
-    /// Commits the queue in batches until it is empty. Events that arrive during a commit
-    /// go into the next batch.
+    /// A batch being stored.
+    struct Batch {
+        std::vector<std::shared_ptr<Pending>> pending;
+        /// Its rows are written (or it has ended): the next batch may form.
+        bool written = false;
+    };
+
+    /// Forms batches from the queue until it is empty, each once the batch before has
+    /// written its rows and while fewer than kBatchesInFlight are stored: events that
+    /// arrive meanwhile go into the next batch, which writes while the one before commits.
     Task<void> WriteLoop() {
         while (!queue.empty()) {
-            std::vector<std::shared_ptr<Pending>> batch;
+            while (in_flight >= kBatchesInFlight || (last_batch && !last_batch->written)) {
+                auto [ec] = co_await writer_wake->async_wait(kAsTuple);
+                (void)ec;  // Cancelled by every change.
+            }
+            auto batch = std::make_shared<Batch>();
             std::vector<sink::InboundEvent> events;
             std::size_t bytes = 0;
-            while (!queue.empty() && batch.size() < options.max_batch_events &&
+            while (!queue.empty() && batch->pending.size() < options.max_batch_events &&
                    bytes < kMaxBatchBytes) {
-                batch.push_back(std::move(queue.front()));
+                batch->pending.push_back(std::move(queue.front()));
                 queue.pop_front();
-                bytes += batch.back()->event.body.size();
-                events.push_back(std::move(batch.back()->event));
+                bytes += batch->pending.back()->event.body.size();
+                events.push_back(std::move(batch->pending.back()->event));
             }
-            metrics.WebhookBatch(batch.size());
-            Result<std::vector<sink::EventResult>> results = Errc::kSinkPermanent;
-            try {
-                auto task = sink.StoreEvents(std::move(events));
-                results = co_await std::move(task);
-            } catch (const std::exception& e) {
-                // Nothing is acknowledged that was not committed; the senders deliver again.
-                spdlog::error("storing webhook events failed error=\"{}\"", e.what());
-            }
-            if (!results) {
-                const auto now = Clock::now();
-                if (now - last_failure_log > std::chrono::seconds(10)) {
-                    spdlog::warn(
-                        "webhook events not stored, answered 503 events={} error=\"{}\"",
-                        batch.size(),
-                        results.error().message()
-                    );
-                    last_failure_log = now;
-                }
-            }
-            for (std::size_t i = 0; i < batch.size(); ++i) {
-                auto& p = *batch[i];
-                if (!results) {
-                    p.result = results.error();
-                } else if (i < results->size()) {
-                    p.result = (*results)[i];
-                }
-                p.done = true;
-                p.wake.cancel();
-            }
+            metrics.WebhookBatch(batch->pending.size());
+            last_batch = batch;
+            ++in_flight;
+            net::co_spawn(
+                executor, StoreBatch(batch, std::move(events)), RootHandler("webhook_batch")
+            );
         }
         writing = false;
+    }
+
+    /// Stores one batch and answers its events.
+    Task<void> StoreBatch(std::shared_ptr<Batch> batch, std::vector<sink::InboundEvent> events) {
+        // Called on a database thread: the news is posted here. Posting throws only when
+        // out of memory, which then ends the daemon.
+        auto written = [ex = executor, batch, wake = writer_wake]() {
+            net::post(ex, [batch, wake]() {
+                batch->written = true;
+                wake->cancel();
+            });
+        };
+        Result<std::vector<sink::EventResult>> results = Errc::kSinkPermanent;
+        try {
+            auto task = sink.StoreEvents(std::move(events), std::move(written));
+            results = co_await std::move(task);
+        } catch (const std::exception& e) {
+            // Nothing is acknowledged that was not committed; the senders deliver again.
+            spdlog::error("storing webhook events failed error=\"{}\"", e.what());
+        }
+        batch->written = true;
+        --in_flight;
+        writer_wake->cancel();
+        if (!results) {
+            const auto now = Clock::now();
+            if (now - last_failure_log > std::chrono::seconds(10)) {
+                spdlog::warn(
+                    "webhook events not stored, answered 503 events={} error=\"{}\"",
+                    batch->pending.size(),
+                    results.error().message()
+                );
+                last_failure_log = now;
+            }
+        }
+        for (std::size_t i = 0; i < batch->pending.size(); ++i) {
+            auto& p = *batch->pending[i];
+            if (!results) {
+                p.result = results.error();
+            } else if (i < results->size()) {
+                p.result = (*results)[i];
+            }
+            p.done = true;
+            p.wake.cancel();
+        }
     }
 
     Executor executor;
@@ -373,6 +407,12 @@ struct WebhookServer::Impl {
     std::vector<WebhookRoute> routes;
     std::deque<std::shared_ptr<Pending>> queue;
     bool writing = false;
+    /// Batches being stored, and the last one formed.
+    std::size_t in_flight = 0;
+    std::shared_ptr<Batch> last_batch;
+    /// The write loop's wait for a batch to write or end; cancelled at each.
+    std::shared_ptr<net::steady_timer> writer_wake =
+        std::make_shared<net::steady_timer>(executor, Clock::time_point::max());
     Clock::time_point last_failure_log{};
     /// Last: its handler refers to the members above.
     http::Server server;

@@ -103,6 +103,7 @@ struct PgSink::Impl {
     detail::PageWriter pages;
     detail::Guards guards;
     detail::EventStore events;
+    detail::WriteOrder write_order;
     std::mutex stop_mutex;
     detail::Pool pool;
 };
@@ -262,15 +263,18 @@ Task<Result<void>> PgSink::PrepareEventTables(std::string schema, std::vector<Ev
     );
 }
 
-Task<Result<std::vector<EventResult>>> PgSink::StoreEvents(std::vector<InboundEvent> events) {
-    if (events.empty()) {
-        co_return std::vector<EventResult>{};
-    }
+Task<Result<std::vector<EventResult>>>
+PgSink::StoreEvents(std::vector<InboundEvent> events, std::function<void()> written) {
+    // Taken now, in the order of the calls, not when the pool gets to them.
+    auto turn = impl_->write_order.Next(std::move(written));
     std::string operation = "StoreEvents (" + std::to_string(events.size()) + " events)";
-    auto task = impl_->Call(
-        std::move(operation), impl_->events, &detail::EventStore::Store, std::move(events)
+    return impl_->Call(
+        std::move(operation),
+        impl_->events,
+        &detail::EventStore::Store,
+        std::move(events),
+        std::move(turn)
     );
-    co_return co_await std::move(task);
 }
 
 Task<Result<std::vector<StoredEvent>>> PgSink::ReadEvents(

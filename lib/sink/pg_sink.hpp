@@ -30,14 +30,17 @@ struct RunClaim {
 /// (compiled in).
 ///
 /// Writes to one table take a transaction-scoped advisory lock, so DDL on a table never races
-/// another connection's write to it; pages for different tables commit in parallel.
+/// another connection's write to it; pages for different tables commit in parallel. Event
+/// intake takes it shared, so that batches of events write at once.
 ///
 /// Event intake (StoreEvents) writes each batch in one transaction: one multi-row insert into
 /// the state schema's `webhook_events` (`ON CONFLICT DO NOTHING`, so a replay is stored once),
-/// then the new events' rows as single-row upserts into the tables PrepareEventTables declared,
-/// sent together in one round trip. When the database refuses something of the batch for
-/// good (a value, a body), the batch is redone under savepoints, halved until the events at
-/// fault are found; only they lose their rows (their bytes are kept, with `derive_error`).
+/// then the new events' rows, merged where a table's merge policy allows, with each table's
+/// prepared upsert (one array per column), all in one round trip. A batch writes once the one
+/// before it has written, and commits while the next one writes. When the database refuses
+/// something of the batch for good (a value, a body), the batch is redone under savepoints,
+/// halved until the events at fault are found; only they lose their rows (their bytes are
+/// kept, with `derive_error`).
 ///
 /// A run holds a session-level advisory lock on its resource from BeginRun to FinishRun, keyed
 /// by a hash of "<state_schema>/<source>/<resource>" and kept on one extra connection (opened
@@ -132,7 +135,8 @@ public:
     Task<Result<bool>> ClearLatch(std::string source) override;
     Task<Result<void>> PrepareEventTables(std::string schema, std::vector<EventTable> tables)
         override;
-    Task<Result<std::vector<EventResult>>> StoreEvents(std::vector<InboundEvent> events) override;
+    Task<Result<std::vector<EventResult>>>
+    StoreEvents(std::vector<InboundEvent> events, std::function<void()> written) override;
     Task<Result<std::vector<StoredEvent>>> ReadEvents(
         std::string source,
         std::optional<TimePoint> since,

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -311,8 +312,14 @@ public:
     /// batch, so that many events share one commit). Results are in the order of `events`.
     /// A failure (the database is unreachable, the commit is in doubt) means that none of
     /// them may be acknowledged: they are to be sent again, and a replay is stored once.
-    virtual Task<Result<std::vector<EventResult>>> StoreEvents(std::vector<InboundEvent> events
-    ) = 0;
+    ///
+    /// Calls may overlap. A batch writes only once the batch of the call before has written
+    /// its rows, so that a table row both touch takes the earlier batch's values first; the
+    /// later batch's writes and the earlier one's commit then proceed together. `written`,
+    /// when set, is called once, from any thread, at that point (or when the call ends
+    /// without writing): a batch stored after it applies after this one. It must not throw.
+    virtual Task<Result<std::vector<EventResult>>>
+    StoreEvents(std::vector<InboundEvent> events, std::function<void()> written) = 0;
 };
 
 /// Storage of synced rows, resource state, the run log and latches, and of received events.
@@ -417,8 +424,12 @@ public:
     }
 
     /// Sinks without event intake refuse every batch.
-    Task<Result<std::vector<EventResult>>> StoreEvents(std::vector<InboundEvent> events) override {
+    Task<Result<std::vector<EventResult>>>
+    StoreEvents(std::vector<InboundEvent> events, std::function<void()> written) override {
         (void)events;
+        if (written) {
+            written();
+        }
         co_return Errc::kSinkPermanent;
     }
 

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <exception>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -148,7 +149,7 @@ protected:
     /// Stores a batch and expects a value.
     std::vector<EventResult> Store(std::vector<InboundEvent> events) {
         const std::size_t n = events.size();
-        auto r = RunAsync(ioc_, sink_->StoreEvents(std::move(events)), std::chrono::seconds(120));
+        auto r = RunAsync(ioc_, sink_->StoreEvents(std::move(events), {}), std::chrono::seconds(120));
         EXPECT_TRUE(Ok(r));
         if (!r.has_value()) {
             return std::vector<EventResult>(n);
@@ -363,39 +364,86 @@ TEST_F(EventStore, RowsOfOneKeyInOneBatchApplyInTheOrderReceived) {
     EXPECT_EQ(Column("calls", "status", "call_id = 'x'"), "ringing");
 }
 
-TEST_F(EventStore, ABatchWritesEachTableWithOneStatementPerRepeatOfAKey) {
-    pqxx::connection conn(dsn_);
-    const auto plan =
-        std::make_shared<const sink::detail::EventTablePlan>(sink::detail::PlanEventTable(
-            "s", Tables()[1]  // contacts
-        ));
-    const auto messages = std::make_shared<const sink::detail::EventTablePlan>(
-        sink::detail::PlanEventTable("s", Tables()[2])
-    );
+TEST_F(EventStore, ABatchWritesEachTableOnceAndRankedRowsOncePerRepeatOfAKey) {
+    const auto plan = [](const EventTable& table) {
+        auto p = sink::detail::PlanEventTable("s", table);
+        sink::detail::PlanEventUpserts(p);
+        return std::make_shared<const sink::detail::EventTablePlan>(std::move(p));
+    };
+    const auto tables = Tables();
+    const auto chats = plan(tables[0]);
+    const auto contacts = plan(tables[1]);
+    const auto messages = plan(tables[2]);
+    const auto calls = plan(tables[3]);
     std::vector<sink::detail::RenderedEventRow> rows;
     for (int i = 0; i < 100; ++i) {
+        const std::string n = std::to_string(i);
+        const std::string key = std::to_string(i % 40);
+        // Contacts 0-39 come three times (0-19) or twice (20-39), each time with a new name
+        // and the first time with a phone.
+        EventRow contact = Row("contacts", {{"id", key}, {"name", "n" + n}});
+        if (i < 40) {
+            contact.values.emplace_back("phone", "p" + n);
+        }
+        rows.push_back(sink::detail::RenderEventRow(contacts, contact, i));
         rows.push_back(sink::detail::RenderEventRow(
-            conn, plan, Row("contacts", {{"id", std::to_string(i % 40)}, {"name", "n"}}), "now()"
+            messages, Row("messages", {{"chat_id", "c"}, {"msg_id", n}, {"text", "t"}}), i
         ));
         rows.push_back(sink::detail::RenderEventRow(
-            conn,
-            messages,
-            Row("messages", {{"chat_id", "c"}, {"msg_id", std::to_string(i)}, {"text", "t"}}),
-            "now()"
+            chats, Row("chats", {{"chat_id", key}, {"stage", "1"}, {"state", n}}), i
+        ));
+        rows.push_back(sink::detail::RenderEventRow(
+            calls, Row("calls", {{"call_id", key}, {"status", "s" + n}}), i
         ));
     }
     std::vector<const sink::detail::RenderedEventRow*> order;
     for (const auto& r : rows) {
         order.push_back(&r);
     }
-    const std::string sql = sink::detail::EventUpsertsSql(order);
-    std::size_t statements = 0;
-    for (auto at = sql.find(";\n"); at != std::string::npos; at = sql.find(";\n", at + 1)) {
-        ++statements;
+    const auto groups = sink::detail::GroupEventUpserts(order);
+    // Every table's first rows, by name, then the ranked chats' second and third rows.
+    std::vector<std::pair<const sink::detail::EventTablePlan*, std::size_t>> shape;
+    for (const auto& g : groups) {
+        shape.emplace_back(g.table, g.rows.size());
     }
-    // Contacts 0-39 come three times (0-19) or twice (20-39): three statements for them, and
-    // one for the 100 distinct messages.
-    EXPECT_EQ(statements, 4U) << sql.substr(0, 2000);
+    EXPECT_EQ(
+        shape,
+        (std::vector<std::pair<const sink::detail::EventTablePlan*, std::size_t>>{
+            {calls.get(), 40},
+            {chats.get(), 40},
+            {contacts.get(), 40},
+            {messages.get(), 100},
+            {chats.get(), 40},
+            {chats.get(), 20}})
+    );
+    // Contact 5 came as rows 5, 45 and 85: the last name, the last phone given (row 5's,
+    // as 45 and 85 gave none), and the time of the last row that changed something.
+    const auto& merged = groups[2].rows;
+    const auto five = std::find_if(merged.begin(), merged.end(), [](const auto& r) {
+        return r.values[0] == std::optional<std::string>("5");
+    });
+    ASSERT_NE(five, merged.end());
+    EXPECT_EQ(five->values[1], std::optional<std::string>("n85"));
+    EXPECT_EQ(five->values[2], std::optional<std::string>("p5"));
+    EXPECT_EQ(five->synced_at, 85);
+    // A call keeps its first row; rows are sorted by key.
+    EXPECT_EQ(groups[0].rows.front().values[1], std::optional<std::string>("s0"));
+    EXPECT_EQ(groups[0].rows.back().values[0], std::optional<std::string>("9"));
+}
+
+TEST_F(EventStore, MergedRowsOfOneKeyWriteWhatTheirSequenceWould) {
+    // Contact 7 changed by three events, the last of which repeats a value: its time is
+    // that of the second, as if each had been upserted in turn.
+    const auto results = Store(
+        {Event("a", {Row("contacts", {{"id", "7"}, {"name", "Ann"}, {"phone", "111"}})}, 1),
+         Event("b", {Row("contacts", {{"id", "7"}, {"phone", "222"}})}, 2),
+         Event("c", {Row("contacts", {{"id", "7"}, {"name", "Ann"}, {"phone", std::nullopt}})}, 3),
+         Event("d", {Row("calls", {{"call_id", "x"}, {"status", "ringing"}})}, 4),
+         Event("e", {Row("calls", {{"call_id", "x"}, {"status", "ended"}})}, 5)}
+    );
+    EXPECT_EQ(Outcomes(results), std::vector<std::string>(5, "stored"));
+    EXPECT_EQ(RowText("contacts", "id = 7"), "(7,Ann,222,\"" + AtText(2) + "\")");
+    EXPECT_EQ(Column("calls", "status", "call_id = 'x'"), "ringing");
 }
 
 /// Three events of one chat, of ranks 1 to 3. Where two of them give a column, the higher
@@ -839,8 +887,8 @@ TEST_F(EventStore, ConcurrentBatchesStoreEachEventOnce) {
             slot = std::move(r);
         };
     };
-    net::co_spawn(ioc_, sink_->StoreEvents(batch), into(forward));
-    net::co_spawn(ioc_, other->StoreEvents(reversed), into(backward));
+    net::co_spawn(ioc_, sink_->StoreEvents(batch, {}), into(forward));
+    net::co_spawn(ioc_, other->StoreEvents(reversed, {}), into(backward));
     ioc_.restart();
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
     while ((!forward || !backward) && std::chrono::steady_clock::now() < deadline) {
@@ -867,6 +915,77 @@ TEST_F(EventStore, ConcurrentBatchesStoreEachEventOnce) {
     other->Stop();
 }
 
+TEST_F(EventStore, OverlappingBatchesWriteInTheOrderOfTheirCalls) {
+    // Two batches both change contact 1 and chat c1 (ranked, at one rank); the second is
+    // called while the first is being stored, and must apply after it. The first is held
+    // before it writes anything: another transaction is inserting its first event. The hold
+    // ends when the second batch has returned, or after two seconds: a second batch that
+    // did not wait for the first returns before that and is then overwritten by it.
+    std::vector<InboundEvent> first;
+    for (int i = 0; i < 200; ++i) {
+        first.push_back(Event(
+            "a" + std::to_string(i),
+            {Row("contacts", {{"id", std::to_string(i % 50 + 1)}, {"name", "first"}}),
+             Row("chats", {{"chat_id", "c1"}, {"stage", "1"}, {"state", "first"}})},
+            1
+        ));
+    }
+    const std::vector<InboundEvent> second{Event(
+        "b",
+        {Row("contacts", {{"id", "1"}, {"name", "second"}}),
+         Row("chats", {{"chat_id", "c1"}, {"stage", "1"}, {"state", "second"}})},
+        2
+    )};
+    pqxx::connection holder(dsn_);
+    auto hold = std::make_unique<pqxx::work>(holder);
+    hold->exec(
+        "INSERT INTO " + StateTable("webhook_events") +
+        " (source, event_key, received_at, channel, bytes) VALUES (" + hold->quote(source_) +
+        ", 'a0', now(), 'webhook', 0)"
+    );
+
+    std::mutex mutex;
+    std::vector<std::string> written;
+    const auto note = [&](const std::string& which) {
+        return [&mutex, &written, which] {
+            const std::lock_guard lock(mutex);
+            written.push_back(which);
+        };
+    };
+    std::optional<Result<std::vector<EventResult>>> r1;
+    std::optional<Result<std::vector<EventResult>>> r2;
+    const auto into = [](std::optional<Result<std::vector<EventResult>>>& slot) {
+        return [&slot](std::exception_ptr e, Result<std::vector<EventResult>> r) {
+            EXPECT_FALSE(e);
+            slot = std::move(r);
+        };
+    };
+    net::co_spawn(ioc_, sink_->StoreEvents(first, note("first")), into(r1));
+    net::co_spawn(ioc_, sink_->StoreEvents(second, note("second")), into(r2));
+    ioc_.restart();
+    const auto release = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    while (!r2 && std::chrono::steady_clock::now() < release) {
+        ioc_.run_one_for(std::chrono::milliseconds(50));
+    }
+    EXPECT_FALSE(r2) << "the second batch did not wait for the first";
+    hold->abort();
+    hold.reset();
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while ((!r1 || !r2) && std::chrono::steady_clock::now() < deadline) {
+        ioc_.run_one_for(std::chrono::milliseconds(50));
+    }
+    ASSERT_TRUE(r1 && r2);
+    ASSERT_TRUE(Ok(*r1));
+    ASSERT_TRUE(Ok(*r2));
+    EXPECT_EQ(Outcomes(**r1), std::vector<std::string>(200, "stored"));
+    EXPECT_EQ(Outcomes(**r2), std::vector<std::string>{"stored"});
+    EXPECT_EQ(written, (std::vector<std::string>{"first", "second"}));
+    EXPECT_EQ(Column("contacts", "name", "id = 1"), "second");
+    EXPECT_EQ(Column("contacts", "name", "id = 2"), "first");
+    EXPECT_EQ(Column("chats", "state", "chat_id = 'c1'"), "second");
+    EXPECT_EQ(Events(), "201");
+}
+
 TEST_F(EventStore, ConnectionLostWhileIdleIsReplacedAndNothingIsLost) {
     Store({Event("k1", {Row("contacts", {{"id", "1"}})})});
     // The server ends the sink's sessions (a restart, an idle timeout, an operator).
@@ -889,7 +1008,7 @@ TEST_F(EventStore, UnreachableDatabaseFailsTransientlyWithoutTheDsn) {
     options.state_schema = state_schema_;
     options.connect_timeout = std::chrono::seconds(2);
     sink::PgSink unreachable(options, redactor_);
-    auto r = Run(unreachable.StoreEvents({Event("k1", {})}));
+    auto r = Run(unreachable.StoreEvents({Event("k1", {})}, {}));
     ASSERT_FALSE(r.has_value());
     EXPECT_EQ(r.error(), make_error_code(Errc::kSinkTransient));
     EXPECT_NE(r.error().message(), r.error().code().message());

@@ -57,7 +57,8 @@ std::string EventKey(std::string_view source, std::string_view key) {
     return out;
 }
 
-std::string RowsSql(
+/// The rows of the events `batch.entries[which[first, last)]`, in batch order.
+std::vector<const RenderedEventRow*> RowsOf(
     const EventBatch& batch,
     const std::vector<std::size_t>& which,
     std::size_t first,
@@ -69,12 +70,13 @@ std::string RowsSql(
             rows.push_back(&row);
         }
     }
-    return rows.empty() ? std::string() : detail::EventUpsertsSql(rows);
+    return rows;
 }
 
+/// Shared: batches write at once; creating or altering a table waits for them.
 void LockEventTables(pqxx::work& tx, const EventBatch& batch) {
     if (!batch.lock_keys.empty()) {
-        tx.exec_prepared("lock_tables", ArrayLiteral(batch.lock_keys));
+        tx.exec_prepared("lock_tables_shared", ArrayLiteral(batch.lock_keys));
     }
 }
 
@@ -134,7 +136,7 @@ EventBatch EventStore::Plan(pqxx::connection& conn, const std::vector<InboundEve
             entry.error = "the body was refused as JSON: it contains a NUL byte";
         }
         if (body_as == BodyAs::kJson) {
-            entry.error = RenderRows(conn, event, entry.rows, batch.lock_keys);
+            entry.error = RenderRows(event, entry.rows, batch.lock_keys);
             try {
                 entry.values = EventValuesSql(conn, event, body_as, entry.error);
             } catch (const pqxx::argument_error& e) {
@@ -164,11 +166,61 @@ EventBatch EventStore::Plan(pqxx::connection& conn, const std::vector<InboundEve
     return batch;
 }
 
-std::vector<EventResult>
-EventStore::Store(pqxx::connection& conn, const std::vector<InboundEvent>& events) {
+WriteOrder::Turn::Turn(std::function<void()> written)
+    : written_(std::move(written)) {}
+
+WriteOrder::Turn::~Turn() {
+    Written();
+}
+
+void WriteOrder::Turn::Wait() const {
+    if (before_.valid()) {
+        before_.wait();
+    }
+}
+
+void WriteOrder::Turn::Written() noexcept {
+    if (fired_.exchange(true)) {
+        return;
+    }
+    done_.set_value();
+    if (written_) {
+        written_();
+    }
+}
+
+std::shared_ptr<WriteOrder::Turn> WriteOrder::Next(std::function<void()> written) {
+    auto turn = std::make_shared<Turn>(std::move(written));
+    const std::lock_guard lock(mutex_);
+    turn->before_ = last_;
+    last_ = turn->done_.get_future().share();
+    return turn;
+}
+
+std::vector<EventResult> EventStore::Store(
+    pqxx::connection& conn,
+    const std::vector<InboundEvent>& events,
+    const std::shared_ptr<WriteOrder::Turn>& turn
+) {
+    // However this ends, the next batch may then write.
+    class Release {
+    public:
+        explicit Release(WriteOrder::Turn& turn)
+            : turn_(turn) {}
+        Release(const Release&) = delete;
+        Release& operator=(const Release&) = delete;
+        ~Release() { turn_.Written(); }
+
+    private:
+        WriteOrder::Turn& turn_;
+    } const release(*turn);
+    if (events.empty()) {
+        return {};
+    }
     const EventBatch batch = Plan(conn, events);
+    turn->Wait();
     try {
-        return StoreBatch(conn, batch);
+        return StoreBatch(conn, batch, *turn);
     } catch (const pqxx::sql_error& e) {
         if (!IsEventFault(e, conn)) {
             throw;
@@ -176,11 +228,14 @@ EventStore::Store(pqxx::connection& conn, const std::vector<InboundEvent>& event
     }
     // The database refused something of the batch for good, and which event it belongs
     // to is unknown: the batch is redone, the events at fault sorted out.
-    return StoreOneByOne(conn, events, batch);
+    return StoreOneByOne(conn, events, batch, *turn);
 }
 
-std::vector<EventResult> EventStore::StoreBatch(pqxx::connection& conn, const EventBatch& batch)
-    const {
+std::vector<EventResult> EventStore::StoreBatch(
+    pqxx::connection& conn,
+    const EventBatch& batch,
+    WriteOrder::Turn& turn
+) const {
     const std::size_t n = batch.entries.size();
     std::vector<bool> fresh(n, false);
     std::vector<std::string> errors(n);
@@ -189,8 +244,8 @@ std::vector<EventResult> EventStore::StoreBatch(pqxx::connection& conn, const Ev
     if (!batch.insert_order.empty()) {
         MarkNew(batch, tx.exec(InsertSql(batch, batch.insert_order)), fresh);
     }
-    // The new events' rows, with one statement per table (and per repeat of a key) for
-    // the whole batch rather than one per row.
+    // The new events' rows, with one execution per table (and per repeat of a ranked key)
+    // for the whole batch rather than one per row.
     std::vector<std::size_t> with_rows;
     for (std::size_t i = 0; i < n; ++i) {
         errors[i] = batch.entries[i].error;
@@ -198,22 +253,22 @@ std::vector<EventResult> EventStore::StoreBatch(pqxx::connection& conn, const Ev
             with_rows.push_back(i);
         }
     }
-    if (const std::string upserts = RowsSql(batch, with_rows, 0, with_rows.size());
-        !upserts.empty()) {
-        tx.exec(upserts);
-    }
+    Upsert(tx, RowsOf(batch, with_rows, 0, with_rows.size()), false);
+    // Every row this batch touches is locked: the next batch may write, and waits on those
+    // rows until this commit.
+    turn.Written();
     tx.commit();
     return EventResults(batch, fresh, errors);
 }
 
-template <class MakeSql, class Done, class Refused>
+template <class Run, class Done, class Refused>
 void EventStore::Bisect(
     pqxx::work& tx,
     const pqxx::connection& conn,
     const std::vector<std::size_t>& items,
     std::size_t first,
     std::size_t last,
-    const MakeSql& sql,
+    const Run& run,
     const Done& done,
     const Refused& refused
 ) const {
@@ -224,7 +279,7 @@ void EventStore::Bisect(
     {
         pqxx::subtransaction sub(tx, "chatsync_events");
         try {
-            const pqxx::result r = sub.exec(sql(first, last));
+            const pqxx::result r = run(sub, first, last);
             sub.commit();
             done(r);
             return;
@@ -242,14 +297,15 @@ void EventStore::Bisect(
         return;
     }
     const std::size_t middle = first + (last - first) / 2;
-    Bisect(tx, conn, items, first, middle, sql, done, refused);
-    Bisect(tx, conn, items, middle, last, sql, done, refused);
+    Bisect(tx, conn, items, first, middle, run, done, refused);
+    Bisect(tx, conn, items, middle, last, run, done, refused);
 }
 
 std::vector<EventResult> EventStore::StoreOneByOne(
     pqxx::connection& conn,
     const std::vector<InboundEvent>& events,
-    const EventBatch& batch
+    const EventBatch& batch,
+    WriteOrder::Turn& turn
 ) const {
     const std::size_t n = batch.entries.size();
     std::vector<bool> fresh(n, false);
@@ -260,14 +316,14 @@ std::vector<EventResult> EventStore::StoreOneByOne(
     pqxx::work tx(conn);
     LockEventTables(tx, batch);
 
-    const auto insert_sql = [&](std::size_t first, std::size_t last) {
-        return InsertSql(
+    const auto insert = [&](pqxx::subtransaction& sub, std::size_t first, std::size_t last) {
+        return sub.exec(InsertSql(
             batch,
             std::vector<std::size_t>(
                 batch.insert_order.begin() + static_cast<std::ptrdiff_t>(first),
                 batch.insert_order.begin() + static_cast<std::ptrdiff_t>(last)
             )
-        );
+        ));
     };
     const auto inserted = [&](const pqxx::result& r) {
         MarkNew(batch, r, fresh);
@@ -287,7 +343,7 @@ std::vector<EventResult> EventStore::StoreOneByOne(
         batch.insert_order,
         0,
         batch.insert_order.size(),
-        insert_sql,
+        insert,
         inserted,
         body_refused
     );
@@ -298,8 +354,9 @@ std::vector<EventResult> EventStore::StoreOneByOne(
             with_rows.push_back(i);
         }
     }
-    const auto rows_sql = [&](std::size_t first, std::size_t last) {
-        return RowsSql(batch, with_rows, first, last);
+    const auto upsert = [&](pqxx::subtransaction& sub, std::size_t first, std::size_t last) {
+        Upsert(sub, RowsOf(batch, with_rows, first, last), false);
+        return pqxx::result();
     };
     const auto rows_written = [](const pqxx::result&) {
     };
@@ -307,7 +364,8 @@ std::vector<EventResult> EventStore::StoreOneByOne(
         errors[i] = "derived rows refused: " + why;
         tx.exec_prepared("event_derive_error", events[i].source, events[i].event_key, errors[i]);
     };
-    Bisect(tx, conn, with_rows, 0, with_rows.size(), rows_sql, rows_written, rows_refused);
+    Bisect(tx, conn, with_rows, 0, with_rows.size(), upsert, rows_written, rows_refused);
+    turn.Written();
     tx.commit();
     return EventResults(batch, fresh, errors);
 }

@@ -1,11 +1,14 @@
 #include "sink/detail/event_sql.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <map>
+#include <tuple>
 #include <unordered_map>
 #include <unordered_set>
 
 #include "sink/detail/identifier.hpp"
+#include "sink/detail/pg_values.hpp"
 #include "sink/detail/table_plan.hpp"
 
 namespace chatsync::sink::detail {
@@ -86,98 +89,81 @@ std::string CreateEventTableSql(const EventTablePlan& plan) {
 }
 
 RenderedEventRow RenderEventRow(
-    pqxx::connection& conn,
     std::shared_ptr<const EventTablePlan> table,
     const EventRow& row,
-    std::string synced_at
+    std::int64_t synced_at
 ) {
     const auto fail = [&](const std::string& why) {
         return SinkFailure(Errc::kSinkPermanent, "a row for table " + row.table + ": " + why);
     };
     RenderedEventRow out;
-    out.values.reserve(row.values.size());
-    std::unordered_set<std::string_view> given;
-    std::vector<std::pair<const std::string*, std::string>> keys;
+    out.values.resize(table->columns.size());
+    std::vector<bool> given(table->columns.size(), false);
     for (const auto& [name, value] : row.values) {
-        const EventTablePlan::Column* column = table->Find(name);
-        if (column == nullptr) {
+        const auto it =
+            std::find_if(table->columns.begin(), table->columns.end(), [&](const auto& c) {
+                return c.first == name;
+            });
+        if (it == table->columns.end()) {
             throw fail("no column " + name + " is declared");
         }
-        if (!given.insert(name).second) {
+        const auto at = static_cast<std::size_t>(it - table->columns.begin());
+        if (given[at]) {
             throw fail("column " + name + " is given twice");
         }
+        given[at] = true;
         if (value && value->find('\0') != std::string::npos) {
             throw fail("the value of column " + name + " contains a NUL byte");
         }
-        std::string literal =
-            (value ? conn.quote(*value) : std::string("NULL")) + "::" + column->sql_type;
-        if (std::find(table->key.begin(), table->key.end(), name) != table->key.end()) {
-            if (!value) {
-                throw fail("key column " + name + " is null");
-            }
-            keys.emplace_back(&name, literal);
+        if (value && !IsUtf8(*value)) {
+            throw fail("the value of column " + name + " is not UTF-8 text");
         }
-        out.values.emplace_back(column, std::move(literal));
+        out.values[at] = value;
     }
     for (const auto& k : table->key) {
         const auto it =
-            std::find_if(keys.begin(), keys.end(), [&](const auto& p) { return *p.first == k; });
-        if (it == keys.end()) {
-            throw fail("key column " + k + " is missing");
+            std::find_if(table->columns.begin(), table->columns.end(), [&](const auto& c) {
+                return c.first == k;
+            });
+        const auto& value = out.values[static_cast<std::size_t>(it - table->columns.begin())];
+        if (!value) {
+            throw fail("key column " + k + " is missing or null");
         }
-        // Literals hold no NUL (checked above), so the separator keeps keys apart.
-        out.key += it->second;
+        out.key += *value;
         out.key.push_back('\0');
     }
     out.table = std::move(table);
-    out.synced_at = std::move(synced_at);
+    out.synced_at = synced_at;
     return out;
 }
 
-std::string EventUpsertSql(const std::vector<const RenderedEventRow*>& rows, bool replay) {
-    const EventTablePlan& table = *rows.front()->table;
+std::string EventUpsertSql(const EventTablePlan& table, bool replay) {
     const std::string synced = QuoteIdent(kSyncedAtColumn);
-    // The columns any row gives, in declaration order.
-    std::vector<const EventTablePlan::Column*> columns;
-    for (const auto& entry : table.columns) {
-        const EventTablePlan::Column* column = &entry.second;
-        const bool given = std::any_of(rows.begin(), rows.end(), [&](const RenderedEventRow* r) {
-            return std::any_of(r->values.begin(), r->values.end(), [&](const auto& v) {
-                return v.first == column;
-            });
-        });
-        if (given) {
-            columns.push_back(column);
-        }
-    }
     std::string sql = "INSERT INTO " + table.qualified + " AS t (";
-    for (const auto* column : columns) {
-        sql += column->ident + ", ";
+    std::string select;
+    std::string arrays;
+    std::string aliases;
+    std::size_t n = 0;
+    for (const auto& [declared, column] : table.columns) {
+        ++n;
+        const std::string v = "v" + std::to_string(n);
+        sql += column.ident + ", ";
+        select += "u." + v + ", ";
+        arrays += "$" + std::to_string(n) + "::" + column.sql_type + "[], ";
+        aliases += v + ", ";
     }
-    sql += synced + ") VALUES ";
-    for (std::size_t i = 0; i < rows.size(); ++i) {
-        sql += i == 0 ? "(" : ", (";
-        for (const auto* column : columns) {
-            const auto& values = rows[i]->values;
-            const auto it = std::find_if(values.begin(), values.end(), [&](const auto& v) {
-                return v.first == column;
-            });
-            sql += it != values.end() ? it->second : "NULL::" + column->sql_type;
-            sql += ", ";
-        }
-        sql += rows[i]->synced_at + ")";
-    }
-    sql += " ON CONFLICT (" + table.key_list + ") DO ";
+    sql += synced + ") SELECT " + select +
+           "'epoch'::timestamptz + u.synced * interval '1 microsecond' FROM unnest(" + arrays +
+           "$" + std::to_string(n + 1) + "::bigint[]) AS u(" + aliases + "synced) ON CONFLICT (" +
+           table.key_list + ") DO ";
 
     const EventTablePlan::Column* rank_column =
         table.merge == MergePolicy::kRanked ? table.Find(table.rank) : nullptr;
     std::vector<const EventTablePlan::Column*> merged;
-    for (const auto* column : columns) {
-        const bool key = std::any_of(table.key.begin(), table.key.end(), [&](const auto& k) {
-            return table.Find(k) == column;
-        });
-        if (!key && column != rank_column) {
-            merged.push_back(column);
+    for (const auto& [declared, column] : table.columns) {
+        const bool key = std::find(table.key.begin(), table.key.end(), declared) != table.key.end();
+        if (!key && &column != rank_column) {
+            merged.push_back(&column);
         }
     }
     const bool ranked = rank_column != nullptr;
@@ -230,23 +216,109 @@ std::string EventUpsertSql(const std::vector<const RenderedEventRow*>& rows, boo
            synced + ") WHERE ROW(" + before + ") IS DISTINCT FROM ROW(" + after + ")";
 }
 
-std::string EventUpsertsSql(const std::vector<const RenderedEventRow*>& rows) {
-    // (generation, the table's first place in `rows`) -> the rows of that statement.
-    std::map<std::pair<std::size_t, std::size_t>, std::vector<const RenderedEventRow*>> statements;
-    std::unordered_map<const EventTablePlan*, std::size_t> table_order;
-    std::unordered_map<const EventTablePlan*, std::unordered_map<std::string_view, std::size_t>>
-        seen;
+void PlanEventUpserts(EventTablePlan& plan) {
+    const auto statement = [](std::string sql) {
+        char digest[17];
+        std::snprintf(
+            digest, sizeof digest, "%016llx", static_cast<unsigned long long>(AdvisoryLockKey(sql))
+        );
+        return EventTablePlan::Statement{std::string("chatsync_ev_") + digest, std::move(sql)};
+    };
+    plan.upsert = statement(EventUpsertSql(plan, false));
+    plan.replay = statement(EventUpsertSql(plan, true));
+}
+
+namespace {
+
+/// Folds `next`, a later row of the same key, into `into` as a kCoalesce upsert of both in
+/// turn would: a value replaces the one before unless it is null, and the receipt time is
+/// that of the last row that changed something.
+void Coalesce(RenderedEventRow& into, const RenderedEventRow& next) {
+    bool changed = false;
+    for (std::size_t i = 0; i < next.values.size(); ++i) {
+        if (next.values[i] && next.values[i] != into.values[i]) {
+            into.values[i] = next.values[i];
+            changed = true;
+        }
+    }
+    if (changed) {
+        into.synced_at = std::max(into.synced_at, next.synced_at);
+    }
+}
+
+}  // namespace
+
+std::vector<EventUpsertGroup> GroupEventUpserts(const std::vector<const RenderedEventRow*>& rows) {
+    // (repeat, table name, plan) -> key -> row: std::map keeps the execution order fixed,
+    // every first row of a key before any repeat (whose row the first has locked already).
+    // The plan tells apart two declarations of one table, should the tables be prepared
+    // again between two rows of a batch.
+    using Place = std::tuple<std::size_t, std::string_view, const EventTablePlan*>;
+    std::map<Place, std::map<std::string_view, RenderedEventRow>> groups;
+    // How often each table row came so far.
+    std::map<std::pair<std::string_view, std::string_view>, std::size_t> seen;
     for (const RenderedEventRow* row : rows) {
-        const auto order = table_order.emplace(row->table.get(), table_order.size()).first->second;
-        const std::size_t generation = seen[row->table.get()][row->key]++;
-        statements[{generation, order}].push_back(row);
+        const EventTablePlan& table = *row->table;
+        const std::size_t repeat = seen[{table.qualified, row->key}]++;
+        if (repeat > 0 && table.merge != MergePolicy::kRanked) {
+            const auto first = groups.find(Place{0, table.qualified, &table});
+            if (first != groups.end() && first->second.count(row->key) > 0) {
+                if (table.merge == MergePolicy::kCoalesce) {
+                    Coalesce(first->second.at(row->key), *row);
+                }
+                // kKeepFirst: the first row stands.
+                continue;
+            }
+        }
+        groups[Place{repeat, table.qualified, &table}].emplace(row->key, *row);
     }
-    std::string sql;
-    for (const auto& [place, group] : statements) {
-        sql += EventUpsertSql(group);
-        sql += ";\n";
+    std::vector<EventUpsertGroup> out;
+    out.reserve(groups.size());
+    for (auto& [place, group] : groups) {
+        EventUpsertGroup g;
+        g.table = std::get<2>(place);
+        g.rows.reserve(group.size());
+        for (auto& [key, row] : group) {
+            g.rows.push_back(std::move(row));
+        }
+        out.push_back(std::move(g));
     }
-    return sql;
+    return out;
+}
+
+std::vector<std::string> EventUpsertParams(const EventUpsertGroup& group) {
+    const std::size_t columns = group.table->columns.size();
+    std::vector<std::string> params(columns + 1, "{");
+    for (std::size_t r = 0; r < group.rows.size(); ++r) {
+        const RenderedEventRow& row = group.rows[r];
+        for (std::size_t c = 0; c < columns; ++c) {
+            std::string& array = params[c];
+            if (r > 0) {
+                array.push_back(',');
+            }
+            const std::optional<std::string>& value = row.values[c];
+            if (!value) {
+                array += "NULL";
+                continue;
+            }
+            array.push_back('"');
+            for (const char ch : *value) {
+                if (ch == '"' || ch == '\\') {
+                    array.push_back('\\');
+                }
+                array.push_back(ch);
+            }
+            array.push_back('"');
+        }
+        if (r > 0) {
+            params[columns].push_back(',');
+        }
+        params[columns] += std::to_string(row.synced_at);
+    }
+    for (auto& p : params) {
+        p.push_back('}');
+    }
+    return params;
 }
 
 }  // namespace chatsync::sink::detail

@@ -1,6 +1,8 @@
 #pragma once
 
 #include <array>
+#include <cstdint>
+#include <optional>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -8,14 +10,14 @@
 #include <utility>
 #include <vector>
 
-#include <pqxx/connection>
 
 #include "core/error.hpp"
 #include "sink/sink.hpp"
 
 /// @file
 /// The SQL of event intake: the event tables a strategy declares, planned against the
-/// catalog, and the upserts of the rows derived from events. Pure text; pg_sink.cpp runs it.
+/// catalog, and the upserts of the rows derived from events. Pure text; event_store.cpp runs
+/// it.
 
 namespace chatsync::sink::detail {
 
@@ -73,6 +75,14 @@ struct EventTablePlan {
     std::string rank;
     /// By declared name, in declaration order.
     std::vector<std::pair<std::string, Column>> columns;
+    /// The prepared upserts of intake and of rederive (EventUpsertSql), named after a digest
+    /// of their text: a table whose columns changed gets statements of another name.
+    struct Statement {
+        std::string name;
+        std::string sql;
+    };
+    Statement upsert;
+    Statement replay;
 
     const Column* Find(std::string_view name) const {
         for (const auto& [declared, column] : columns) {
@@ -91,50 +101,70 @@ EventTablePlan PlanEventTable(const std::string& schema_ident, const EventTable&
 /// `CREATE TABLE IF NOT EXISTS` for a planned event table.
 std::string CreateEventTableSql(const EventTablePlan& plan);
 
-/// A derived row checked against its table's declaration, with its values as SQL literals.
+/// A derived row checked against its table's declaration.
 struct RenderedEventRow {
     std::shared_ptr<const EventTablePlan> table;
-    /// The given columns with their values, `'...'::type` or `NULL::type`, in the row's order.
-    std::vector<std::pair<const EventTablePlan::Column*, std::string>> values;
-    /// The key columns' literals, joined: rows with equal keys upsert the same table row.
+    /// By column, in the table's declaration order: the value as text in PostgreSQL's input
+    /// syntax, or nullopt when the row gives NULL or leaves the column out (alike under every
+    /// merge policy).
+    std::vector<std::optional<std::string>> values;
+    /// The key columns' values, each followed by a NUL byte (values hold none): rows with
+    /// equal keys upsert the same table row.
     std::string key;
-    /// The SQL for the time the row's event was received.
-    std::string synced_at;
+    /// When the row's event was received, in microseconds since the epoch.
+    std::int64_t synced_at = 0;
 };
 
-/// Checks `row` against `table` and renders its values. Throws SinkFailure when the row does
-/// not fit the declaration (an undeclared or repeated column, a missing or null key, a NUL
-/// byte), and pqxx::argument_error when a value is not valid in the connection's encoding.
+/// Checks `row` against `table` and returns it with its values by column. Throws SinkFailure
+/// when the row does not fit the declaration (an undeclared or repeated column, a missing or
+/// null key, a NUL byte, text that is not UTF-8).
 RenderedEventRow RenderEventRow(
-    pqxx::connection& conn,
     std::shared_ptr<const EventTablePlan> table,
     const EventRow& row,
-    std::string synced_at
+    std::int64_t synced_at
 );
 
-/// One upsert statement for `rows`, all of one table and each of another key (PostgreSQL
-/// refuses a statement that changes a row twice), following the table's merge policy:
+/// The upsert of `table`, a prepared statement with one array parameter per column in
+/// declaration order and one of receipt times (bigint microseconds) last, so that one
+/// execution writes many rows. It follows the table's merge policy:
 ///
-/// kCoalesce: `c = COALESCE(EXCLUDED.c, t.c)` for each given non-key column.
+/// kCoalesce: `c = COALESCE(EXCLUDED.c, t.c)` for each non-key column.
 /// kRanked: `c = CASE WHEN <the new rank is not lower> THEN COALESCE(EXCLUDED.c, t.c)
 /// ELSE COALESCE(t.c, EXCLUDED.c) END` and `rank = GREATEST(t.rank, EXCLUDED.rank)`; a
 /// stored null rank counts as the lowest, so unranked rows never hold back ranked ones.
 /// kKeepFirst: nothing changes an existing row.
 /// Either way the WHERE skips rows the update would leave as they are, so they are neither
-/// rewritten nor their `_chatsync_synced_at` moved. A column that some rows give and others
-/// do not is NULL in the others, which every policy treats as not given.
+/// rewritten nor their `_chatsync_synced_at` moved. A NULL value is thus "not given".
 ///
 /// With `replay` (an event derived again, possibly after newer ones were written), an event
 /// received before the stored row's `_chatsync_synced_at` counts as older: under kCoalesce
 /// it only fills the row's nulls, and under kRanked it replaces values only with a higher
 /// rank (at equal rank, only when it is not older).
-std::string EventUpsertSql(const std::vector<const RenderedEventRow*>& rows, bool replay = false);
+std::string EventUpsertSql(const EventTablePlan& table, bool replay);
 
-/// The upserts of `rows`, in the order their events were received, in as few statements as
-/// that order allows: one per table for the first row of each key, one more for the second
-/// row of a key, and so on, each statement ending in ";\n". Rows of one key thus apply in
-/// the order received, and rows of different keys, which never touch the same table row, in
-/// any order.
-std::string EventUpsertsSql(const std::vector<const RenderedEventRow*>& rows);
+/// Fills `plan.upsert` and `plan.replay` from its columns' types.
+void PlanEventUpserts(EventTablePlan& plan);
+
+/// Rows of one table, each of another key and sorted by key, for one execution of the
+/// table's upsert.
+struct EventUpsertGroup {
+    const EventTablePlan* table = nullptr;
+    std::vector<RenderedEventRow> rows;
+};
+
+/// The upserts of `rows`, given in the order their events were received, in as few
+/// executions as that order allows. PostgreSQL refuses a statement that changes a row twice,
+/// so rows of one key are first merged where the policy lets the merged row stand for the
+/// sequence exactly: under kKeepFirst the first row stands; under kCoalesce each column takes
+/// its last non-null value, and the receipt time of the last row that gave a new value.
+/// Ranked rows are not merged (a lower rank only fills, judged against the stored rank):
+/// each repeat of a key goes into the next execution, and so the rows of a key apply in the
+/// order received. Executions come in a fixed order of table names (then repeats) and rows
+/// sorted by key, so that concurrent batches take their row locks in one order.
+std::vector<EventUpsertGroup> GroupEventUpserts(const std::vector<const RenderedEventRow*>& rows);
+
+/// The parameters of one execution of `group.table`'s upsert: a PostgreSQL array literal
+/// per column, then the receipt times.
+std::vector<std::string> EventUpsertParams(const EventUpsertGroup& group);
 
 }  // namespace chatsync::sink::detail

@@ -80,6 +80,7 @@ void EventStore::PrepareTables(
                 }
             }
         }
+        PlanEventUpserts(plan);
     }
     tx.commit();
     const std::lock_guard lock(tables_mutex_);
@@ -122,15 +123,13 @@ EventStore::FindTable(const std::string& schema, const std::string& table) {
 }
 
 std::string EventStore::RenderRows(
-    pqxx::connection& conn,
     const InboundEvent& event,
     std::vector<RenderedEventRow>& rows,
     std::vector<std::int64_t>& lock_keys
 ) {
-    const std::string synced_at = TimestampSql(event.received_at);
+    const std::int64_t synced_at = ToMicros(event.received_at).value_or(0);
     std::vector<std::int64_t> keys;
     for (const auto& row : event.rows) {
-        std::string why;
         try {
             auto table = FindTable(event.source, row.table);
             if (!table) {
@@ -141,19 +140,40 @@ std::string EventStore::RenderRows(
                 );
             }
             keys.push_back(table->lock_key);
-            rows.push_back(RenderEventRow(conn, std::move(table), row, synced_at));
-            continue;
+            rows.push_back(RenderEventRow(std::move(table), row, synced_at));
         } catch (const SinkFailure& e) {
-            why = e.what();
-        } catch (const pqxx::argument_error& e) {
-            // A value that is not text in the connection's encoding.
-            why = "a row for table " + row.table + ": " + OneLine(e.what());
+            rows.clear();
+            return "derived rows refused: " + redaction_(e.what());
         }
-        rows.clear();
-        return "derived rows refused: " + redaction_(why);
     }
     lock_keys.insert(lock_keys.end(), keys.begin(), keys.end());
     return {};
+}
+
+pqxx::result EventStore::Upsert(
+    pqxx::transaction_base& tx,
+    const std::vector<const RenderedEventRow*>& rows,
+    bool replay
+) {
+    // Every execution in one round trip: EXECUTE runs a statement prepared through the
+    // protocol, and its parameters are single literals, cheap to parse.
+    std::string sql;
+    for (const EventUpsertGroup& group : GroupEventUpserts(rows)) {
+        const auto& statement = replay ? group.table->replay : group.table->upsert;
+        // Defined once per connection (the name follows the text), and made known to the
+        // server before EXECUTE names it.
+        tx.conn().prepare(statement.name, statement.sql);
+        tx.conn().prepare_now(statement.name);
+        sql += "EXECUTE " + statement.name + "(";
+        bool first = true;
+        for (const std::string& param : EventUpsertParams(group)) {
+            sql += first ? "" : ", ";
+            sql += tx.conn().quote(param);
+            first = false;
+        }
+        sql += ");\n";
+    }
+    return sql.empty() ? pqxx::result() : tx.exec(sql);
 }
 
 std::vector<StoredEvent> EventStore::Read(
@@ -202,7 +222,7 @@ EventStore::Rederive(pqxx::connection& conn, const std::vector<InboundEvent>& ev
     std::vector<std::vector<RenderedEventRow>> rows(n);
     std::vector<std::int64_t> lock_keys;
     for (std::size_t i = 0; i < n; ++i) {
-        out[i].error = RenderRows(conn, events[i], rows[i], lock_keys);
+        out[i].error = RenderRows(events[i], rows[i], lock_keys);
     }
     std::sort(lock_keys.begin(), lock_keys.end());
     lock_keys.erase(std::unique(lock_keys.begin(), lock_keys.end()), lock_keys.end());
@@ -216,12 +236,12 @@ EventStore::Rederive(pqxx::connection& conn, const std::vector<InboundEvent>& ev
             // Under a savepoint: an event whose rows the database refuses loses only them.
             pqxx::subtransaction sub(tx, "chatsync_rederive");
             try {
-                std::int64_t written = 0;
-                // One statement per row, in order, as replay compares each with what
-                // the rows hold by then.
+                    std::int64_t written = 0;
+                // One row at a time, in order, as replay compares each with what the rows
+                // hold by then.
                 for (const auto& row : rows[i]) {
                     written += static_cast<std::int64_t>(
-                        sub.exec(EventUpsertSql({&row}, true)).affected_rows()
+                        Upsert(sub, {&row}, true).affected_rows()
                     );
                 }
                 sub.commit();

@@ -1,7 +1,10 @@
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <future>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -49,10 +52,50 @@ struct EventBatch {
     std::vector<std::int64_t> lock_keys;
 };
 
+/// The order in which overlapping batches of events write (see EventSink::StoreEvents).
+///
+/// @par Thread Safety
+/// Next() may be called from any thread, in the order the batches are to write; a Turn is
+/// used by the one thread that stores its batch.
+class WriteOrder {
+public:
+    class Turn {
+    public:
+        /// `written`, may be empty, is called by Written(); it must not throw (it may run in
+        /// a destructor).
+        explicit Turn(std::function<void()> written);
+        Turn(const Turn&) = delete;
+        Turn& operator=(const Turn&) = delete;
+        /// Lets the next batch write if it has not yet.
+        ~Turn();
+
+        /// Blocks until the batch before has written or ended.
+        void Wait() const;
+
+        /// This batch has written its rows (or will not): the next batch may write, and the
+        /// caller's callback runs. Only the first call does anything.
+        void Written() noexcept;
+
+    private:
+        friend class WriteOrder;
+        std::shared_future<void> before_;
+        std::promise<void> done_;
+        std::function<void()> written_;
+        std::atomic<bool> fired_{false};
+    };
+
+    /// The turn after the last one handed out.
+    std::shared_ptr<Turn> Next(std::function<void()> written);
+
+private:
+    std::mutex mutex_;
+    std::shared_future<void> last_;
+};
+
 /// The blocking operations of event intake. Each batch is written in one transaction: one
 /// multi-row insert into the state schema's `webhook_events` (`ON CONFLICT DO NOTHING`, so a
 /// replay is stored once), then the new events' rows as upserts into the tables
-/// PrepareTables declared, sent together in one round trip. When the database refuses
+/// PrepareTables declared, one prepared execution per table (GroupEventUpserts). When the database refuses
 /// something of the batch for good (a value, a body), the batch is redone under savepoints,
 /// halved until the events at fault are found; only they lose their rows (their bytes are
 /// kept, with `derive_error`).
@@ -72,8 +115,12 @@ public:
         const std::vector<EventTable>& tables
     );
 
-    /// See Sink::StoreEvents.
-    std::vector<EventResult> Store(pqxx::connection& conn, const std::vector<InboundEvent>& events);
+    /// See EventSink::StoreEvents: the batch is planned at once, and written on its `turn`.
+    std::vector<EventResult> Store(
+        pqxx::connection& conn,
+        const std::vector<InboundEvent>& events,
+        const std::shared_ptr<WriteOrder::Turn>& turn
+    );
 
     /// See Sink::ReadEvents.
     std::vector<StoredEvent> Read(
@@ -99,18 +146,27 @@ private:
     /// Checks and renders an event's rows into `rows`, and adds their tables to `lock_keys`;
     /// returns why they cannot be written (then `rows` is empty), or "".
     std::string RenderRows(
-        pqxx::connection& conn,
         const InboundEvent& event,
         std::vector<RenderedEventRow>& rows,
         std::vector<std::int64_t>& lock_keys
     );
 
+    /// Upserts `rows`, given in the order their events were received, with the tables'
+    /// prepared upserts (GroupEventUpserts), in one round trip; returns the result of the
+    /// last execution (the only one when the rows are all of one table row).
+    static pqxx::result Upsert(
+        pqxx::transaction_base& tx,
+        const std::vector<const RenderedEventRow*>& rows,
+        bool replay
+    );
+
     EventBatch Plan(pqxx::connection& conn, const std::vector<InboundEvent>& events);
 
-    /// The whole batch in one transaction: one insert for the events, one round trip for
-    /// the upserts of the new ones (in the order of the batch, so that events touching the
-    /// same row apply in the order received).
-    std::vector<EventResult> StoreBatch(pqxx::connection& conn, const EventBatch& batch) const;
+    /// The whole batch in one transaction: one insert for the events, then the upserts of
+    /// the new ones' rows (as if in the order of the batch, so that events touching the same
+    /// row apply in the order received).
+    std::vector<EventResult>
+    StoreBatch(pqxx::connection& conn, const EventBatch& batch, WriteOrder::Turn& turn) const;
 
     /// The batch again, the events that cannot be stored whole sorted out under savepoints:
     /// an event whose body the database refuses is stored with its bytes in `raw` and
@@ -119,20 +175,24 @@ private:
     std::vector<EventResult> StoreOneByOne(
         pqxx::connection& conn,
         const std::vector<InboundEvent>& events,
-        const EventBatch& batch
+        const EventBatch& batch,
+        WriteOrder::Turn& turn
     ) const;
 
-    /// Runs `sql(first, last)`, the statements of `items[first, last)`, under a savepoint,
-    /// and hands its result to `done`. When the database refuses it for good, the two halves
-    /// go on their own, down to single items, whose refusal goes to `refused(item, why)`.
-    template <class MakeSql, class Done, class Refused>
+    /// Runs `run(sub, first, last)`, the statements of `items[first, last)`, under a
+    /// savepoint, and hands its result to `done` once the savepoint is released. `run` must
+    /// start with exec(): libpqxx 6.4 sets a savepoint on a subtransaction's first exec(),
+    /// not on exec_prepared(), which would abort the whole transaction when it failed. When the
+    /// database refuses them for good, the two halves go on their own, down to single
+    /// items, whose refusal goes to `refused(item, why)`.
+    template <class Run, class Done, class Refused>
     void Bisect(
         pqxx::work& tx,
         const pqxx::connection& conn,
         const std::vector<std::size_t>& items,
         std::size_t first,
         std::size_t last,
-        const MakeSql& sql,
+        const Run& run,
         const Done& done,
         const Refused& refused
     ) const;

@@ -174,49 +174,69 @@ std::string ArrayLiteral(const std::vector<std::int64_t>& values) {
     return out;
 }
 
+namespace {
+
+/// The length of the well-formed UTF-8 sequence at `text[i]` (a byte below 0x80 included),
+/// or 0 when none starts there.
+std::size_t Utf8SequenceAt(std::string_view text, std::size_t i) noexcept {
+    const auto lead = static_cast<unsigned char>(text[i]);
+    if (lead < 0x80U) {
+        return 1;
+    }
+    std::size_t len = 0;
+    std::uint32_t min = 0;
+    if ((lead & 0xE0U) == 0xC0U) {
+        len = 2;
+        min = 0x80;
+    } else if ((lead & 0xF0U) == 0xE0U) {
+        len = 3;
+        min = 0x800;
+    } else if ((lead & 0xF8U) == 0xF0U) {
+        len = 4;
+        min = 0x10000;
+    }
+    bool ok = len != 0 && i + len <= text.size();
+    std::uint32_t code = ok ? (lead & (0x7FU >> len)) : 0U;
+    for (std::size_t k = 1; ok && k < len; ++k) {
+        const auto next = static_cast<unsigned char>(text[i + k]);
+        ok = (next & 0xC0U) == 0x80U;
+        code = (code << 6U) | (next & 0x3FU);
+    }
+    // Overlong forms, UTF-16 surrogates and code points past U+10FFFF are invalid too.
+    ok = ok && code >= min && code <= 0x10FFFFU && (code < 0xD800U || code > 0xDFFFU);
+    return ok ? len : 0;
+}
+
+}  // namespace
+
 std::string ValidText(std::string_view text) {
     std::string out;
     out.reserve(text.size());
     std::size_t i = 0;
     while (i < text.size()) {
-        const auto lead = static_cast<unsigned char>(text[i]);
-        if (lead < 0x80U) {
-            if (lead != 0) {
-                out.push_back(text[i]);
-            }
+        const std::size_t len = Utf8SequenceAt(text, i);
+        if (len == 0) {
+            out += "\xEF\xBF\xBD";
             ++i;
             continue;
         }
-        std::size_t len = 0;
-        std::uint32_t min = 0;
-        if ((lead & 0xE0U) == 0xC0U) {
-            len = 2;
-            min = 0x80;
-        } else if ((lead & 0xF0U) == 0xE0U) {
-            len = 3;
-            min = 0x800;
-        } else if ((lead & 0xF8U) == 0xF0U) {
-            len = 4;
-            min = 0x10000;
-        }
-        bool ok = len != 0 && i + len <= text.size();
-        std::uint32_t code = ok ? (lead & (0x7FU >> len)) : 0U;
-        for (std::size_t k = 1; ok && k < len; ++k) {
-            const auto next = static_cast<unsigned char>(text[i + k]);
-            ok = (next & 0xC0U) == 0x80U;
-            code = (code << 6U) | (next & 0x3FU);
-        }
-        // Overlong forms, UTF-16 surrogates and code points past U+10FFFF are invalid too.
-        ok = ok && code >= min && code <= 0x10FFFFU && (code < 0xD800U || code > 0xDFFFU);
-        if (ok) {
+        if (text[i] != '\0') {
             out.append(text.substr(i, len));
-            i += len;
-        } else {
-            out += "\xEF\xBF\xBD";
-            ++i;
         }
+        i += len;
     }
     return out;
+}
+
+bool IsUtf8(std::string_view text) noexcept {
+    for (std::size_t i = 0; i < text.size();) {
+        const std::size_t len = Utf8SequenceAt(text, i);
+        if (len == 0) {
+            return false;
+        }
+        i += len;
+    }
+    return true;
 }
 
 std::string TimestampSql(TimePoint t) {

@@ -50,6 +50,9 @@ std::string ArrayLiteral(const std::vector<std::int64_t>& values);
 /// (channel, event name and type), which must never keep the event itself from being stored.
 std::string ValidText(std::string_view text);
 
+/// Whether `text` is well-formed UTF-8 (NUL bytes included).
+bool IsUtf8(std::string_view text) noexcept;
+
 /// A point in time as an SQL timestamptz expression, exact to the microsecond.
 std::string TimestampSql(TimePoint t);
 
