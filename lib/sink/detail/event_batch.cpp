@@ -239,23 +239,47 @@ std::vector<EventResult> EventStore::StoreBatch(
     const std::size_t n = batch.entries.size();
     std::vector<bool> fresh(n, false);
     std::vector<std::string> errors(n);
-    pqxx::work tx(conn);
-    LockEventTables(tx, batch);
-    if (!batch.insert_order.empty()) {
-        MarkNew(batch, tx.exec(InsertSql(batch, batch.insert_order)), fresh);
-    }
-    // The new events' rows, with one execution per table (and per repeat of a ranked key)
-    // for the whole batch rather than one per row.
-    std::vector<std::size_t> with_rows;
+    // The first occurrence of each event, in the order received.
+    std::vector<std::size_t> firsts;
     for (std::size_t i = 0; i < n; ++i) {
         errors[i] = batch.entries[i].error;
+        if (!batch.entries[i].repeat) {
+            firsts.push_back(i);
+        }
+    }
+    {
+        // A batch rarely holds a replay: the tables' locks, every event's rows and the
+        // events go in one round trip, kept when the insert returns every event as new.
+        pqxx::work tx(conn);
+        std::string sql;
+        if (!batch.lock_keys.empty()) {
+            conn.prepare_now("lock_tables_shared");
+            sql = "EXECUTE lock_tables_shared(" + conn.quote(ArrayLiteral(batch.lock_keys)) +
+                  ");\n";
+        }
+        sql += UpsertSql(conn, RowsOf(batch, firsts, 0, firsts.size()), false);
+        sql += InsertSql(batch, batch.insert_order);
+        const pqxx::result inserted = tx.exec(sql);
+        if (inserted.size() == batch.insert_order.size()) {
+            MarkNew(batch, inserted, fresh);
+            // Every row this batch touches is locked: the next batch may write, and waits on
+            // those rows until this commit.
+            turn.Written();
+            tx.commit();
+            return EventResults(batch, fresh, errors);
+        }
+        // A replay, whose rows must not apply again: rolled back, and done in two steps.
+    }
+    pqxx::work tx(conn);
+    LockEventTables(tx, batch);
+    MarkNew(batch, tx.exec(InsertSql(batch, batch.insert_order)), fresh);
+    std::vector<std::size_t> with_rows;
+    for (std::size_t i = 0; i < n; ++i) {
         if (fresh[i]) {
             with_rows.push_back(i);
         }
     }
     Upsert(tx, RowsOf(batch, with_rows, 0, with_rows.size()), false);
-    // Every row this batch touches is locked: the next batch may write, and waits on those
-    // rows until this commit.
     turn.Written();
     tx.commit();
     return EventResults(batch, fresh, errors);

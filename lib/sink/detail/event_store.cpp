@@ -150,29 +150,38 @@ std::string EventStore::RenderRows(
     return {};
 }
 
-pqxx::result EventStore::Upsert(
-    pqxx::transaction_base& tx,
+std::string EventStore::UpsertSql(
+    pqxx::connection_base& conn,
     const std::vector<const RenderedEventRow*>& rows,
     bool replay
 ) {
-    // Every execution in one round trip: EXECUTE runs a statement prepared through the
-    // protocol, and its parameters are single literals, cheap to parse.
+    // EXECUTE runs a statement prepared through the protocol, and its parameters are single
+    // literals, cheap to parse: every execution goes in one round trip.
     std::string sql;
     for (const EventUpsertGroup& group : GroupEventUpserts(rows)) {
         const auto& statement = replay ? group.table->replay : group.table->upsert;
         // Defined once per connection (the name follows the text), and made known to the
         // server before EXECUTE names it.
-        tx.conn().prepare(statement.name, statement.sql);
-        tx.conn().prepare_now(statement.name);
+        conn.prepare(statement.name, statement.sql);
+        conn.prepare_now(statement.name);
         sql += "EXECUTE " + statement.name + "(";
         bool first = true;
         for (const std::string& param : EventUpsertParams(group)) {
             sql += first ? "" : ", ";
-            sql += tx.conn().quote(param);
+            sql += conn.quote(param);
             first = false;
         }
         sql += ");\n";
     }
+    return sql;
+}
+
+pqxx::result EventStore::Upsert(
+    pqxx::transaction_base& tx,
+    const std::vector<const RenderedEventRow*>& rows,
+    bool replay
+) {
+    const std::string sql = UpsertSql(tx.conn(), rows, replay);
     return sql.empty() ? pqxx::result() : tx.exec(sql);
 }
 

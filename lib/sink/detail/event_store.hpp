@@ -151,9 +151,17 @@ private:
         std::vector<std::int64_t>& lock_keys
     );
 
-    /// Upserts `rows`, given in the order their events were received, with the tables'
-    /// prepared upserts (GroupEventUpserts), in one round trip; returns the result of the
-    /// last execution (the only one when the rows are all of one table row).
+    /// The EXECUTEs of the tables' prepared upserts for `rows`, given in the order their
+    /// events were received (GroupEventUpserts), each ending in ";\n"; prepares them on the
+    /// server first where needed.
+    static std::string UpsertSql(
+        pqxx::connection_base& conn,
+        const std::vector<const RenderedEventRow*>& rows,
+        bool replay
+    );
+
+    /// Runs UpsertSql in one round trip; returns the result of the last execution (the only
+    /// one when the rows are all of one table row).
     static pqxx::result Upsert(
         pqxx::transaction_base& tx,
         const std::vector<const RenderedEventRow*>& rows,
