@@ -291,9 +291,12 @@ Task<RunReport> SourceRunner::ReadListing(RunContext* run) {
         // Every parent of the page is pending in the page's own transactions, from the
         // first part of a page written in several on: which rows changed is known only once
         // they commit, and a crash right after must not lose their children. The list is
-        // narrowed to the parents whose children are still to come as those commit.
+        // narrowed to the parents whose children are still to come as those commit. A
+        // resource without children owes none (and its page is not copied to find that out).
         checkpoint.pending =
-            ParentKeys(settings_.spec, resource.name, UnseenParents(state, records, false));
+            state.children.empty()
+                ? json::array()
+                : ParentKeys(settings_.spec, resource.name, UnseenParents(state, records, false));
         const auto resume = Encode(checkpoint);
         if (inc) {
             for (const auto& item : records) {

@@ -60,7 +60,11 @@ std::size_t RowBatch::Declare(std::string_view path, std::string_view name, Colu
 }
 
 std::optional<std::size_t> RowBatch::FindColumn(std::string_view path) const {
+    if (next_lookup_ < columns_.size() && columns_[next_lookup_].path == path) {
+        return next_lookup_++;
+    }
     if (const auto it = by_path_.find(path); it != by_path_.end()) {
+        next_lookup_ = it->second + 1;
         return it->second;
     }
     return std::nullopt;

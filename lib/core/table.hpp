@@ -97,7 +97,9 @@ public:
     /// have been converted to `type`).
     std::size_t Declare(std::string_view path, std::string_view name, ColumnType type);
 
-    /// Index of an existing column by path, or nullopt.
+    /// Index of an existing column by path, or nullopt. Records of one listing mostly give
+    /// their fields in the order the columns were added in, so the column after the last one
+    /// found is compared first, before the path is hashed.
     std::optional<std::size_t> FindColumn(std::string_view path) const;
 
     /// Starts a new row and returns it.
@@ -138,6 +140,9 @@ private:
     std::unordered_map<std::string, std::size_t, PathHash, std::equal_to<>> by_path_;
     std::vector<Row> rows_;
     std::size_t bytes_ = 0;
+    /// The column FindColumn compares first: the one after the last it found. Only a hint,
+    /// so a const lookup may move it (a batch is used by one thread at a time).
+    mutable std::size_t next_lookup_ = 0;
 };
 
 }  // namespace chatsync
