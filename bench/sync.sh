@@ -340,8 +340,8 @@ def target(ok, text):
     missed = missed or ok is False
     print(f"{'SKIP' if ok is None else 'PASS' if ok else 'MISS'}  {text}")
 
-target(full["rate"] >= 0.6 * base["rate"],
-       f"full sync at >= 60% of PostgreSQL's own rate: {full['rate']:.0f} vs "
+target(full["rate"] >= 0.85 * base["rate"],
+       f"full sync at >= 85% of PostgreSQL's own rate: {full['rate']:.0f} vs "
        f"{base['rate']:.0f} records/s ({full['rate'] / base['rate']:.0%})")
 target(same["written"] == 0 and same["wal"] < 0.01 * full["wal"],
        f"nothing-changed re-sync writes 0 rows and < 1% of the full sync's WAL: "

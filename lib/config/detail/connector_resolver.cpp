@@ -1,6 +1,9 @@
 #include "config/detail/connector_resolver.hpp"
 
 #include <filesystem>
+#include <map>
+#include <mutex>
+#include <optional>
 #include <utility>
 #include <variant>
 
@@ -14,6 +17,35 @@ namespace cn = chatsync::connectors;
 namespace fs = std::filesystem;
 
 namespace {
+
+/// Built-in specs are compiled in, so each parses to the same spec in every load: a clean
+/// parse is kept for the process (a reload, or every check of a fuzzer, parses only the
+/// user's own text again).
+class BuiltinSpecs {
+public:
+    static std::optional<ResolvedSpec> Find(const std::string& name) {
+        const std::lock_guard lock(Mutex());
+        const auto& parsed = Parsed();
+        const auto it = parsed.find(name);
+        return it == parsed.end() ? std::nullopt : std::optional<ResolvedSpec>(it->second);
+    }
+
+    static void Keep(const std::string& name, const ResolvedSpec& spec) {
+        const std::lock_guard lock(Mutex());
+        Parsed().emplace(name, spec);
+    }
+
+private:
+    static std::mutex& Mutex() {
+        static std::mutex mutex;
+        return mutex;
+    }
+
+    static std::map<std::string, ResolvedSpec>& Parsed() {
+        static std::map<std::string, ResolvedSpec> parsed;
+        return parsed;
+    }
+};
 
 std::string UnknownConnectorMessage(const std::string& name) {
     std::vector<std::string> names = BuiltinConnectorNames();
@@ -67,6 +99,12 @@ bool ConnectorResolver::ResolveConnector(
         origin = key;
         return true;
     }
+    if (auto kept = BuiltinSpecs::Find(name)) {
+        cache_.emplace(key, *kept);
+        out = std::move(*kept);
+        origin = key;
+        return true;
+    }
     const auto text = cn::BuiltinSpec(name);
     if (!text) {
         ctx.Error(s->mark, path, UnknownConnectorMessage(name));
@@ -74,6 +112,10 @@ bool ConnectorResolver::ResolveConnector(
     }
     Context spec_ctx(key, errors_, nullptr, {});
     ResolvedSpec r = ParseText(spec_ctx, std::string(*text), name);
+    if (r.ok) {
+        // A spec with errors is parsed again each time, so that each load reports them.
+        BuiltinSpecs::Keep(name, r);
+    }
     cache_.emplace(key, r);
     out = std::move(r);
     origin = key;
