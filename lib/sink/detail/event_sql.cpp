@@ -99,7 +99,9 @@ RenderedEventRow RenderEventRow(
     RenderedEventRow out;
     out.values.resize(table->columns.size());
     std::vector<bool> given(table->columns.size(), false);
-    for (const auto& [name, value] : row.values) {
+    for (const auto& field : row.values) {
+        const std::string& name = field.first;
+        const std::optional<std::string>& value = field.second;
         const auto it =
             std::find_if(table->columns.begin(), table->columns.end(), [&](const auto& c) {
                 return c.first == name;
