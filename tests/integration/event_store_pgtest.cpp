@@ -149,7 +149,8 @@ protected:
     /// Stores a batch and expects a value.
     std::vector<EventResult> Store(std::vector<InboundEvent> events) {
         const std::size_t n = events.size();
-        auto r = RunAsync(ioc_, sink_->StoreEvents(std::move(events), {}), std::chrono::seconds(120));
+        auto r =
+            RunAsync(ioc_, sink_->StoreEvents(std::move(events), {}), std::chrono::seconds(120));
         EXPECT_TRUE(Ok(r));
         if (!r.has_value()) {
             return std::vector<EventResult>(n);
@@ -439,11 +440,69 @@ TEST_F(EventStore, MergedRowsOfOneKeyWriteWhatTheirSequenceWould) {
          Event("b", {Row("contacts", {{"id", "7"}, {"phone", "222"}})}, 2),
          Event("c", {Row("contacts", {{"id", "7"}, {"name", "Ann"}, {"phone", std::nullopt}})}, 3),
          Event("d", {Row("calls", {{"call_id", "x"}, {"status", "ringing"}})}, 4),
-         Event("e", {Row("calls", {{"call_id", "x"}, {"status", "ended"}})}, 5)}
+         Event("e", {Row("calls", {{"call_id", "x"}, {"status", "ended"}})}, 5),
+         // Two rows of chat c9 at one rank that do not disagree fold into one; the third,
+         // of a lower rank, only fills; the fourth, at the first rank but disagreeing,
+         // replaces the agent.
+         Event(
+             "f",
+             {Row(
+                 "chats",
+                 {{"chat_id", "c9"}, {"stage", "2"}, {"state", "accepted"}, {"agent", "Bob"}}
+             )},
+             6
+         ),
+         Event("g", {Row("chats", {{"chat_id", "c9"}, {"stage", "2"}, {"visitor", "Ann"}})}, 7),
+         Event(
+             "h",
+             {Row(
+                 "chats",
+                 {{"chat_id", "c9"}, {"stage", "1"}, {"state", "invited"}, {"message_count", "4"}}
+             )},
+             8
+         ),
+         Event("i", {Row("chats", {{"chat_id", "c9"}, {"stage", "2"}, {"agent", "Cy"}})}, 9)}
     );
-    EXPECT_EQ(Outcomes(results), std::vector<std::string>(5, "stored"));
+    EXPECT_EQ(Outcomes(results), std::vector<std::string>(9, "stored"));
     EXPECT_EQ(RowText("contacts", "id = 7"), "(7,Ann,222,\"" + AtText(2) + "\")");
     EXPECT_EQ(Column("calls", "status", "call_id = 'x'"), "ringing");
+    EXPECT_EQ(Column("chats", "state", "chat_id = 'c9'"), "accepted");
+    EXPECT_EQ(Column("chats", "agent", "chat_id = 'c9'"), "Cy");
+    EXPECT_EQ(Column("chats", "visitor", "chat_id = 'c9'"), "Ann");
+    EXPECT_EQ(Column("chats", "message_count", "chat_id = 'c9'"), "4");
+    EXPECT_EQ(Column("chats", "stage", "chat_id = 'c9'"), "2");
+}
+
+TEST_F(EventStore, RankedRowsOfOneRankThatAgreeShareAnExecution) {
+    auto plan = sink::detail::PlanEventTable("s", Tables()[0]);  // chats, ranked by stage
+    sink::detail::PlanEventUpserts(plan);
+    const auto chats = std::make_shared<const sink::detail::EventTablePlan>(std::move(plan));
+    std::vector<sink::detail::RenderedEventRow> rows;
+    rows.push_back(sink::detail::RenderEventRow(
+        chats, Row("chats", {{"chat_id", "c"}, {"stage", "2"}, {"state", "accepted"}}), 1
+    ));
+    rows.push_back(sink::detail::RenderEventRow(
+        chats, Row("chats", {{"chat_id", "c"}, {"stage", "2"}, {"agent", "Bob"}}), 2
+    ));
+    // Another rank: an execution of its own.
+    rows.push_back(sink::detail::RenderEventRow(
+        chats, Row("chats", {{"chat_id", "c"}, {"stage", "3"}, {"agent", "Bob"}}), 3
+    ));
+    // The same rank as the one before, but another agent: one more.
+    rows.push_back(sink::detail::RenderEventRow(
+        chats, Row("chats", {{"chat_id", "c"}, {"stage", "3"}, {"agent", "Cy"}}), 4
+    ));
+    std::vector<const sink::detail::RenderedEventRow*> order;
+    for (const auto& r : rows) {
+        order.push_back(&r);
+    }
+    const auto groups = sink::detail::GroupEventUpserts(order);
+    ASSERT_EQ(groups.size(), 3U);
+    ASSERT_EQ(groups[0].rows.size(), 1U);
+    EXPECT_EQ(groups[0].rows[0].values[2], std::optional<std::string>("accepted"));
+    EXPECT_EQ(groups[0].rows[0].values[3], std::optional<std::string>("Bob"));
+    EXPECT_EQ(groups[0].rows[0].synced_at, 2);
+    EXPECT_EQ(groups[2].rows[0].values[3], std::optional<std::string>("Cy"));
 }
 
 /// Three events of one chat, of ranks 1 to 3. Where two of them give a column, the higher

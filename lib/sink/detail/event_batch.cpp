@@ -207,13 +207,16 @@ std::vector<EventResult> EventStore::Store(
     public:
         explicit Release(WriteOrder::Turn& turn)
             : turn_(turn) {}
+
         Release(const Release&) = delete;
         Release& operator=(const Release&) = delete;
+
         ~Release() { turn_.Written(); }
 
     private:
         WriteOrder::Turn& turn_;
     } const release(*turn);
+
     if (events.empty()) {
         return {};
     }
@@ -254,8 +257,8 @@ std::vector<EventResult> EventStore::StoreBatch(
         std::string sql;
         if (!batch.lock_keys.empty()) {
             conn.prepare_now("lock_tables_shared");
-            sql = "EXECUTE lock_tables_shared(" + conn.quote(ArrayLiteral(batch.lock_keys)) +
-                  ");\n";
+            sql =
+                "EXECUTE lock_tables_shared(" + conn.quote(ArrayLiteral(batch.lock_keys)) + ");\n";
         }
         sql += UpsertSql(conn, RowsOf(batch, firsts, 0, firsts.size()), false);
         sql += InsertSql(batch, batch.insert_order);
@@ -362,14 +365,7 @@ std::vector<EventResult> EventStore::StoreOneByOne(
         fresh[i] = !tx.exec(InsertSql(single, {0})).empty();
     };
     Bisect(
-        tx,
-        conn,
-        batch.insert_order,
-        0,
-        batch.insert_order.size(),
-        insert,
-        inserted,
-        body_refused
+        tx, conn, batch.insert_order, 0, batch.insert_order.size(), insert, inserted, body_refused
     );
 
     std::vector<std::size_t> with_rows;

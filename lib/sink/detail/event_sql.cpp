@@ -248,6 +248,51 @@ void Coalesce(RenderedEventRow& into, const RenderedEventRow& next) {
     }
 }
 
+/// Folds `next`, a later ranked row of the same key, into `into` when a ranked upsert of the
+/// one row writes what upserts of both in turn would: both of one rank (or both unranked),
+/// and no column to which both give different values. Each then only fills what the other
+/// leaves null, on either side of the stored rank. False, and `into` unchanged, otherwise.
+bool FoldRanked(const EventTablePlan& table, RenderedEventRow& into, const RenderedEventRow& next) {
+    const auto rank = std::find_if(table.columns.begin(), table.columns.end(), [&](const auto& c) {
+        return c.first == table.rank;
+    });
+    const auto r = static_cast<std::size_t>(rank - table.columns.begin());
+    if (r >= into.values.size() || into.values[r] != next.values[r]) {
+        return false;
+    }
+    for (std::size_t i = 0; i < next.values.size(); ++i) {
+        if (into.values[i] && next.values[i] && into.values[i] != next.values[i]) {
+            return false;
+        }
+    }
+    bool filled = false;
+    for (std::size_t i = 0; i < next.values.size(); ++i) {
+        if (!into.values[i] && next.values[i]) {
+            into.values[i] = next.values[i];
+            filled = true;
+        }
+    }
+    if (filled) {
+        into.synced_at = std::max(into.synced_at, next.synced_at);
+    }
+    return true;
+}
+
+/// Folds `next` into `into`, the latest row of the same key, where the table's policy lets
+/// one row stand for both; false when `next` needs an execution of its own.
+bool Fold(const EventTablePlan& table, RenderedEventRow& into, const RenderedEventRow& next) {
+    switch (table.merge) {
+        case MergePolicy::kKeepFirst:
+            return true;  // The first row stands.
+        case MergePolicy::kCoalesce:
+            Coalesce(into, next);
+            return true;
+        case MergePolicy::kRanked:
+            return FoldRanked(table, into, next);
+    }
+    return false;
+}
+
 }  // namespace
 
 std::vector<EventUpsertGroup> GroupEventUpserts(const std::vector<const RenderedEventRow*>& rows) {
@@ -257,22 +302,22 @@ std::vector<EventUpsertGroup> GroupEventUpserts(const std::vector<const Rendered
     // again between two rows of a batch.
     using Place = std::tuple<std::size_t, std::string_view, const EventTablePlan*>;
     std::map<Place, std::map<std::string_view, RenderedEventRow>> groups;
-    // How often each table row came so far.
-    std::map<std::pair<std::string_view, std::string_view>, std::size_t> seen;
+    // The repeat of the latest execution that holds each table row.
+    std::map<std::pair<std::string_view, std::string_view>, std::size_t> latest;
     for (const RenderedEventRow* row : rows) {
         const EventTablePlan& table = *row->table;
-        const std::size_t repeat = seen[{table.qualified, row->key}]++;
-        if (repeat > 0 && table.merge != MergePolicy::kRanked) {
-            const auto first = groups.find(Place{0, table.qualified, &table});
-            if (first != groups.end() && first->second.count(row->key) > 0) {
-                if (table.merge == MergePolicy::kCoalesce) {
-                    Coalesce(first->second.at(row->key), *row);
+        const auto [at, first] = latest.try_emplace({table.qualified, row->key}, 0);
+        if (!first) {
+            const auto group = groups.find(Place{at->second, table.qualified, &table});
+            if (group != groups.end()) {
+                const auto before = group->second.find(row->key);
+                if (before != group->second.end() && Fold(table, before->second, *row)) {
+                    continue;
                 }
-                // kKeepFirst: the first row stands.
-                continue;
             }
+            ++at->second;
         }
-        groups[Place{repeat, table.qualified, &table}].emplace(row->key, *row);
+        groups[Place{at->second, table.qualified, &table}].emplace(row->key, *row);
     }
     std::vector<EventUpsertGroup> out;
     out.reserve(groups.size());

@@ -2,14 +2,13 @@
 
 #include <array>
 #include <cstdint>
-#include <optional>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
-
 
 #include "core/error.hpp"
 #include "sink/sink.hpp"
@@ -75,12 +74,14 @@ struct EventTablePlan {
     std::string rank;
     /// By declared name, in declaration order.
     std::vector<std::pair<std::string, Column>> columns;
+
     /// The prepared upserts of intake and of rederive (EventUpsertSql), named after a digest
     /// of their text: a table whose columns changed gets statements of another name.
     struct Statement {
         std::string name;
         std::string sql;
     };
+
     Statement upsert;
     Statement replay;
 
@@ -156,11 +157,13 @@ struct EventUpsertGroup {
 /// executions as that order allows. PostgreSQL refuses a statement that changes a row twice,
 /// so rows of one key are first merged where the policy lets the merged row stand for the
 /// sequence exactly: under kKeepFirst the first row stands; under kCoalesce each column takes
-/// its last non-null value, and the receipt time of the last row that gave a new value.
-/// Ranked rows are not merged (a lower rank only fills, judged against the stored rank):
-/// each repeat of a key goes into the next execution, and so the rows of a key apply in the
-/// order received. Executions come in a fixed order of table names (then repeats) and rows
-/// sorted by key, so that concurrent batches take their row locks in one order.
+/// its last non-null value, and the receipt time of the last row that gave a new value; under
+/// kRanked, rows of one rank that give no column different values fill each other's nulls.
+/// Other ranked rows are not merged (a lower rank only fills, judged against the stored
+/// rank): such a repeat of a key goes into the next execution, and so the rows of a key
+/// apply in the order received. Executions come in a fixed order of table names (then
+/// repeats) and rows sorted by key, so that concurrent batches take their row locks in one
+/// order.
 std::vector<EventUpsertGroup> GroupEventUpserts(const std::vector<const RenderedEventRow*>& rows);
 
 /// The parameters of one execution of `group.table`'s upsert: a PostgreSQL array literal

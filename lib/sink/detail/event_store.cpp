@@ -245,13 +245,11 @@ EventStore::Rederive(pqxx::connection& conn, const std::vector<InboundEvent>& ev
             // Under a savepoint: an event whose rows the database refuses loses only them.
             pqxx::subtransaction sub(tx, "chatsync_rederive");
             try {
-                    std::int64_t written = 0;
+                std::int64_t written = 0;
                 // One row at a time, in order, as replay compares each with what the rows
                 // hold by then.
                 for (const auto& row : rows[i]) {
-                    written += static_cast<std::int64_t>(
-                        Upsert(sub, {&row}, true).affected_rows()
-                    );
+                    written += static_cast<std::int64_t>(Upsert(sub, {&row}, true).affected_rows());
                 }
                 sub.commit();
                 out[i].rows_written = written;

@@ -95,8 +95,8 @@ private:
 /// The blocking operations of event intake. Each batch is written in one transaction: one
 /// multi-row insert into the state schema's `webhook_events` (`ON CONFLICT DO NOTHING`, so a
 /// replay is stored once), then the new events' rows as upserts into the tables
-/// PrepareTables declared, one prepared execution per table (GroupEventUpserts). When the database refuses
-/// something of the batch for good (a value, a body), the batch is redone under savepoints,
+/// PrepareTables declared, one prepared execution per table (GroupEventUpserts). When the database
+/// refuses something of the batch for good (a value, a body), the batch is redone under savepoints,
 /// halved until the events at fault are found; only they lose their rows (their bytes are
 /// kept, with `derive_error`).
 ///
