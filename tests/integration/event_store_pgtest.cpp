@@ -129,6 +129,30 @@ protected:
         ASSERT_TRUE(Ok(r));
     }
 
+    using Stored = std::optional<Result<std::vector<EventResult>>>;
+
+    /// Starts a StoreEvents call on the fixture's io_context; its result lands in `slot`.
+    void Spawn(Task<Result<std::vector<EventResult>>> store, Stored& slot) {
+        net::co_spawn(
+            ioc_,
+            std::move(store),
+            [&slot](const std::exception_ptr& e, Result<std::vector<EventResult>> r) {
+                EXPECT_FALSE(e);
+                slot = std::move(r);
+            }
+        );
+    }
+
+    /// Runs the io_context until `done()` holds or `limit` has passed.
+    template <class Done>
+    void RunUntil(const Done& done, std::chrono::seconds limit) {
+        ioc_.restart();
+        const auto deadline = std::chrono::steady_clock::now() + limit;
+        while (!done() && std::chrono::steady_clock::now() < deadline) {
+            ioc_.run_one_for(std::chrono::milliseconds(50));
+        }
+    }
+
     InboundEvent Event(
         std::string key,
         std::vector<EventRow> rows,
@@ -938,21 +962,11 @@ TEST_F(EventStore, ConcurrentBatchesStoreEachEventOnce) {
         ));
     }
     std::vector<InboundEvent> reversed(batch.rbegin(), batch.rend());
-    std::optional<Result<std::vector<EventResult>>> forward;
-    std::optional<Result<std::vector<EventResult>>> backward;
-    const auto into = [](std::optional<Result<std::vector<EventResult>>>& slot) {
-        return [&slot](std::exception_ptr e, Result<std::vector<EventResult>> r) {
-            EXPECT_FALSE(e);
-            slot = std::move(r);
-        };
-    };
-    net::co_spawn(ioc_, sink_->StoreEvents(batch, {}), into(forward));
-    net::co_spawn(ioc_, other->StoreEvents(reversed, {}), into(backward));
-    ioc_.restart();
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-    while ((!forward || !backward) && std::chrono::steady_clock::now() < deadline) {
-        ioc_.run_one_for(std::chrono::milliseconds(50));
-    }
+    Stored forward;
+    Stored backward;
+    Spawn(sink_->StoreEvents(batch, {}), forward);
+    Spawn(other->StoreEvents(reversed, {}), backward);
+    RunUntil([&] { return forward && backward; }, std::chrono::seconds(60));
     ASSERT_TRUE(forward && backward);
     ASSERT_TRUE(Ok(*forward));
     ASSERT_TRUE(Ok(*backward));
@@ -1011,28 +1025,15 @@ TEST_F(EventStore, OverlappingBatchesWriteInTheOrderOfTheirCalls) {
             written.push_back(which);
         };
     };
-    std::optional<Result<std::vector<EventResult>>> r1;
-    std::optional<Result<std::vector<EventResult>>> r2;
-    const auto into = [](std::optional<Result<std::vector<EventResult>>>& slot) {
-        return [&slot](std::exception_ptr e, Result<std::vector<EventResult>> r) {
-            EXPECT_FALSE(e);
-            slot = std::move(r);
-        };
-    };
-    net::co_spawn(ioc_, sink_->StoreEvents(first, note("first")), into(r1));
-    net::co_spawn(ioc_, sink_->StoreEvents(second, note("second")), into(r2));
-    ioc_.restart();
-    const auto release = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-    while (!r2 && std::chrono::steady_clock::now() < release) {
-        ioc_.run_one_for(std::chrono::milliseconds(50));
-    }
+    Stored r1;
+    Stored r2;
+    Spawn(sink_->StoreEvents(first, note("first")), r1);
+    Spawn(sink_->StoreEvents(second, note("second")), r2);
+    RunUntil([&] { return r2.has_value(); }, std::chrono::seconds(2));
     EXPECT_FALSE(r2) << "the second batch did not wait for the first";
     hold->abort();
     hold.reset();
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-    while ((!r1 || !r2) && std::chrono::steady_clock::now() < deadline) {
-        ioc_.run_one_for(std::chrono::milliseconds(50));
-    }
+    RunUntil([&] { return r1 && r2; }, std::chrono::seconds(60));
     ASSERT_TRUE(r1 && r2);
     ASSERT_TRUE(Ok(*r1));
     ASSERT_TRUE(Ok(*r2));

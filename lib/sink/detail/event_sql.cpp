@@ -4,7 +4,6 @@
 #include <cstdio>
 #include <map>
 #include <tuple>
-#include <unordered_map>
 #include <unordered_set>
 
 #include "sink/detail/identifier.hpp"
@@ -102,14 +101,10 @@ RenderedEventRow RenderEventRow(
     for (const auto& field : row.values) {
         const std::string& name = field.first;
         const std::optional<std::string>& value = field.second;
-        const auto it =
-            std::find_if(table->columns.begin(), table->columns.end(), [&](const auto& c) {
-                return c.first == name;
-            });
-        if (it == table->columns.end()) {
+        const std::size_t at = table->IndexOf(name);
+        if (at == table->columns.size()) {
             throw fail("no column " + name + " is declared");
         }
-        const auto at = static_cast<std::size_t>(it - table->columns.begin());
         if (given[at]) {
             throw fail("column " + name + " is given twice");
         }
@@ -123,11 +118,8 @@ RenderedEventRow RenderEventRow(
         out.values[at] = value;
     }
     for (const auto& k : table->key) {
-        const auto it =
-            std::find_if(table->columns.begin(), table->columns.end(), [&](const auto& c) {
-                return c.first == k;
-            });
-        const auto& value = out.values[static_cast<std::size_t>(it - table->columns.begin())];
+        // PlanEventTable made sure every key column is declared.
+        const auto& value = out.values[table->IndexOf(k)];
         if (!value) {
             throw fail("key column " + k + " is missing or null");
         }
@@ -253,10 +245,7 @@ void Coalesce(RenderedEventRow& into, const RenderedEventRow& next) {
 /// and no column to which both give different values. Each then only fills what the other
 /// leaves null, on either side of the stored rank. False, and `into` unchanged, otherwise.
 bool FoldRanked(const EventTablePlan& table, RenderedEventRow& into, const RenderedEventRow& next) {
-    const auto rank = std::find_if(table.columns.begin(), table.columns.end(), [&](const auto& c) {
-        return c.first == table.rank;
-    });
-    const auto r = static_cast<std::size_t>(rank - table.columns.begin());
+    const std::size_t r = table.IndexOf(table.rank);
     if (r >= into.values.size() || into.values[r] != next.values[r]) {
         return false;
     }

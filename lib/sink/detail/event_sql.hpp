@@ -1,6 +1,7 @@
 #pragma once
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -85,13 +86,18 @@ struct EventTablePlan {
     Statement upsert;
     Statement replay;
 
-    const Column* Find(std::string_view name) const {
-        for (const auto& [declared, column] : columns) {
-            if (declared == name) {
-                return &column;
-            }
+    /// The place in `columns` of the column declared as `name`; columns.size() if none.
+    std::size_t IndexOf(std::string_view name) const {
+        std::size_t i = 0;
+        while (i < columns.size() && columns[i].first != name) {
+            ++i;
         }
-        return nullptr;
+        return i;
+    }
+
+    const Column* Find(std::string_view name) const {
+        const std::size_t i = IndexOf(name);
+        return i < columns.size() ? &columns[i].second : nullptr;
     }
 };
 
