@@ -73,6 +73,49 @@ std::vector<const RenderedEventRow*> RowsOf(
     return rows;
 }
 
+/// A transaction whose BEGIN travels with its first statements, where pqxx::work would send
+/// it in a round trip of its own. Rolled back unless committed; should even that fail, the
+/// connection is closed, so that the pool replaces it rather than reuse a session left inside
+/// a transaction.
+class InlineTransaction {
+public:
+    explicit InlineTransaction(pqxx::connection& conn)
+        : conn_(conn)
+        , tx_(conn) {}
+
+    InlineTransaction(const InlineTransaction&) = delete;
+    InlineTransaction& operator=(const InlineTransaction&) = delete;
+
+    ~InlineTransaction() {
+        if (!open_) {
+            return;
+        }
+        try {
+            tx_.exec("ROLLBACK");
+        } catch (const std::exception&) {
+            conn_.disconnect();
+        }
+    }
+
+    /// BEGIN, then `sql` (one or more statements): the last statement's result.
+    pqxx::result Begin(const std::string& sql) {
+        open_ = true;
+        return tx_.exec("BEGIN;\n" + sql);
+    }
+
+    void Commit() {
+        // Should COMMIT fail, the session is not trusted again: the destructor's ROLLBACK
+        // finds no transaction, or closes the connection.
+        tx_.exec("COMMIT");
+        open_ = false;
+    }
+
+private:
+    pqxx::connection& conn_;
+    pqxx::nontransaction tx_;
+    bool open_ = false;
+};
+
 /// Shared: batches write at once; creating or altering a table waits for them.
 void LockEventTables(pqxx::work& tx, const EventBatch& batch) {
     if (!batch.lock_keys.empty()) {
@@ -251,9 +294,9 @@ std::vector<EventResult> EventStore::StoreBatch(
         }
     }
     {
-        // A batch rarely holds a replay: the tables' locks, every event's rows and the
+        // A batch rarely holds a replay: BEGIN, the tables' locks, every event's rows and the
         // events go in one round trip, kept when the insert returns every event as new.
-        pqxx::work tx(conn);
+        InlineTransaction tx(conn);
         std::string sql;
         if (!batch.lock_keys.empty()) {
             conn.prepare_now("lock_tables_shared");
@@ -262,13 +305,13 @@ std::vector<EventResult> EventStore::StoreBatch(
         }
         sql += UpsertSql(conn, RowsOf(batch, firsts, 0, firsts.size()), false);
         sql += InsertSql(batch, batch.insert_order);
-        const pqxx::result inserted = tx.exec(sql);
+        const pqxx::result inserted = tx.Begin(sql);
         if (inserted.size() == batch.insert_order.size()) {
             MarkNew(batch, inserted, fresh);
             // Every row this batch touches is locked: the next batch may write, and waits on
             // those rows until this commit.
             turn.Written();
-            tx.commit();
+            tx.Commit();
             return EventResults(batch, fresh, errors);
         }
         // A replay, whose rows must not apply again: rolled back, and done in two steps.
