@@ -19,7 +19,8 @@ seconds=${1:-10}
 all=(fuzz_config fuzz_connector_spec fuzz_flatten fuzz_webhook fuzz_http_response fuzz_retry_after fuzz_link_header)
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=("${all[@]}")
-scripts/asan-build.sh "${targets[@]}"
+# CHATSYNC_ASAN_BUILT=1: built already (scripts/test.sh runs this beside scripts/sanitize.sh).
+[ -n "${CHATSYNC_ASAN_BUILT:-}" ] || scripts/asan-build.sh "${targets[@]}"
 
 work=${CHATSYNC_FUZZ_WORK:-}
 temporary=false

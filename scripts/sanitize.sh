@@ -8,7 +8,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build_dir=${CHATSYNC_ASAN_BUILD_DIR:-build-asan}
-scripts/asan-build.sh chatsync_unit_tests chatsync_emulator_tests chatsync_pg_tests chatsync_e2e_tests
+# CHATSYNC_ASAN_BUILT=1: built already (scripts/test.sh), and not configured again while
+# scripts/fuzz.sh runs from the same build.
+[ -n "${CHATSYNC_ASAN_BUILT:-}" ] ||
+  scripts/asan-build.sh chatsync_unit_tests chatsync_emulator_tests chatsync_pg_tests chatsync_e2e_tests
 
 if [ -z "${CHATSYNC_TEST_PG_DSN:-}" ]; then
   source scripts/test-pg.bash

@@ -18,16 +18,29 @@ source scripts/test-pg.bash
 # runs twice as many tests at once as there are cores ($CHATSYNC_TEST_JOBS), the longest ones
 # first (tests/test_costs.cmake).
 test_jobs=${CHATSYNC_TEST_JOBS:-$((2 * $(nproc)))}
-asan_pid=""
+# The full run overlaps its stages where one leaves CPU idle. Background jobs run in a session
+# of their own (setsid), so that a failed run stops them, compilers included.
+background=()
+trap 'for pid in "${background[@]}"; do kill -- "-$pid" 2>/dev/null || true; done; cleanup_test_pg' EXIT
+# Waits for background job $1, whose output is in file $2, and fails as it did. Prints the
+# output, or only its last $3 lines.
+finish() {
+  local status=0 pid rest=()
+  wait "$1" || status=$?
+  for pid in "${background[@]}"; do [ "$pid" = "$1" ] || rest+=("$pid"); done
+  background=("${rest[@]}")
+  if [ -n "${3:-}" ]; then tail -n "$3" "$2"; else cat "$2"; fi
+  rm -f "$2"
+  return "$status"
+}
 if [ $# -eq 0 ]; then
   # The sanitizer build (every target, the fuzz targets included) compiles meanwhile, at a
   # lower priority: it takes the CPU the waiting tests leave idle, which on a fresh machine
   # is most of its cost.
   asan_log=$(mktemp "${TMPDIR:-/tmp}/chatsync-asan-build.XXXXXX")
-  # In a session of its own, so that a failed run stops the compilers too.
   setsid nice -n 10 scripts/asan-build.sh >"$asan_log" 2>&1 &
   asan_pid=$!
-  trap '[ -z "$asan_pid" ] || kill -- "-$asan_pid" 2>/dev/null || true; cleanup_test_pg' EXIT
+  background+=("$asan_pid")
 fi
 ctest --test-dir "${CHATSYNC_BUILD_DIR:-build}" --output-on-failure -j "$test_jobs" "$@"
 
@@ -36,20 +49,18 @@ if [ $# -eq 0 ]; then
   scripts/tidy.sh
   echo "test: clang-tidy took $((SECONDS - stage)) s"
   stage=$SECONDS
-  if ! wait "$asan_pid"; then
-    asan_pid=""
-    tail -n 60 "$asan_log"
-    echo "test: the sanitizer build failed (log: $asan_log)" >&2
-    exit 1
-  fi
-  asan_pid=""
-  rm -f "$asan_log"
+  finish "$asan_pid" "$asan_log" 40 || { echo "test: the sanitizer build failed" >&2; exit 1; }
   echo "test: the sanitizer build took $((SECONDS - stage)) s more after the tests"
+  export CHATSYNC_ASAN_BUILT=1
+  # The fuzz targets, one core's work, run beside the sanitized tests, which mostly wait.
   stage=$SECONDS
+  fuzz_log=$(mktemp "${TMPDIR:-/tmp}/chatsync-fuzz.XXXXXX")
+  setsid scripts/fuzz.sh "${CHATSYNC_FUZZ_SECONDS:-10}" >"$fuzz_log" 2>&1 &
+  fuzz_pid=$!
+  background+=("$fuzz_pid")
   scripts/sanitize.sh
-  echo "test: sanitizer job (build and tests) took $((SECONDS - stage)) s"
-  stage=$SECONDS
-  scripts/fuzz.sh "${CHATSYNC_FUZZ_SECONDS:-10}"
-  echo "test: fuzzing took $((SECONDS - stage)) s"
+  echo "test: sanitizer tests took $((SECONDS - stage)) s"
+  finish "$fuzz_pid" "$fuzz_log" || { echo "test: fuzzing failed" >&2; exit 1; }
+  echo "test: sanitizer tests and fuzzing took $((SECONDS - stage)) s"
 fi
 echo "test: all done in $SECONDS s"
