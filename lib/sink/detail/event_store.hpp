@@ -206,6 +206,12 @@ private:
     ) const;
 
     std::string InsertSql(const EventBatch& batch, const std::vector<std::size_t>& which) const;
+    /// InsertSql, appended to `sql`: a batch's bodies are large, and each copy of them counts.
+    void AppendInsertSql(
+        std::string& sql,
+        const EventBatch& batch,
+        const std::vector<std::size_t>& which
+    ) const;
 
     const Statements& statements_;
     const Redaction& redaction_;
