@@ -138,6 +138,13 @@ std::string Checkpoint::Encode(const SecretTemplates& secrets) const {
     o["version"] = kVersion;
     o["pass"] = pass;
     o["started_at_us"] = started_at_us;
+    if (!began_empty.empty()) {
+        json::array names;
+        for (const auto& name : began_empty) {
+            names.emplace_back(name);
+        }
+        o["began_empty"] = std::move(names);
+    }
     PutString(o, "window_start", window_start);
     PutString(o, "run_cursor", run_cursor);
     PutString(o, "keyset_from", keyset_from);
@@ -190,6 +197,13 @@ Checkpoint::Decode(std::string_view text, const SecretTemplates& secrets, bool* 
     Checkpoint c;
     c.pass = StringAt(o, "pass").value_or("");
     c.started_at_us = IntAt(o, "started_at_us");
+    if (const auto* names = o.if_contains("began_empty"); names != nullptr && names->is_array()) {
+        for (const auto& name : names->get_array()) {
+            if (name.is_string()) {
+                c.began_empty.emplace_back(name.get_string());
+            }
+        }
+    }
     c.window_start = StringAt(o, "window_start");
     c.run_cursor = StringAt(o, "run_cursor");
     c.keyset_from = StringAt(o, "keyset_from");

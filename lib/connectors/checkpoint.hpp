@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -58,10 +59,21 @@ struct Boundary {
 /// The state an interrupted run resumes from. Encoded as a versioned JSON object; decoding
 /// also reads the unversioned layout written before versions existed.
 struct Checkpoint {
-    static constexpr std::int64_t kVersion = 2;
+    /// Version 3 added began_empty: an older build must not resume such a listing, since it
+    /// would sweep the rows whose keys were not remembered.
+    static constexpr std::int64_t kVersion = 3;
 
     /// The run that began the listing (soft deletes sweep what this pass did not see).
     std::string pass;
+    /// The resources listed in full (this one, or its children) whose tables held no row
+    /// when the listing began: the pass writes every row they hold, so it neither remembers
+    /// their keys nor sweeps them.
+    std::vector<std::string> began_empty;
+
+    bool BeganEmpty(std::string_view resource) const {
+        return std::find(began_empty.begin(), began_empty.end(), resource) != began_empty.end();
+    }
+
     /// When the listing began (unix microseconds): the cursor never advances past it, since
     /// a record updated during the listing may have been read in its earlier form.
     std::int64_t started_at_us = 0;

@@ -97,16 +97,18 @@ Task<RunReport> SourceRunner::Finish(RunContext* run, RunOutcome outcome) {
         }
         // Rows a listing did not return are deleted only when the listing is proven
         // complete; one that moved unseen may have skipped them.
+        // A table that was empty when the pass began holds nothing the pass did not write.
         const bool complete = !run->checkpoint.unverified_from;
-        if (resource.soft_delete && complete) {
-            end.sweeps.push_back({resource.name, run->checkpoint.pass});
-        }
+        const auto sweep = [&](const ResourceSpec& r) {
+            if (r.soft_delete && complete && !run->checkpoint.BeganEmpty(r.name)) {
+                end.sweeps.push_back({r.name, run->checkpoint.pass});
+            }
+        };
+        sweep(resource);
         // Children listed for every parent (the parser allows soft delete only then) were
         // listed in full by this pass too.
         for (const auto* child : ChildrenOf(settings_.spec, resource.name)) {
-            if (child->soft_delete && complete) {
-                end.sweeps.push_back({child->name, run->checkpoint.pass});
-            }
+            sweep(*child);
         }
         if (!complete && resource.soft_delete) {
             spdlog::warn(

@@ -282,6 +282,35 @@ Task<RunReport> SourceRunner::Run(std::string resource_name) {
                 checkpoint.window_start = start->Canonical();
             }
         }
+        // The tables this pass lists in full that hold no row yet: nothing in them can be
+        // missing from the listing, so the pass neither remembers their keys nor sweeps them.
+        std::vector<const ResourceSpec*> listed;
+        if (resource.soft_delete) {
+            listed.push_back(&resource);
+        }
+        for (const auto* child : detail::ChildrenOf(settings_.spec, resource_name)) {
+            if (child->soft_delete) {
+                listed.push_back(child);
+            }
+        }
+        if (!listed.empty()) {
+            std::vector<sink::TableName> tables;
+            tables.reserve(listed.size());
+            for (const auto* r : listed) {
+                tables.push_back(sink_.NameOf(source, r->name));
+            }
+            auto empty = co_await sink_.EmptyTables(std::move(tables));
+            if (!empty) {
+                run.error = "database: " + empty.error().message();
+                run.Fail(empty.error(), RunOutcome::kFailed);
+                co_return co_await Finish(&run, RunOutcome::kFailed);
+            }
+            for (std::size_t i = 0; i < listed.size() && i < empty->size(); ++i) {
+                if ((*empty)[i]) {
+                    checkpoint.began_empty.push_back(listed[i]->name);
+                }
+            }
+        }
     }
     if (checkpoint.started_at_us == 0) {
         checkpoint.started_at_us = Now().time_since_epoch().count();

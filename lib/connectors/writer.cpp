@@ -208,6 +208,7 @@ Task<SourceRunner::Changed> SourceRunner::CommitRows(
         write.key_paths = r.primary_key;
         if (r.soft_delete) {
             write.seen_pass = run->checkpoint.pass;
+            write.pass_began_empty = run->checkpoint.BeganEmpty(r.name);
         }
         write.want_changed_rows = want_changed;
         write.rows = std::move(batch);

@@ -163,6 +163,12 @@ Task<Result<std::string>> PgSink::BeginRun(std::string source, std::string resou
     );
 }
 
+Task<Result<std::vector<bool>>> PgSink::EmptyTables(std::vector<TableName> tables) {
+    return impl_->Call(
+        "EmptyTables", impl_->run_log, &detail::RunLog::EmptyTables, std::move(tables)
+    );
+}
+
 Task<Result<WriteResult>> PgSink::CommitPage(PageCommit page) {
     std::string operation = "CommitPage " + page.source + "/" + page.resource;
     return impl_->Call(

@@ -117,6 +117,7 @@ public:
     Task<Result<ResourceState>> LoadState(std::string source, std::string resource) override;
     Task<Result<std::vector<ResourceState>>> ListStates() override;
     Task<Result<std::string>> BeginRun(std::string source, std::string resource) override;
+    Task<Result<std::vector<bool>>> EmptyTables(std::vector<TableName> tables) override;
     Task<Result<WriteResult>> CommitPage(PageCommit page) override;
     Task<Result<FinishResult>> FinishRun(RunEnd end) override;
     Task<Result<void>> RecordRun(RunEnd end) override;

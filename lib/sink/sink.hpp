@@ -91,6 +91,10 @@ struct TableWrite {
     /// are remembered under this pass id so that FinishRun can soft-delete what a complete pass
     /// no longer saw.
     std::optional<std::string> seen_pass;
+    /// The pass began with the table empty (Sink::EmptyTables), so every row in it is the
+    /// pass's own or newer: there is nothing for its sweep to find, and the keys written are
+    /// not remembered.
+    bool pass_began_empty = false;
     /// Whether to report which rows were inserted or changed (WriteResult::changed_rows).
     bool want_changed_rows = false;
 };
@@ -351,6 +355,12 @@ public:
     /// marked "interrupted". Every successful BeginRun is to be followed by FinishRun, which
     /// lets other processes run the resource again, whatever its outcome.
     virtual Task<Result<std::string>> BeginRun(std::string source, std::string resource) = 0;
+
+    /// For each of `tables`, whether it holds no row (a table not created yet holds none).
+    /// Sinks that cannot tell answer false for each, which is always safe.
+    virtual Task<Result<std::vector<bool>>> EmptyTables(std::vector<TableName> tables) {
+        co_return std::vector<bool>(tables.size(), false);
+    }
 
     /// Writes the page's rows (creating and evolving tables) and the checkpoint atomically.
     virtual Task<Result<WriteResult>> CommitPage(PageCommit page) = 0;

@@ -904,6 +904,50 @@ TEST_F(PgSinkTest, SoftDeleteSweepMarksExactlyTheUnseenRows) {
     );
 }
 
+TEST_F(PgSinkTest, APassThatBeganEmptyRemembersNoKeys) {
+    const auto empty = [&] {
+        auto r = Run(sink_->EmptyTables({sink_->NameOf(source_, "people")}));
+        EXPECT_TRUE(Ok(r));
+        return r.has_value() && r->size() == 1 && r->front();
+    };
+    const auto seen_keys = [&] {
+        return Scalar(
+            "SELECT count(*) FROM " + StateTable("seen_keys") +
+            " WHERE table_name = " + admin_->quote(Table("people"))
+        );
+    };
+    // No table yet: empty.
+    EXPECT_TRUE(empty());
+    auto first =
+        Write("people", {"id"}, People({{Int("1"), Txt("a")}, {Int("2"), Txt("b")}}), "p1");
+    first.pass_began_empty = true;
+    Commit(Page("people", {std::move(first)}));
+    EXPECT_EQ(seen_keys(), "0");
+    // The table keeps its soft-delete column all the same.
+    EXPECT_EQ(ColumnTypes("people").count("_chatsync_deleted_at"), 1U);
+    EXPECT_FALSE(empty());
+
+    // A later pass began with rows in the table: its keys are remembered, and its sweep
+    // marks what it did not see.
+    Commit(Page("people", {Write("people", {"id"}, People({{Int("1"), Txt("a")}}), "p2")}));
+    EXPECT_EQ(seen_keys(), "1");
+    sink::RunEnd end;
+    end.source = source_;
+    end.resource = "people";
+    end.run_id = "p2";
+    end.outcome = RunOutcome::kSuccess;
+    end.schema = source_;
+    end.sweeps.push_back(sink::Sweep{"people", "p2"});
+    auto r = Run(sink_->FinishRun(end));
+    ASSERT_TRUE(Ok(r));
+    EXPECT_EQ(r->rows_deleted, 1);
+    // Soft-deleted rows are rows: the table is not empty.
+    Query("UPDATE " + Table("people") + " SET _chatsync_deleted_at = now()");
+    EXPECT_FALSE(empty());
+    Query("DELETE FROM " + Table("people"));
+    EXPECT_TRUE(empty());
+}
+
 TEST_F(PgSinkTest, SweepWithCompositeKeys) {
     const auto batch = [](std::vector<std::vector<std::optional<Value>>> rows) {
         return MakeBatch(Cols({"org", "id", "name"}), rows);

@@ -167,6 +167,18 @@ Task<Result<std::string>> FakeSink::BeginRun(std::string source, std::string res
     co_return run.run_id;
 }
 
+Task<Result<std::vector<bool>>> FakeSink::EmptyTables(std::vector<sink::TableName> tables) {
+    if (auto down = Unreachable("EmptyTables")) {
+        co_return *down;
+    }
+    std::vector<bool> out;
+    for (const auto& t : tables) {
+        const Table* table = FindTable(t.schema, t.table);
+        out.push_back(table == nullptr || table->rows.empty());
+    }
+    co_return out;
+}
+
 Task<Result<sink::WriteResult>> FakeSink::CommitPage(sink::PageCommit page) {
     CommitRecord record;
     record.schema = page.schema;
@@ -319,7 +331,7 @@ Result<sink::WriteResult> FakeSink::Commit(const sink::PageCommit& page) {
             }
         }
         std::sort(out.changed_rows.begin(), out.changed_rows.end());
-        if (tw.seen_pass) {
+        if (tw.seen_pass && !tw.pass_began_empty) {
             auto& seen = seen_[{*tw.seen_pass, page.schema, tw.table}];
             seen.insert(plan.row_keys.begin(), plan.row_keys.end());
         }

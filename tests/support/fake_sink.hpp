@@ -26,8 +26,8 @@ namespace chatsync::test {
 ///   stored ones (and that is not soft-deleted) is unchanged and not rewritten, duplicate keys
 ///   in a batch count once for their last occurrence, and a column that is NULL throughout a
 ///   batch and unknown to the table is left out;
-/// - the keys a page writes under TableWrite::seen_pass, and the checkpoint, commit with its
-///   rows or not at all;
+/// - the keys a page writes under TableWrite::seen_pass (unless the pass began empty), and
+///   the checkpoint, commit with its rows or not at all; EmptyTables answers from the tables;
 /// - FinishRun promotes the cursor and clears the checkpoint on success, keeps both otherwise,
 ///   and runs the sweeps that soft-delete what a complete pass did not see;
 /// - BeginRun marks runs of the resource still "running" as "interrupted".
@@ -153,6 +153,7 @@ public:
     Task<Result<sink::ResourceState>> LoadState(std::string source, std::string resource) override;
     Task<Result<std::vector<sink::ResourceState>>> ListStates() override;
     Task<Result<std::string>> BeginRun(std::string source, std::string resource) override;
+    Task<Result<std::vector<bool>>> EmptyTables(std::vector<sink::TableName> tables) override;
     Task<Result<sink::WriteResult>> CommitPage(sink::PageCommit page) override;
     Task<Result<sink::FinishResult>> FinishRun(sink::RunEnd end) override;
     Task<Result<void>> RecordRun(sink::RunEnd end) override;

@@ -155,7 +155,7 @@ WriteResult PageWriter::Transaction(
         }
         out.unchanged = distinct - out.inserted - out.updated;
 
-        if (tw.seen_pass) {
+        if (tw.seen_pass && !tw.pass_began_empty) {
             tx.exec_params(SeenKeysSql(plan, stage, seen_keys_table_), *tw.seen_pass, qualified[i]);
         }
     }

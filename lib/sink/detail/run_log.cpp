@@ -218,6 +218,21 @@ RunLog::CountRows(pqxx::connection& conn, const std::vector<TableName>& tables) 
     return out;
 }
 
+std::vector<bool> RunLog::EmptyTables(pqxx::connection& conn, const std::vector<TableName>& tables)
+    const {
+    pqxx::read_transaction tx(conn);
+    std::vector<bool> out;
+    out.reserve(tables.size());
+    for (const auto& t : tables) {
+        const std::string qualified = QualifiedName(t.schema, t.table);
+        out.push_back(
+            !tx.exec_prepared1("table_exists", qualified)[0].as<bool>() ||
+            tx.exec1("SELECT NOT EXISTS (SELECT FROM " + qualified + ")")[0].as<bool>()
+        );
+    }
+    return out;
+}
+
 std::int64_t RunLog::ResetState(
     pqxx::connection& conn,
     const std::string& source,

@@ -70,6 +70,10 @@ public:
     std::vector<std::optional<std::int64_t>>
     CountRows(pqxx::connection& conn, const std::vector<TableName>& tables) const;
 
+    /// Whether each table holds no row at all (soft-deleted ones count), or does not exist.
+    std::vector<bool> EmptyTables(pqxx::connection& conn, const std::vector<TableName>& tables)
+        const;
+
 private:
     const Redactor& redactor_;
     RunLocks& locks_;

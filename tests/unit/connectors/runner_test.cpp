@@ -68,6 +68,14 @@ resources:
     primary_key: [id]
     pagination: {type: offset, offset_param: offset, limit_param: limit, page_size: 10, total_path: total}
 
+  # The same listing with soft deletes: what a complete pass no longer sees is marked.
+  - name: listed
+    request: {path: /generic/offset}
+    records: items
+    primary_key: [id]
+    pagination: {type: offset, offset_param: offset, limit_param: limit, page_size: 10, total_path: total}
+    soft_delete: true
+
   - name: next
     request:
       path: /generic/next
@@ -556,6 +564,52 @@ TEST_F(RunnerTest, AResumeStepsBackWhenRecordsBeforeItsCheckpointWereDeleted) {
         const auto it = table.find(id);
         ASSERT_NE(it, table.end()) << "record " << id << " was lost";
         EXPECT_EQ(it->second, values) << "record " << id;
+    }
+}
+
+TEST_F(RunnerTest, APassIntoAnEmptyTableSweepsNothingAndTheNextPassSweepsWhatWentAway) {
+    const auto deleted = [&] {
+        std::vector<std::string> ids;
+        for (const auto& [key, row] : sink_.FindTable(std::string(kSource), "listed")->rows) {
+            if (row.deleted) {
+                ids.push_back(key.front());
+            }
+        }
+        return ids;
+    };
+    // The first pass finds the table empty and says so in its checkpoint; it dies after two
+    // pages, and its resumption still knows.
+    sink_.FailCommits({.after = 2, .count = test::FakeSink::CommitFault::kEvery});
+    {
+        auto runner = NewRunner();
+        ASSERT_EQ(Run(*runner, "listed").outcome, RunOutcome::kFailed);
+    }
+    const auto checkpoint = sink_.State(std::string(kSource), "listed")->checkpoint;
+    ASSERT_TRUE(checkpoint);
+    EXPECT_EQ(json::parse(*checkpoint).at("began_empty"), json::parse(R"(["listed"])"));
+    sink_.ClearFaults();
+    {
+        auto runner = NewRunner();
+        const RunReport resumed = Run(*runner, "listed");
+        ASSERT_EQ(resumed.outcome, RunOutcome::kSuccess) << resumed.error;
+        EXPECT_TRUE(resumed.resumed);
+        EXPECT_EQ(resumed.rows_deleted, 0);
+    }
+    EXPECT_EQ(Table("listed").size(), static_cast<std::size_t>(kRecords));
+    EXPECT_TRUE(deleted().empty());
+
+    // Three records go away; the next pass began with rows, remembers what it sees, and
+    // marks exactly those three.
+    Admin("POST", "/_admin/delete", R"({"ids":[3,20,47]})");
+    auto runner = NewRunner();
+    const RunReport second = Run(*runner, "listed");
+    ASSERT_EQ(second.outcome, RunOutcome::kSuccess) << second.error;
+    EXPECT_EQ(second.rows_deleted, 3);
+    EXPECT_EQ(deleted(), (std::vector<std::string>{"20", "3", "47"}));
+    for (const auto& commit : Committed()) {
+        if (commit.run_id == sink_.Runs().back().run_id) {
+            EXPECT_FALSE(json::parse(commit.checkpoint).as_object().contains("began_empty"));
+        }
     }
 }
 
