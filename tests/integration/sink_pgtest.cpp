@@ -21,6 +21,32 @@ using sink::PgSink;
 
 class PgSinkTest : public PgFixture {
 protected:
+    /// How run `run_id` of `resource` ended, for FinishRun.
+    sink::RunEnd End(
+        const std::string& resource,
+        const std::string& run_id,
+        RunOutcome outcome = RunOutcome::kSuccess
+    ) const {
+        sink::RunEnd end;
+        end.source = source_;
+        end.resource = resource;
+        end.run_id = run_id;
+        end.outcome = outcome;
+        end.schema = source_;
+        return end;
+    }
+
+    /// The same, sweeping `table` (named after the resource) of what pass `run_id` did not see.
+    sink::RunEnd SweepingEnd(
+        const std::string& table,
+        const std::string& run_id,
+        RunOutcome outcome = RunOutcome::kSuccess
+    ) const {
+        sink::RunEnd end = End(table, run_id, outcome);
+        end.sweeps.push_back(sink::Sweep{table, run_id});
+        return end;
+    }
+
     /// column name -> comment (source path).
     std::map<std::string, std::string> ColumnComments(const std::string& table) {
         std::map<std::string, std::string> out;
@@ -852,14 +878,7 @@ TEST_F(PgSinkTest, SoftDeleteSweepMarksExactlyTheUnseenRows) {
         return Commit(Page("people", {Write("people", {"id"}, People(rows), pass_id)}));
     };
     const auto finish = [&](const std::string& pass_id) {
-        sink::RunEnd end;
-        end.source = source_;
-        end.resource = "people";
-        end.run_id = pass_id;
-        end.outcome = RunOutcome::kSuccess;
-        end.schema = source_;
-        end.sweeps.push_back(sink::Sweep{"people", pass_id});
-        auto r = Run(sink_->FinishRun(end));
+        auto r = Run(sink_->FinishRun(SweepingEnd("people", pass_id)));
         EXPECT_TRUE(Ok(r));
         return r.has_value() ? r->rows_deleted : -1;
     };
@@ -886,14 +905,7 @@ TEST_F(PgSinkTest, SoftDeleteSweepMarksExactlyTheUnseenRows) {
 
     // A failed pass sweeps nothing.
     pass("p4", {{Int("1"), Txt("a")}});
-    sink::RunEnd failed;
-    failed.source = source_;
-    failed.resource = "people";
-    failed.run_id = "p4";
-    failed.outcome = RunOutcome::kFailed;
-    failed.schema = source_;
-    failed.sweeps.push_back(sink::Sweep{"people", "p4"});
-    auto r = Run(sink_->FinishRun(failed));
+    auto r = Run(sink_->FinishRun(SweepingEnd("people", "p4", RunOutcome::kFailed)));
     ASSERT_TRUE(Ok(r));
     EXPECT_EQ(r->rows_deleted, 0);
     EXPECT_EQ(
@@ -931,14 +943,7 @@ TEST_F(PgSinkTest, APassThatBeganEmptyRemembersNoKeys) {
     // marks what it did not see.
     Commit(Page("people", {Write("people", {"id"}, People({{Int("1"), Txt("a")}}), "p2")}));
     EXPECT_EQ(seen_keys(), "1");
-    sink::RunEnd end;
-    end.source = source_;
-    end.resource = "people";
-    end.run_id = "p2";
-    end.outcome = RunOutcome::kSuccess;
-    end.schema = source_;
-    end.sweeps.push_back(sink::Sweep{"people", "p2"});
-    auto r = Run(sink_->FinishRun(end));
+    auto r = Run(sink_->FinishRun(SweepingEnd("people", "p2")));
     ASSERT_TRUE(Ok(r));
     EXPECT_EQ(r->rows_deleted, 1);
     // Soft-deleted rows are rows: the table is not empty.
@@ -974,14 +979,7 @@ TEST_F(PgSinkTest, SweepWithCompositeKeys) {
             "s2"
         )}
     ));
-    sink::RunEnd end;
-    end.source = source_;
-    end.resource = "m";
-    end.run_id = "s2";
-    end.outcome = RunOutcome::kSuccess;
-    end.schema = source_;
-    end.sweeps.push_back(sink::Sweep{"m", "s2"});
-    auto r = Run(sink_->FinishRun(end));
+    auto r = Run(sink_->FinishRun(SweepingEnd("m", "s2")));
     ASSERT_TRUE(Ok(r));
     EXPECT_EQ(r->rows_deleted, 1);
     EXPECT_EQ(
@@ -1041,20 +1039,6 @@ protected:
             sql += " AND outcome = " + admin_->quote(outcome);
         }
         return Scalar(sql);
-    }
-
-    sink::RunEnd End(
-        const std::string& resource,
-        const std::string& run_id,
-        RunOutcome outcome = RunOutcome::kSuccess
-    ) const {
-        sink::RunEnd end;
-        end.source = source_;
-        end.resource = resource;
-        end.run_id = run_id;
-        end.outcome = outcome;
-        end.schema = source_;
-        return end;
     }
 };
 
