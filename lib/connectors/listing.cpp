@@ -175,7 +175,7 @@ PageVerdict ListingGuard::Check(
 }
 
 bool ListingGuard::ShortOfTotal() const noexcept {
-    if (!tracking_ || keyset_ || spec_.kind == PaginationKind::kOffset || !boundary_.total) {
+    if (!tracking_ || !ProvesByKeys() || !boundary_.total) {
         return false;
     }
     const auto distinct = static_cast<std::int64_t>(seen_.size() + recent_count_);
@@ -241,7 +241,7 @@ std::size_t ListingGuard::Accept(
     std::size_t again = 0;
     // Only page-number and token listings learn from a record read twice; offset listings
     // prove every boundary, and keyset ones read records again on purpose.
-    if (tracking_ && !keyset_ && spec_.kind != PaginationKind::kOffset) {
+    if (tracking_ && ProvesByKeys()) {
         const std::hash<std::string> hash;
         for (const auto& k : written) {
             if (!Remember(hash(k))) {

@@ -120,6 +120,11 @@ public:
     /// False once the listing has outgrown kMaxTrackedKeys.
     bool Tracking() const noexcept { return tracking_; }
 
+    /// Whether proving this listing complete rests on remembering every key it read (page-number
+    /// and token listings; offset and keyset listings prove each boundary instead). Those keys
+    /// live only as long as the run: a resumed run cannot see a record it read before come again.
+    bool ProvesByKeys() const noexcept { return !keyset_ && spec_.kind != PaginationKind::kOffset; }
+
 private:
     PageVerdict StepBack(const PagePosition& from, std::string reason);
     /// Where the last boundary key is in `keys` (the latest one found), if anywhere.

@@ -79,6 +79,19 @@ Task<RunReport> SourceRunner::ReadListing(RunContext* run) {
             position = FirstPosition(resource.pagination);
         } else {
             position = guard.Resume(checkpoint.boundary, *position);
+            if (guard.ProvesByKeys() && checkpoint.pages > 0 && !checkpoint.unverified_from) {
+                // The keys read before the crash are gone: a record read then that moves now
+                // comes again unseen, and what stood after its old place shifts back past the
+                // reader. The listing is read on, but not proven complete.
+                checkpoint.unverified_from = checkpoint.window_start.value_or("");
+                metrics_.ListingShift(source, resource.name, "unverified");
+                spdlog::info(
+                    "resumed listing, not proven complete source={} resource={} page={}",
+                    source,
+                    resource.name,
+                    checkpoint.pages + 1
+                );
+            }
         }
     }
     int restarts = 0;

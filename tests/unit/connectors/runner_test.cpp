@@ -534,8 +534,40 @@ TEST_F(RunnerTest, ResumesFromTheLastCommittedPageAfterACrash) {
     ASSERT_TRUE(after);
     EXPECT_FALSE(after->checkpoint);
     EXPECT_EQ(after->last_outcome, RunOutcome::kSuccess);
-    ASSERT_TRUE(after->cursor);
-    EXPECT_EQ(Time(*after->cursor), LatestUpdate());
+    // The keys read before the crash are gone, so a record read then that had moved would
+    // have come again unseen: the resumed pass is not proven complete, and the cursor stays
+    // where it was (unset) until a pass reads the window whole.
+    EXPECT_FALSE(after->cursor);
+
+    auto next = NewRunner();
+    const RunReport whole = Run(*next, "page");
+    EXPECT_EQ(whole.outcome, RunOutcome::kSuccess) << whole.error;
+    EXPECT_FALSE(whole.resumed);
+    EXPECT_EQ(whole.rows_written, 0) << "unchanged rows are not rewritten";
+    const auto proven = sink_.State(std::string(kSource), "page");
+    ASSERT_TRUE(proven);
+    ASSERT_TRUE(proven->cursor);
+    EXPECT_EQ(Time(*proven->cursor), LatestUpdate());
+}
+
+TEST_F(RunnerTest, AResumedKeysetListingIsProvenAndMovesTheCursor) {
+    // Keyset reading restarts each page at the last value read, so nothing can shift behind
+    // a resumed run either: unlike page numbers, its cursor moves at once.
+    sink_.FailCommits({.after = 2, .count = test::FakeSink::CommitFault::kEvery});
+    {
+        auto runner = NewRunner();
+        ASSERT_EQ(Run(*runner, "keyset").outcome, RunOutcome::kFailed);
+    }
+    sink_.ClearFaults();
+    auto runner = NewRunner();
+    const RunReport resumed = Run(*runner, "keyset");
+    EXPECT_EQ(resumed.outcome, RunOutcome::kSuccess) << resumed.error;
+    EXPECT_TRUE(resumed.resumed);
+    EXPECT_EQ(Table("keyset"), Dataset("keyset"));
+    const auto state = sink_.State(std::string(kSource), "keyset");
+    ASSERT_TRUE(state);
+    ASSERT_TRUE(state->cursor);
+    EXPECT_EQ(Time(*state->cursor), LatestUpdate());
 }
 
 TEST_F(RunnerTest, AResumeStepsBackWhenRecordsBeforeItsCheckpointWereDeleted) {
