@@ -1,8 +1,13 @@
+#include <chrono>
+#include <exception>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/json/serialize.hpp>
 
 #include "connectors/page.hpp"
@@ -130,6 +135,80 @@ SourceRunner::CommitGathered(RunContext* run, ListingState* state, std::optional
     co_return co_await std::move(batch_children);
 }
 
+/// The write in flight: the coroutine that runs it sets `done` and `result` and cancels
+/// `signal`, which AwaitWriting waits on until then (all on the runner's executor).
+struct SourceRunner::ListingState::Writing {
+    explicit Writing(const Executor& executor)
+        : signal(executor, std::chrono::steady_clock::time_point::max()) {}
+
+    net::steady_timer signal;
+    bool done = false;
+    Result<void> result;
+    /// The run's error as the failed write left it.
+    std::string error;
+    std::exception_ptr exception;
+};
+
+bool SourceRunner::ListingState::StillWriting() const {
+    return writing && !writing->done;
+}
+
+void SourceRunner::StartWriting(RunContext* run, ListingState* state) {
+    auto writing = std::make_shared<ListingState::Writing>(executor_);
+    state->writing = writing;
+    state->gathered_bytes = 0;
+    // The arguments are moved into the write's frame here, before the loop gathers again.
+    auto write = CommitRows(
+        run,
+        state->resource,
+        std::exchange(state->gathered, RowBatch{}),
+        state->gathered_checkpoint,
+        false,
+        ChildRows{}
+    );
+    // A coroutine with no captures: what it uses lives in its frame.
+    auto run_write = [](Task<Changed> commit,
+                        const RunContext* context,
+                        std::shared_ptr<ListingState::Writing> into) -> Task<void> {
+        auto written = co_await std::move(commit);
+        if (!written) {
+            into->result = written.error();
+            into->error = context->error;
+        }
+    };
+    net::co_spawn(
+        executor_,
+        run_write(std::move(write), run, writing),
+        [writing](const std::exception_ptr& e) {
+            writing->exception = e;
+            writing->done = true;
+            writing->signal.cancel();
+        }
+    );
+}
+
+Task<Result<void>> SourceRunner::AwaitWriting(RunContext* run, ListingState* state) {
+    const auto writing = std::exchange(state->writing, nullptr);
+    if (!writing) {
+        co_return Result<void>{};
+    }
+    if (!writing->done) {
+        // Ends when the write's completion cancels the timer.
+        co_await writing->signal.async_wait(kAsTuple);
+    }
+    if (writing->exception) {
+        std::rethrow_exception(writing->exception);
+    }
+    if (!writing->result) {
+        run->error = writing->error;
+        // What was gathered since comes after the pages the write lost: written with its
+        // checkpoint, it would make a resumed run skip them.
+        state->gathered = RowBatch{};
+        state->gathered_bytes = 0;
+    }
+    co_return writing->result;
+}
+
 Task<RunReport> SourceRunner::FailListing(
     RunContext* run,
     ListingState* state,
@@ -137,6 +216,11 @@ Task<RunReport> SourceRunner::FailListing(
     RunOutcome outcome
 ) {
     const auto& resource = *state->resource;
+    if (auto written = co_await AwaitWriting(run, state); !written) {
+        // The run fails for the write, not for what happened while it ran.
+        ec = written.error();
+        outcome = detail::OutcomeOf(ec);
+    }
     auto& owed = state->children_checkpoint;
     const bool gathered = !state->gathered.empty();
     // The children owed commit alone first when no gathered page carries them, or when

@@ -310,7 +310,9 @@ Task<RunReport> SourceRunner::ReadListing(RunContext* run) {
             state.children.empty()
                 ? json::array()
                 : ParentKeys(settings_.spec, resource.name, UnseenParents(state, records, false));
-        const auto resume = Encode(checkpoint);
+        const bool gather_page = gathers && records.size() <= settings_.max_batch_rows;
+        // The checkpoint that repeats this page, for a page written in several parts.
+        const auto resume = gather_page ? std::string() : Encode(checkpoint);
         if (inc) {
             for (const auto& item : records) {
                 if (auto c = RecordCursor(*inc, item);
@@ -325,7 +327,7 @@ Task<RunReport> SourceRunner::ReadListing(RunContext* run) {
         checkpoint.position = next;
         checkpoint.boundary = guard.boundary();
         checkpoint.pages = run->report.pages + 1;
-        if (gathers && records.size() <= settings_.max_batch_rows) {
+        if (gather_page) {
             RowBatch rows;
             if (fetched->rows) {
                 rows = std::move(*fetched->rows);
@@ -333,6 +335,47 @@ Task<RunReport> SourceRunner::ReadListing(RunContext* run) {
                 run->error =
                     "page " + std::to_string(position->pages + 1) + ": " + r.error().message();
                 co_return co_await FailListing(run, &state, r.error(), RunOutcome::kFailed);
+            }
+            if (children.empty()) {
+                // Without children the loop itself reads ahead: a batch is written while
+                // the next is read and prepared, and starts as soon as the one before has
+                // committed (or at once, when the database was waiting for it).
+                const bool full = !gathered.empty() &&
+                                  (gathered.size() + rows.size() > settings_.max_batch_rows ||
+                                   state.gathered_bytes + fetched->bytes > gather_bytes);
+                if (full) {
+                    if (auto written = co_await AwaitWriting(run, &state); !written) {
+                        co_return co_await FailListing(
+                            run, &state, written.error(), detail::OutcomeOf(written.error())
+                        );
+                    }
+                    StartWriting(run, &state);
+                }
+                gathered.Append(std::move(rows));
+                state.gathered_bytes += fetched->bytes;
+                state.gathered_checkpoint = Encode(checkpoint);
+                ++run->report.pages;
+                position = next;
+                // Reading on while a batch is written holds two batches and a page; without
+                // room for that (or at the end) each write is awaited before reading on.
+                const bool overlap = next && !fetcher_.stopping() &&
+                                     2 * fetched->bytes <= settings_.max_in_flight_bytes;
+                if (!state.StillWriting() || !overlap) {
+                    if (auto written = co_await AwaitWriting(run, &state); !written) {
+                        co_return co_await FailListing(
+                            run, &state, written.error(), detail::OutcomeOf(written.error())
+                        );
+                    }
+                    StartWriting(run, &state);
+                }
+                if (!overlap) {
+                    if (auto written = co_await AwaitWriting(run, &state); !written) {
+                        co_return co_await FailListing(
+                            run, &state, written.error(), detail::OutcomeOf(written.error())
+                        );
+                    }
+                }
+                continue;
             }
             if (!gathered.empty() && gathered.size() + rows.size() > settings_.max_batch_rows) {
                 auto write = CommitGathered(run, &state, std::nullopt);
@@ -371,6 +414,11 @@ Task<RunReport> SourceRunner::ReadListing(RunContext* run) {
                 );
             }
             continue;
+        }
+        if (auto written = co_await AwaitWriting(run, &state); !written) {
+            co_return co_await FailListing(
+                run, &state, written.error(), detail::OutcomeOf(written.error())
+            );
         }
         if (!gathered.empty()) {
             auto write = CommitGathered(run, &state, std::nullopt);
@@ -451,6 +499,11 @@ Task<RunReport> SourceRunner::ReadListing(RunContext* run) {
             }
         }
         position = next;
+    }
+    if (auto written = co_await AwaitWriting(run, &state); !written) {
+        co_return co_await FailListing(
+            run, &state, written.error(), detail::OutcomeOf(written.error())
+        );
     }
     if (children_checkpoint && child_rows.rows > 0) {
         // The last page's children. (With none, finishing clears the checkpoint anyway.)

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
 #include <unordered_set>
@@ -62,6 +63,15 @@ struct SourceRunner::ListingState {
     // write: the rows, and the checkpoint after the last of them.
     RowBatch gathered;
     std::string gathered_checkpoint;
+    /// The response bytes of the gathered pages.
+    std::size_t gathered_bytes = 0;
+    /// A resource without children writes a batch while the loop reads the next one: the
+    /// write in flight (see StartWriting), shared with the coroutine that runs it.
+    struct Writing;
+    std::shared_ptr<Writing> writing;
+
+    /// Whether a write started by StartWriting has not ended yet.
+    bool StillWriting() const;
     // For a parent resource: the checkpoint after the gathered pages, the keys of their
     // records (row by row, to find the parents whose rows changed), and their parents still
     // unseen, all pending in the gathered commit.

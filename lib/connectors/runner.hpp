@@ -265,7 +265,15 @@ private:
     /// meanwhile when `read` is given), then fetches their own children.
     Task<Result<void>>
     CommitGathered(RunContext* run, ListingState* state, std::optional<ReadAhead> read);
-    /// Ends the run as failed or cancelled, writing the pages gathered before the failure.
+    /// For a resource without children: starts writing the gathered pages and returns at
+    /// once, so that the page loop reads and prepares the next batch meanwhile. The batch
+    /// before must have been awaited (AwaitWriting). Rows and checkpoint are taken now.
+    void StartWriting(RunContext* run, ListingState* state);
+    /// Waits for the write StartWriting began, if any. Its failure is the run's error, and
+    /// drops the pages gathered since (their checkpoint would skip the lost ones).
+    Task<Result<void>> AwaitWriting(RunContext* run, ListingState* state);
+    /// Ends the run as failed or cancelled (for the write in flight, if that failed), writing
+    /// the pages gathered before the failure.
     Task<RunReport> FailListing(
         RunContext* run,
         ListingState* state,

@@ -570,6 +570,28 @@ TEST_F(RunnerTest, AResumedKeysetListingIsProvenAndMovesTheCursor) {
     EXPECT_EQ(Time(*state->cursor), LatestUpdate());
 }
 
+TEST_F(RunnerTest, AWriteThatFailsWhileTheNextPagesAreReadLosesNoneOfItsPages) {
+    // The third commit fails, once: by then the loop has read and gathered the page after
+    // it. Written with its checkpoint, that page would make the resumed run skip page 3.
+    sink_.FailCommits({.after = 2, .count = 1});
+    {
+        auto runner = NewRunner();
+        const RunReport failed = Run(*runner, "offset");
+        ASSERT_EQ(failed.outcome, RunOutcome::kFailed);
+        EXPECT_NE(failed.error.find("FailCommits"), std::string::npos) << failed.error;
+    }
+    // Only the two commits before the failed one.
+    EXPECT_EQ(Committed().size(), 2U);
+    auto runner = NewRunner();
+    const RunReport resumed = Run(*runner, "offset");
+    ASSERT_EQ(resumed.outcome, RunOutcome::kSuccess) << resumed.error;
+    EXPECT_TRUE(resumed.resumed);
+    const Rows table = Table("offset");
+    const Rows dataset = Dataset("offset");
+    EXPECT_EQ(table.size(), dataset.size());
+    ExpectRowsMatchDataset(table, dataset);
+}
+
 TEST_F(RunnerTest, AResumeStepsBackWhenRecordsBeforeItsCheckpointWereDeleted) {
     // Three pages of ten commit, then the process dies.
     sink_.FailCommits({.after = 3, .count = test::FakeSink::CommitFault::kEvery});
