@@ -2,11 +2,11 @@
 # Sets up and runs every test on a Debian 12 machine: installs the packages, builds with
 # warnings as errors, starts a throwaway PostgreSQL cluster on loopback, and runs ctest
 # (unit, PostgreSQL integration, end-to-end and deployment tests). Database tests fail, never
-# skip, here. Then, for the full suite only (no arguments): clang-tidy over the product code
-# (scripts/tidy.sh; unchanged files keep their earlier verdict), the sanitizer job: the unit,
+# skip, here. Then, for the full suite only (no arguments): the sanitizer job: the unit,
 # PostgreSQL and end-to-end tests again in the ASan+UBSan build (scripts/sanitize.sh; the build
-# compiles while ctest runs), and a short run of every fuzz target (scripts/fuzz.sh,
-# $CHATSYNC_FUZZ_SECONDS seconds each).
+# compiles while ctest runs), and beside it a short run of every fuzz target (scripts/fuzz.sh,
+# $CHATSYNC_FUZZ_SECONDS seconds each) and clang-tidy over the product code (scripts/tidy.sh;
+# unchanged files keep their earlier verdict).
 # Arguments go to ctest, e.g. scripts/test.sh -L unit, or -R Pagination.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -46,14 +46,16 @@ ctest --test-dir "${CHATSYNC_BUILD_DIR:-build}" --output-on-failure -j "$test_jo
 
 if [ $# -eq 0 ]; then
   stage=$SECONDS
-  scripts/tidy.sh
-  echo "test: clang-tidy took $((SECONDS - stage)) s"
-  stage=$SECONDS
   finish "$asan_pid" "$asan_log" 40 || { echo "test: the sanitizer build failed" >&2; exit 1; }
   echo "test: the sanitizer build took $((SECONDS - stage)) s more after the tests"
   export CHATSYNC_ASAN_BUILT=1
-  # The fuzz targets, one core's work, run beside the sanitized tests, which mostly wait.
+  # The sanitized tests mostly wait, so the fuzz targets (one core's work) and clang-tidy (at
+  # a lower priority) run beside them. Each prints its output once done.
   stage=$SECONDS
+  tidy_log=$(mktemp "${TMPDIR:-/tmp}/chatsync-tidy.XXXXXX")
+  setsid nice -n 10 scripts/tidy.sh >"$tidy_log" 2>&1 &
+  tidy_pid=$!
+  background+=("$tidy_pid")
   fuzz_log=$(mktemp "${TMPDIR:-/tmp}/chatsync-fuzz.XXXXXX")
   setsid scripts/fuzz.sh "${CHATSYNC_FUZZ_SECONDS:-10}" >"$fuzz_log" 2>&1 &
   fuzz_pid=$!
@@ -62,5 +64,7 @@ if [ $# -eq 0 ]; then
   echo "test: sanitizer tests took $((SECONDS - stage)) s"
   finish "$fuzz_pid" "$fuzz_log" || { echo "test: fuzzing failed" >&2; exit 1; }
   echo "test: sanitizer tests and fuzzing took $((SECONDS - stage)) s"
+  finish "$tidy_pid" "$tidy_log" || { echo "test: clang-tidy failed" >&2; exit 1; }
+  echo "test: sanitizer tests, fuzzing and clang-tidy took $((SECONDS - stage)) s"
 fi
 echo "test: all done in $SECONDS s"
