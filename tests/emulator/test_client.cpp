@@ -21,7 +21,9 @@ namespace beast = boost::beast;
 namespace http = boost::beast::http;
 using tcp = net::ip::tcp;
 
-constexpr auto kTimeout = std::chrono::seconds(5);
+/// Only for a server that stopped answering: long enough that a slow or busy machine, or the
+/// sanitizer build seeding a large dataset, is never taken for one.
+constexpr auto kTimeout = std::chrono::seconds(60);
 
 std::string ToString(beast::string_view sv) {
     return std::string(sv.data(), sv.size());

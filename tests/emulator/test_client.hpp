@@ -30,7 +30,7 @@ struct HttpResult {
     boost::json::value Json() const;
 };
 
-/// A keep-alive connection to 127.0.0.1:<port>. Every operation has a 5 s deadline and
+/// A keep-alive connection to 127.0.0.1:<port>. Every operation has a 60 s deadline and
 /// throws boost::system::system_error on failure. A request on a reused connection that the
 /// server has closed meanwhile is sent once more on a fresh connection.
 class TestClient final {

@@ -539,14 +539,14 @@ TEST(EmulatorTiledesk, MessagesRoutes) {
     EXPECT_EQ(client.Get(P("/messages?limit=50"), OwnerBasic()).Json().as_array().size(), 50u);
 }
 
-TEST(EmulatorTiledesk, LargeDatasetServesQuickly) {
+// How fast the emulator serves is measured by bench/sync.sh, not here: a timed assertion fails
+// on a busy machine or under the sanitizers.
+TEST(EmulatorTiledesk, LargeDatasetIsSeededAndPagedInFull) {
     RunningEmulator emulator(TdOptions(0, 0));
     TestClient client = emulator.Client();
-    const auto t0 = std::chrono::steady_clock::now();
     auto r = client.Post("/_admin/tiledesk/seed", R"({"requests":5000,"messages_per_request":10})");
     ASSERT_EQ(r.status, 200u);
     EXPECT_EQ(r.Json().at("messages").as_int64(), 50000);
-    const auto t1 = std::chrono::steady_clock::now();
     std::int64_t seen = 0;
     for (int page = 0; page < 60; ++page) {
         const auto b = client
@@ -567,11 +567,8 @@ TEST(EmulatorTiledesk, LargeDatasetServesQuickly) {
     EXPECT_EQ(
         client.Get(P("/requests/") + rid + "/messages", OwnerBasic()).Json().as_array().size(), 10u
     );
-    const auto t2 = std::chrono::steady_clock::now();
     EXPECT_LT(seen, 5001);
     EXPECT_GT(seen, 4500);
-    EXPECT_LT(t1 - t0, std::chrono::seconds(10));
-    EXPECT_LT(t2 - t1, std::chrono::seconds(10));
 }
 
 TEST(EmulatorTiledesk, TimeZones) {
