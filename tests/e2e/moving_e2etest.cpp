@@ -107,9 +107,7 @@ TEST_P(MovingWhileDown, KilledAfter16PagesWithAFifthChangedMeanwhileResumesWitho
     const std::string limits = "limits:\n  shutdown_grace: 10s\n";
     ASSERT_NE(yaml.find(limits), std::string::npos);
     yaml.replace(
-        yaml.find(limits),
-        limits.size(),
-        limits + "  max_batch_rows: 100\n  max_in_flight_bytes: 0\n"
+        yaml.find(limits), limits.size(), limits + "  max_batch_rows: 100\n  max_in_flight_bytes: 0\n"
     );
     const auto config = dir.Write("c.yaml", yaml);
     const std::vector<std::string> once{
@@ -197,11 +195,7 @@ TEST_P(MovingDuringScan, RandomKillsAndChangesLoseNothing) {
         const auto config = dir.Write(
             source + ".yaml",
             E2eConfig(
-                dsn,
-                source,
-                emu.url(),
-                dir.path(),
-                "    resources:\n      keyset: {enabled: true}\n"
+                dsn, source, emu.url(), dir.path(), "    resources:\n      keyset: {enabled: true}\n"
             )
         );
         const std::vector<std::string> once{
@@ -209,11 +203,11 @@ TEST_P(MovingDuringScan, RandomKillsAndChangesLoseNothing) {
         // Every step updates at least one record. A step that only deletes one record and
         // inserts another between two pages leaves a page-number total as it was; that is the
         // blind spot the README names, and keyset reading is the answer to it.
-        const std::string moving = R"({"every":)" + std::to_string(pick(1, 3)) + R"(,"update":)" +
-                                   std::to_string(pick(1, 3)) + R"(,"insert":)" +
-                                   std::to_string(pick(0, 1)) + R"(,"delete":)" +
-                                   std::to_string(pick(0, 2)) + R"(,"seed":)" +
-                                   std::to_string(pick(1, 1 << 30)) + "}";
+        const std::string moving = R"({"every":)" + std::to_string(pick(1, 3)) +
+                                   R"(,"update":)" + std::to_string(pick(1, 3)) +
+                                   R"(,"insert":)" + std::to_string(pick(0, 1)) +
+                                   R"(,"delete":)" + std::to_string(pick(0, 2)) +
+                                   R"(,"seed":)" + std::to_string(pick(1, 1 << 30)) + "}";
         emu.Admin("POST", "/_admin/moving", moving);
 
         // Killed when the request after a random number of them arrives (it never gets its
@@ -228,7 +222,8 @@ TEST_P(MovingDuringScan, RandomKillsAndChangesLoseNothing) {
         auto daemon = StartChatsyncd(once, dir.path() + "/" + source + ".log");
         const bool hung = WaitFor(
             [&] {
-                return emu.Admin("GET", "/_admin/faults").as_array().empty() || !daemon->Running();
+                return emu.Admin("GET", "/_admin/faults").as_array().empty() ||
+                       !daemon->Running();
             },
             std::chrono::seconds(120)
         );
@@ -243,7 +238,9 @@ TEST_P(MovingDuringScan, RandomKillsAndChangesLoseNothing) {
 
         // While it is down: changes, deletions and new records.
         emu.Admin(
-            "POST", "/_admin/mutate", R"({"fraction":)" + std::to_string(pick(0, 20) / 100.0) + "}"
+            "POST",
+            "/_admin/mutate",
+            R"({"fraction":)" + std::to_string(pick(0, 20) / 100.0) + "}"
         );
         emu.Admin("POST", "/_admin/add", R"({"count":)" + std::to_string(pick(0, 50)) + "}");
 
