@@ -3,6 +3,7 @@
 #include <array>
 #include <charconv>
 #include <cstdint>
+#include <limits>
 #include <utility>
 
 namespace chatsync {
@@ -40,6 +41,10 @@ std::optional<Millis> ParseDuration(std::string_view text) {
             }
         }
         if (scale == 0) {
+            return std::nullopt;
+        }
+        // Checked before it is computed: a product beyond 64 bits would be undefined.
+        if (n > (kMaxDuration.count() - total) / scale) {
             return std::nullopt;
         }
         total += n * scale;
@@ -94,6 +99,9 @@ std::optional<std::uint64_t> ParseByteSize(std::string_view text) {
     }};
     for (const auto& [name, scale] : kUnits) {
         if (unit == name) {
+            if (n > std::numeric_limits<std::uint64_t>::max() / scale) {
+                return std::nullopt;
+            }
             return n * scale;
         }
     }

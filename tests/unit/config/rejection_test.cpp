@@ -83,7 +83,7 @@ const Rejection kRejections[] = {
      2,
      "60",
      "database.statement_timeout",
-     "expected a duration such as 30s, 5m, 1h (got '60')"},
+     "expected a duration such as 30s, 5m, 1h, at most 36500d (got '60')"},
     {"ZeroInterval",
      "sources:\n"
      "  - name: demo\n"
@@ -817,7 +817,7 @@ TEST(ConfigRejection, ErrorsNeverShowSecretValues) {
     unsetenv("CHATSYNC_TEST_SECRET_POOL");
     ASSERT_EQ(errors.size(), 2U);
     EXPECT_EQ(errors[0].message(), "expected an integer");
-    EXPECT_EQ(errors[1].message(), "expected a duration such as 30s, 5m, 1h");
+    EXPECT_EQ(errors[1].message(), "expected a duration such as 30s, 5m, 1h, at most 36500d");
     for (const auto& e : errors) {
         EXPECT_EQ(std::string(e.what()).find("hunter2"), std::string::npos);
     }

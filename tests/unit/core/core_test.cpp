@@ -32,6 +32,21 @@ TEST(Duration, RejectsMissingUnitsAndJunk) {
     EXPECT_FALSE(ParseDuration("5x"));
 }
 
+TEST(Duration, RefusesWhatTheClocksCannotHold) {
+    // Found by fuzz_config: the product overflowed 64 bits.
+    EXPECT_FALSE(ParseDuration("2555555555555w"));
+    EXPECT_FALSE(ParseDuration("9223372036854775807ms"));
+    EXPECT_FALSE(ParseDuration("36500d1ms"));
+    EXPECT_FALSE(ParseDuration("20000d20000d"));
+    EXPECT_EQ(ParseDuration("36500d"), kMaxDuration);
+    EXPECT_EQ(ParseDuration("5214w2d"), Millis{36'500LL * 86'400'000LL});
+    // The longest accepted, added to now, stays on both clocks.
+    const auto steady = std::chrono::steady_clock::now() + kMaxDuration;
+    EXPECT_GT(steady, std::chrono::steady_clock::now());
+    const auto system = std::chrono::system_clock::now() + kMaxDuration;
+    EXPECT_GT(system, std::chrono::system_clock::now());
+}
+
 TEST(Duration, FormatsInLargestExactUnits) {
     EXPECT_EQ(FormatDuration(Millis{5'400'000}), "1h30m");
     EXPECT_EQ(FormatDuration(Millis{250}), "250ms");
@@ -43,6 +58,9 @@ TEST(ByteSize, ParsesBinaryAndDecimalUnits) {
     EXPECT_EQ(ParseByteSize("512"), 512U);
     EXPECT_EQ(ParseByteSize("1KB"), 1000U);
     EXPECT_FALSE(ParseByteSize("lots"));
+    EXPECT_EQ(ParseByteSize("18446744073709551616"), std::nullopt);
+    EXPECT_EQ(ParseByteSize("17179869183GiB"), 17179869183ULL << 30U);
+    EXPECT_EQ(ParseByteSize("17179869184GiB"), std::nullopt);
 }
 
 TEST(Time, ParsesIso8601Variants) {
