@@ -265,7 +265,10 @@ ReadDuration(Context& ctx, const YamlNode& node, const std::string& path, bool p
     const auto d = ParseDuration(s->text);
     if (!d) {
         ctx.Error(
-            s->mark, path, "expected a duration such as 30s, 5m, 1h, at most 36500d" + s->Got()
+            s->mark,
+            path,
+            "expected a duration such as 30s, 5m, 1h, at most " + FormatDuration(kMaxDuration) +
+                s->Got()
         );
         return std::nullopt;
     }
